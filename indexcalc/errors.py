@@ -1,0 +1,33 @@
+"""User-facing error types (STYLE.md, Errors).
+
+Each carries where the problem is (file, row or key) and what it is; the CLI prints
+``str(error)`` as one line and exits with code 2. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class IndexCalcError(Exception):
+    """Base of every error caused by user input (data, specs, arguments, state)."""
+
+    def __init__(self, problem: str, *, file: str | None = None, key: str | None = None) -> None:
+        self.problem = problem
+        self.file = file
+        self.key = key
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = ": ".join(part for part in (self.file, self.key) if part)
+        return f"{where}: {self.problem}" if where else self.problem
+
+
+class DataError(IndexCalcError):
+    """Bad market or reference data: schema, values, duplicates, gaps, disruptions."""
+
+
+class SpecError(IndexCalcError):
+    """An instrument or index spec that is invalid or cannot be satisfied."""
+
+
+class StateError(IndexCalcError):
+    """Published state (ledger, outputs) that forbids the requested operation."""

@@ -1,0 +1,67 @@
+"""Fields every index spec shares, and the roll rules (DESIGN.md sections 2 and 6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from indexcalc.data.instruments import Sector
+
+
+class Frozen(BaseModel):
+    """Immutable, strict base of every spec: unknown keys are rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WindowRoll(Frozen):
+    """Index roll window: weight moves old -> new in equal steps on business days
+    ``first_day..last_day`` of the month (default 5-9, 20% a day), at the close."""
+
+    rule: Literal["window"] = "window"
+    first_day: int = Field(5, ge=1, le=23)
+    last_day: int = Field(9, ge=1, le=23)
+
+
+class FirstNoticeRoll(Frozen):
+    """Hold the ``position``-th listed contract (2 = second); roll to the next one at the close
+    ``days_before`` business days before the front contract's first notice day."""
+
+    rule: Literal["before_first_notice"] = "before_first_notice"
+    position: int = Field(2, ge=1, le=4)
+    days_before: int = Field(5, ge=0, le=30)
+
+
+class DataRoll(Frozen):
+    """Hold the contract the imported data names (pysystemtrade PRICE contract); roll at the
+    close of the day before it changes."""
+
+    rule: Literal["data"] = "data"
+
+
+RollRule = Annotated[Union[WindowRoll, FirstNoticeRoll, DataRoll], Field(discriminator="rule")]
+
+ReturnType = Literal["er", "tr"]
+
+
+class IndexSpecBase(Frozen):
+    """What every published index declares. ``universe`` None = every root of the market in
+    ``sectors`` (None = all sectors)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+    name: str
+    objective: str = ""
+    return_type: ReturnType = "er"
+    base_value: float = Field(1000.0, gt=0)
+    universe: tuple[str, ...] | None = None
+    sectors: tuple[Sector, ...] | None = None
+    roll: RollRule = WindowRoll()
+    implementation_lag: int = Field(1, ge=0, le=5, description="business days from fixing to effect")
+
+    def select_roots(self, instruments: dict) -> list[str]:
+        """The roots this index may hold, from the universe and sector filters."""
+        roots = list(self.universe) if self.universe is not None else sorted(instruments)
+        if self.sectors is not None:
+            roots = [root for root in roots if root in instruments and instruments[root].sector in self.sectors]
+        return roots

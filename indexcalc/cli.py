@@ -35,8 +35,10 @@ def data() -> None:
 
 
 def _register_commands() -> None:
-    """Attach the commands that live in their own modules (kept lazy-light)."""
-    from indexcalc import commands  # noqa: F401  (registers on import)
+    """Attach the commands that live in their own modules under :mod:`indexcalc.commands`."""
+    from indexcalc.commands import load_all
+
+    load_all()
 
 
 _register_commands()

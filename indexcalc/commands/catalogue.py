@@ -1,0 +1,49 @@
+"""``indexcalc list``: the catalogue of published indexes."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from indexcalc.cli import main
+
+
+def catalogue_rows(specs) -> list[dict]:
+    """One row per index: id, name, family (or basket kind), return type, sector, universe."""
+    rows = []
+    for spec in specs:
+        family = getattr(spec, "family", None) or spec.kind
+        sector = getattr(spec, "sector_label", None) or (",".join(spec.sectors) if spec.sectors else "all")
+        universe = ",".join(spec.universe) if spec.universe else "all roots" + (f" in {sector}" if spec.sectors else "")
+        rows.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "family": family,
+                "return_type": spec.return_type,
+                "sector": sector,
+                "universe": universe,
+            }
+        )
+    return rows
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+@click.option("--catalogue", "catalogue_dir", type=click.Path(file_okay=False), default=None,
+              help="Catalogue folder (default: the project's data/catalogue).")
+def list_indexes(as_json: bool, catalogue_dir: str | None) -> None:
+    """Print the catalogue: id, name, family, return type, sector, universe."""
+    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+
+    rows = catalogue_rows(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    columns = ["id", "family", "return_type", "sector", "universe", "name"]
+    widths = {column: max(len(column), *(len(str(row[column])) for row in rows)) if rows else len(column)
+              for column in columns}
+    click.echo("  ".join(column.ljust(widths[column]) for column in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(str(row[column]).ljust(widths[column]) for column in columns).rstrip())

@@ -1,0 +1,99 @@
+"""The whole calculation: market -> series -> every catalogue index (DESIGN.md section 6).
+
+Pure: takes a validated market and specs, returns results; reads and writes nothing. The
+rebuild, the publisher and the daily run all call :func:`rebuild_all`, so they share every
+line of calculation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from indexcalc.data.market import MarketData
+from indexcalc.results import IndexResult
+from indexcalc.specs import DataRoll, IndexSpecBase
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A catalogue index that cannot be computed on this market, and why."""
+
+    index_id: str
+    reason: str
+
+
+def _family_computers() -> dict[str, Callable]:
+    from indexcalc.families.basemetals import compute_base_metals
+    from indexcalc.families.carry import compute_carry_basket
+    from indexcalc.families.copper import compute_copper_macro
+    from indexcalc.families.momentum import compute_momentum
+
+    return {
+        "momentum": compute_momentum,
+        "carry_basket": compute_carry_basket,
+        "base_metals": compute_base_metals,
+        "copper_macro": compute_copper_macro,
+    }
+
+
+def roll_rule_for(spec: IndexSpecBase, market: MarketData):
+    """The spec's roll rule, except on vendor data that names the held contract (data roll)."""
+    return DataRoll() if market.held is not None else spec.roll
+
+
+def computable(specs: Iterable[IndexSpecBase], market: MarketData) -> tuple[list[IndexSpecBase], list[Skipped]]:
+    """Split specs into those whose named universe the market covers and those it does not."""
+    available = set(market.roots)
+    keep: list[IndexSpecBase] = []
+    skipped: list[Skipped] = []
+    for spec in specs:
+        roots = spec.select_roots(market.instruments)
+        missing = sorted(set(spec.universe or ()) - available)
+        if missing:
+            skipped.append(Skipped(spec.id, f"roots not in the market data: {', '.join(missing)}"))
+        elif not roots:
+            skipped.append(Skipped(spec.id, "no root of the market data is in its universe"))
+        else:
+            keep.append(spec)
+    return keep, skipped
+
+
+def rebuild_all(
+    market: MarketData,
+    specs: Iterable[IndexSpecBase],
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, IndexResult]:
+    """Compute every spec over the market's full history; results keyed by index id, in spec order.
+
+    Specs are grouped by kind and roll rule so that each family computes shared inputs once;
+    the linked series are built once per roll rule. Specs the market cannot serve must be
+    removed beforehand with :func:`computable`.
+    """
+    from indexcalc.series import build_series, collateral_returns
+
+    specs = list(specs)
+    computers = _family_computers()
+    series_by_rule: dict[str, pl.DataFrame] = {}
+    groups: dict[tuple[str, str], list[IndexSpecBase]] = {}
+    for spec in specs:
+        rule = roll_rule_for(spec, market)
+        groups.setdefault((spec.kind, rule.model_dump_json()), []).append(spec)
+
+    results: dict[str, IndexResult] = {}
+    collateral: pl.DataFrame | None = None
+    for (kind, rule_key), group in groups.items():
+        rule = roll_rule_for(group[0], market)
+        if rule_key not in series_by_rule:
+            if on_step:
+                on_step(f"series ({rule.rule} roll)")
+            series_by_rule[rule_key] = build_series(market, rule)
+        series = series_by_rule[rule_key]
+        if collateral is None:
+            collateral = collateral_returns(market.rates, series.get_column("date").unique().sort())
+        if on_step:
+            on_step(f"{kind} ({len(group)} indexes)")
+        results.update(computers[kind](group, market, series, collateral))
+    return {spec.id: results[spec.id] for spec in specs}

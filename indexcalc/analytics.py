@@ -1,0 +1,392 @@
+"""Analytics on index levels, weights and contributions (DESIGN.md section 5).
+
+Every function is pure and takes polars frames:
+
+- a *levels* frame ``date, level, daily_return`` sorted by date; its first row is the base date
+  (or the first published date). Daily returns are always recomputed from ``level``
+  (``r_t = L_t / L_{t-1} - 1``), so the first row contributes no return;
+- a *weights* frame ``date, effective_date, root, weight`` (+ family columns such as
+  ``direction``): one row per rebalance and root, ``weight`` the signed fraction of the index.
+
+Conventions used throughout (stated once, in the published factsheets too):
+
+- annualisation uses ``periods_per_year`` = 252 business days; N is the number of daily returns;
+- Sharpe and Sortino subtract a risk-free daily return only when one is given. An excess-return
+  (ER) index is already a return over collateral, so its risk-free rate is 0; a total-return (TR)
+  index is compared with its collateral (T-bill) return;
+- returns are fractions (0.05 = 5%); ratios are unitless; dates are ``pl.Date``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+TRADING_DAYS_PER_YEAR = 252
+"""Business days per year used to annualise daily statistics."""
+
+PERIODS: tuple[tuple[str, int | None, bool], ...] = (
+    ("1M", 1, False),
+    ("3M", 3, False),
+    ("YTD", None, False),
+    ("1Y", 12, False),
+    ("3Y", 36, True),
+    ("5Y", 60, True),
+    ("Since inception", None, True),
+)
+"""The performance-table periods: label, length in calendar months (None: see
+:func:`period_returns`), and whether the figure shown is annualised."""
+
+
+def daily_returns(levels: pl.DataFrame) -> pl.DataFrame:
+    """``date, daily_return`` with ``r_t = L_t / L_{t-1} - 1`` for every date after the first."""
+    return (
+        levels.sort("date")
+        .select("date", (pl.col("level") / pl.col("level").shift(1) - 1.0).alias("daily_return"))
+        .slice(1)
+    )
+
+
+def _excess_returns(levels: pl.DataFrame, risk_free: pl.DataFrame | None) -> pl.Series:
+    """Daily returns minus the risk-free daily return of the same date (0 when ``risk_free`` is
+    None). ``risk_free``: ``date, collateral_return``; every return date must be present."""
+    returns = daily_returns(levels)
+    if risk_free is None:
+        return returns.get_column("daily_return")
+    joined = returns.join(risk_free.select("date", "collateral_return"), on="date", how="left")
+    missing = joined.filter(pl.col("collateral_return").is_null())
+    if missing.height:
+        raise ValueError(f"no risk-free return on {missing.get_column('date')[0]}")
+    return joined.select(pl.col("daily_return") - pl.col("collateral_return")).to_series()
+
+
+def annualised_return(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> float | None:
+    """Geometric annualised return ``(L_N / L_0) ^ (periods_per_year / N) - 1`` (fraction).
+
+    ``L_0`` is the first level, ``L_N`` the last, N the number of daily returns between them.
+    None with fewer than two levels.
+    """
+    count = levels.height - 1
+    if count < 1:
+        return None
+    ordered = levels.sort("date").get_column("level")
+    return (ordered[-1] / ordered[0]) ** (periods_per_year / count) - 1.0
+
+
+def annualised_volatility(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> float | None:
+    """``stdev(r) * sqrt(periods_per_year)``: sample standard deviation (ddof 1) of the daily
+    returns, annualised (fraction). None with fewer than two returns."""
+    returns = daily_returns(levels).get_column("daily_return")
+    if returns.len() < 2:
+        return None
+    return float(returns.std(ddof=1)) * math.sqrt(periods_per_year)
+
+
+def sharpe_ratio(
+    levels: pl.DataFrame,
+    risk_free: pl.DataFrame | None = None,
+    periods_per_year: int = TRADING_DAYS_PER_YEAR,
+) -> float | None:
+    """``mean(x) / stdev(x) * sqrt(periods_per_year)`` with ``x_t = r_t - rf_t``.
+
+    The annualised arithmetic mean excess return over the annualised volatility (ddof 1).
+    ``rf`` = 0 for an excess-return index (its returns are already over collateral); pass the
+    collateral returns (``date, collateral_return``) for a total-return index. None when the
+    volatility is 0 or there are fewer than two returns.
+    """
+    excess = _excess_returns(levels, risk_free)
+    if excess.len() < 2:
+        return None
+    deviation = float(excess.std(ddof=1))
+    if deviation == 0.0:
+        return None
+    return float(excess.mean()) / deviation * math.sqrt(periods_per_year)
+
+
+def sortino_ratio(
+    levels: pl.DataFrame,
+    risk_free: pl.DataFrame | None = None,
+    periods_per_year: int = TRADING_DAYS_PER_YEAR,
+) -> float | None:
+    """``mean(x) * periods_per_year / (DD * sqrt(periods_per_year))`` with ``x_t = r_t - rf_t``.
+
+    Downside deviation ``DD = sqrt( sum_t min(x_t, 0)^2 / N )``: the target is 0 and the sum of
+    squared shortfalls is divided by the number N of all returns (not only the negative ones).
+    ``rf`` as in :func:`sharpe_ratio`. None when no return is negative.
+    """
+    excess = _excess_returns(levels, risk_free)
+    if excess.len() < 1:
+        return None
+    downside = math.sqrt(float((excess.clip(upper_bound=0.0) ** 2).mean()))
+    if downside == 0.0:
+        return None
+    return float(excess.mean()) * periods_per_year / (downside * math.sqrt(periods_per_year))
+
+
+def drawdowns(levels: pl.DataFrame) -> pl.DataFrame:
+    """``date, drawdown`` with ``DD_t = L_t / max_{s<=t} L_s - 1`` (fraction, <= 0)."""
+    return levels.sort("date").select("date", (pl.col("level") / pl.col("level").cum_max() - 1.0).alias("drawdown"))
+
+
+@dataclass(frozen=True)
+class MaxDrawdown:
+    """The deepest peak-to-trough fall: ``depth`` = min_t DD_t (fraction, <= 0).
+
+    ``peak_date``: last date on or before the trough at which the level stood at its running
+    maximum; ``trough_date``: first date of the deepest drawdown; ``recovery_date``: first date
+    after the trough with a level at or above the peak level (None if not yet recovered). All
+    dates are None when the level never fell.
+    """
+
+    depth: float
+    peak_date: dt.date | None
+    trough_date: dt.date | None
+    recovery_date: dt.date | None
+
+
+def max_drawdown(levels: pl.DataFrame) -> MaxDrawdown:
+    """Maximum drawdown and its dates (see :class:`MaxDrawdown`)."""
+    frame = drawdowns(levels).with_row_index("position")
+    if frame.height == 0:
+        return MaxDrawdown(0.0, None, None, None)
+    depth = float(frame.get_column("drawdown").min())
+    if depth >= 0.0:
+        return MaxDrawdown(0.0, None, None, None)
+    trough = frame.filter(pl.col("drawdown") == depth).row(0, named=True)
+    at_peak = frame.filter(pl.col("drawdown") == 0.0)
+    peak = at_peak.filter(pl.col("position") < trough["position"]).get_column("date")[-1]
+    recovered = at_peak.filter(pl.col("position") > trough["position"]).get_column("date")
+    return MaxDrawdown(depth, peak, trough["date"], recovered[0] if recovered.len() else None)
+
+
+def calmar_ratio(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> float | None:
+    """``annualised_return / |max drawdown|`` over the whole history (not a trailing 36 months).
+    None when there is no drawdown."""
+    depth = max_drawdown(levels).depth
+    growth = annualised_return(levels, periods_per_year)
+    if depth == 0.0 or growth is None:
+        return None
+    return growth / abs(depth)
+
+
+def level_on_or_before(levels: pl.DataFrame, day: dt.date) -> tuple[dt.date, float] | None:
+    """The last ``(date, level)`` on or before ``day``; None if ``day`` precedes the first date."""
+    before = levels.filter(pl.col("date") <= day).sort("date")
+    if before.height == 0:
+        return None
+    last = before.row(-1, named=True)
+    return last["date"], last["level"]
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` calendar months earlier, clamped to the month's end
+    (2024-03-31 minus 1 month = 2024-02-29)."""
+    return pl.select(pl.lit(day).dt.offset_by(f"-{months}mo")).item()
+
+
+def period_returns(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> pl.DataFrame:
+    """Performance as of the last date T: ``period, start_date, period_return, annualised``.
+
+    - ``1M``, ``3M``, ``1Y`` (n calendar months): ``L_T / L_s - 1`` where ``s`` is the last date
+      on or before T minus n months (:func:`months_before`);
+    - ``3Y``, ``5Y``: the same with n = 36, 60 months, annualised: ``(L_T / L_s) ^ (1 / years) - 1``;
+    - ``YTD``: ``L_T / L_s - 1`` with ``s`` the last date of the previous calendar year, or the
+      first date if the index started in T's year;
+    - ``Since inception``: :func:`annualised_return` over the whole history (252-day convention).
+
+    ``period_return`` is null when the history is shorter than the period (T minus n months
+    precedes the first date).
+    """
+    ordered = levels.sort("date")
+    rows: list[dict] = []
+    if ordered.height == 0:
+        return pl.DataFrame(schema={"period": pl.String, "start_date": pl.Date, "period_return": pl.Float64,
+                                    "annualised": pl.Boolean})
+    last_date, last_level = ordered.row(-1, named=True)["date"], ordered.row(-1, named=True)["level"]
+    first_date = ordered.get_column("date")[0]
+    for label, months, annualised in PERIODS:
+        start: tuple[dt.date, float] | None
+        if label == "YTD":
+            start = level_on_or_before(ordered, dt.date(last_date.year - 1, 12, 31))
+            if start is None:
+                start = (first_date, ordered.get_column("level")[0])
+        elif label == "Since inception":
+            rows.append({"period": label, "start_date": first_date,
+                         "period_return": annualised_return(ordered, periods_per_year), "annualised": True})
+            continue
+        else:
+            start = level_on_or_before(ordered, months_before(last_date, months))
+        value = None
+        if start is not None:
+            value = last_level / start[1] - 1.0
+            if annualised:
+                value = (1.0 + value) ** (12.0 / months) - 1.0
+        rows.append({"period": label, "start_date": start[0] if start else None, "period_return": value,
+                     "annualised": annualised})
+    return pl.DataFrame(rows, schema={"period": pl.String, "start_date": pl.Date, "period_return": pl.Float64,
+                                      "annualised": pl.Boolean})
+
+
+def _returns_by_period(levels: pl.DataFrame, keys: list[pl.Expr], names: list[str]) -> pl.DataFrame:
+    """Return of each calendar period: last level of the period over the last level before it
+    (the first level for the first period). ``start_date`` is that reference date."""
+    ordered = levels.sort("date").with_columns(
+        pl.col("date").shift(1).alias("previous_date"), pl.col("level").shift(1).alias("previous_level")
+    )
+    return (
+        ordered.slice(1)
+        .with_columns([key.alias(name) for key, name in zip(keys, names)])
+        .group_by(names, maintain_order=True)
+        .agg(
+            pl.col("previous_date").first().alias("start_date"),
+            pl.col("date").last().alias("end_date"),
+            (pl.col("level").last() / pl.col("previous_level").first() - 1.0).alias("period_return"),
+        )
+        .sort(names)
+    )
+
+
+def calendar_year_returns(levels: pl.DataFrame) -> pl.DataFrame:
+    """``year, start_date, end_date, year_return``: ``L_{end} / L_{start} - 1`` where ``end`` is
+    the year's last date and ``start`` the last date of the previous year (the first date for
+    the first year; so the first and the current year may be partial)."""
+    frame = _returns_by_period(levels, [pl.col("date").dt.year()], ["year"])
+    return frame.rename({"period_return": "year_return"})
+
+
+def monthly_returns(levels: pl.DataFrame) -> pl.DataFrame:
+    """``year, month, start_date, end_date, monthly_return``: ``L_{end} / L_{start} - 1`` with
+    ``end`` the month's last date and ``start`` the last date before the month."""
+    frame = _returns_by_period(levels, [pl.col("date").dt.year(), pl.col("date").dt.month()], ["year", "month"])
+    return frame.rename({"period_return": "monthly_return"})
+
+
+def rolling_return(levels: pl.DataFrame, months: int = 12) -> pl.DataFrame:
+    """``date, rolling_return``: ``L_t / L_s - 1`` with ``s`` the last date on or before t minus
+    ``months`` calendar months; null while t minus ``months`` precedes the first date."""
+    ordered = levels.sort("date").select("date", "level")
+    first_date = ordered.get_column("date")[0] if ordered.height else None
+    lookback = ordered.with_columns(pl.col("date").dt.offset_by(f"-{months}mo").alias("reference_date"))
+    history = ordered.select(pl.col("date").alias("history_date"), pl.col("level").alias("reference_level"))
+    joined = lookback.join_asof(history, left_on="reference_date", right_on="history_date", strategy="backward")
+    return joined.select(
+        "date",
+        pl.when(pl.col("reference_date") >= first_date)
+        .then(pl.col("level") / pl.col("reference_level") - 1.0)
+        .otherwise(None)
+        .alias("rolling_return"),
+    )
+
+
+def return_correlation(levels: pl.DataFrame, other: pl.DataFrame) -> float | None:
+    """Pearson correlation of the two indexes' daily returns on their common dates (each return
+    computed on its own index's consecutive dates). None with fewer than three common dates."""
+    joined = daily_returns(levels).join(daily_returns(other), on="date", how="inner", suffix="_other")
+    if joined.height < 3:
+        return None
+    value = joined.select(pl.corr("daily_return", "daily_return_other")).item()
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def turnover(weights: pl.DataFrame) -> pl.DataFrame:
+    """``date, turnover`` per rebalance: ``sum_i |W_{i,r} - W_{i,r-1}|`` (fraction of the index
+    value traded, buys plus sells), with ``W_{i,r-1}`` the target weights of the previous
+    rebalance (0 before the first and for roots absent from a rebalance). Price drift between
+    rebalances is ignored."""
+    dates = weights.select(pl.col("date").unique()).sort("date")
+    roots = weights.select(pl.col("root").unique())
+    grid = (
+        dates.join(roots, how="cross")
+        .join(weights.select("date", "root", "weight"), on=["date", "root"], how="left")
+        .with_columns(pl.col("weight").fill_null(0.0))
+        .sort("root", "date")
+        .with_columns((pl.col("weight") - pl.col("weight").shift(1, fill_value=0.0).over("root")).abs().alias("trade"))
+    )
+    return grid.group_by("date").agg(pl.col("trade").sum().alias("turnover")).sort("date")
+
+
+def annual_turnover(weights: pl.DataFrame) -> float | None:
+    """Average turnover per year: the sum of :func:`turnover` over every rebalance after the
+    first (the first builds the portfolio from cash), divided by the years (days / 365.25)
+    between the first and the last rebalance. None with fewer than two rebalances."""
+    per_rebalance = turnover(weights)
+    if per_rebalance.height < 2:
+        return None
+    dates = per_rebalance.get_column("date")
+    years = (dates[-1] - dates[0]).days / 365.25
+    return float(per_rebalance.get_column("turnover").slice(1).sum()) / years
+
+
+def return_contribution(
+    weights: pl.DataFrame, root_levels: pl.DataFrame, start: dt.date, end: dt.date
+) -> pl.DataFrame:
+    """``root, contribution`` over the window ``(start, end]``: for every holding period that
+    overlaps it, ``W_i * (ER_{i,e} / ER_{i,b} - 1)`` summed over periods, where each period runs
+    from one ``effective_date`` to the next and ``b``, ``e`` are its overlap with the window.
+
+    ``root_levels``: ``date, root, level`` (the single-commodity ER levels, on the index's date
+    axis). The sum over roots is the index's arithmetic return over the window up to
+    compounding across periods and the drift of weights inside a period (a first-order
+    attribution). Sorted by contribution, largest first.
+    """
+    anchors = weights.select(pl.col("effective_date").unique()).sort("effective_date").get_column("effective_date")
+    bounds = pl.DataFrame({"effective_date": anchors, "period_end": anchors.shift(-1)}).with_columns(
+        pl.max_horizontal(pl.col("effective_date"), pl.lit(start)).alias("begin"),
+        pl.min_horizontal(pl.col("period_end").fill_null(end), pl.lit(end)).alias("finish"),
+    ).filter(pl.col("begin") < pl.col("finish"))
+    dated = root_levels.sort("root", "date").select("date", "root", "level")
+    held = weights.select("effective_date", "root", "weight").join(bounds, on="effective_date", how="inner")
+
+    def level_at(column: str, alias: str) -> pl.DataFrame:
+        return held.sort(column).join_asof(
+            dated.rename({"date": "level_date"}).sort("level_date"),
+            left_on=column, right_on="level_date", by="root", strategy="backward", check_sortedness=False,
+        ).rename({"level": alias}).select("effective_date", "root", alias)
+
+    periods = held.join(level_at("begin", "level_begin"), on=["effective_date", "root"]).join(
+        level_at("finish", "level_finish"), on=["effective_date", "root"]
+    )
+    return (
+        periods.group_by("root")
+        .agg((pl.col("weight") * (pl.col("level_finish") / pl.col("level_begin") - 1.0)).sum().alias("contribution"))
+        .sort(["contribution", "root"], descending=[True, False])
+    )
+
+
+def current_weights(weights: pl.DataFrame, sectors: dict[str, str]) -> pl.DataFrame:
+    """``root, sector, weight, direction`` at the latest rebalance ``date``: ``direction`` is the
+    family's column when present, else ``sign(weight)`` (+1 long, -1 short, 0 flat)."""
+    if weights.height == 0:
+        return pl.DataFrame(schema={"root": pl.String, "sector": pl.String, "weight": pl.Float64,
+                                    "direction": pl.Int64})
+    latest = weights.filter(pl.col("date") == pl.col("date").max())
+    direction = (
+        pl.col("direction").cast(pl.Int64)
+        if "direction" in weights.columns
+        else pl.col("weight").sign().cast(pl.Int64)
+    )
+    return latest.select(
+        "root",
+        pl.col("root").replace_strict(sectors, default="other", return_dtype=pl.String).alias("sector"),
+        "weight",
+        direction.alias("direction"),
+    ).sort(["sector", "root"])
+
+
+def sector_weights(current: pl.DataFrame) -> pl.DataFrame:
+    """``sector, long, short, net, gross`` from :func:`current_weights`: long = sum of positive
+    weights, short = sum of negative weights (<= 0), net = long + short, gross = long - short."""
+    return (
+        current.group_by("sector")
+        .agg(
+            pl.col("weight").clip(lower_bound=0.0).sum().alias("long"),
+            pl.col("weight").clip(upper_bound=0.0).sum().alias("short"),
+        )
+        .with_columns(
+            (pl.col("long") + pl.col("short")).alias("net"), (pl.col("long") - pl.col("short")).alias("gross")
+        )
+        .sort("sector")
+    )

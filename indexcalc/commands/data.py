@@ -1,5 +1,143 @@
-"""``indexcalc data ...`` commands (owned by the foundation work)."""
+"""``indexcalc data ...``: check, report on and import market data (DESIGN.md section 1).
+
+:func:`market_options` gives any command the shared ``--data PATH --format FMT`` options;
+the command then calls :func:`indexcalc.data.load.load_market` with them.
+"""
 
 from __future__ import annotations
 
-from indexcalc.cli import data  # noqa: F401
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import polars as pl
+
+from indexcalc.cli import data
+from indexcalc.data.load import DATA_FORMATS, load_market
+from indexcalc.data.longformat import write_frame, write_long
+from indexcalc.data.pysystemtrade import read_pysystemtrade
+from indexcalc.data.quality import QualitySpec, coverage, quality_report
+from indexcalc.data.validate import validate_prices
+
+_FORMAT_HELP = "Data layout; default: pysystemtrade if PATH has multiple_prices_csv/, else long format."
+PRICE_FILE_SUFFIXES = (".csv", ".parquet")
+
+
+def market_options(command: Callable) -> Callable:
+    """Add ``--data PATH`` (default: the embedded market) and ``--format long|pysystemtrade``;
+    the command receives them as ``data_path`` and ``data_format``."""
+    command = click.option("--format", "data_format", type=click.Choice(DATA_FORMATS), default=None, help=_FORMAT_HELP)(
+        command
+    )
+    return click.option(
+        "--data",
+        "data_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Market data: a long-format prices file or directory, or a pysystemtrade folder. "
+        "Default: the embedded market.",
+    )(command)
+
+
+@data.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "data_format", type=click.Choice(DATA_FORMATS), default=None, help=_FORMAT_HELP)
+def check(path: Path | None, data_format: str | None) -> None:
+    """Validate market data and print what it covers, per root.
+
+    PATH is a long-format prices file (.csv/.parquet: date, root, contract, settle
+    [, volume, open_interest]), a long-format directory (prices.* [, rates.*, inflation.*,
+    macro.*, held.*, instruments.toml]) or a pysystemtrade folder (multiple_prices_csv/,
+    csvconfig/). Without PATH the embedded market is checked. The first problem found is
+    printed as one line (file, row or key, problem) and the exit code is 2.
+    """
+    market = load_market(path, data_format)
+    if path is None:
+        validate_prices(market.prices, market.instruments, market.source or "embedded market", first_row=None)
+    summary = coverage(market.prices).select("root", "first", "last", "years", "rows", "contracts")
+    click.echo(format_table(summary))
+    first, last = market.prices.get_column("date").min(), market.prices.get_column("date").max()
+    click.echo(f"OK: {summary.height} roots, {first} to {last}")
+
+
+@data.command("quality")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "data_format", type=click.Choice(DATA_FORMATS), default=None, help=_FORMAT_HELP)
+@click.option(
+    "--jump-sigmas",
+    type=float,
+    default=QualitySpec().jump_sigmas,
+    show_default=True,
+    help="Flag a step of a contract's price above this many robust sigmas of its root.",
+)
+@click.option(
+    "--jump-fraction",
+    type=float,
+    default=QualitySpec().jump_fraction,
+    show_default=True,
+    help="Also flag a step above this fraction of the price (0.25 = 25%).",
+)
+@click.option(
+    "--max-gap-days",
+    type=int,
+    default=QualitySpec().max_gap_days,
+    show_default=True,
+    help="Count gaps between trading days longer than this many calendar days.",
+)
+def quality(
+    path: Path | None, data_format: str | None, jump_sigmas: float, jump_fraction: float, max_gap_days: int
+) -> None:
+    """Print a data-quality report per root: date range, years, rows, contracts, trading days,
+    longest gap between trading days, gaps over the threshold, suspicious jumps and the worst one.
+
+    PATH as for `indexcalc data check` (default: the embedded market).
+    """
+    market = load_market(path, data_format)
+    spec = QualitySpec(jump_sigmas=jump_sigmas, jump_fraction=jump_fraction, max_gap_days=max_gap_days)
+    click.echo(format_table(quality_report(market, spec)))
+
+
+@data.group("import")
+def import_() -> None:
+    """Convert vendor data layouts to the long format."""
+
+
+@import_.command("pysystemtrade")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A directory (written: prices.parquet, held.parquet, instruments.toml) or a prices "
+    "file ending in .csv or .parquet.",
+)
+def import_pysystemtrade(directory: Path, out: Path) -> None:
+    """Convert a pysystemtrade data folder DIRECTORY to the long format.
+
+    Reads multiple_prices_csv/ROOT.csv (daily close = each day's last row; PRICE, FORWARD and
+    CARRY give the contracts priced that day; PRICE_CONTRACT is the held contract) and
+    csvconfig/ (instruments). Files are written atomically (temporary file, then rename).
+    """
+    market = read_pysystemtrade(directory)
+    if out.suffix in PRICE_FILE_SUFFIXES:
+        write_frame(market.prices, out)
+        click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {out}")
+        click.echo("note: a prices file keeps no instruments or held contracts; --out DIRECTORY keeps both")
+        return
+    write_long(market, out)
+    click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {out}/")
+
+
+def format_table(frame: pl.DataFrame) -> str:
+    """A frame as aligned plain text (floats to 2 decimals, nulls as '-')."""
+    cells = frame.select(
+        pl.col(name).round(2).cast(pl.String) if dtype.is_float() else pl.col(name).cast(pl.String)
+        for name, dtype in frame.schema.items()
+    ).fill_null("-")
+    columns = [[name] + cells.get_column(name).to_list() for name in cells.columns]
+    widths = [max(len(value) for value in column) for column in columns]
+    lines = []
+    for row in zip(*columns):
+        lines.append("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""One entry point for every command's ``--data/--format`` options (DESIGN.md section 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from indexcalc.data.longformat import read_long
+from indexcalc.data.market import MarketData
+from indexcalc.data.pysystemtrade import MULTIPLE_PRICES_DIR, read_pysystemtrade
+from indexcalc.errors import DataError
+
+DataFormat = Literal["long", "pysystemtrade"]
+DATA_FORMATS: tuple[DataFormat, ...] = ("long", "pysystemtrade")
+
+
+def load_market(path: str | Path | None, fmt: DataFormat | None = None) -> MarketData:
+    """The validated market at ``path``.
+
+    ``path`` None: the embedded default market. Otherwise ``fmt`` chooses the reader; when it
+    is None, a directory holding ``multiple_prices_csv/`` is read as pysystemtrade's layout
+    and anything else as the long format (a prices file or a directory).
+    """
+    if path is None:
+        if fmt is not None:
+            raise DataError(f"--format {fmt} needs a data path")
+        # Imported here: the embedded market is optional for every other reader.
+        from indexcalc.data.embedded import load_default_market
+
+        return load_default_market()
+    path = Path(path)
+    if not path.exists():
+        raise DataError("no such file or directory", file=str(path))
+    if fmt is None:
+        fmt = "pysystemtrade" if (path / MULTIPLE_PRICES_DIR).is_dir() else "long"
+    if fmt == "pysystemtrade":
+        if not path.is_dir():
+            raise DataError("pysystemtrade data is a directory (with multiple_prices_csv/)", file=str(path))
+        return read_pysystemtrade(path)
+    if fmt == "long":
+        return read_long(path)
+    raise DataError(f"unknown data format {fmt!r} (expected one of {', '.join(DATA_FORMATS)})", file=str(path))

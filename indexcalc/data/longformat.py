@@ -1,0 +1,182 @@
+"""The long format of DESIGN.md section 1: reader and writer.
+
+A long-format market is either one prices file or a directory:
+
+- ``prices.csv`` or ``prices.parquet`` (required): ``date, root, contract, settle`` required,
+  ``volume, open_interest`` optional; one row per (date, root, contract);
+- ``rates.*`` (``date, tbill``), ``inflation.*`` (``date, cpi``), ``macro.*``
+  (``date, series, value``), ``held.*`` (``date, root, contract``): optional;
+- ``instruments.toml`` (optional; else the default ``data/instruments.toml``).
+
+Every frame goes through :mod:`indexcalc.data.validate`; errors name the file and row as the
+user sees them (CSV: header = row 1, first data row = row 2; Parquet: first row = row 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from indexcalc.data.instruments import DEFAULT_INSTRUMENTS_PATH, Instrument, load_instruments
+from indexcalc.data.market import MarketData
+from indexcalc.data.validate import validate_held, validate_inflation, validate_macro, validate_prices, validate_rates
+from indexcalc.errors import DataError
+
+PRICE_FILE_SUFFIXES = (".csv", ".parquet")
+INSTRUMENTS_FILE = "instruments.toml"
+CSV_FIRST_ROW = 2
+"""Row number of a CSV file's first data row (the header is row 1)."""
+PARQUET_FIRST_ROW = 1
+
+
+def read_long(path: Path | str) -> MarketData:
+    """Read and validate a long-format market (a prices file or a directory, see module doc)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("no such file or directory", file=str(path))
+    if path.is_dir():
+        return _read_directory(path)
+    instruments = load_instruments(DEFAULT_INSTRUMENTS_PATH)
+    return MarketData(prices=_read_prices(path, instruments), instruments=instruments, source=str(path))
+
+
+def read_table(path: Path) -> tuple[pl.DataFrame, int]:
+    """One input file as a frame plus the file row number of its first data row.
+
+    CSV cells are read as text (no type inference), so validation can quote a bad cell as it
+    was written; Parquet columns keep their stored types.
+    """
+    if path.suffix not in PRICE_FILE_SUFFIXES:
+        raise DataError(f"unknown file type {path.suffix!r} (expected .csv or .parquet)", file=str(path))
+    if not path.is_file():
+        raise DataError("no such file", file=str(path))
+    if path.suffix == ".csv":
+        try:
+            return pl.read_csv(path, infer_schema=False), CSV_FIRST_ROW
+        except pl.exceptions.NoDataError:
+            raise DataError("empty file (no header, no data rows)", file=str(path)) from None
+        except pl.exceptions.PolarsError as error:
+            raise DataError(f"not a readable CSV ({_first_line(error)})", file=str(path)) from None
+    try:
+        return pl.read_parquet(path), PARQUET_FIRST_ROW
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise DataError(f"not a readable Parquet file ({_first_line(error)})", file=str(path)) from None
+
+
+def write_long(market: MarketData, directory: Path | str) -> list[Path]:
+    """Write ``market`` as a long-format directory (Parquet frames + ``instruments.toml``).
+
+    Each file is written to a temporary name in ``directory`` and renamed into place, so a
+    reader never sees a half-written file. Empty reference frames are not written; ``held`` only
+    when present. Returns the paths written.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "prices": market.prices,
+        "rates": market.rates,
+        "inflation": market.inflation,
+        "macro": market.macro,
+        "held": market.held,
+    }
+    written = []
+    for stem, frame in frames.items():
+        if frame is None or (stem != "prices" and frame.height == 0):
+            continue
+        written.append(write_frame(frame, directory / f"{stem}.parquet"))
+    instruments_path = directory / INSTRUMENTS_FILE
+    text = instruments_toml(market.instruments)
+    atomic_write(instruments_path, lambda temporary: temporary.write_text(text))
+    written.append(instruments_path)
+    return written
+
+
+def write_frame(frame: pl.DataFrame, path: Path | str) -> Path:
+    """Write one frame to ``.csv`` or ``.parquet`` atomically (temporary file + rename)."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        atomic_write(path, lambda temporary: frame.write_csv(temporary))
+    elif path.suffix == ".parquet":
+        atomic_write(path, lambda temporary: frame.write_parquet(temporary))
+    else:
+        raise DataError(f"unknown file type {path.suffix!r} (expected .csv or .parquet)", file=str(path))
+    return path
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh unique name, created by the writer itself so it gets the usual permissions.
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def instruments_toml(instruments: dict[str, Instrument]) -> str:
+    """The ``[[instrument]]`` TOML that :func:`load_instruments` reads back to equal models."""
+    blocks = []
+    for root in sorted(instruments):
+        fields = instruments[root].model_dump(exclude_none=True)
+        lines = ["[[instrument]]"] + [f"{name} = {_toml_value(value)}" for name, value in fields.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+# --- reading a directory ---------------------------------------------------------------------
+
+
+def _read_directory(directory: Path) -> MarketData:
+    instruments_path = directory / INSTRUMENTS_FILE
+    instruments = load_instruments(instruments_path if instruments_path.is_file() else DEFAULT_INSTRUMENTS_PATH)
+    prices_path = _find(directory, "prices")
+    if prices_path is None:
+        raise DataError("no prices.csv or prices.parquet in this directory", file=str(directory))
+    prices = _read_prices(prices_path, instruments)
+    validators = {
+        "rates": lambda frame, file, first_row: validate_rates(frame, file, first_row=first_row),
+        "inflation": lambda frame, file, first_row: validate_inflation(frame, file, first_row=first_row),
+        "macro": lambda frame, file, first_row: validate_macro(frame, file, first_row=first_row),
+        "held": lambda frame, file, first_row: validate_held(frame, instruments, file, first_row=first_row),
+    }
+    frames = {}
+    for stem, validator in validators.items():
+        path = _find(directory, stem)
+        if path is not None:
+            frame, first_row = read_table(path)
+            frames[stem] = validator(frame, str(path), first_row)
+    return MarketData(prices=prices, instruments=instruments, source=str(directory), **frames)
+
+
+def _read_prices(path: Path, instruments: dict[str, Instrument]) -> pl.DataFrame:
+    frame, first_row = read_table(path)
+    return validate_prices(frame, instruments, str(path), first_row=first_row)
+
+
+def _find(directory: Path, stem: str) -> Path | None:
+    """``stem.csv`` or ``stem.parquet`` in ``directory`` (both present is ambiguous: an error)."""
+    found = [directory / f"{stem}{suffix}" for suffix in PRICE_FILE_SUFFIXES if (directory / f"{stem}{suffix}").is_file()]
+    if len(found) > 1:
+        raise DataError(f"both {found[0].name} and {found[1].name} present; keep one", file=str(directory))
+    return found[0] if found else None
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    # TOML basic strings accept JSON string escapes.
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

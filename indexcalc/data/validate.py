@@ -1,0 +1,341 @@
+"""Validation at the edge: raw frames from any importer -> typed, checked market frames.
+
+DESIGN.md section 1 ("Validation happens once, at the edge"). Every check is a vectorised
+mask over the whole frame; the first offending row (in file order) raises one
+:class:`~indexcalc.errors.DataError` naming the file, the row (``row N``, as numbered in the
+user's file: for a CSV the header is row 1, so the first data row is row 2) or, for frames that
+do not map row by row onto a file, the key (``root X contract Y date D``), and the problem.
+
+Input columns may be strings (CSV read without type inference, so that a bad cell can be
+reported as it was written) or already typed (Parquet, importers). Output frames follow the
+schemas of :mod:`indexcalc.data.market` and are sorted by their keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from indexcalc.data.instruments import MONTH_CODES, Instrument
+from indexcalc.data.market import HELD_SCHEMA, INFLATION_SCHEMA, MACRO_SCHEMA, PRICES_SCHEMA, RATES_SCHEMA
+from indexcalc.errors import DataError
+
+DATE_FORMAT = "%Y-%m-%d"
+"""Dates in files are ISO calendar dates."""
+
+FIRST_CONTRACT_YEAR = 1900
+LAST_CONTRACT_YEAR = 2199
+"""Delivery years accepted in a ``YYYYMM`` contract (guards against ``YYYYMMDD`` or typos)."""
+
+MAX_TBILL_FRACTION = 1.0
+"""A T-bill yield at or above 100% is a percentage written where a fraction is expected."""
+
+Kind = Literal["date", "text", "contract", "number"]
+
+_LABEL_ORDER = ("root", "series", "contract", "date")
+_DUPLICATE_ORDER = ("date", "series", "root", "contract")
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one column of an input file is parsed and checked."""
+
+    name: str
+    kind: Kind
+    required: bool = True
+    nullable: bool = False
+    positive: bool = False
+    non_negative: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    """One vectorised row check: ``mask`` is True on offending rows; ``message`` formats the
+    problem from the offending row (a dict of the frame's values on that row)."""
+
+    name: str
+    mask: pl.Expr
+    message: Callable[[dict], str]
+
+
+def first_offence(frame: pl.DataFrame, checks: list[Check]) -> tuple[int, str] | None:
+    """The first offending row of ``frame`` over all ``checks`` (ties: the earlier check) and
+    its problem, or None. One pass: every mask is evaluated in a single ``select``."""
+    if not checks:
+        return None
+    firsts = frame.select(check.mask.arg_true().first().alias(str(index)) for index, check in enumerate(checks)).row(0)
+    offending = [(row, index) for index, row in enumerate(firsts) if row is not None]
+    if not offending:
+        return None
+    row, index = min(offending)
+    return row, checks[index].message(frame.row(row, named=True))
+
+
+PRICE_COLUMNS = (
+    Column("date", "date"),
+    Column("root", "text"),
+    Column("contract", "contract"),
+    Column("settle", "number", positive=True),
+    Column("volume", "number", required=False, nullable=True, non_negative=True),
+    Column("open_interest", "number", required=False, nullable=True, non_negative=True),
+)
+RATES_COLUMNS = (Column("date", "date"), Column("tbill", "number"))
+INFLATION_COLUMNS = (Column("date", "date"), Column("cpi", "number", positive=True))
+MACRO_COLUMNS = (Column("date", "date"), Column("series", "text"), Column("value", "number"))
+HELD_COLUMNS = (Column("date", "date"), Column("root", "text"), Column("contract", "contract"))
+
+
+def validate_prices(
+    frame: pl.DataFrame, instruments: dict[str, Instrument], file: str, *, first_row: int | None = 2
+) -> pl.DataFrame:
+    """Check a contract-price frame and return it typed (``PRICES_SCHEMA``), sorted by
+    root, date, contract.
+
+    ``first_row`` is the file row number of the frame's first row (2 for a CSV with a header,
+    1 for Parquet); ``None`` names offending rows by their key instead. Errors, first offending
+    row first: empty file, missing required columns, unparseable or missing dates, missing or
+    unknown roots, contracts that are not ``YYYYMM`` or whose month is not a listed month of the
+    root, missing/non-numeric/non-positive settle, non-numeric or negative volume or open
+    interest, duplicated (date, root, contract).
+    """
+    listed_mask = {root: _month_bitmask(instrument.listed_month_numbers) for root, instrument in instruments.items()}
+    root_checks = [
+        Check(
+            "unknown root",
+            pl.col("root").is_not_null() & ~pl.col("root").is_in(list(instruments)),
+            lambda row: f"unknown root {row['root']!r} (not in the instruments)",
+        ),
+        Check(
+            "unlisted month",
+            pl.col("contract").is_not_null()
+            & pl.col("root").is_in(list(instruments))
+            & ~_month_is_listed(pl.col("root"), pl.col("contract"), listed_mask),
+            lambda row: _unlisted_message(row, instruments),
+        ),
+    ]
+    typed = _validate(frame, PRICE_COLUMNS, ("root", "date", "contract"), file, first_row, root_checks)
+    return typed.select(pl.col(name).cast(dtype) for name, dtype in PRICES_SCHEMA.items())
+
+
+def validate_rates(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
+    """Check ``date, tbill`` (3-month T-bill discount yield as a fraction); one row per date."""
+    checks = [
+        Check(
+            "percentage",
+            pl.col("tbill").abs() >= MAX_TBILL_FRACTION,
+            lambda row: f"tbill {row['raw_tbill']} is not a fraction (write 5% as 0.05)",
+        )
+    ]
+    typed = _validate(frame, RATES_COLUMNS, ("date",), file, first_row, checks)
+    return typed.select(pl.col(name).cast(dtype) for name, dtype in RATES_SCHEMA.items())
+
+
+def validate_inflation(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
+    """Check ``date, cpi`` (CPI level, positive; date = release date); one row per date."""
+    typed = _validate(frame, INFLATION_COLUMNS, ("date",), file, first_row, [])
+    return typed.select(pl.col(name).cast(dtype) for name, dtype in INFLATION_SCHEMA.items())
+
+
+def validate_macro(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
+    """Check ``date, series, value`` (long form, date = day known); one row per (series, date)."""
+    typed = _validate(frame, MACRO_COLUMNS, ("series", "date"), file, first_row, [])
+    return typed.select(pl.col(name).cast(dtype) for name, dtype in MACRO_SCHEMA.items())
+
+
+def validate_held(
+    frame: pl.DataFrame, instruments: dict[str, Instrument], file: str, *, first_row: int | None = 2
+) -> pl.DataFrame:
+    """Check ``date, root, contract`` (the vendor's held contract); one row per (root, date)."""
+    checks = [
+        Check(
+            "unknown root",
+            pl.col("root").is_not_null() & ~pl.col("root").is_in(list(instruments)),
+            lambda row: f"unknown root {row['root']!r} (not in the instruments)",
+        )
+    ]
+    typed = _validate(frame, HELD_COLUMNS, ("root", "date"), file, first_row, checks)
+    return typed.select(pl.col(name).cast(dtype) for name, dtype in HELD_SCHEMA.items())
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def _validate(
+    frame: pl.DataFrame,
+    columns: tuple[Column, ...],
+    keys: tuple[str, ...],
+    file: str,
+    first_row: int | None,
+    extra_checks: list[Check],
+) -> pl.DataFrame:
+    """Parse ``columns``, run the column checks and ``extra_checks`` (on parsed values), then
+    the duplicate-key check; return the parsed frame sorted by ``keys``."""
+    if frame.height == 0:
+        raise DataError("empty file (no data rows)", file=file)
+    missing = [column.name for column in columns if column.required and column.name not in frame.columns]
+    if missing:
+        required = ", ".join(column.name for column in columns if column.required)
+        raise DataError(f"missing required column(s) {', '.join(missing)} (required: {required})", file=file, key="columns")
+
+    raw = frame.select(
+        (pl.col(column.name) if column.name in frame.columns else pl.lit(None, dtype=pl.String)).alias(column.name)
+        for column in columns
+    )
+    parsed = raw.select(_parse(column, raw.schema[column.name]) for column in columns)
+    checks = [check for column in columns for check in _column_checks(column, raw.schema[column.name])]
+    checks += extra_checks
+
+    # Raw values are needed by the masks (e.g. "present but unparseable"): give them a prefix.
+    both = pl.concat([parsed, raw.rename({name: f"raw_{name}" for name in raw.columns})], how="horizontal")
+    offence = first_offence(both, checks)
+    if offence is not None:
+        _raise_at(both, offence[0], offence[1], file, first_row, keys)
+
+    key = _sorted_key(parsed, keys)
+    order = pl.int_range(0, parsed.height, dtype=pl.UInt32, eager=True) if key.is_sorted() else key.arg_sort()
+    if (key.gather(order).diff() == 0).any():
+        # Error path only: the first row (in file order) whose key occurred on an earlier row.
+        row = int(key.is_first_distinct().not_().arg_true()[0])
+        earlier = _first_row_with_key(parsed, keys, row)
+        where = ", ".join(sorted(keys, key=_DUPLICATE_ORDER.index))
+        if first_row is None:
+            problem = f"duplicated ({where}) row"
+        else:
+            problem = f"duplicated ({where}): same as row {earlier + first_row}"
+        _raise_at(both, row, problem, file, first_row, keys)
+    return parsed.gather(order)
+
+
+def _parse(column: Column, dtype: pl.DataType) -> pl.Expr:
+    """The typed value of a column (null where missing or unparseable)."""
+    expr = pl.col(column.name)
+    if column.kind == "date":
+        if dtype == pl.Date:
+            return expr
+        if isinstance(dtype, pl.Datetime):
+            return expr.dt.date()
+        return expr.cast(pl.String).str.to_date(DATE_FORMAT, strict=False)
+    if column.kind == "text":
+        return expr.cast(pl.String)
+    if column.kind == "contract":
+        if dtype.is_integer():
+            return expr.cast(pl.Int64)
+        if dtype.is_float():
+            return pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False))
+        return expr.cast(pl.String).cast(pl.Int64, strict=False)
+    return expr.cast(pl.Float64, strict=False)
+
+
+def _column_checks(column: Column, dtype: pl.DataType) -> list[Check]:
+    """Missing, unparseable and out-of-range values of one column."""
+    name, raw = column.name, pl.col(f"raw_{column.name}")
+    value = pl.col(name)
+    present = raw.is_not_null()
+    if dtype == pl.String:
+        present = present & (raw.str.strip_chars() != "")
+    checks: list[Check] = []
+    if not column.nullable:
+        checks.append(Check(f"missing {name}", ~present, lambda row: f"missing {name}"))
+    if column.kind == "date":
+        checks.append(
+            Check(
+                "date",
+                present & value.is_null(),
+                lambda row: f"unparseable date {row[f'raw_{name}']!r} (expected YYYY-MM-DD)",
+            )
+        )
+    elif column.kind == "contract":
+        year, month = value // 100, value % 100
+        bad = value.is_null() | ~year.is_between(FIRST_CONTRACT_YEAR, LAST_CONTRACT_YEAR) | ~month.is_between(1, 12)
+        checks.append(
+            Check(
+                "contract",
+                present & bad,
+                lambda row: f"contract {row[f'raw_{name}']!r} is not a delivery month YYYYMM",
+            )
+        )
+    elif column.kind == "number":
+        checks.append(
+            Check(
+                "number",
+                present & (value.is_null() | ~value.is_finite()),
+                lambda row: f"{name} {row[f'raw_{name}']!r} is not a number",
+            )
+        )
+        if column.positive:
+            checks.append(
+                Check("positive", value.is_finite() & (value <= 0), lambda row: f"{name} {row[f'raw_{name}']} is not positive")
+            )
+        if column.non_negative:
+            checks.append(
+                Check("non-negative", value.is_finite() & (value < 0), lambda row: f"{name} {row[f'raw_{name}']} is negative")
+            )
+    return checks
+
+
+def _month_bitmask(months: tuple[int, ...]) -> int:
+    """Bit m-1 set for every listed month m (so a root's months are one integer)."""
+    return sum(1 << (month - 1) for month in set(months))
+
+
+def _month_is_listed(root: pl.Expr, contract: pl.Expr, listed_mask: dict[str, int]) -> pl.Expr:
+    mask = root.replace_strict(listed_mask, default=0, return_dtype=pl.Int64)
+    month = (contract % 100).clip(1, 12).cast(pl.Int64)
+    return (mask // pl.lit(2, dtype=pl.Int64).pow(month - 1)) % 2 == 1
+
+
+def _unlisted_message(row: dict, instruments: dict[str, Instrument]) -> str:
+    contract = int(row["contract"])
+    listed = instruments[row["root"]].listed_months
+    return (
+        f"contract {contract} of root {row['root']}: month {MONTH_CODES[contract % 100 - 1]} "
+        f"is not a listed month (listed: {listed})"
+    )
+
+
+def _root_codes(parsed: pl.DataFrame, name: str) -> pl.Expr:
+    """Text keys as integers that sort like the text."""
+    values = sorted(value for value in parsed.get_column(name).unique().to_list() if value is not None)
+    return pl.col(name).replace_strict({value: code for code, value in enumerate(values)}, return_dtype=pl.Int64)
+
+
+def _sorted_key(parsed: pl.DataFrame, keys: tuple[str, ...]) -> pl.Series:
+    """One Int64 per row that sorts like ``keys`` (text codes, days since 1970, contract)."""
+    # Field widths: contract YYYYMM < 10^6; days + offset < 10^6 (years ~ -700 to 4700);
+    # text codes < 10^6 distinct values. At most three fields, so the key stays below 9.2e18.
+    offset_days = 500_000
+    key = pl.lit(0, dtype=pl.Int64)
+    for name in keys:
+        dtype = parsed.schema[name]
+        if dtype == pl.Date:
+            field = pl.col(name).cast(pl.Int64) + offset_days
+        elif dtype == pl.String:
+            field = _root_codes(parsed, name)
+        else:
+            field = pl.col(name).cast(pl.Int64)
+        key = key * 1_000_000 + field
+    return parsed.select(key.alias("key")).get_column("key")
+
+
+def _label_order(keys: tuple[str, ...]) -> list[str]:
+    """Key columns in the order errors name them (``root X contract Y date D``)."""
+    return sorted(keys, key=_LABEL_ORDER.index)
+
+
+def _first_row_with_key(parsed: pl.DataFrame, keys: tuple[str, ...], row: int) -> int:
+    values = parsed.row(row, named=True)
+    same = pl.all_horizontal(pl.col(name) == values[name] for name in keys)
+    return int(parsed.select(same.arg_true().first()).item())
+
+
+def _raise_at(
+    frame: pl.DataFrame, row: int, problem: str, file: str, first_row: int | None, keys: tuple[str, ...]
+) -> None:
+    if first_row is not None:
+        raise DataError(problem, file=file, key=f"row {row + first_row}")
+    values = frame.row(row, named=True)
+    key = " ".join(f"{name} {values[name]}" for name in _label_order(keys))
+    raise DataError(problem, file=file, key=key)

@@ -1,0 +1,1 @@
+"""Index families: each exposes compute_<kind>(specs, market, series, collateral) -> dict[str, IndexResult]."""

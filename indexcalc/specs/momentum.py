@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from indexcalc.data.instruments import Sector
+from indexcalc.rules.magnitude import CAP_TOLERANCE
 from indexcalc.specs.base import Frozen, IndexSpecBase
 
 MomentumFamily = Literal["long_short", "long_flat", "short_flat", "long_only", "short_only"]
@@ -17,6 +18,8 @@ class MagnitudeSpec(Frozen):
 
     ``source``: ``open_interest`` (per-contract OI in the market data), ``cftc`` (weekly
     report file, forward-filled to daily), or ``fixed`` (``fixed_weights``, normalised).
+    ``cap`` is the largest magnitude of one root (fraction); it can only hold over at least
+    ``1 / cap`` roots.
     """
 
     source: Literal["open_interest", "cftc", "fixed"] = "open_interest"
@@ -25,6 +28,9 @@ class MagnitudeSpec(Frozen):
     fixed_weights: dict[str, float] | None = None
     cftc_file: str | None = None
     cftc_markets: dict[str, str] | None = Field(None, description="root -> market name in the CFTC file")
+    cftc_release_lag_days: int = Field(
+        3, ge=0, le=14, description="calendar days from a CFTC report date to its publication"
+    )
 
     @model_validator(mode="after")
     def _source_has_inputs(self) -> "MagnitudeSpec":
@@ -32,15 +38,19 @@ class MagnitudeSpec(Frozen):
             raise ValueError("magnitude source 'fixed' needs fixed_weights")
         if self.source == "cftc" and not (self.cftc_file and self.cftc_markets):
             raise ValueError("magnitude source 'cftc' needs cftc_file and cftc_markets")
+        if self.fixed_weights and any(weight < 0 for weight in self.fixed_weights.values()):
+            raise ValueError("fixed_weights must be non-negative")
         return self
 
 
 class DirectionSpec(Frozen):
     """Direction = sign(ER_r - mean of ER over the trailing ``window_months`` of daily levels);
-    a tie keeps the previous direction; shorts in ``flat_short_sectors`` become flat."""
+    a tie (``|ER_r / mean - 1| <= tie_tolerance``) keeps the previous direction; shorts in
+    ``flat_short_sectors`` become flat."""
 
     window_months: int = Field(12, ge=1, le=60)
     flat_short_sectors: tuple[Sector, ...] = ("energy",)
+    tie_tolerance: float = Field(1e-12, ge=0, lt=0.01, description="|signal| at or below this is a tie")
 
 
 class MomentumIndexSpec(IndexSpecBase):
@@ -50,3 +60,14 @@ class MomentumIndexSpec(IndexSpecBase):
     magnitude: MagnitudeSpec = MagnitudeSpec()
     direction: DirectionSpec = DirectionSpec()
     rebalance: Literal["monthly"] = "monthly"
+
+    @model_validator(mode="after")
+    def _cap_can_hold(self) -> "MomentumIndexSpec":
+        # a sector filter is resolved against the market later; a named universe is known now
+        named = self.universe is not None and self.sectors is None
+        if named and len(self.universe) * self.magnitude.cap < 1.0 - CAP_TOLERANCE:
+            raise ValueError(
+                f"magnitude cap {self.magnitude.cap:g} cannot hold over {len(self.universe)} roots "
+                f"(needs a cap of at least {1.0 / len(self.universe):.4g})"
+            )
+        return self

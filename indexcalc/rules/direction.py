@@ -1,0 +1,89 @@
+"""Direction of each commodity in the momentum family (DESIGN.md section 3).
+
+At a rebalance date ``r``, with ``ER_{i,r}`` the linked excess-return level of root ``i`` and
+``MA_{i,r}`` the mean of its daily ER levels over the trailing window (the ``window_months``
+calendar months ending with ``r``'s month, :func:`indexcalc.rules.calendar.trailing_mean`)::
+
+    signal_{i,r} = ER_{i,r} / MA_{i,r} - 1                         (fraction)
+    D_{i,r}      = +1 if signal > tol, -1 if signal < -tol,
+                   else D_{i,r-1} (a tie keeps the previous direction; 0 if there is none)
+
+``tol`` is the spec's ``tie_tolerance``. Each family then maps ``D`` to the direction it holds
+(:data:`FAMILY_DIRECTIONS`): a short in a sector of ``flat_short_sectors`` (energy) is flat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from indexcalc.rules.calendar import trailing_mean
+
+FAMILY_DIRECTIONS: dict[str, dict[str, int]] = {
+    # family:      D = +1        D = -1         D = -1 in a flat-short sector   D = 0 (undecided)
+    "long_short": {"long": 1, "short": -1, "short_in_flat_sector": 0, "undecided": 0},
+    "long_flat": {"long": 1, "short": 0, "short_in_flat_sector": 0, "undecided": 0},
+    "short_flat": {"long": 0, "short": -1, "short_in_flat_sector": 0, "undecided": 0},
+    "long_only": {"long": 1, "short": 1, "short_in_flat_sector": 1, "undecided": 1},
+    "short_only": {"long": -1, "short": -1, "short_in_flat_sector": -1, "undecided": -1},
+}
+"""Direction held by each family for each case of the momentum direction D (DESIGN.md s3 table):
+Long/Short = D with flat-sector shorts flat; Long/Flat = max(D, 0); Short/Flat = min(D, 0) with
+the flat-short sectors always flat; Long-Only = +1; Short-Only = -1."""
+
+
+def momentum_signal(levels: pl.DataFrame, rebalances: pl.Series, window_months: int) -> pl.DataFrame:
+    """``date, root, signal, full_window``: ``ER_r / MA_r - 1`` at each rebalance date.
+
+    ``levels``: ``date, root, level`` on each root's own dates (the linked ER series).
+    ``full_window`` tells whether the root's history covers the whole trailing window.
+    """
+    window = trailing_mean(levels, "level", rebalances, window_months)
+    return window.select(
+        "date", "root", (pl.col("latest") / pl.col("mean") - 1.0).alias("signal"), "full_window"
+    )
+
+
+def momentum_direction(signals: pl.DataFrame, tie_tolerance: float) -> pl.DataFrame:
+    """``date, root, signal, momentum``: D in {-1, 0, +1} per root and rebalance date.
+
+    ``signals``: ``date, root, signal`` (non-null) at consecutive rebalance dates of each root.
+    ``|signal| <= tie_tolerance`` is a tie and keeps the root's previous D; a tie with no
+    previous D is 0 (undecided).
+    """
+    signal = pl.col("signal")
+    decided = pl.when(signal > tie_tolerance).then(1).when(signal < -tie_tolerance).then(-1)
+    return (
+        signals.select("date", "root", "signal")
+        .sort("root", "date")
+        .with_columns(decided.cast(pl.Int8).forward_fill().over("root").fill_null(0).alias("momentum"))
+        .sort("date", "root")
+    )
+
+
+def family_direction(
+    momentum: pl.DataFrame,
+    family: str,
+    sectors: Mapping[str, str],
+    flat_short_sectors: Sequence[str],
+) -> pl.DataFrame:
+    """``momentum`` plus ``direction`` (Int8 in {-1, 0, 1}): what ``family`` holds for each D.
+
+    ``momentum``: ``root, momentum`` (+ any columns); ``sectors``: root -> sector of the
+    instrument catalogue; ``flat_short_sectors``: sectors whose shorts become flat (DESIGN.md s3:
+    energy). The mapping is the table :data:`FAMILY_DIRECTIONS`.
+    """
+    table = FAMILY_DIRECTIONS[family]
+    flat_roots = [root for root, sector in sectors.items() if sector in flat_short_sectors]
+    momentum_column = pl.col("momentum")
+    direction = (
+        pl.when(momentum_column > 0)
+        .then(table["long"])
+        .when((momentum_column < 0) & pl.col("root").is_in(flat_roots))
+        .then(table["short_in_flat_sector"])
+        .when(momentum_column < 0)
+        .then(table["short"])
+        .otherwise(table["undecided"])
+    )
+    return momentum.with_columns(direction.cast(pl.Int8).alias("direction"))

@@ -1,0 +1,253 @@
+"""Magnitude of each commodity in the momentum family (DESIGN.md section 3).
+
+Dollar open interest of root ``i`` on its business day ``t`` (USD)::
+
+    DOI_{i,t} = sum_c OI_{c,t} * multiplier_i * F_{c,t}
+
+averaged over the trailing window ending at the rebalance date ``r`` (the daily values of the
+``window_months`` calendar months ending with ``r``'s month, see
+:func:`indexcalc.rules.calendar.trailing_mean`), normalised over the index's roots
+``m_i = avgDOI_i / sum_j avgDOI_j`` and capped (:func:`cap_weights`).
+
+Sources of open interest (``MagnitudeSpec.source``):
+
+- ``open_interest``: the per-contract open interest of the market's prices frame;
+- ``cftc``: the weekly CFTC total futures open interest (contracts) of each root's market, known
+  ``release_lag_days`` calendar days after its report date (positions as of Tuesday are
+  published on Friday), forward-filled to the root's business days and valued at the nearest
+  listed contract's settlement: ``DOI_{i,t} = OI^{CFTC}_{i,known at t} * multiplier_i * F_{front,t}``;
+- ``fixed``: given weights, normalised over the index's roots, the same at every rebalance.
+
+The only I/O is :func:`read_cftc_open_interest` (the file reader, called at the edge).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from indexcalc.data.instruments import Instrument
+from indexcalc.errors import DataError, SpecError
+from indexcalc.rules.calendar import trailing_mean
+
+CAP_TOLERANCE = 1e-12
+"""Slack of the feasibility test ``positive roots * cap >= 1`` (10 * 0.1 is not exactly 1)."""
+
+CFTC_SCHEMA: dict[str, pl.DataType] = {"report_date": pl.Date(), "market": pl.String(), "open_interest": pl.Float64()}
+"""Columns of the CFTC open-interest file: weekly report date, market name, contracts."""
+
+MAGNITUDE_SCHEMA: dict[str, pl.DataType] = {"date": pl.Date(), "root": pl.String(), "magnitude": pl.Float64()}
+
+
+def cap_weights(weights: Sequence[float] | np.ndarray, cap: float) -> np.ndarray:
+    """Normalise non-negative weights to sum 1, then cap each at ``cap`` (fraction).
+
+    Iterative proportional redistribution (DESIGN.md section 3): every weight above the cap is
+    set to the cap and the excess is shared among the uncapped weights in proportion to their
+    weights; repeated until no weight exceeds the cap. Since the weights sum to 1, sharing the
+    excess is scaling the uncapped weights by ``(1 - cap * n_capped) / sum(uncapped)``, so order is
+    preserved and a zero weight stays zero.
+
+    ``weights`` is one vector, or a matrix whose rows are capped independently (one row per
+    rebalance date). A :class:`SpecError` when the cap cannot hold: fewer than ``1 / cap``
+    positive weights in a row. A :class:`DataError` for a negative, non-finite or all-zero row.
+    """
+    matrix = np.array(weights, dtype=float, ndmin=2)
+    if matrix.ndim != 2:
+        raise DataError(f"weights must be a vector or a matrix, got {matrix.ndim} dimensions")
+    if not (0.0 < cap <= 1.0):
+        raise SpecError(f"magnitude cap must be in (0, 1], got {cap}")
+    if not np.isfinite(matrix).all() or (matrix < 0).any():
+        raise DataError("magnitude weights must be finite and non-negative")
+    totals = matrix.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise DataError("magnitude weights of a rebalance sum to zero")
+    matrix = matrix / totals
+    positive = (matrix > 0).sum(axis=1)
+    if (positive * cap < 1.0 - CAP_TOLERANCE).any():
+        fewest = int(positive.min())
+        raise SpecError(
+            f"magnitude cap {cap:g} cannot hold over {fewest} root(s) with positive weight "
+            f"({fewest} x {cap:g} < 1): needs at least {math.ceil(1.0 / cap - CAP_TOLERANCE)} roots "
+            f"or a cap of at least {1.0 / fewest:.4g}"
+        )
+    capped = np.zeros(matrix.shape, dtype=bool)
+    for _ in range(matrix.shape[1]):  # each pass caps at least one more weight
+        over = (matrix > cap) & ~capped
+        if not over.any():
+            break
+        capped |= over
+        uncapped_total = np.where(capped, 0.0, matrix).sum(axis=1, keepdims=True)
+        room = 1.0 - cap * capped.sum(axis=1, keepdims=True)
+        scale = np.divide(room, uncapped_total, out=np.zeros_like(room), where=uncapped_total > 0)
+        matrix = np.where(capped, cap, matrix * scale)
+    return matrix[0] if np.ndim(weights) == 1 else matrix
+
+
+def dollar_open_interest(
+    prices: pl.DataFrame, instruments: Mapping[str, Instrument], roots: Sequence[str]
+) -> pl.DataFrame:
+    """``date, root, dollar_open_interest``: DOI_{i,t} = sum_c OI_{c,t} * multiplier_i * F_{c,t} (USD).
+
+    ``prices`` is the market's ``date, root, contract, settle, open_interest`` frame. Open
+    interest missing for a root is a :class:`SpecError` naming the root (the index then needs
+    the ``cftc`` or ``fixed`` magnitude source).
+    """
+    selected = prices.filter(pl.col("root").is_in(list(roots)))
+    missing = selected.filter(pl.col("open_interest").is_null() | pl.col("settle").is_null())
+    if missing.height:
+        first = missing.sort("date", "root", "contract").row(0, named=True)
+        raise SpecError(
+            f"open interest or settle missing on {first['date']} (contract {first['contract']}): "
+            "magnitude source 'open_interest' needs them; use source 'cftc' or 'fixed'",
+            key=f"root {first['root']}",
+        )
+    return (
+        selected.join(_multipliers(instruments, roots), on="root", how="left")
+        .group_by("date", "root")
+        .agg((pl.col("open_interest") * pl.col("multiplier") * pl.col("settle")).sum().alias("dollar_open_interest"))
+        .sort("root", "date")
+    )
+
+
+def read_cftc_open_interest(path: Path | str) -> pl.DataFrame:
+    """Read the CFTC file (``report_date, market, open_interest``) into :data:`CFTC_SCHEMA`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("CFTC open-interest file not found", file=str(path))
+    try:
+        frame = pl.read_csv(path, schema_overrides=CFTC_SCHEMA)
+    except pl.exceptions.PolarsError as error:
+        raise DataError(f"not a readable CFTC open-interest CSV ({error})", file=str(path)) from None
+    absent = sorted(set(CFTC_SCHEMA) - set(frame.columns))
+    if absent:
+        raise DataError(f"missing column(s) {', '.join(absent)}", file=str(path))
+    bad = frame.filter(pl.any_horizontal(pl.col(list(CFTC_SCHEMA)).is_null()) | (pl.col("open_interest") < 0))
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise DataError(
+            f"empty or negative open interest on {row['report_date']}", file=str(path), key=f"market {row['market']}"
+        )
+    return frame.select(list(CFTC_SCHEMA))
+
+
+def cftc_dollar_open_interest(
+    reports: pl.DataFrame,
+    markets: Mapping[str, str],
+    prices: pl.DataFrame,
+    instruments: Mapping[str, Instrument],
+    roots: Sequence[str],
+    release_lag_days: int,
+) -> pl.DataFrame:
+    """``date, root, dollar_open_interest`` from weekly CFTC reports (USD).
+
+    On each of the root's price dates ``t``: the open interest of the latest report with
+    ``report_date + release_lag_days <= t`` (forward fill; none before the first release) times
+    the multiplier times the settlement of the nearest contract priced on ``t``.
+    """
+    unmapped = [root for root in roots if root not in markets]
+    if unmapped:
+        raise SpecError(
+            "magnitude source 'cftc' has no CFTC market for this root (add it to cftc_markets)",
+            key=f"root {unmapped[0]}",
+        )
+    known_markets = set(reports.get_column("market").unique().to_list())
+    for root in roots:
+        if markets[root] not in known_markets:
+            raise DataError(
+                f"CFTC market {markets[root]!r} (for root {root}) is not in the open-interest reports",
+                key=f"root {root}",
+            )
+    released = (
+        reports.join(
+            pl.DataFrame({"root": list(roots), "market": [markets[root] for root in roots]}), on="market", how="inner"
+        )
+        .select(
+            pl.col("report_date").dt.offset_by(f"{release_lag_days}d").alias("date"), "root", "open_interest"
+        )
+        .sort("date")
+    )
+    front = (
+        prices.filter(pl.col("root").is_in(list(roots)) & pl.col("settle").is_not_null() & (pl.col("settle") > 0))
+        .sort("root", "date", "contract")
+        .group_by("root", "date", maintain_order=True)
+        .agg(pl.col("settle").first().alias("front_settle"))
+        .sort("date")
+    )
+    return (
+        front.join_asof(released, on="date", by="root", strategy="backward", check_sortedness=False)
+        .drop_nulls("open_interest")
+        .join(_multipliers(instruments, roots), on="root", how="left")
+        .select(
+            "date",
+            "root",
+            (pl.col("open_interest") * pl.col("multiplier") * pl.col("front_settle")).alias("dollar_open_interest"),
+        )
+        .sort("root", "date")
+    )
+
+
+def average_dollar_open_interest(
+    dollar_oi: pl.DataFrame, rebalances: pl.Series, window_months: int
+) -> pl.DataFrame:
+    """``date, root, average, full_window``: mean DOI over the trailing window ending at each
+    rebalance date (USD), and whether the root's DOI history covers the whole window."""
+    return trailing_mean(dollar_oi, "dollar_open_interest", rebalances, window_months).select(
+        "date", "root", pl.col("mean").alias("average"), "full_window"
+    )
+
+
+def magnitude_weights(averages: pl.DataFrame, cap: float) -> pl.DataFrame:
+    """``date, root, magnitude``: per rebalance date, ``m_i = avg_i / sum_j avg_j`` capped at ``cap``.
+
+    ``averages``: ``date, root, average`` for the same roots at every date (the index's roots
+    at its rebalances); a missing or null average is a :class:`DataError` naming root and date.
+    """
+    frame = averages.select("date", "root", "average").sort("date", "root")
+    dates = frame.get_column("date").unique().sort()
+    roots = frame.get_column("root").unique().sort()
+    if frame.height != dates.len() * roots.len():
+        counts = frame.group_by("date").len().filter(pl.col("len") != roots.len()).sort("date")
+        raise DataError(f"magnitude averages incomplete on {counts.item(0, 'date')}", key="rebalance")
+    null = frame.filter(pl.col("average").is_null())
+    if null.height:
+        raise DataError(
+            f"no open-interest average on {null.item(0, 'date')} (no observation in the window)",
+            key=f"root {null.item(0, 'root')}",
+        )
+    matrix = frame.get_column("average").to_numpy().reshape(dates.len(), roots.len())
+    return frame.select("date", "root", pl.Series("magnitude", cap_weights(matrix, cap).ravel()))
+
+
+def fixed_magnitude(
+    fixed_weights: Mapping[str, float], roots: Sequence[str], rebalances: pl.Series, cap: float
+) -> pl.DataFrame:
+    """``date, root, magnitude``: the given weights of ``roots``, normalised and capped, at every
+    rebalance date. Weights of roots outside ``roots`` are ignored (one table serves the sector
+    sub-indexes); a root without a weight is a :class:`SpecError`."""
+    missing = [root for root in roots if root not in fixed_weights]
+    if missing:
+        raise SpecError("magnitude source 'fixed' has no weight for this root", key=f"root {missing[0]}")
+    ordered = sorted(roots)
+    capped = cap_weights([fixed_weights[root] for root in ordered], cap)
+    per_root = pl.DataFrame({"root": ordered, "magnitude": capped}, schema={"root": pl.String(), "magnitude": pl.Float64()})
+    return (
+        pl.DataFrame({"date": rebalances}, schema={"date": pl.Date()})
+        .join(per_root, how="cross")
+        .select(list(MAGNITUDE_SCHEMA))
+        .sort("date", "root")
+    )
+
+
+def _multipliers(instruments: Mapping[str, Instrument], roots: Sequence[str]) -> pl.DataFrame:
+    unknown = [root for root in roots if root not in instruments]
+    if unknown:
+        raise SpecError("root not in the instrument catalogue", key=f"root {unknown[0]}")
+    return pl.DataFrame(
+        {"root": list(roots), "multiplier": [instruments[root].multiplier for root in roots]},
+        schema={"root": pl.String(), "multiplier": pl.Float64()},
+    )

@@ -1,0 +1,83 @@
+"""Direction: ER vs its trailing mean, ties, family mapping (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from indexcalc.rules.direction import FAMILY_DIRECTIONS, family_direction, momentum_direction, momentum_signal
+
+R = [dt.date(2024, month, 28) for month in (1, 2, 3, 4, 5)]
+
+
+def test_signal_is_the_level_over_its_trailing_mean_minus_one():
+    levels = pl.DataFrame(
+        {
+            "date": [dt.date(2023, 12, 29), dt.date(2024, 1, 5), dt.date(2024, 1, 26), dt.date(2024, 2, 9), dt.date(2024, 2, 28)],
+            "root": "CL",
+            "level": [100.0, 90.0, 96.0, 110.0, 120.0],
+        }
+    )
+    signals = momentum_signal(levels, pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)]), 1)
+    # 31 Jan: January mean (90 + 96) / 2 = 93 -> 96 / 93 - 1; 29 Feb: (110 + 120) / 2 = 115 -> 120/115 - 1
+    assert signals.get_column("signal").to_list() == pytest.approx([96.0 / 93.0 - 1.0, 120.0 / 115.0 - 1.0], abs=1e-15)
+    assert signals.get_column("full_window").to_list() == [True, True]
+
+
+def test_direction_is_the_sign_and_a_tie_keeps_the_previous_direction():
+    signals = pl.DataFrame(
+        {
+            "date": R * 2,
+            "root": ["A"] * 5 + ["B"] * 5,
+            #          +      tie     -     tie(1e-13)  +
+            "signal": [0.05, 0.0, -0.02, 1e-13, 0.3] + [0.0, -1e-12, 0.01, 0.0, -0.5],
+        }
+    )
+    direction = momentum_direction(signals, 1e-12)
+    by_root = {
+        root: direction.filter(pl.col("root") == root).get_column("momentum").to_list() for root in ("A", "B")
+    }
+    assert by_root["A"] == [1, 1, -1, -1, 1]
+    # B opens on a tie (and -1e-12 is within the tolerance): undecided 0 until the first sign
+    assert by_root["B"] == [0, 0, 1, 1, -1]
+
+
+def _family_frame() -> pl.DataFrame:
+    # CL is energy, GC precious metals; each with D = +1, -1 and 0
+    return pl.DataFrame(
+        {"root": ["CL", "CL", "CL", "GC", "GC", "GC"], "momentum": [1, -1, 0, 1, -1, 0]},
+        schema={"root": pl.String(), "momentum": pl.Int8()},
+    )
+
+
+@pytest.mark.parametrize(
+    ("family", "expected"),
+    [
+        #                CL: +  -  0    GC: +  -  0
+        ("long_short", [1, 0, 0, 1, -1, 0]),
+        ("long_flat", [1, 0, 0, 1, 0, 0]),
+        ("short_flat", [0, 0, 0, 0, -1, 0]),
+        ("long_only", [1, 1, 1, 1, 1, 1]),
+        ("short_only", [-1, -1, -1, -1, -1, -1]),
+    ],
+)
+def test_family_direction_table_with_energy_shorts_flat(family, expected):
+    sectors = {"CL": "energy", "GC": "precious_metals"}
+    mapped = family_direction(_family_frame(), family, sectors, ("energy",))
+    assert mapped.get_column("direction").to_list() == expected
+
+
+def test_family_direction_without_flat_sectors_keeps_energy_shorts():
+    sectors = {"CL": "energy", "GC": "precious_metals"}
+    mapped = family_direction(_family_frame(), "long_short", sectors, ())
+    assert mapped.get_column("direction").to_list() == [1, -1, 0, 1, -1, 0]
+
+
+def test_families_add_up_long_short_equals_long_flat_plus_short_flat():
+    sectors = {"CL": "energy", "GC": "precious_metals"}
+    frame = _family_frame()
+    direction = {family: family_direction(frame, family, sectors, ("energy",)).get_column("direction") for family in FAMILY_DIRECTIONS}
+    assert (direction["long_short"] == direction["long_flat"] + direction["short_flat"]).all()
+    assert (direction["short_only"] == -direction["long_only"]).all()

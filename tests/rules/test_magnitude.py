@@ -1,0 +1,232 @@
+"""Magnitude: dollar open interest, trailing average, cap with redistribution (DESIGN.md s3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexcalc.data.instruments import load_instruments
+from indexcalc.data.market import PRICES_SCHEMA
+from indexcalc.errors import DataError, SpecError
+from indexcalc.rules.magnitude import (
+    average_dollar_open_interest,
+    cap_weights,
+    cftc_dollar_open_interest,
+    dollar_open_interest,
+    fixed_magnitude,
+    magnitude_weights,
+    read_cftc_open_interest,
+)
+
+INSTRUMENTS = load_instruments()
+
+
+# ---- cap_weights: hand cases ---------------------------------------------------------------
+
+
+def test_cap_moves_one_far_heavy_weight_to_the_cap_and_shares_its_excess_pro_rata():
+    # 0.6 -> 0.25, excess 0.35 shared over four weights of 0.1 each (total 0.4):
+    # each 0.1 + 0.35 * 0.1 / 0.4 = 0.1875
+    capped = cap_weights([0.6, 0.1, 0.1, 0.1, 0.1], 0.25)
+    np.testing.assert_allclose(capped, [0.25, 0.1875, 0.1875, 0.1875, 0.1875], rtol=0, atol=1e-15)
+
+
+def test_cap_handles_several_weights_above_it_at_once():
+    # 0.3, 0.3 -> 0.25 each, excess 0.1 over 0.2 + 0.1 + 0.1 = 0.4, i.e. scale 0.5 / 0.4 = 1.25:
+    # 0.2 -> 0.25 (at the cap, not above: stays), 0.1 -> 0.125
+    capped = cap_weights([0.3, 0.3, 0.2, 0.1, 0.1], 0.25)
+    np.testing.assert_allclose(capped, [0.25, 0.25, 0.25, 0.125, 0.125], rtol=0, atol=1e-15)
+
+
+def test_cap_redistributes_again_when_the_excess_pushes_a_second_weight_over():
+    # pass 1: 0.4 -> 0.25, others x 0.75/0.6 = 1.25: 0.275, 0.25, 0.125, 0.1 (0.22 -> 0.275 > cap)
+    # pass 2: 0.275 -> 0.25, room 0.5 over 0.25 + 0.125 + 0.1: 0.2632 (0.2 -> over again)
+    # pass 3: three at the cap, room 0.25 shared 0.1 : 0.08 = 5 : 4 -> 5/36 and 4/36
+    capped = cap_weights([0.4, 0.22, 0.2, 0.1, 0.08], 0.25)
+    np.testing.assert_allclose(capped, [0.25, 0.25, 0.25, 5.0 / 36.0, 4.0 / 36.0], rtol=0, atol=1e-15)
+
+
+def test_cap_leaves_weights_exactly_at_the_cap_unchanged():
+    weights = [0.25, 0.25, 0.2, 0.15, 0.15]
+    np.testing.assert_array_equal(cap_weights(weights, 0.25), weights)
+
+
+def test_cap_normalises_raw_weights_first():
+    # dollar amounts 6, 1, 1, 1, 1 are the first hand case's 0.6, 0.1, ... after normalising
+    np.testing.assert_allclose(cap_weights([6.0, 1.0, 1.0, 1.0, 1.0], 0.25), [0.25] + [0.1875] * 4, atol=1e-15)
+
+
+def test_cap_caps_each_row_of_a_matrix_independently():
+    matrix = cap_weights([[0.6, 0.1, 0.1, 0.1, 0.1], [0.25, 0.25, 0.2, 0.15, 0.15]], 0.25)
+    np.testing.assert_allclose(matrix, [[0.25] + [0.1875] * 4, [0.25, 0.25, 0.2, 0.15, 0.15]], atol=1e-15)
+
+
+def test_cap_over_exactly_one_over_cap_roots_gives_equal_weights():
+    np.testing.assert_allclose(cap_weights([0.5, 0.3, 0.1, 0.1], 0.25), [0.25] * 4, atol=1e-15)
+
+
+def test_cap_that_cannot_hold_over_too_few_roots_is_a_spec_error():
+    with pytest.raises(SpecError, match=r"cap 0.25 cannot hold over 3 root\(s\) .* needs at least 4 roots"):
+        cap_weights([0.5, 0.3, 0.2], 0.25)
+
+
+def test_cap_that_cannot_hold_because_of_zero_weights_is_a_spec_error():
+    with pytest.raises(SpecError, match=r"over 2 root\(s\) with positive weight"):
+        cap_weights([0.9, 0.1, 0.0, 0.0, 0.0], 0.25)
+
+
+def test_cap_rejects_negative_weights():
+    with pytest.raises(DataError, match="non-negative"):
+        cap_weights([0.5, -0.1, 0.6], 0.5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.lists(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False), min_size=1, max_size=30),
+    slack=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_capped_weights_are_a_capped_simplex_in_the_same_order(raw, slack):
+    cap = 1.0 / len(raw) + slack * (1.0 - 1.0 / len(raw))
+    capped = cap_weights(raw, cap)
+    assert (capped >= 0).all()
+    assert capped.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (capped <= cap).all()
+    order = np.argsort(raw, kind="stable")
+    assert (np.diff(capped[order]) >= 0).all()
+
+
+# ---- dollar open interest ------------------------------------------------------------------
+
+
+def _prices(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=PRICES_SCHEMA, orient="row")
+
+
+def test_dollar_open_interest_sums_contracts_times_multiplier_and_settle():
+    day = dt.date(2024, 1, 2)
+    prices = _prices(
+        [
+            (day, "CL", 202402, 50.0, 1.0, 10.0),
+            (day, "CL", 202403, 52.0, 1.0, 5.0),
+            (day, "GC", 202402, 2000.0, 1.0, 3.0),
+        ]
+    )
+    doi = dollar_open_interest(prices, INSTRUMENTS, ["CL", "GC"])
+    # CL: 10 * 1000 * 50 + 5 * 1000 * 52 = 760 000 USD; GC: 3 * 100 * 2000 = 600 000 USD
+    assert doi.rows() == [(day, "CL", 760_000.0), (day, "GC", 600_000.0)]
+
+
+def test_dollar_open_interest_without_open_interest_names_the_root_and_the_other_sources():
+    day = dt.date(2024, 1, 2)
+    prices = _prices([(day, "CL", 202402, 50.0, None, 10.0), (day, "GC", 202402, 2000.0, None, None)])
+    with pytest.raises(SpecError, match=r"root GC: open interest or settle missing on 2024-01-02 .*'cftc' or 'fixed'"):
+        dollar_open_interest(prices, INSTRUMENTS, ["CL", "GC"])
+
+
+def test_average_dollar_open_interest_over_the_trailing_months():
+    doi = pl.DataFrame(
+        {
+            "date": [dt.date(2023, 12, 15), dt.date(2024, 1, 10), dt.date(2024, 2, 12), dt.date(2024, 2, 20)],
+            "root": "GC",
+            "dollar_open_interest": [9.0, 1.0, 2.0, 6.0],
+        }
+    )
+    average = average_dollar_open_interest(doi, pl.Series([dt.date(2024, 2, 29)]), 2)
+    # Jan + Feb: (1 + 2 + 6) / 3 = 3; history from December, before the window -> full
+    assert average.rows() == [(dt.date(2024, 2, 29), "GC", 3.0, True)]
+
+
+def test_magnitude_weights_normalise_then_cap_per_rebalance():
+    rebalance = dt.date(2024, 2, 29)
+    averages = pl.DataFrame(
+        {"date": rebalance, "root": ["C", "CL", "GC", "HG", "W"], "average": [10.0, 60.0, 10.0, 10.0, 10.0]}
+    )
+    magnitude = magnitude_weights(averages, 0.25)
+    # raw 0.1, 0.6, 0.1, 0.1, 0.1 -> CL at 0.25, the rest 0.1875 (first cap hand case)
+    assert magnitude.get_column("root").to_list() == ["C", "CL", "GC", "HG", "W"]
+    np.testing.assert_allclose(magnitude.get_column("magnitude").to_numpy(), [0.1875, 0.25, 0.1875, 0.1875, 0.1875])
+
+
+def test_magnitude_weights_with_a_null_average_names_root_and_date():
+    averages = pl.DataFrame({"date": dt.date(2024, 2, 29), "root": ["A", "B"], "average": [1.0, None]})
+    with pytest.raises(DataError, match="root B: no open-interest average on 2024-02-29"):
+        magnitude_weights(averages, 0.5)
+
+
+def test_fixed_magnitude_renormalises_over_the_index_roots_and_repeats_each_rebalance():
+    rebalances = pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)])
+    weights = {"CL": 3.0, "NG": 1.0, "GC": 4.0}
+    fixed = fixed_magnitude(weights, ["NG", "CL"], rebalances, 1.0)
+    # GC is outside the index: CL 3 / 4 = 0.75, NG 1 / 4 = 0.25
+    assert fixed.rows() == [
+        (dt.date(2024, 1, 31), "CL", 0.75),
+        (dt.date(2024, 1, 31), "NG", 0.25),
+        (dt.date(2024, 2, 29), "CL", 0.75),
+        (dt.date(2024, 2, 29), "NG", 0.25),
+    ]
+    with pytest.raises(SpecError, match="root HO: magnitude source 'fixed' has no weight"):
+        fixed_magnitude(weights, ["CL", "HO"], rebalances, 1.0)
+
+
+# ---- CFTC source ---------------------------------------------------------------------------
+
+
+def test_cftc_open_interest_is_known_after_release_and_valued_at_the_front_settle():
+    reports = pl.DataFrame(
+        {
+            "report_date": [dt.date(2024, 1, 2), dt.date(2024, 1, 9), dt.date(2024, 1, 2)],
+            "market": ["gold", "gold", "silver"],
+            "open_interest": [100.0, 120.0, 7.0],
+        }
+    )
+    prices = _prices(
+        [
+            (dt.date(2024, 1, 4), "GC", 202402, 2000.0, None, None),  # report of 2 Jan not out yet
+            (dt.date(2024, 1, 5), "GC", 202404, 2010.0, None, None),
+            (dt.date(2024, 1, 5), "GC", 202402, 2001.0, None, None),  # nearest contract
+            (dt.date(2024, 1, 11), "GC", 202402, 2005.0, None, None),
+            (dt.date(2024, 1, 12), "GC", 202402, 2020.0, None, None),  # 9 Jan report released
+        ]
+    )
+    doi = cftc_dollar_open_interest(reports, {"GC": "gold"}, prices, INSTRUMENTS, ["GC"], 3)
+    # GC multiplier 100: 5 Jan 100 * 100 * 2001; 11 Jan 100 * 100 * 2005; 12 Jan 120 * 100 * 2020
+    assert doi.rows() == [
+        (dt.date(2024, 1, 5), "GC", 20_010_000.0),
+        (dt.date(2024, 1, 11), "GC", 20_050_000.0),
+        (dt.date(2024, 1, 12), "GC", 24_240_000.0),
+    ]
+
+
+def test_cftc_source_needs_a_market_for_every_root():
+    reports = pl.DataFrame({"report_date": [dt.date(2024, 1, 2)], "market": ["gold"], "open_interest": [1.0]})
+    prices = _prices([(dt.date(2024, 1, 5), "GC", 202402, 2000.0, None, None)])
+    with pytest.raises(SpecError, match="root SI: magnitude source 'cftc' has no CFTC market"):
+        cftc_dollar_open_interest(reports, {"GC": "gold"}, prices, INSTRUMENTS, ["GC", "SI"], 3)
+    with pytest.raises(DataError, match="CFTC market 'golden' .* not in the open-interest reports"):
+        cftc_dollar_open_interest(reports, {"GC": "golden"}, prices, INSTRUMENTS, ["GC"], 3)
+
+
+def test_read_cftc_open_interest_rejects_a_missing_file(tmp_path):
+    with pytest.raises(DataError, match="CFTC open-interest file not found"):
+        read_cftc_open_interest(tmp_path / "absent.csv")
+
+
+def test_read_cftc_open_interest_rejects_a_negative_value(tmp_path):
+    path = tmp_path / "cftc.csv"
+    path.write_text("report_date,market,open_interest\n2024-01-02,gold,-5\n")
+    with pytest.raises(DataError, match=r"cftc.csv: market gold: empty or negative open interest on 2024-01-02"):
+        read_cftc_open_interest(path)
+
+
+@pytest.mark.realdata
+def test_read_cftc_open_interest_of_the_shared_metals_file(shared_real_dir):
+    reports = read_cftc_open_interest(shared_real_dir / "cftc_open_interest_metals.csv")
+    assert reports.schema == pl.Schema({"report_date": pl.Date(), "market": pl.String(), "open_interest": pl.Float64()})
+    assert {"copper", "gold", "silver", "palladium", "platinum"} <= set(reports.get_column("market").to_list())
+    weekly = reports.filter(pl.col("market") == "gold").get_column("report_date").sort().diff().dt.total_days()
+    assert weekly.drop_nulls().median() == 7

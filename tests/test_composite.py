@@ -1,0 +1,128 @@
+"""Composite levels from signed weights (indexcalc.composite, DESIGN.md section 3), by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from indexcalc.composite import align_levels, composite_excess_return, composite_total_return
+from indexcalc.errors import DataError
+
+D = [dt.date(2024, 1, day) for day in (2, 3, 4, 5, 8)]
+
+
+def _levels() -> pl.DataFrame:
+    #        d1     d2     d3     d4     d5
+    # A     100    110    121    110     99
+    # B      50     50   52.5     60     45
+    return pl.DataFrame(
+        {
+            "date": D * 2,
+            "root": ["A"] * 5 + ["B"] * 5,
+            "level": [100.0, 110.0, 121.0, 110.0, 99.0, 50.0, 50.0, 52.5, 60.0, 45.0],
+        }
+    )
+
+
+def _weights() -> pl.DataFrame:
+    # effective d2: A +0.5, B -0.5; effective d4: A +1.0, B 0
+    return pl.DataFrame(
+        {"effective_date": [D[1], D[1], D[3], D[3]], "root": ["A", "B", "A", "B"], "weight": [0.5, -0.5, 1.0, 0.0]}
+    )
+
+
+def test_excess_return_holds_positions_static_between_anchors():
+    levels = composite_excess_return(_levels(), _weights(), D[0], 1000.0)
+    # d1: base 1000; d2: first anchor, nothing held before it -> 1000
+    # d3: period from d2: 0.5*(121/110-1) - 0.5*(52.5/50-1) = 0.05 - 0.025 = 0.025 -> 1025
+    # d4: still the d2 period (it closes at d4): 0.5*(110/110-1) - 0.5*(60/50-1) = -0.1 -> 900
+    # d5: period from d4: 1.0*(99/110-1) = -0.1 -> 900 * 0.9 = 810
+    assert levels.get_column("date").to_list() == D
+    assert levels.get_column("level").to_list() == pytest.approx([1000.0, 1000.0, 1025.0, 900.0, 810.0], abs=1e-9)
+    assert levels.get_column("daily_return").to_list() == pytest.approx(
+        [0.0, 0.0, 0.025, 900.0 / 1025.0 - 1.0, -0.1], abs=1e-12
+    )
+
+
+def test_excess_return_starts_at_base_value_on_a_later_base_date():
+    weights = _weights().filter(pl.col("effective_date") == D[3])
+    levels = composite_excess_return(_levels(), weights, D[2], 100.0)
+    # base d3 = 100, d4 = first anchor (no period before it) = 100, d5 = 100 * 99/110 = 90
+    assert levels.get_column("date").to_list() == D[2:]
+    assert levels.get_column("level").to_list() == pytest.approx([100.0, 100.0, 90.0], abs=1e-12)
+
+
+def test_excess_return_of_all_flat_weights_is_constant():
+    flat = _weights().with_columns(pl.lit(0.0).alias("weight"))
+    levels = composite_excess_return(_levels(), flat, D[0], 1000.0)
+    assert levels.get_column("level").to_list() == [1000.0] * 5
+
+
+def test_excess_return_rejects_effective_date_off_the_axis():
+    weights = _weights().with_columns(pl.lit(dt.date(2024, 1, 6)).alias("effective_date"))
+    with pytest.raises(DataError, match="effective date 2024-01-06 is not a date of the level axis"):
+        composite_excess_return(_levels(), weights, D[0], 1000.0)
+
+
+def test_excess_return_rejects_effective_date_before_the_base_date():
+    with pytest.raises(DataError, match="effective date 2024-01-03 .* on or after the base date 2024-01-04"):
+        composite_excess_return(_levels(), _weights(), D[2], 1000.0)
+
+
+def test_excess_return_rejects_a_weighted_root_without_level_at_its_anchor():
+    levels = _levels().filter(~((pl.col("root") == "B") & (pl.col("date") <= D[1])))
+    with pytest.raises(DataError, match="root B: weighted but has no level on its effective date 2024-01-03"):
+        composite_excess_return(align_levels(levels), _weights(), D[0], 1000.0)
+
+
+def test_total_return_adds_collateral_to_the_excess_return_step():
+    excess = pl.DataFrame({"date": D, "level": [1000.0, 1000.0, 1025.0, 900.0, 810.0]})
+    collateral = pl.DataFrame({"date": D, "collateral_return": [0.0, 0.001, 0.001, 0.002, 0.001]})
+    total = composite_total_return(excess, collateral, 1000.0)
+    # CTR_1 = 1000; CTR_2 = 1000*(1 + 0.001) = 1001; CTR_3 = 1001*(1.025 + 0.001) = 1027.026
+    # CTR_4 = 1027.026*(900/1025 + 0.002); CTR_5 = CTR_4*(810/900 + 0.001) = CTR_4 * 0.901
+    ctr4 = 1027.026 * (900.0 / 1025.0 + 0.002)
+    assert total.get_column("level").to_list() == pytest.approx([1000.0, 1001.0, 1027.026, ctr4, ctr4 * 0.901], abs=1e-9)
+    assert total.item(0, "daily_return") == 0.0
+    assert total.item(2, "daily_return") == pytest.approx(1027.026 / 1001.0 - 1.0, abs=1e-14)
+
+
+def test_total_return_compounds_collateral_of_dates_between_index_dates():
+    # a sector index trades on d1 and d3 only; the collateral axis (all roots) also has d2
+    excess = pl.DataFrame({"date": [D[0], D[2]], "level": [1000.0, 1025.0]})
+    collateral = pl.DataFrame(
+        {"date": [dt.date(2023, 12, 29), D[0], D[1], D[2]], "collateral_return": [0.5, 0.3, 0.001, 0.001]}
+    )
+    total = composite_total_return(excess, collateral, 1000.0)
+    # TBR over (d1, d3] = 1.001 * 1.001 - 1 = 0.002001; CTR_3 = 1000 * (1025/1000 + 0.002001) = 1027.001
+    # (the 0.5 and 0.3 on or before the base date are not earned)
+    assert total.get_column("level").to_list() == pytest.approx([1000.0, 1027.001], abs=1e-9)
+
+
+def test_total_return_without_collateral_on_an_index_date_is_an_error():
+    excess = pl.DataFrame({"date": D[:3], "level": [1000.0, 1000.0, 1025.0]})
+    collateral = pl.DataFrame({"date": [D[0], D[1]], "collateral_return": [0.0, 0.001]})
+    with pytest.raises(DataError, match="collateral: no collateral return on index date 2024-01-04"):
+        composite_total_return(excess, collateral, 1000.0)
+
+
+def test_align_levels_forward_fills_a_closed_root_and_leaves_its_start_null():
+    levels = pl.DataFrame(
+        {
+            "date": [D[0], D[1], D[2], D[1], D[2]],
+            "root": ["A", "A", "A", "B", "B"],
+            "level": [1.0, 2.0, 3.0, 20.0, 30.0],
+        }
+    ).filter(~((pl.col("root") == "A") & (pl.col("date") == D[1])))
+    aligned = align_levels(levels)
+    as_rows = {(row["root"], row["date"]): row["level"] for row in aligned.iter_rows(named=True)}
+    assert as_rows == {
+        ("A", D[0]): 1.0,
+        ("A", D[1]): 1.0,  # A closed on d2: its d1 level carries forward
+        ("A", D[2]): 3.0,
+        ("B", D[0]): None,  # before B's first level
+        ("B", D[1]): 20.0,
+        ("B", D[2]): 30.0,
+    }

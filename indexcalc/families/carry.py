@@ -1,0 +1,268 @@
+"""Carry-ranked relative baskets (DESIGN.md section 4): stages -> signals -> risk-scaled weights.
+
+At each month-end rebalance date r (:func:`indexcalc.rules.calendar.rebalance_schedule`):
+
+1. stages per root (:func:`indexcalc.rules.carry.carry_stages`), ending in the winsorised
+   z-score ``z_i``;
+2. signal ``s_i``:
+   - proportional: ``s_i = rel_i = z_i - mean_{j in scope(i)} z_j`` (global or sector group);
+   - ranked: ``s_i = +1`` for the ``k`` highest ``rel_i`` of the scope, ``-1`` for the ``k``
+     lowest, 0 otherwise, ``k = max(1, floor(n * rank_fraction))`` for a scope of n >= 2 roots
+     (ties broken by root name);
+   - managed long: ``s_i = z_i + managed_long_shift`` (directional, mostly long);
+3. raw position ``p_i = s_i / vol_i`` (``vol_i`` the annualised EWMA volatility of stage 4);
+4. basket scale ``k_r = vol_target / sigma_r`` with the ex-ante volatility
+   ``sigma_r = sqrt(A * p' S_r p)``, ``S_r`` the sample covariance (ddof 1) of the roots' daily
+   excess returns over the ``covariance_window_days`` axis days ending at r, A the
+   annualisation days; that is the sample standard deviation of the daily returns the
+   positions p would have earned over the window, annualised;
+5. weight ``W_i = k_r * p_i``: a signed fraction of the index notional; sum |W_i| may exceed 1
+   (leverage). Fixed at the close of r, effective ``implementation_lag`` days later, levels by
+   :func:`indexcalc.composite.composite_excess_return` (static units between rebalances) and
+   :func:`indexcalc.composite.composite_total_return`.
+
+Published tables: ``carry_stages`` (every stage per root and month-end, with the sector, the
+relative values and the basket's signal) and ``analytics`` (:mod:`indexcalc.rules.signal_analytics`
+of the basket's signal against the next holding month's return per unit of volatility,
+``(ER_{i,a'} / ER_{i,a} - 1) / vol_i``, made relative to the same scope for relative baskets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from indexcalc.composite import align_levels, composite_excess_return, composite_total_return
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError
+from indexcalc.results import IndexResult
+from indexcalc.rules.calendar import rebalance_dates, rebalance_schedule
+from indexcalc.rules.carry import carry_stages
+from indexcalc.rules.relative import relative_value
+from indexcalc.rules.signal_analytics import signal_analytics
+from indexcalc.specs.carry import CarryBasketSpec
+
+STAGE_FIELDS = (
+    "inflation_window_months",
+    "seasonal_years",
+    "seasonal_min_years",
+    "vol_half_life_days",
+    "vol_lookback_days",
+    "annualisation_days",
+    "zscore_min_obs",
+    "zscore_in_sample_initial",
+    "pan_weight",
+    "winsor_threshold",
+)
+"""Spec fields the stages depend on: baskets that agree on them (and on roots) share stages."""
+
+PRESENTATION_FIELDS = {"id", "name", "objective", "return_type"}
+"""Spec fields that do not change a basket's weights or excess-return levels."""
+
+RANK_TOLERANCE = 1e-9
+"""Guards floor(n * fraction) against n * (1/3) landing just below an integer."""
+
+
+@dataclass(frozen=True)
+class Universe:
+    """A basket's roots on the index axis: aligned levels, and the same as matrices.
+
+    ``levels[t, n]`` is the forward-filled excess-return level of ``roots[n]`` on ``dates[t]``
+    (NaN before its first level); ``returns[t, n] = levels[t, n] / levels[t-1, n] - 1`` (0 on
+    the first date and where a level is missing).
+    """
+
+    aligned: pl.DataFrame
+    dates: pl.Series
+    roots: list[str]
+    levels: np.ndarray
+    returns: np.ndarray
+
+    @classmethod
+    def from_series(cls, series: pl.DataFrame, axis: pl.Series) -> "Universe":
+        aligned = align_levels(series.select("date", "root", "level"), axis)
+        wide = aligned.pivot(on="root", index="date", values="level").sort("date")
+        roots = [column for column in wide.columns if column != "date"]
+        levels = wide.select(roots).to_numpy()
+        returns = np.zeros_like(levels)
+        returns[1:] = np.nan_to_num(levels[1:] / levels[:-1] - 1.0)
+        return cls(aligned=aligned, dates=wide.get_column("date"), roots=roots, levels=levels, returns=returns)
+
+    def rows(self, dates: pl.Series) -> np.ndarray:
+        """Row numbers of ``dates`` (each an axis date) in the matrices."""
+        return np.searchsorted(self.dates.to_numpy(), dates.to_numpy())
+
+    def holding_returns(self, schedule: pl.DataFrame) -> pl.DataFrame:
+        """``date, root, holding_return``: ``ER_{a'} / ER_a - 1`` for each rebalance date r of
+        ``schedule`` (``date, effective_date``), a its effective date and a' the next one; the
+        last rebalance (its month not yet complete) has none."""
+        periods = schedule.sort("date")
+        rows = self.rows(periods.get_column("effective_date"))
+        growth = self.levels[rows[1:]] / self.levels[rows[:-1]] - 1.0
+        frame = pl.DataFrame(growth, schema=self.roots).with_columns(periods.get_column("date").slice(0, len(rows) - 1))
+        return frame.unpivot(index="date", variable_name="root", value_name="holding_return").drop_nans().drop_nulls()
+
+
+def compute_carry_basket(
+    specs: list[CarryBasketSpec], market: MarketData, series: pl.DataFrame, collateral: pl.DataFrame
+) -> dict[str, IndexResult]:
+    """Every carry basket spec; stages, universes and ER baskets shared by several specs are
+    computed once."""
+    axis = series.get_column("date").unique().sort()
+    month_ends = rebalance_dates(axis)
+    available = set(series.get_column("root").unique().to_list())
+    sectors = pl.DataFrame(
+        {"root": list(market.instruments), "group": [i.sector for i in market.instruments.values()]},
+        schema={"root": pl.String(), "group": pl.String()},
+    )
+    universes: dict[tuple[str, ...], Universe] = {}
+    stages_cache: dict[str, pl.DataFrame] = {}
+    basket_cache: dict[str, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
+    results: dict[str, IndexResult] = {}
+    for spec in specs:
+        roots = tuple(sorted(root for root in spec.select_roots(market.instruments) if root in available))
+        if not roots:
+            raise DataError("no root of the index is in the series", key=f"index {spec.id}")
+        selected = series.filter(pl.col("root").is_in(roots))
+        if roots not in universes:
+            universes[roots] = Universe.from_series(selected, axis)
+        stage_key = repr((roots, tuple(getattr(spec, name) for name in STAGE_FIELDS)))
+        if stage_key not in stages_cache:
+            stages = carry_stages(selected, market.inflation, month_ends, spec)
+            stages_cache[stage_key] = _with_relative_values(stages, sectors)
+        basket_key = repr((roots, spec.model_dump(exclude=PRESENTATION_FIELDS)))
+        if basket_key not in basket_cache:
+            basket_cache[basket_key] = _basket(spec, stages_cache[stage_key], universes[roots], axis)
+        weights, excess, stage_table, analytics = basket_cache[basket_key]
+        levels = excess if spec.return_type == "er" else composite_total_return(excess, collateral, spec.base_value)
+        results[spec.id] = IndexResult(
+            spec=spec, levels=levels, weights=weights, tables={"carry_stages": stage_table, "analytics": analytics}
+        )
+    return results
+
+
+def _with_relative_values(stages: pl.DataFrame, sectors: pl.DataFrame) -> pl.DataFrame:
+    """Stages plus ``group`` (the sector), ``relative_global`` and ``relative_group``."""
+    scores = stages.select("date", "root", "zscore")
+    return (
+        stages.join(sectors, on="root", how="left")
+        .join(relative_value(scores, value="zscore").rename({"relative": "relative_global"}), on=["date", "root"], how="left")
+        .join(
+            relative_value(scores, value="zscore", groups=sectors).rename({"relative": "relative_group"}),
+            on=["date", "root"],
+            how="left",
+        )
+        .sort("root", "date")
+    )
+
+
+def basket_signals(stages: pl.DataFrame, spec: CarryBasketSpec) -> pl.DataFrame:
+    """``date, root, scope, signal, volatility`` at every month-end where the root has a signal.
+
+    ``stages``: the output of :func:`_with_relative_values`. ``scope`` is the basket a relative
+    signal is measured against (``all`` or the sector group; the root itself for managed long).
+    """
+    if spec.construction == "managed_long":
+        return stages.drop_nulls("zscore").select(
+            "date",
+            "root",
+            pl.col("root").alias("scope"),
+            (pl.col("zscore") + spec.managed_long_shift).alias("signal"),
+            "volatility",
+        )
+    relative = "relative_global" if spec.relative_scope == "global" else "relative_group"
+    scope = pl.lit("all") if spec.relative_scope == "global" else pl.col("group")
+    frame = stages.drop_nulls(relative).select("date", "root", scope.alias("scope"), pl.col(relative).alias("signal"), "volatility")
+    if spec.construction == "proportional":
+        return frame
+    basket = ["date", "scope"]
+    count = pl.len().over(basket)
+    held = pl.max_horizontal(pl.lit(1), (count * spec.rank_fraction + RANK_TOLERANCE).floor().cast(pl.Int64))
+    rank = pl.col("signal").rank("ordinal", descending=True).over(basket)
+    ranked = pl.when(rank <= held).then(1.0).when(rank > count - held).then(-1.0).otherwise(0.0)
+    return frame.sort("date", "root").with_columns(ranked.alias("signal"))
+
+
+def risk_scaled_weights(
+    signals: pl.DataFrame, universe: Universe, schedule: pl.DataFrame, spec: CarryBasketSpec
+) -> pl.DataFrame:
+    """``date, effective_date, root, weight, signal, volatility, position, scale`` (module doc, steps 3-5).
+
+    ``universe``: the roots' daily returns on the index axis; ``schedule``: ``date,
+    effective_date``. A rebalance whose covariance window (the ``covariance_window_days``
+    returns up to and including the one into r) does not fit on the axis carries no weights;
+    one whose positions are all zero gets scale 0 (a flat basket).
+    """
+    positions = signals.join(schedule, on="date", how="inner").with_columns(
+        (pl.col("signal") / pl.col("volatility")).alias("position")
+    )
+    window = spec.covariance_window_days
+    by_rebalance = positions.pivot(on="root", index="date", values="position").sort("date")
+    rebalances = by_rebalance.get_column("date")
+    matrix = by_rebalance.select(
+        pl.col(root).fill_null(0.0) if root in by_rebalance.columns else pl.lit(0.0).alias(root) for root in universe.roots
+    ).to_numpy()
+    last_return = universe.rows(rebalances)
+    fits = last_return - window >= 0  # row 0 holds no return
+    windows = np.lib.stride_tricks.sliding_window_view(universe.returns, window, axis=0)  # (T - window + 1, N, window)
+    starts = np.where(fits, last_return - window + 1, 0)
+    basket_returns = np.einsum("mnw,mn->mw", windows[starts], matrix)
+    ex_ante = np.sqrt(spec.annualisation_days * basket_returns.var(axis=1, ddof=1))
+    # all-zero positions (e.g. every relative signal 0) make a flat basket, not a missing one
+    with np.errstate(divide="ignore"):
+        scale = np.where(ex_ante > 0, spec.vol_target / ex_ante, 0.0)
+    scale = np.where(fits, scale, np.nan)
+    scales = pl.DataFrame({"date": rebalances, "scale": scale}).filter(pl.col("scale").is_not_nan())
+    return (
+        positions.join(scales, on="date", how="inner")
+        .select(
+            "date",
+            "effective_date",
+            "root",
+            (pl.col("position") * pl.col("scale")).alias("weight"),
+            "signal",
+            "volatility",
+            "position",
+            "scale",
+        )
+        .sort("date", "root")
+    )
+
+
+def forward_returns(signals: pl.DataFrame, holding_returns: pl.DataFrame, *, relative: bool) -> pl.DataFrame:
+    """``date, root, signal, forward_return``: each month-end signal with the next holding month's
+    volatility-adjusted return ``holding_return / vol`` (see :meth:`Universe.holding_returns`),
+    minus the mean over the signal's scope on that date when ``relative``.
+    """
+    frame = signals.join(holding_returns, on=["date", "root"], how="inner").with_columns(
+        (pl.col("holding_return") / pl.col("volatility")).alias("forward_return")
+    )
+    if relative:
+        frame = frame.with_columns(pl.col("forward_return") - pl.col("forward_return").mean().over("date", "scope"))
+    return frame.select("date", "root", "signal", "forward_return")
+
+
+def _basket(
+    spec: CarryBasketSpec, stages: pl.DataFrame, universe: Universe, axis: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Weights, excess-return levels, stage table and signal analytics of one basket."""
+    schedule = rebalance_schedule(axis, spec.implementation_lag)
+    signals = basket_signals(stages, spec)
+    weights = risk_scaled_weights(signals, universe, schedule, spec)
+    if weights.height == 0:
+        raise DataError(
+            "no month-end has a complete carry signal and covariance window (history too short)",
+            key=f"index {spec.id}",
+        )
+    base_date = weights.get_column("date").min()
+    excess = composite_excess_return(
+        universe.aligned.filter(pl.col("date") >= base_date),
+        weights.select("effective_date", "root", "weight"),
+        base_date=base_date,
+        base_value=spec.base_value,
+    )
+    stage_table = stages.join(signals.select("date", "root", "signal"), on=["date", "root"], how="left")
+    pairs = forward_returns(signals, universe.holding_returns(schedule), relative=spec.construction != "managed_long")
+    return weights, excess, stage_table, signal_analytics(pairs)

@@ -25,3 +25,36 @@ def shared_real_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def embedded_market():
+    """The embedded SYNTHETIC market (``data/market``), loaded once per session."""
+    from indexcalc.data.embedded import load_default_market
+
+    return load_default_market()
+
+
+@pytest.fixture(scope="session")
+def embedded_series(embedded_market):
+    """The embedded market's linked series (window roll), built once per session."""
+    from indexcalc.series import build_series
+
+    return build_series(embedded_market)
+
+
+@pytest.fixture(scope="session")
+def pysystemtrade_market(pysystemtrade_dir):
+    """The shared pysystemtrade folder as a market (skips where absent)."""
+    from indexcalc.data.pysystemtrade import read_pysystemtrade
+
+    return read_pysystemtrade(pysystemtrade_dir)
+
+
+@pytest.fixture(scope="session")
+def pysystemtrade_series(pysystemtrade_market):
+    """pysystemtrade series (data roll; the files' few unpriced held contracts carried forward)."""
+    from indexcalc.series import build_series
+    from indexcalc.specs import DataRoll
+
+    return build_series(pysystemtrade_market, DataRoll(), disruption="carry_forward")

@@ -1,10 +1,479 @@
 """Roll schedules as data: contract weights per root and date (DESIGN.md section 2).
 
-Owned by the roll-engine work (issue 3). Interface:
-
     roll_schedule(market: MarketData, rule: RollRule, roots: list[str] | None = None) -> pl.DataFrame
         columns ``date, root, contract, weight``: the weights held at the close of ``date``
-        (per root and date they sum to 1; weights in [0, 1]).
+        (per root and date they sum to 1; weights in [0, 1]; only weights > 0 are listed).
+        Sorted by root, date, contract.
+
+Business days of a root are the dates on which the market has prices for that root (its
+exchange's days); "business day n of the month" counts those dates, so a holiday simply shifts
+the count. Contracts are ``YYYYMM`` integers; internally a contract month is handled as a month
+index ``year * 12 + month - 1`` so that month arithmetic is integer addition.
+
+The three rules (``indexcalc.specs.base``):
+
+- :class:`WindowRoll` (the index roll window). A hold-cycle contract with delivery month ``D`` is
+  rolled out during the window of month ``D - roll_months_before`` (an ``Instrument`` field): on
+  business day ``first_day + k - 1`` of that month (k = 1..n, n = last_day - first_day + 1) the
+  weight at the close is ``1 - k/n`` on the old contract and ``k/n`` on the next hold-cycle
+  contract (0.8/0.2, 0.6/0.4, ... 0/1 for the default window 5-9). Outside the window the index
+  holds the first hold-cycle contract that has not yet entered its roll period. In a month with
+  fewer business days than ``last_day`` the steps that do not exist are completed at the close of
+  the month's last business day (a month counts as complete once the root has a later date; the
+  data's final month is never treated as complete, so a daily run and a rebuild agree).
+- :class:`FirstNoticeRoll`. At the close of ``t`` the index holds the ``position``-th listed
+  contract, by delivery month, among the contracts priced on ``t`` whose roll point lies after
+  ``t``; a contract's roll point is ``days_before`` business days before its first notice day
+  (:func:`first_notice_day`), so the index rolls fully at the close of the front contract's
+  roll point.
+- :class:`DataRoll`. The index holds the contract the imported data names (``market.held``,
+  pysystemtrade's PRICE contract); it rolls at the close of the day before that contract changes,
+  so the weight at the close of ``t`` is on the contract the data holds on the next business day.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import numpy as np
+import polars as pl
+
+from indexcalc.data.instruments import Instrument
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError, SpecError
+from indexcalc.specs.base import DataRoll, FirstNoticeRoll, RollRule, WindowRoll
+
+SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
+    "date": pl.Date(),
+    "root": pl.String(),
+    "contract": pl.Int32(),
+    "weight": pl.Float64(),
+}
+
+MONTHS_PER_YEAR = 12
+
+
+def contract_month_index(contract: pl.Expr) -> pl.Expr:
+    """``YYYYMM`` contract -> month index ``year * 12 + month - 1`` (Int32)."""
+    contract = contract.cast(pl.Int32)
+    return (contract // 100) * MONTHS_PER_YEAR + contract % 100 - 1
+
+
+def month_index_contract(month_index: pl.Expr) -> pl.Expr:
+    """Month index ``year * 12 + month - 1`` -> ``YYYYMM`` contract (Int32)."""
+    return ((month_index // MONTHS_PER_YEAR) * 100 + month_index % MONTHS_PER_YEAR + 1).cast(pl.Int32)
+
+
+def select_roots(market: MarketData, roots: list[str] | None) -> list[str]:
+    """The roots to work on, sorted: all roots with prices, or ``roots`` (each must have prices)."""
+    available = market.roots
+    if roots is None:
+        return available
+    missing = sorted(set(roots) - set(available))
+    if missing:
+        raise DataError("no prices for this root", file=market.source or None, key=f"root {missing[0]}")
+    return sorted(set(roots))
+
+
+KEY_SCALE = 2**20
+"""Packing base of the integer lookup keys: contracts (YYYYMM) and day numbers are below it."""
+
+
+def root_id(roots: list[str]) -> pl.Expr:
+    """Position of ``root`` in the sorted ``roots`` (Int64; null for a root not in ``roots``)."""
+    return pl.col("root").cast(pl.Enum(sorted(roots)), strict=False).to_physical().cast(pl.Int64)
+
+
+def day_key(roots: list[str], date: str = "date") -> pl.Expr:
+    """Integer key of (root, date), increasing in root then date."""
+    return root_id(roots) * KEY_SCALE + pl.col(date).cast(pl.Int32).cast(pl.Int64)
+
+
+def price_key(roots: list[str], date: str = "date", contract: str = "contract") -> pl.Expr:
+    """Integer key of (root, date, contract), increasing in root, date, contract."""
+    return day_key(roots, date) * KEY_SCALE + pl.col(contract).cast(pl.Int64)
+
+
+def indexed_prices(prices: pl.DataFrame, roots: list[str], source: str = "") -> pl.DataFrame:
+    """The prices of ``roots`` sorted by root, date, contract, with integer keys.
+
+    Columns ``date, root, contract, settle, day_key, price_key`` (see :func:`day_key`,
+    :func:`price_key`); ``price_key`` is strictly increasing, so lookups are binary searches.
+    A duplicated (date, root, contract) is a DataError.
+    """
+    frame = prices.lazy().select("date", "root", "contract", "settle").with_columns(day_key(roots).alias("day_key"))
+    frame = frame.with_columns((pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).alias("price_key"))
+    frame = frame.collect()
+    if frame.get_column("day_key").null_count():
+        frame = frame.filter(pl.col("day_key").is_not_null())
+    if not frame.select((pl.col("price_key").diff() > 0).all()).item():
+        frame = frame.sort("price_key")
+        duplicated = frame.filter(pl.col("price_key").is_duplicated())
+        if duplicated.height:
+            date, root, contract = duplicated.row(0)[:3]
+            raise DataError(
+                "duplicated price row", file=source or None, key=f"root {root}, contract {contract}, date {date}"
+            )
+    return frame
+
+
+def lookup_settle(prices: pl.DataFrame, keys: pl.Series) -> pl.Series:
+    """Settle of each ``price_key`` in ``keys`` from :func:`indexed_prices` output (null if absent)."""
+    known = prices.get_column("price_key")
+    if known.len() == 0:
+        return pl.Series("settle", [None] * keys.len(), dtype=pl.Float64)
+    position = known.search_sorted(keys, side="left").clip(0, known.len() - 1)
+    found = known.gather(position) == keys
+    return pl.select(
+        pl.when(found).then(prices.get_column("settle").gather(position)).alias("settle")
+    ).to_series()
+
+
+def business_days(prices: pl.DataFrame, roots: list[str] | None = None) -> pl.DataFrame:
+    """The business days of each root: the dates on which it has prices.
+
+    Columns ``root, date, day_key, day_index`` (0, 1, ... per root), ``month`` (month index
+    ``year * 12 + month - 1``), ``day_of_month`` (business day number in the month, from 1),
+    ``days_in_month`` (business days the root has in that month) and ``month_complete`` (the root
+    has a later date, so the month's business days are all known). Sorted by root, date.
+    """
+    roots = sorted(prices.get_column("root").unique().to_list()) if roots is None else sorted(roots)
+    return _days_of(indexed_prices(prices, roots))
+
+
+def _days_of(indexed: pl.DataFrame) -> pl.DataFrame:
+    # Rows are sorted by root and date, so per-root and per-month counts are distances between
+    # run starts and ends (cheaper than window expressions).
+    root_position = pl.col("day_key") // KEY_SCALE
+    month = (pl.col("date").dt.year() * MONTHS_PER_YEAR + pl.col("date").dt.month() - 1).cast(pl.Int32)
+    new_root = root_position != root_position.shift(1)
+    new_month = new_root | (pl.col("month") != pl.col("month").shift(1))
+    last_of_root = root_position != root_position.shift(-1)
+    last_of_month = last_of_root | (pl.col("month") != pl.col("month").shift(-1))
+    row = pl.int_range(pl.len(), dtype=pl.Int32)
+    return (
+        indexed.lazy()
+        .filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
+        .select("root", "date", "day_key", month.alias("month"))
+        .with_columns(
+            (row - pl.when(new_root.fill_null(True)).then(row).forward_fill()).alias("day_index"),
+            (row - pl.when(new_month.fill_null(True)).then(row).forward_fill() + 1).alias("day_of_month"),
+            (
+                pl.when(last_of_month.fill_null(True)).then(row).backward_fill()
+                - pl.when(new_month.fill_null(True)).then(row).forward_fill()
+                + 1
+            ).alias("days_in_month"),
+            (pl.col("month") < pl.when(last_of_root.fill_null(True)).then(pl.col("month")).backward_fill()).alias(
+                "month_complete"
+            ),
+        )
+        .collect()
+    )
+
+
+def roll_schedule(market: MarketData, rule: RollRule, roots: list[str] | None = None) -> pl.DataFrame:
+    """Contract weights held at the close of every business day of each root (see module doc).
+
+    Returns ``date, root, contract, weight`` (weights > 0 only, summing to 1 per root and date),
+    sorted by root, date, contract.
+    """
+    selected = select_roots(market, roots)
+    indexed = indexed_prices(market.prices, selected, market.source)
+    return schedule_from_prices(market, rule, selected, indexed)
+
+
+def schedule_from_prices(
+    market: MarketData, rule: RollRule, roots: list[str], indexed: pl.DataFrame
+) -> pl.DataFrame:
+    """:func:`roll_schedule` on prices already passed through :func:`indexed_prices`."""
+    days = _days_of(indexed)
+    if isinstance(rule, WindowRoll):
+        schedule = _window_schedule(market, rule, roots, days)
+    elif isinstance(rule, FirstNoticeRoll):
+        schedule = _first_notice_schedule(market, rule, roots, indexed, days)
+    elif isinstance(rule, DataRoll):
+        schedule = _data_schedule(market, roots, days)
+    else:  # pragma: no cover - the RollRule union is closed
+        raise SpecError(f"unknown roll rule {rule!r}")
+    return schedule.select(SCHEDULE_SCHEMA.keys()).cast(SCHEDULE_SCHEMA).sort("root", "date", "contract")
+
+
+# --- window roll ---------------------------------------------------------------------------------
+
+
+def _instruments_for(market: MarketData, roots: list[str], rule_name: str) -> list[Instrument]:
+    missing = [root for root in roots if root not in market.instruments]
+    if missing:
+        raise SpecError(
+            f"no instrument definition (the {rule_name} roll needs its months and roll terms)",
+            file=market.source or None,
+            key=f"root {missing[0]}",
+        )
+    return [market.instruments[root] for root in roots]
+
+
+def hold_cycle_table(instruments: list[Instrument]) -> pl.DataFrame:
+    """Per root and calendar month (0 = January): months to the next hold-cycle month.
+
+    Columns ``root, calendar_month, to_hold`` (0..11: months from this month to the first
+    hold-cycle month at or after it) and ``to_next_hold`` (1..12: months to the first hold-cycle
+    month strictly after it). Built from the instrument specs (12 rows per root).
+    """
+    rows = [
+        (
+            instrument.root,
+            calendar_month,
+            min((hold - 1 - calendar_month) % MONTHS_PER_YEAR for hold in instrument.hold_month_numbers),
+            min((hold - 2 - calendar_month) % MONTHS_PER_YEAR + 1 for hold in instrument.hold_month_numbers),
+        )
+        for instrument in instruments
+        for calendar_month in range(MONTHS_PER_YEAR)
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"root": pl.String, "calendar_month": pl.Int32, "to_hold": pl.Int32, "to_next_hold": pl.Int32},
+        orient="row",
+    )
+
+
+def month_mask(roots: list[str], months: dict[str, tuple[int, ...]]) -> pl.Expr:
+    """True where the delivery month of ``contract`` is in ``months[root]`` (e.g. hold months),
+    on frames with a ``day_key`` (a table lookup by root position and calendar month)."""
+    table = pl.Series([month in months[root] for root in sorted(roots) for month in range(1, MONTHS_PER_YEAR + 1)])
+    position = (pl.col("day_key") // KEY_SCALE) * MONTHS_PER_YEAR + pl.col("contract").cast(pl.Int64) % 100 - 1
+    return pl.lit(table).gather(position)
+
+
+def _window_schedule(market: MarketData, rule: WindowRoll, roots: list[str], days: pl.DataFrame) -> pl.DataFrame:
+    if rule.last_day < rule.first_day:
+        raise SpecError(f"roll window last_day {rule.last_day} is before first_day {rule.first_day}")
+    instruments = _instruments_for(market, roots, "window")
+    steps = rule.last_day - rule.first_day + 1
+    cycle = hold_cycle_table(instruments)
+    months_before = pl.DataFrame(
+        {
+            "root": [instrument.root for instrument in instruments],
+            "roll_months_before": [instrument.roll_months_before for instrument in instruments],
+        },
+        schema={"root": pl.String, "roll_months_before": pl.Int32},
+    )
+    to_hold = cycle.select("root", "calendar_month", "to_hold")
+    to_next = cycle.select("root", pl.col("calendar_month").alias("old_calendar_month"), "to_next_hold")
+
+    # The contract rolled out in month M is the hold-cycle contract delivering in M + months_before.
+    frame = (
+        days.lazy()
+        .join(months_before.lazy(), on="root")
+        .with_columns((pl.col("month") + pl.col("roll_months_before")).alias("target"))
+        .with_columns((pl.col("target") % MONTHS_PER_YEAR).alias("calendar_month"))
+        .join(to_hold.lazy(), on=["root", "calendar_month"])
+        .with_columns((pl.col("target") + pl.col("to_hold")).alias("old_month"))
+        .with_columns((pl.col("old_month") % MONTHS_PER_YEAR).alias("old_calendar_month"))
+        .join(to_next.lazy(), on=["root", "old_calendar_month"])
+        .with_columns((pl.col("old_month") + pl.col("to_next_hold")).alias("new_month"))
+    )
+    step = pl.col("day_of_month") - rule.first_day + 1
+    last_day_of_short_month = (
+        pl.col("month_complete")
+        & (pl.col("day_of_month") == pl.col("days_in_month"))
+        & (pl.col("days_in_month") < rule.last_day)
+    )
+    step = (
+        pl.when(pl.col("to_hold") != 0)
+        .then(0)
+        .when(last_day_of_short_month)
+        .then(steps)
+        .otherwise(step.clip(0, steps))
+    )
+    frame = frame.with_columns(step.alias("step"))
+    old_leg = frame.select(
+        "date",
+        "root",
+        month_index_contract(pl.col("old_month")).alias("contract"),
+        ((steps - pl.col("step")) / steps).alias("weight"),
+    )
+    new_leg = frame.select(
+        "date",
+        "root",
+        month_index_contract(pl.col("new_month")).alias("contract"),
+        (pl.col("step") / steps).alias("weight"),
+    )
+    return pl.concat([old_leg, new_leg]).filter(pl.col("weight") > 0).collect()
+
+
+# --- first-notice roll ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def future_business_days(calendar: str, after: dt.date, count: int) -> tuple[dt.date, ...]:
+    """The first ``count`` sessions after ``after`` of the exchange calendar ``calendar`` (an
+    exchange_calendars code), or weekdays if that calendar is unknown: the business days the
+    data cannot show yet. The calendar is built for that span only, so the answer does not
+    depend on the day it is asked."""
+    horizon = after + dt.timedelta(days=2 * count + 14)
+    try:
+        import exchange_calendars
+
+        sessions = exchange_calendars.get_calendar(
+            calendar, start=after + dt.timedelta(days=1), end=horizon
+        ).sessions
+        days = np.asarray(sessions, dtype="datetime64[D]")
+    except Exception:  # noqa: BLE001 - an unknown calendar falls back to weekdays
+        days = np.arange(np.datetime64(after) + 1, np.datetime64(horizon) + 1)
+        days = days[np.is_busday(days)]
+    return tuple(day.item() for day in days[:count])
+
+
+def first_notice_day(
+    market: MarketData,
+    roots: list[str] | None = None,
+    horizon_business_days: int = 65,
+) -> pl.DataFrame:
+    """First notice day of every listed contract priced in the market.
+
+    First notice day = ``Instrument.first_notice_offset`` business days before the first business
+    day of the delivery month (offset 1 = the last business day of the previous month), counted
+    on the root's own business days (the dates it has prices). Where the delivery month starts
+    after the root's last date, the root's days are extended with the exchange calendar's
+    sessions (``Instrument.calendar``, see :func:`future_business_days`), so first notice days
+    up to ``horizon_business_days`` business days after the root's last date are found; one
+    beyond that is null (as is one before the root's first date).
+
+    Returns ``root, contract, first_notice_day`` (Date) and ``first_notice_index`` (position of
+    that day in the root's business days, 0 = its first date; negative before the first date,
+    null beyond the horizon), sorted by root, contract. A root without ``first_notice_offset``
+    is a SpecError.
+    """
+    selected = select_roots(market, roots)
+    indexed = indexed_prices(market.prices, selected, market.source)
+    return _first_notice_days(market, selected, indexed, _days_of(indexed), horizon_business_days)
+
+
+def _first_notice_days(
+    market: MarketData,
+    roots: list[str],
+    indexed: pl.DataFrame,
+    days: pl.DataFrame,
+    horizon_business_days: int,
+) -> pl.DataFrame:
+    instruments = _instruments_for(market, roots, "first-notice")
+    without_offset = [instrument.root for instrument in instruments if instrument.first_notice_offset is None]
+    if without_offset:
+        raise SpecError(
+            "instrument has no first_notice_offset (needed for the first-notice roll)",
+            file=market.source or None,
+            key=f"root {without_offset[0]}",
+        )
+    days = days.select("root", "date", "day_index")
+    offsets = {instrument.root: instrument.first_notice_offset for instrument in instruments}
+    last_days = days.group_by("root").agg(pl.col("date").last(), pl.col("day_index").last())
+    extension = [
+        (root, day, last_index + 1 + position)
+        for root, last_date, last_index in last_days.iter_rows()
+        for position, day in enumerate(
+            future_business_days(market.instruments[root].calendar, last_date, offsets[root] + horizon_business_days + 1)
+        )
+    ]
+    calendar_days = pl.concat(
+        [days, pl.DataFrame(extension, schema=days.schema, orient="row")]
+    ).sort("root", "date")
+    offset_frame = pl.DataFrame(
+        {"root": list(offsets), "first_notice_offset": list(offsets.values())},
+        schema={"root": pl.String, "first_notice_offset": pl.Int32},
+    )
+    listed = month_mask(roots, {instrument.root: instrument.listed_month_numbers for instrument in instruments})
+    contracts = (
+        indexed.lazy()
+        .filter(listed)
+        .select("root", "contract")
+        .unique()
+        .with_columns(pl.date(pl.col("contract") // 100, pl.col("contract") % 100, 1).alias("delivery_start"))
+        .sort("delivery_start")
+        .collect()
+    )
+    located = (
+        contracts.join_asof(
+            calendar_days.sort("date").rename({"date": "first_business_day"}),
+            left_on="delivery_start",
+            right_on="first_business_day",
+            by="root",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .join(offset_frame, on="root")
+        .with_columns((pl.col("day_index") - pl.col("first_notice_offset")).alias("first_notice_index"))
+    )
+    return (
+        located.join(
+            calendar_days.rename({"date": "first_notice_day", "day_index": "first_notice_index"}),
+            on=["root", "first_notice_index"],
+            how="left",
+        )
+        .select("root", "contract", "first_notice_day", "first_notice_index")
+        .sort("root", "contract")
+    )
+
+
+def _first_notice_schedule(
+    market: MarketData, rule: FirstNoticeRoll, roots: list[str], indexed: pl.DataFrame, days: pl.DataFrame
+) -> pl.DataFrame:
+    # Roll points up to one day after the data need the calendar that far (and no further).
+    notices = _first_notice_days(market, roots, indexed, days, rule.days_before)
+    roll_points = notices.select(
+        "root", "contract", (pl.col("first_notice_index") - rule.days_before).alias("roll_index")
+    )
+    # Eligible at the close of t: priced, listed, and t before the contract's roll point (a roll
+    # point beyond the known days, null, lies after every date of the data).
+    candidates = (
+        indexed.lazy()
+        .filter(pl.col("settle") > 0)
+        .join(roll_points.lazy(), on=["root", "contract"])
+        .join(days.lazy().select("day_key", "day_index"), on="day_key")
+        .filter(pl.col("roll_index").is_null() | (pl.col("roll_index") > pl.col("day_index")))
+        .sort("price_key")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row"))
+        .with_columns(
+            (
+                pl.col("row")
+                - pl.when(pl.col("day_key") != pl.col("day_key").shift(1).fill_null(-1))
+                .then(pl.col("row"))
+                .forward_fill()
+                + 1
+            ).alias("position")
+        )
+    )
+    held = candidates.filter(pl.col("position") == rule.position).select("root", "date", "contract").collect()
+    short = days.select("root", "date").join(held, on=["root", "date"], how="anti")
+    if short.height:
+        root, date = short.sort("date").row(0)
+        raise DataError(
+            f"fewer than {rule.position} priced contracts before their roll point (first-notice roll)",
+            file=market.source or None,
+            key=f"root {root}, date {date}",
+        )
+    return held.with_columns(pl.lit(1.0).alias("weight"))
+
+
+# --- data roll -----------------------------------------------------------------------------------
+
+
+def _data_schedule(market: MarketData, roots: list[str], days: pl.DataFrame) -> pl.DataFrame:
+    if market.held is None:
+        raise DataError(
+            "the market has no held contracts (the data roll needs them, e.g. pysystemtrade's PRICE contract)",
+            file=market.source or None,
+        )
+    held = market.held.filter(pl.col("root").is_in(roots)).select("date", "root", "contract")
+    return (
+        days.select("root", "date")
+        .join(held, on=["root", "date"], how="left")
+        .sort("root", "date")
+        .with_columns(pl.col("contract").forward_fill().over("root"))
+        .drop_nulls("contract")
+        # Rolling at the close of the day before the data's contract changes.
+        .with_columns(
+            pl.col("contract").shift(-1).over("root").fill_null(pl.col("contract")).alias("contract"),
+            pl.lit(1.0).alias("weight"),
+        )
+    )

@@ -330,7 +330,8 @@ def return_contribution(
     ``root_levels``: ``date, root, level`` (the single-commodity ER levels, on the index's date
     axis). The sum over roots is the index's arithmetic return over the window up to
     compounding across periods and the drift of weights inside a period (a first-order
-    attribution). Sorted by contribution, largest first.
+    attribution). A root without any level in the window has a null contribution. Sorted by
+    contribution, largest first (nulls last).
     """
     anchors = weights.select(pl.col("effective_date").unique()).sort("effective_date").get_column("effective_date")
     bounds = pl.DataFrame({"effective_date": anchors, "period_end": anchors.shift(-1)}).with_columns(
@@ -349,10 +350,11 @@ def return_contribution(
     periods = held.join(level_at("begin", "level_begin"), on=["effective_date", "root"]).join(
         level_at("finish", "level_finish"), on=["effective_date", "root"]
     )
+    term = pl.col("weight") * (pl.col("level_finish") / pl.col("level_begin") - 1.0)
     return (
         periods.group_by("root")
-        .agg((pl.col("weight") * (pl.col("level_finish") / pl.col("level_begin") - 1.0)).sum().alias("contribution"))
-        .sort(["contribution", "root"], descending=[True, False])
+        .agg(pl.when(term.is_not_null().any()).then(term.sum()).alias("contribution"))
+        .sort(["contribution", "root"], descending=[True, False], nulls_last=True)
     )
 
 

@@ -231,6 +231,16 @@ def test_return_contribution_sums_weight_times_root_return_per_period():
     assert inner.get_column("root").to_list() == ["B", "A"]
 
 
+def test_return_contribution_of_a_root_without_levels_is_null():
+    days = [D(2024, 1, 1), D(2024, 1, 2)]
+    root_levels = pl.DataFrame({"date": days, "root": ["A", "A"], "level": [100.0, 102.0]})
+    weights = pl.DataFrame({"date": [days[0]] * 2, "effective_date": [days[0]] * 2, "root": ["A", "Z"],
+                            "weight": [0.5, 0.5]})
+    # A: .5 * (102 / 100 - 1) = .01; Z has no level at all
+    assert analytics.return_contribution(weights, root_levels, days[0], days[1]).rows() == [
+        ("A", pytest.approx(0.01)), ("Z", None)]
+
+
 def test_current_weights_and_sector_totals():
     weights = pl.DataFrame(
         {

@@ -1,0 +1,109 @@
+"""How numbers look on the published pages, and the jinja2 environment that renders them.
+
+One formatter per kind of figure, used by the templates as filters, so that a test can format
+an analytics result the same way and find it on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+import indexcalc
+
+METHODOLOGY_TEMPLATES = Path(__file__).resolve().parents[2] / "methodology"
+"""Templates of the methodology documents, one per index kind (repository root)."""
+
+MISSING = "–"
+"""Shown where a figure is not defined (history too short, no drawdown...)."""
+
+
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage: 0.1234 -> ``12.34%``."""
+    return MISSING if _absent(value) else f"{value * 100:.{digits}f}%"
+
+
+def signed_percent(value: float | None, digits: int = 2) -> str:
+    """A fraction as a signed percentage: 0.01 -> ``+1.00%``."""
+    return MISSING if _absent(value) else f"{value * 100:+.{digits}f}%"
+
+
+def ratio(value: float | None, digits: int = 2) -> str:
+    """A unitless ratio: ``0.47``."""
+    return MISSING if _absent(value) else f"{value:.{digits}f}"
+
+
+def level(value: float | None) -> str:
+    """An index level in points: ``1,234.56``."""
+    return MISSING if _absent(value) else f"{value:,.2f}"
+
+
+def day(value: dt.date | None) -> str:
+    """A date in ISO form, ``2024-01-31``."""
+    return MISSING if value is None else value.isoformat()
+
+
+def cell(value: object) -> str:
+    """Any table cell: floats to 4 decimals (6 significant digits if tiny), dates ISO."""
+    if _absent(value):
+        return MISSING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if value == 0.0 or abs(value) >= 1e-3 else f"{value:.6g}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def direction(value: int | float | None) -> str:
+    """+1 / -1 / 0 as Long / Short / Flat."""
+    if _absent(value):
+        return MISSING
+    return "Long" if value > 0 else "Short" if value < 0 else "Flat"
+
+
+def tone(value: float | None) -> str:
+    """CSS class of a signed figure: ``up``, ``down`` or empty."""
+    if _absent(value) or value == 0:
+        return ""
+    return "up" if value > 0 else "down"
+
+
+FILTERS = {
+    "percent": percent,
+    "signed_percent": signed_percent,
+    "ratio": ratio,
+    "level": level,
+    "day": day,
+    "cell": cell,
+    "direction": direction,
+    "tone": tone,
+}
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Templates of the package (layout, factsheet, site) and of ``methodology/``; autoescaped,
+    strict about undefined names so that a template cannot silently show an empty parameter."""
+    loader = jinja2.ChoiceLoader(
+        [jinja2.PackageLoader("indexcalc", "templates"), jinja2.FileSystemLoader(str(METHODOLOGY_TEMPLATES))]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(version=indexcalc.__version__, methodology_version=indexcalc.METHODOLOGY_VERSION)
+    return env

@@ -1,0 +1,67 @@
+"""Methodology documents rendered from the index specs (DESIGN.md section 6).
+
+Each index kind has a template in ``methodology/<kind>.html.j2`` (repository root) that extends
+the package's ``methodology.html.j2`` layout. Every number in a document is read from the spec
+the index is computed from (templates fail on an undefined name), and the document ends with
+the full parameter table of the spec, so the text cannot drift from the calculation.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from indexcalc.data.instruments import Instrument
+from indexcalc.publish.describe import describe_roll, family_label, index_roots
+from indexcalc.publish.formatting import environment
+from indexcalc.specs import IndexSpecBase
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_show(item) for item in value) if value else "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_show(item)}" for key, item in value.items()) if value else "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def spec_parameters(spec: BaseModel, prefix: str = "") -> list[dict[str, str]]:
+    """Every field of ``spec`` as ``name, value, description`` rows; nested models (magnitude,
+    roll...) are expanded into dotted names, tuples of models into ``name[i].field``."""
+    rows: list[dict[str, str]] = []
+    for name, info in type(spec).model_fields.items():
+        value = getattr(spec, name)
+        dotted = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            rows.extend(spec_parameters(value, f"{dotted}."))
+        elif isinstance(value, tuple) and value and all(isinstance(item, BaseModel) for item in value):
+            for position, item in enumerate(value):
+                rows.extend(spec_parameters(item, f"{dotted}[{position}]."))
+        else:
+            rows.append({"name": dotted, "value": _show(value), "description": info.description or ""})
+    return rows
+
+
+def methodology_context(spec: IndexSpecBase, instruments: dict[str, Instrument], roll=None) -> dict:
+    """What a methodology template reads: the spec itself, its parameter table, its roots with
+    their instrument terms, and the roll rule in words."""
+    roots = index_roots(spec, instruments)
+    return {
+        "spec": spec,
+        "kind_label": family_label(spec),
+        "parameters": spec_parameters(spec),
+        "roots": [instruments[root] for root in roots if root in instruments],
+        "roll_text": describe_roll(roll or spec.roll),
+        "roll_rule": roll or spec.roll,
+    }
+
+
+def render_methodology(spec: IndexSpecBase, instruments: dict[str, Instrument], roll=None) -> str:
+    """The methodology document of ``spec`` (self-contained HTML)."""
+    template = environment().get_template(f"{spec.kind}.html.j2")
+    return template.render(methodology_context(spec, instruments, roll), root="../")

@@ -1,0 +1,51 @@
+"""The site's index page: every index with its latest level and 1-day / YTD change."""
+
+from __future__ import annotations
+
+from indexcalc import analytics
+from indexcalc.publish.formatting import environment
+from indexcalc.results import IndexResult
+
+KIND_TITLES = {
+    "momentum": "Long/Short momentum family",
+    "carry_basket": "Carry-ranked baskets",
+    "base_metals": "Base-metals baskets",
+    "copper_macro": "Copper macro-factor strategy",
+}
+
+
+def site_rows(results: dict[str, IndexResult]) -> list[dict]:
+    """One row per index, in catalogue order: ``id, name, kind, return_type, date, level,
+    day_return`` (the last daily return) and ``ytd`` (:func:`analytics.period_returns`)."""
+    rows = []
+    for index_id, result in results.items():
+        levels = result.levels.sort("date")
+        last = levels.row(-1, named=True)
+        periods = analytics.period_returns(levels)
+        ytd = periods.filter(periods.get_column("period") == "YTD").get_column("period_return")[0]
+        rows.append(
+            {
+                "id": index_id,
+                "name": result.spec.name,
+                "kind": result.spec.kind,
+                "return_type": result.spec.return_type,
+                "date": last["date"],
+                "level": last["level"],
+                "day_return": last["daily_return"],
+                "ytd": ytd,
+            }
+        )
+    return rows
+
+
+def render_site_index(results: dict[str, IndexResult]) -> str:
+    """``index.html``: the indexes grouped by kind, linking factsheets, methodology and CSVs."""
+    rows = site_rows(results)
+    kinds = list(dict.fromkeys(row["kind"] for row in rows))
+    groups = [
+        {"kind": kind, "title": KIND_TITLES.get(kind, kind.replace("_", " ")),
+         "rows": [row for row in rows if row["kind"] == kind]}
+        for kind in kinds
+    ]
+    as_of = max((row["date"] for row in rows), default=None)
+    return environment().get_template("index.html.j2").render(rows=rows, groups=groups, as_of=as_of, root="")

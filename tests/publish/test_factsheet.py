@@ -1,0 +1,235 @@
+"""Factsheets and methodology documents: every figure shown equals the analytics function's
+result for the same levels (formatted the way the page formats it), the pages are
+self-contained, and the methodology text follows the spec."""
+
+from __future__ import annotations
+
+import re
+
+import jinja2
+import polars as pl
+import pytest
+from publish_pages import element_ids, external_references, marked
+
+from indexcalc import analytics
+from indexcalc.publish import charts
+from indexcalc.publish.factsheet import FactsheetInputs, factsheet_context, long_only_reference, render_factsheet
+from indexcalc.publish.formatting import day, percent, ratio, signed_percent
+from indexcalc.publish.methodology import render_methodology, spec_parameters
+from indexcalc.specs import DataRoll, WindowRoll, parse_spec
+
+
+def factsheet_inputs(index_id, results, inputs, instruments) -> FactsheetInputs:
+    result = results[index_id]
+    roll, root_levels = inputs.for_index(index_id)
+    return FactsheetInputs(result=result, instruments=instruments, long_only=long_only_reference(result.spec, results),
+                           root_levels=root_levels, risk_free=inputs.risk_free, roll=roll)
+
+
+@pytest.fixture(scope="module")
+def pages(fabricated_results, fabricated_inputs, instruments) -> dict[str, str]:
+    return {index_id: render_factsheet(factsheet_inputs(index_id, fabricated_results, fabricated_inputs, instruments))
+            for index_id in fabricated_results}
+
+
+@pytest.mark.parametrize("index_id", ["LS-ER", "CARRY-RANK-TR", "BM-IV-ER"])
+def test_risk_table_shows_the_analytics_results(index_id, pages, fabricated_results, fabricated_inputs):
+    levels = fabricated_results[index_id].levels
+    spec = fabricated_results[index_id].spec
+    risk_free = fabricated_inputs.risk_free if spec.return_type == "tr" else None
+    drawdown = analytics.max_drawdown(levels)
+    shown = marked(pages[index_id], "data-stat")
+    assert shown["annualised_return"] == percent(analytics.annualised_return(levels))
+    assert shown["annualised_volatility"] == percent(analytics.annualised_volatility(levels))
+    assert shown["sharpe"] == ratio(analytics.sharpe_ratio(levels, risk_free))
+    assert shown["sortino"] == ratio(analytics.sortino_ratio(levels, risk_free))
+    assert shown["max_drawdown"] == percent(drawdown.depth)
+    assert shown["drawdown_peak"] == day(drawdown.peak_date)
+    assert shown["drawdown_trough"] == day(drawdown.trough_date)
+    assert shown["calmar"] == ratio(analytics.calmar_ratio(levels))
+    assert shown["annual_turnover"] == percent(analytics.annual_turnover(fabricated_results[index_id].weights), 0)
+    assert shown["latest_level"] == f"{levels.get_column('level')[-1]:,.2f}"
+    assert shown["latest_return"] == signed_percent(levels.get_column("daily_return")[-1])
+
+
+def test_tr_index_sharpe_subtracts_collateral_and_er_index_does_not(pages, fabricated_results, fabricated_inputs):
+    tr_levels = fabricated_results["CARRY-RANK-TR"].levels
+    with_collateral = analytics.sharpe_ratio(tr_levels, fabricated_inputs.risk_free)
+    assert with_collateral != pytest.approx(analytics.sharpe_ratio(tr_levels), abs=1e-3)
+    assert marked(pages["CARRY-RANK-TR"], "data-stat")["sharpe"] == ratio(with_collateral)
+    assert marked(pages["LS-ER"], "data-stat")["sharpe"] == ratio(analytics.sharpe_ratio(fabricated_results["LS-ER"].levels))
+
+
+def test_performance_table_shows_every_period_return(pages, fabricated_results):
+    levels = fabricated_results["LS-ER"].levels
+    expected = analytics.period_returns(levels)
+    shown = marked(pages["LS-ER"], "data-period")
+    assert set(shown) == set(expected.get_column("period"))
+    for period, value in expected.select("period", "period_return").iter_rows():
+        assert shown[period] == percent(value), period
+    assert "–" not in shown.values()  # five and a half years of history: every period is defined
+    assert marked(pages["LS-ER"], "data-stat")["ytd"] == signed_percent(
+        expected.filter(pl.col("period") == "YTD").get_column("period_return")[0]
+    )
+
+
+def test_long_only_reference_row_and_correlation(pages, fabricated_results):
+    reference = fabricated_results["LO-ER"].levels
+    shown = marked(pages["LS-ER"], "data-reference-period")
+    for period, value in analytics.period_returns(reference).select("period", "period_return").iter_rows():
+        assert shown[period] == percent(value)
+    correlation = analytics.return_correlation(fabricated_results["LS-ER"].levels, reference)
+    assert marked(pages["LS-ER"], "data-stat")["correlation_long_only"] == ratio(correlation)
+    # the Long-Only index has no reference of its own, the ER reference is not used for a TR index
+    assert marked(pages["LO-ER"], "data-stat")["correlation_long_only"] == "–"
+    assert marked(pages["CARRY-RANK-TR"], "data-stat")["correlation_long_only"] == "–"
+
+
+def test_calendar_year_returns_shown(pages, fabricated_results):
+    years = analytics.calendar_year_returns(fabricated_results["BM-IV-ER"].levels)
+    shown = marked(pages["BM-IV-ER"], "data-year")
+    assert len(shown) == years.height == 6  # 2019 .. 2024 (2018-12-31 is the base date)
+    for year, value in years.select("year", "year_return").iter_rows():
+        assert shown[str(year)] == percent(value)
+
+
+def test_current_weights_by_root_and_sector(pages, fabricated_results, instruments):
+    weights = fabricated_results["LS-ER"].weights
+    sectors = {root: instrument.sector for root, instrument in instruments.items()}
+    current = analytics.current_weights(weights, sectors)
+    shown = marked(pages["LS-ER"], "data-weight")
+    assert shown == {root: percent(weight) for root, weight in current.select("root", "weight").iter_rows()}
+    by_sector = marked(pages["LS-ER"], "data-sector-net")
+    expected = analytics.sector_weights(current)
+    assert by_sector == {sector: percent(net) for sector, net in expected.select("sector", "net").iter_rows()}
+
+
+def test_top_contributors_over_the_last_year(pages, fabricated_results, fabricated_inputs):
+    result = fabricated_results["LS-ER"]
+    last = result.levels.get_column("date")[-1]
+    _, root_levels = fabricated_inputs.for_index("LS-ER")
+    expected = analytics.return_contribution(result.weights, root_levels, analytics.months_before(last, 12), last)
+    shown = marked(pages["LS-ER"], "data-contribution")
+    assert shown == {root: signed_percent(value) for root, value in expected.iter_rows()}
+
+
+def test_family_tables_are_rendered_with_csv_links(pages):
+    carry = pages["CARRY-RANK-TR"]
+    assert "Signal analytics" in carry and 'href="../analytics/CARRY-RANK-TR.csv"' in carry
+    assert re.search(r'data-table="analytics".*?0\.0810', carry, re.S)
+    # a table with several rows per date shows its latest date only (6 of 18 rows)
+    stages = re.search(r'data-table="carry_stages".*?</table>', carry, re.S).group(0)
+    assert stages.count("<tr>") == 1 + 6
+    basket = pages["BM-IV-ER"]
+    assert 'aria-label="Correlation matrix"' in basket
+    monitor = re.search(r'data-table="correlation_monitor".*?</table>', basket, re.S).group(0)
+    assert monitor.count("<tr>") == 1 + 10  # a daily table: its latest 10 rows
+
+
+def test_pages_are_self_contained_with_unique_ids(pages):
+    for index_id, html in pages.items():
+        assert external_references(html) == [], index_id
+        ids = element_ids(html)
+        assert len(ids) == len(set(ids)), index_id
+        assert html.count("<svg") >= 3
+        assert 'name="viewport"' in html and "@media print" in html
+
+
+def test_charts_keep_weekly_points_for_long_histories(fabricated_results):
+    levels = fabricated_results["LS-ER"].levels
+    assert levels.height > charts.WEEKLY_AFTER_POINTS
+    thinned = charts._thin(levels.select("date", "level"), "level", "last")
+    assert thinned.height == levels.select(pl.col("date").dt.truncate("1w").n_unique()).item()
+    drawdown = charts._thin(analytics.drawdowns(levels), "drawdown", "min")
+    assert drawdown.get_column("drawdown").min() == analytics.max_drawdown(levels).depth
+
+
+def test_correlation_grid_reads_wide_and_long_tables():
+    wide = pl.DataFrame({"root": ["A", "B"], "A": [1.0, 0.3], "B": [0.3, 1.0]})
+    long = pl.DataFrame({"root_a": ["A", "A", "B"], "root_b": ["A", "B", "B"], "correlation": [1.0, 0.3, 1.0]})
+    for table in (wide, long):
+        labels, values = charts.correlation_grid(table)
+        assert labels == ["A", "B"]
+        assert values.tolist() == [[1.0, 0.3], [0.3, 1.0]]
+
+
+def test_factsheet_key_facts_come_from_the_spec(fabricated_results, fabricated_inputs, instruments):
+    context = factsheet_context(factsheet_inputs("CARRY-RANK-TR", fabricated_results, fabricated_inputs, instruments))
+    facts = dict(context["facts"])
+    assert facts["Base value"] == "100.00"
+    assert facts["Base date"] == "2018-12-31"
+    assert facts["Return type"].startswith("Total return")
+    assert facts["Rebalance"].startswith("monthly")
+    assert facts["Roll"].startswith("window roll: business days 5 to 9")
+
+
+# --- methodology ---------------------------------------------------------------------------
+
+KIND_SPECS = {
+    "momentum": {"id": "LS-X", "kind": "momentum", "family": "long_short", "name": "Long/Short X"},
+    "carry_basket": {"id": "CARRY-X", "kind": "carry_basket", "name": "Carry X", "construction": "proportional",
+                     "relative_scope": "group"},
+    "base_metals": {"id": "BM-X", "kind": "base_metals", "name": "Base metals X", "weighting": "min_variance"},
+    "copper_macro": {"id": "CU-X", "kind": "copper_macro", "name": "Copper X"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_SPECS))
+def test_methodology_lists_every_spec_parameter(kind, instruments):
+    spec = parse_spec(KIND_SPECS[kind])
+    html = render_methodology(spec, instruments)
+    shown = marked(html, "data-parameter")
+    parameters = spec_parameters(spec)
+    assert len(parameters) >= 9
+    assert set(shown) == {row["name"] for row in parameters}
+    for row in parameters:
+        assert shown[row["name"]] == row["value"], row["name"]
+    assert external_references(html) == []
+
+
+def test_momentum_methodology_quotes_the_spec_numbers(instruments):
+    default = render_methodology(parse_spec(KIND_SPECS["momentum"]), instruments)
+    changed = render_methodology(
+        parse_spec(KIND_SPECS["momentum"] | {"magnitude": {"cap": 0.125}, "direction": {"window_months": 9},
+                                             "implementation_lag": 2}),
+        instruments,
+    )
+    assert "magnitude of 10%" in default and "at least 10 commodities" in default
+    assert "magnitude of 12%" in changed and "at least 8 commodities" in changed
+    assert "trailing 12 months" in default and "trailing 9 months" in changed
+    assert "effective 2 business day(s) later" in changed
+
+
+def test_methodology_describes_the_roll_rule_in_use(instruments):
+    spec = parse_spec(KIND_SPECS["momentum"] | {"roll": {"rule": "window", "first_day": 2, "last_day": 5}})
+    assert "business days 2 to 5 of the month, 25% of the position a day" in render_methodology(spec, instruments)
+    on_vendor_data = render_methodology(spec, instruments, roll=DataRoll())
+    assert "names as held, rolled at the close of the day before it changes" in on_vendor_data
+
+
+def test_carry_methodology_follows_construction_and_scope(instruments):
+    proportional = render_methodology(parse_spec(KIND_SPECS["carry_basket"]), instruments)
+    assert "relative to the commodities of the same sector group" in proportional
+    assert "s(i) = rel(i)" in proportional
+    ranked = render_methodology(
+        parse_spec(KIND_SPECS["carry_basket"] | {"construction": "ranked", "relative_scope": "global",
+                                                 "winsor_threshold": 3.0}),
+        instruments,
+    )
+    assert "floor(n × 0.3333)" in ranked and "±3" in ranked
+
+
+def test_a_template_naming_a_missing_spec_field_fails_instead_of_printing_nothing(instruments):
+    from indexcalc.publish.formatting import environment
+
+    template = environment().from_string("{{ spec.no_such_field }}")
+    with pytest.raises(jinja2.UndefinedError):
+        template.render(spec=parse_spec(KIND_SPECS["momentum"]))
+
+
+def test_window_roll_default_text():
+    from indexcalc.publish.describe import describe_roll
+
+    assert describe_roll(WindowRoll()) == (
+        "window roll: business days 5 to 9 of the month, 20% of the position a day, at the close"
+    )

@@ -51,13 +51,15 @@ def gaps(prices: pl.DataFrame, spec: QualitySpec = QualitySpec()) -> pl.DataFram
     """Per root: ``longest_gap_days`` (calendar days between consecutive trading days),
     ``longest_gap_end`` (the trading day that ends it) and ``gaps`` (how many exceed
     ``spec.max_gap_days``)."""
-    days = prices.select("root", "date").unique().sort("root", "date")
-    steps = days.with_columns(gap=(pl.col("date") - pl.col("date").shift(1).over("root")).dt.total_days())
+    ordered = _by_root_and_date(prices).select("root", "date")
+    new_day = (pl.col("date") != pl.col("date").shift(1)) | (pl.col("root") != pl.col("root").shift(1))
+    days = ordered.filter(new_day.fill_null(True))
+    steps = days.with_columns(gap=(pl.col("date") - pl.col("date").shift(1)).over("root").dt.total_days())
     return (
         steps.group_by("root")
         .agg(
             pl.col("gap").max().fill_null(0).alias("longest_gap_days"),
-            pl.col("date").sort_by("gap", descending=True, nulls_last=True).first().alias("longest_gap_end"),
+            pl.col("date").filter(pl.col("gap") == pl.col("gap").max()).first().alias("longest_gap_end"),
             (pl.col("gap") > spec.max_gap_days).sum().alias("gaps"),
         )
         .sort("root")
@@ -73,9 +75,8 @@ def jumps(prices: pl.DataFrame, spec: QualitySpec = QualitySpec()) -> pl.DataFra
     ``jump_fraction``.
     """
     steps = (
-        prices.select("root", "contract", "date", "settle")
-        .sort("root", "contract", "date")
-        .with_columns(change=(pl.col("settle").log() - pl.col("settle").log().shift(1)).over("root", "contract"))
+        _by_root_and_date(prices)
+        .select("root", "contract", "date", pl.col("settle").log().diff().over("root", "contract").alias("change"))
         .drop_nulls("change")
     )
     deviation = (pl.col("change") - pl.col("change").median()).abs().median()
@@ -83,7 +84,7 @@ def jumps(prices: pl.DataFrame, spec: QualitySpec = QualitySpec()) -> pl.DataFra
     suspicious = (pl.col("change").abs() > spec.jump_sigmas * pl.col("sigma")) | (
         (pl.col("change").exp() - 1).abs() > spec.jump_fraction
     )
-    return scaled.filter(suspicious).select("root", "date", "contract", "change", "sigma").sort("root", "date")
+    return scaled.filter(suspicious).select("root", "date", "contract", "change", "sigma").sort("root", "date", "contract")
 
 
 def quality_report(market: MarketData, spec: QualitySpec = QualitySpec()) -> pl.DataFrame:
@@ -104,3 +105,12 @@ def quality_report(market: MarketData, spec: QualitySpec = QualitySpec()) -> pl.
         .with_columns(pl.col("jumps").fill_null(0).cast(pl.UInt32))
         .sort("root")
     )
+
+
+def _by_root_and_date(prices: pl.DataFrame) -> pl.DataFrame:
+    """``prices`` in (root, date) order; MarketData prices already are, so usually no sort."""
+    roots = sorted(prices.get_column("root").unique().to_list())
+    key = prices.select(
+        pl.col("root").cast(pl.Enum(roots)).to_physical().cast(pl.Int64) * 1_000_000 + pl.col("date").cast(pl.Int64)
+    ).to_series()
+    return prices if key.is_sorted() else prices.sort("root", "date", maintain_order=True)

@@ -195,8 +195,8 @@ def _validate(
         _raise_at(both, offence[0], offence[1], file, first_row, keys)
 
     key = _sorted_key(parsed, keys)
-    order = pl.int_range(0, parsed.height, dtype=pl.UInt32, eager=True) if key.is_sorted() else key.arg_sort()
-    if (key.gather(order).diff() == 0).any():
+    order = None if key.is_sorted() else key.arg_sort()
+    if ((key if order is None else key.gather(order)).diff() == 0).any():
         # Error path only: the first row (in file order) whose key occurred on an earlier row.
         row = int(key.is_first_distinct().not_().arg_true()[0])
         earlier = _first_row_with_key(parsed, keys, row)
@@ -206,7 +206,7 @@ def _validate(
         else:
             problem = f"duplicated ({where}): same as row {earlier + first_row}"
         _raise_at(both, row, problem, file, first_row, keys)
-    return parsed.gather(order)
+    return parsed if order is None else parsed.gather(order)
 
 
 def _parse(column: Column, dtype: pl.DataType) -> pl.Expr:
@@ -233,9 +233,9 @@ def _column_checks(column: Column, dtype: pl.DataType) -> list[Check]:
     """Missing, unparseable and out-of-range values of one column."""
     name, raw = column.name, pl.col(f"raw_{column.name}")
     value = pl.col(name)
+    # CSV readers give empty cells as null; any other text (even blank) is "present" and
+    # then fails to parse with a message that quotes it.
     present = raw.is_not_null()
-    if dtype == pl.String:
-        present = present & (raw.str.strip_chars() != "")
     checks: list[Check] = []
     if not column.nullable:
         checks.append(Check(f"missing {name}", ~present, lambda row: f"missing {name}"))
@@ -296,10 +296,10 @@ def _unlisted_message(row: dict, instruments: dict[str, Instrument]) -> str:
     )
 
 
-def _root_codes(parsed: pl.DataFrame, name: str) -> pl.Expr:
-    """Text keys as integers that sort like the text."""
+def _text_codes(parsed: pl.DataFrame, name: str) -> pl.Expr:
+    """Text keys as integers that sort like the text (codes of a sorted Enum)."""
     values = sorted(value for value in parsed.get_column(name).unique().to_list() if value is not None)
-    return pl.col(name).replace_strict({value: code for code, value in enumerate(values)}, return_dtype=pl.Int64)
+    return pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.Int64)
 
 
 def _sorted_key(parsed: pl.DataFrame, keys: tuple[str, ...]) -> pl.Series:
@@ -313,7 +313,7 @@ def _sorted_key(parsed: pl.DataFrame, keys: tuple[str, ...]) -> pl.Series:
         if dtype == pl.Date:
             field = pl.col(name).cast(pl.Int64) + offset_days
         elif dtype == pl.String:
-            field = _root_codes(parsed, name)
+            field = _text_codes(parsed, name)
         else:
             field = pl.col(name).cast(pl.Int64)
         key = key * 1_000_000 + field

@@ -1,0 +1,72 @@
+"""load_market: which reader a path goes to, and the embedded market through `data check`."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from data_cli import assert_user_error, run_cli
+
+from indexcalc.data.load import load_market
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError
+
+COPPER_DAY = "2015-06-09 23:00:00,2.70,20150900,2.69,20150700,2.70,20150900\n"
+LONG_CSV = "date,root,contract,settle\n2020-01-02,CL,202003,61.18\n"
+
+
+def test_no_path_loads_the_embedded_market_lazily(monkeypatch):
+    sentinel = MarketData(prices=None, instruments={})  # type: ignore[arg-type]
+    fake = types.ModuleType("indexcalc.data.embedded")
+    fake.load_default_market = lambda: sentinel
+    monkeypatch.setitem(sys.modules, "indexcalc.data.embedded", fake)
+    assert load_market(None) is sentinel
+
+
+def test_folder_with_multiple_prices_csv_is_read_as_pysystemtrade(pysystemtrade_folder):
+    market = load_market(pysystemtrade_folder({"COPPER": COPPER_DAY}))
+    assert market.roots == ["COPPER"]
+    assert market.held is not None
+
+
+def test_a_prices_file_is_read_as_long_format(write_text):
+    market = load_market(str(write_text("prices.csv", LONG_CSV)))
+    assert market.roots == ["CL"]
+
+
+def test_format_long_on_a_pysystemtrade_folder_looks_for_prices(pysystemtrade_folder):
+    folder = pysystemtrade_folder({"COPPER": COPPER_DAY})
+    assert_user_error(
+        run_cli("data", "check", folder, "--format", "long"), f"{folder}: no prices.csv or prices.parquet in this directory"
+    )
+
+
+def test_format_pysystemtrade_needs_a_directory(write_text):
+    path = write_text("prices.csv", LONG_CSV)
+    with pytest.raises(DataError, match=r"pysystemtrade data is a directory \(with multiple_prices_csv/\)$"):
+        load_market(path, "pysystemtrade")
+
+
+def test_missing_path(tmp_path):
+    missing = tmp_path / "nowhere"
+    assert_user_error(run_cli("data", "check", missing), f"{missing}: no such file or directory")
+
+
+def test_every_data_command_has_help():
+    for command in (["--help"], ["data", "--help"], ["data", "check", "--help"], ["data", "quality", "--help"],
+                    ["data", "import", "--help"], ["data", "import", "pysystemtrade", "--help"]):
+        result = run_cli(*command)
+        assert result.exit_code == 0, command
+        assert result.stdout.startswith("Usage: "), command
+
+
+def test_data_check_on_the_embedded_market_reports_23_roots_of_at_least_25_years():
+    result = run_cli("data", "check")
+    assert result.exit_code == 0, result.output
+    header, *rows, last = result.stdout.strip().splitlines()
+    assert header.split() == ["root", "first", "last", "years", "rows", "contracts"]
+    assert len(rows) == 23
+    years = {row.split()[0]: float(row.split()[3]) for row in rows}
+    assert min(years.values()) >= 25, years
+    assert last.startswith("OK: 23 roots, ")

@@ -1,0 +1,367 @@
+"""Linked single-commodity series (DESIGN.md section 2): ER, TR, carry, disruptions, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexcalc.cli import main
+from indexcalc.data.instruments import Instrument
+from indexcalc.data.market import PRICES_SCHEMA, RATES_SCHEMA, MarketData
+from indexcalc.errors import DataError
+from indexcalc.rolls import roll_schedule
+from indexcalc.series import SERIES_SCHEMA, build_series, collateral_returns
+from indexcalc.specs.base import DataRoll, FirstNoticeRoll, WindowRoll
+
+H, K, N = 202403, 202405, 202407
+D = dt.date
+
+
+def instrument(root: str = "XX", **fields) -> Instrument:
+    terms = {
+        "name": "test commodity",
+        "sector": "energy",
+        "exchange": "TEST",
+        "calendar": "CMES",
+        "multiplier": 1.0,
+        "listed_months": "FGHJKMNQUVXZ",
+        "hold_months": "FHKNUX",
+        "roll_months_before": 1,
+    }
+    terms.update(fields)
+    return Instrument(root=root, **terms)
+
+
+def market_from(
+    settles: dict[dt.date, dict[int, float | None]],
+    rates: dict[dt.date, float] | None = None,
+    item: Instrument | None = None,
+    held: dict[dt.date, int] | None = None,
+) -> MarketData:
+    """A one-root market from ``{date: {contract: settle}}`` (None = a row with no settle)."""
+    item = item or instrument()
+    rows = [
+        (date, item.root, contract, settle, None, None)
+        for date, curve in settles.items()
+        for contract, settle in curve.items()
+    ]
+    prices = pl.DataFrame(rows, schema=PRICES_SCHEMA, orient="row").sort("root", "date", "contract")
+    rate_frame = pl.DataFrame(list((rates or {}).items()), schema=RATES_SCHEMA, orient="row")
+    held_frame = None
+    if held is not None:
+        held_frame = pl.DataFrame(
+            [(date, item.root, contract) for date, contract in held.items()],
+            schema={"date": pl.Date, "root": pl.String, "contract": pl.Int32},
+            orient="row",
+        )
+    return MarketData(prices=prices, instruments={item.root: item}, rates=rate_frame, held=held_frame)
+
+
+def bill(rate: float, days: int) -> float:
+    """TBR for ``days`` calendar days at discount yield ``rate`` (DESIGN.md section 2)."""
+    return (1 / (1 - 91 / 360 * rate)) ** (days / 91) - 1
+
+
+# February 2024, Wednesday Feb 7 a holiday: business days 1 2 5 6 | 8 9 12 13 14 | 15.
+# The window (days 5-9) runs Feb 8 .. Feb 14: weights on H/K at the close
+# Feb 8 0.8/0.2, Feb 9 0.6/0.4, Feb 12 0.4/0.6, Feb 13 0.2/0.8, Feb 14 0/1.
+HOLIDAY_WINDOW = {
+    D(2024, 2, 1): {H: 100.0, K: 102.0},
+    D(2024, 2, 2): {H: 100.0, K: 102.0},
+    D(2024, 2, 5): {H: 100.0, K: 102.0},
+    D(2024, 2, 6): {H: 100.0, K: 102.0},
+    D(2024, 2, 8): {H: 101.0, K: 103.0},
+    D(2024, 2, 9): {H: 99.0, K: 100.0},
+    D(2024, 2, 12): {H: 98.0, K: 99.0},
+    D(2024, 2, 13): {H: 100.0, K: 101.0},
+    D(2024, 2, 14): {H: 102.0, K: 104.0},
+    D(2024, 2, 15): {H: 103.0, K: 106.0},
+}
+HOLIDAY_RETURNS = [
+    0.0,  # first date
+    0.0,
+    0.0,
+    0.0,
+    101 / 100 - 1,  # held H: 0.01
+    (0.8 * 99 + 0.2 * 100) / (0.8 * 101 + 0.2 * 103) - 1,  # 99.2 / 101.4 - 1 = -0.0216963
+    (0.6 * 98 + 0.4 * 99) / (0.6 * 99 + 0.4 * 100) - 1,  # 98.4 / 99.4 - 1 = -0.0100604
+    (0.4 * 100 + 0.6 * 101) / (0.4 * 98 + 0.6 * 99) - 1,  # 100.6 / 98.6 - 1 = 0.0202840
+    (0.2 * 102 + 0.8 * 104) / (0.2 * 100 + 0.8 * 101) - 1,  # 103.6 / 100.8 - 1 = 0.0277778
+    106 / 104 - 1,  # held K: 0.0192308
+]
+# Level after the last day: 100 * product(1 + r) = 104.5433999...
+
+
+def test_excess_return_links_the_roll_weights_across_a_holiday() -> None:
+    series = build_series(market_from(HOLIDAY_WINDOW))
+    assert series.get_column("daily_return").to_list() == pytest.approx(HOLIDAY_RETURNS, abs=1e-15)
+    assert series.get_column("level").to_list()[0] == 100.0
+    assert series.get_column("level").to_list()[-1] == pytest.approx(104.54339993671312, rel=1e-12)
+    assert series.get_column("held_contracts").to_list()[3:] == [
+        "202403:1",
+        "202403:0.8 202405:0.2",
+        "202403:0.6 202405:0.4",
+        "202403:0.4 202405:0.6",
+        "202403:0.2 202405:0.8",
+        "202405:1",
+        "202405:1",
+    ]
+    assert not series.get_column("disrupted").any()
+    assert series.columns == list(SERIES_SCHEMA)
+
+
+def test_total_return_adds_the_previous_days_t_bill_over_calendar_days() -> None:
+    # T-bill 5% to Feb 7, 10% from Feb 8. TBR uses TB of t-1 and calendar days t-1 -> t:
+    # Feb 2 (5%, 1 day) 0.000139784; Feb 5 (5%, 3) 0.000419410; Feb 6 (5%, 1);
+    # Feb 8 (Feb 6's 5%, 2 days) 0.000279587; Feb 9 (Feb 8's 10%, 1) 0.000281388;
+    # Feb 12 (10%, 3) 0.000844403; Feb 13, 14, 15 (10%, 1 each).
+    rates = {D(2024, 1, 31): 0.05, D(2024, 2, 8): 0.10}
+    series = build_series(market_from(HOLIDAY_WINDOW, rates))
+    collateral = [0.0, bill(0.05, 1), bill(0.05, 3), bill(0.05, 1), bill(0.05, 2)]
+    collateral += [bill(0.10, 1), bill(0.10, 3), bill(0.10, 1), bill(0.10, 1), bill(0.10, 1)]
+    assert collateral[1] == pytest.approx(0.00013978382461399264, rel=1e-12)
+    expected = [100.0]
+    for excess, interest in zip(HOLIDAY_RETURNS[1:], collateral[1:]):
+        expected.append(expected[-1] * (1 + excess + interest))
+    assert series.get_column("tr_level").to_list() == pytest.approx(expected, rel=1e-13)
+    # The excess-return level ignores the collateral.
+    assert series.get_column("level").to_list()[-1] == pytest.approx(104.54339993671312, rel=1e-12)
+
+
+def test_excess_return_in_a_short_month_completes_the_roll_on_its_last_business_day() -> None:
+    # February has business days 1 2 5 6 7 8 9 only, then March: weights at the close
+    # Feb 7 0.8/0.2, Feb 8 0.6/0.4, Feb 9 0/1 (remaining steps completed), Mar 1 K.
+    settles = {
+        D(2024, 2, 6): {H: 50.0, K: 52.0},
+        D(2024, 2, 7): {H: 50.0, K: 52.0},
+        D(2024, 2, 8): {H: 51.0, K: 52.5},
+        D(2024, 2, 9): {H: 49.0, K: 51.0},
+        D(2024, 3, 1): {H: 48.0, K: 51.5},
+    }
+    settles = {D(2024, 2, 1): settles[D(2024, 2, 6)], D(2024, 2, 2): settles[D(2024, 2, 6)],
+               D(2024, 2, 5): settles[D(2024, 2, 6)], **settles}
+    series = build_series(market_from(settles))
+    assert series.get_column("held_contracts").to_list()[4:] == [
+        "202403:0.8 202405:0.2",
+        "202403:0.6 202405:0.4",
+        "202405:1",
+        "202405:1",
+    ]
+    assert series.get_column("daily_return").to_list()[5:] == pytest.approx(
+        [
+            (0.8 * 51 + 0.2 * 52.5) / (0.8 * 50 + 0.2 * 52) - 1,  # 51.3 / 50.4 - 1 = 0.0178571
+            (0.6 * 49 + 0.4 * 51) / (0.6 * 51 + 0.4 * 52.5) - 1,  # 49.8 / 51.6 - 1 = -0.0348837
+            51.5 / 51 - 1,  # 0.0098039
+        ],
+        abs=1e-15,
+    )
+
+
+def test_carry_is_the_annualised_log_spread_of_the_two_nearest_hold_cycle_contracts() -> None:
+    # Hold cycle FHKNUX: H (80) and K (78) are two months apart; J (79) is not held.
+    # carry = (ln 80 - ln 78) * 12 / 2 = 0.1519068. A day with only H priced has no carry.
+    settles = {
+        D(2024, 1, 2): {H: 80.0, 202404: 79.0, K: 78.0},
+        D(2024, 1, 3): {H: 80.0, 202404: 79.0},
+    }
+    series = build_series(market_from(settles), disruption="carry_forward")
+    carry = series.get_column("carry").to_list()
+    assert carry[0] == pytest.approx(0.15190684790573872, rel=1e-12)
+    assert carry[1] is None
+
+
+def test_data_roll_uses_the_datas_contract_and_the_next_later_priced_contract_for_carry() -> None:
+    # The data holds H on Jan 2 and 3, K from Jan 4: the index is in K from the close of Jan 3.
+    settles = {
+        D(2024, 1, 2): {H: 10.0, 202404: 10.5, K: 11.0},
+        D(2024, 1, 3): {H: 10.2, 202404: 10.6, K: 11.5},
+        D(2024, 1, 4): {H: 10.1, 202404: 10.4, K: 11.0},
+    }
+    held = {D(2024, 1, 2): H, D(2024, 1, 3): H, D(2024, 1, 4): K}
+    series = build_series(market_from(settles, held=held), DataRoll())
+    assert series.get_column("daily_return").to_list() == pytest.approx([0.0, 10.2 / 10 - 1, 11.0 / 11.5 - 1])
+    assert series.get_column("held_contracts").to_list() == ["202403:1", "202405:1", "202405:1"]
+    # Carry: data's held contract and the next later priced one (one month apart).
+    assert series.get_column("carry").to_list()[:2] == pytest.approx(
+        [12 * math.log(10.0 / 10.5), 12 * math.log(10.2 / 10.6)]
+    )
+    assert series.get_column("carry").to_list()[2] is None  # nothing priced after K
+
+
+def test_first_notice_roll_series_switches_contract_at_the_roll_point() -> None:
+    # Offset 1, 2 days before: FND(H) = Feb 29 2024, roll point Feb 27; position 2 holds K
+    # until the close of Feb 26, then N.
+    copper = instrument("HG", listed_months="HKNUZ", hold_months="HKNUZ", first_notice_offset=1)
+    settles = {
+        D(2024, 2, 26): {H: 4.0, K: 4.1, N: 4.2},
+        D(2024, 2, 27): {H: 4.0, K: 4.2, N: 4.4},
+        D(2024, 2, 28): {H: 4.0, K: 4.3, N: 4.3},
+    }
+    series = build_series(market_from(settles, item=copper), FirstNoticeRoll(position=2, days_before=2))
+    assert series.get_column("held_contracts").to_list() == ["202405:1", "202407:1", "202407:1"]
+    assert series.get_column("daily_return").to_list() == pytest.approx([0.0, 4.2 / 4.1 - 1, 4.3 / 4.4 - 1])
+
+
+# --- market disruption ---------------------------------------------------------------------------
+
+
+def with_settle(date: dt.date, contract: int, settle: float | None) -> dict:
+    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
+    settles[date][contract] = settle
+    return settles
+
+
+def test_missing_settle_of_a_held_contract_stops_with_root_contract_and_date() -> None:
+    with pytest.raises(DataError, match="root XX, contract 202403, date 2024-02-09: market disruption"):
+        build_series(market_from(with_settle(D(2024, 2, 9), H, None)))
+
+
+def test_non_positive_settle_of_a_held_contract_is_a_disruption() -> None:
+    with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-12: market disruption"):
+        build_series(market_from(with_settle(D(2024, 2, 12), K, 0.0)))
+
+
+def test_missing_row_of_a_held_contract_is_a_disruption() -> None:
+    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
+    del settles[D(2024, 2, 9)][K]
+    with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-09"):
+        build_series(market_from(settles))
+
+
+def test_carry_forward_uses_the_last_known_settle_and_flags_the_rows() -> None:
+    # H has no settle on Feb 9: the 101 of Feb 8 is used on Feb 9 (t) and again on Feb 12 (t-1).
+    series = build_series(market_from(with_settle(D(2024, 2, 9), H, None)), disruption="carry_forward")
+    returns = series.get_column("daily_return").to_list()
+    assert returns[5] == pytest.approx((0.8 * 101 + 0.2 * 100) / (0.8 * 101 + 0.2 * 103) - 1, abs=1e-15)
+    assert returns[6] == pytest.approx((0.6 * 98 + 0.4 * 99) / (0.6 * 101 + 0.4 * 100) - 1, abs=1e-15)
+    assert returns[7:] == pytest.approx(HOLIDAY_RETURNS[7:], abs=1e-15)
+    assert series.get_column("disrupted").to_list() == [False] * 5 + [True, True] + [False] * 3
+
+
+def test_carry_forward_without_any_earlier_settle_is_still_an_error() -> None:
+    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
+    for day in list(settles)[:5]:
+        settles[day][K] = None  # K never priced before its first weight at the close of Feb 8
+    settles[D(2024, 2, 8)][K] = None
+    with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-08: .*no earlier settlement"):
+        build_series(market_from(settles), disruption="carry_forward")
+
+
+# --- collateral ----------------------------------------------------------------------------------
+
+
+def test_collateral_returns_use_the_previous_dates_rate_over_calendar_days() -> None:
+    rates = pl.DataFrame({"date": [D(2024, 1, 2), D(2024, 1, 3)], "tbill": [0.05, 0.04]})
+    dates = pl.Series([D(2024, 1, 3), D(2024, 1, 2), D(2024, 1, 8)])
+    frame = collateral_returns(rates, dates)
+    assert frame.get_column("date").to_list() == [D(2024, 1, 2), D(2024, 1, 3), D(2024, 1, 8)]
+    # Jan 3: 5% over 1 day = 0.000139784; Jan 8: Jan 3's 4% over 5 days.
+    assert frame.get_column("collateral_return").to_list() == pytest.approx(
+        [0.0, 0.00013978382461399264, (1 / (1 - 91 / 360 * 0.04)) ** (5 / 91) - 1], rel=1e-12
+    )
+
+
+def test_collateral_is_zero_without_rates_and_an_error_before_the_first_rate() -> None:
+    dates = pl.Series([D(2024, 1, 2), D(2024, 1, 3)])
+    empty = pl.DataFrame(schema=RATES_SCHEMA)
+    assert collateral_returns(empty, dates).get_column("collateral_return").to_list() == [0.0, 0.0]
+    late = pl.DataFrame({"date": [D(2024, 1, 3)], "tbill": [0.05]})
+    with pytest.raises(DataError, match="date 2024-01-02: no T-bill rate"):
+        collateral_returns(late, dates)
+    with pytest.raises(DataError, match="date 2024-02-01: no T-bill rate"):
+        build_series(market_from(HOLIDAY_WINDOW, {D(2024, 2, 5): 0.05}))
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+
+@st.composite
+def constant_curves(draw):
+    start = D(2023, 12, 1)
+    span = [start + dt.timedelta(days=offset) for offset in range(120)]
+    span = [day for day in span if day.weekday() < 5]
+    keep = draw(st.lists(st.booleans(), min_size=len(span), max_size=len(span)))
+    dates = [day for day, kept in zip(span, keep) if kept] or span[:2]
+    price = draw(st.floats(0.01, 1e5))
+    rates = draw(st.lists(st.floats(0.0, 0.2), min_size=len(dates), max_size=len(dates)))
+    window = draw(st.integers(1, 12))
+    return dates, price, rates, WindowRoll(first_day=window, last_day=window + draw(st.integers(0, 8)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(constant_curves())
+def test_a_constant_curve_has_zero_excess_return_and_earns_the_compounded_t_bill(case) -> None:
+    dates, price, rates, rule = case
+    contracts = [202401, 202403, 202405, 202407, 202409]
+    settles = {date: {contract: price for contract in contracts} for date in dates}
+    series = build_series(market_from(settles, dict(zip(dates, rates))), rule)
+    assert series.get_column("daily_return").to_list() == [0.0] * len(dates)
+    assert series.get_column("level").to_list() == [100.0] * len(dates)
+    expected = [100.0]
+    for previous, date, rate in zip(dates, dates[1:], rates):
+        expected.append(expected[-1] * (1 + bill(rate, (date - previous).days)))
+    assert series.get_column("tr_level").to_list() == pytest.approx(expected, rel=1e-12)
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+
+def write_long_prices(path: Path, settles: dict[dt.date, dict[int, float]], root: str = "CL") -> Path:
+    rows = [(date, root, contract, settle) for date, curve in settles.items() for contract, settle in curve.items()]
+    pl.DataFrame(
+        rows, schema={"date": pl.Date, "root": pl.String, "contract": pl.Int32, "settle": pl.Float64}, orient="row"
+    ).write_csv(path)
+    return path
+
+
+def test_series_command_writes_one_csv_per_root_and_one_parquet(tmp_path: Path) -> None:
+    prices = write_long_prices(tmp_path / "prices.csv", HOLIDAY_WINDOW)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--format", "long", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    csv = pl.read_csv(out / "CL.csv", try_parse_dates=True)
+    assert csv.columns == ["date", "root", "level", "daily_return", "tr_level", "carry", "held_contracts"]
+    assert csv.get_column("daily_return").to_list() == pytest.approx(HOLIDAY_RETURNS, abs=1e-15)
+    assert csv.get_column("held_contracts").to_list()[4] == "202403:0.8 202405:0.2"
+    everything = pl.read_parquet(out / "series.parquet")
+    assert everything.columns == list(SERIES_SCHEMA)
+    assert everything.height == len(HOLIDAY_WINDOW)
+    assert sorted(path.name for path in out.iterdir()) == ["CL.csv", "series.parquet"]
+
+
+def test_series_command_stops_on_a_disruption_with_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
+    del settles[D(2024, 2, 9)][H]
+    prices = write_long_prices(tmp_path / "prices.csv", settles)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "root CL, contract 202403, date 2024-02-09: market disruption" in result.output
+    assert not out.exists() or not any(out.iterdir())
+
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out), "--carry-forward"])
+    assert result.exit_code == 0, result.output
+    csv = pl.read_csv(out / "CL.csv")
+    assert csv.columns[-1] == "disrupted"
+    assert csv.get_column("disrupted").sum() == 2
+
+
+def test_series_command_data_roll_needs_held_contracts(tmp_path: Path) -> None:
+    prices = write_long_prices(tmp_path / "prices.csv", HOLIDAY_WINDOW)
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(tmp_path / "o"), "--roll", "data"])
+    assert result.exit_code == 2
+    assert "no held contracts" in result.output
+
+
+def test_roll_schedule_and_series_agree_on_the_dates() -> None:
+    market = market_from(HOLIDAY_WINDOW)
+    schedule = roll_schedule(market, WindowRoll())
+    series = build_series(market)
+    assert schedule.get_column("date").unique().sort().to_list() == series.get_column("date").to_list()

@@ -33,6 +33,7 @@ ATR exceeds ratio_max times the long ATR.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -104,6 +105,23 @@ def contracts_for_risk(
     base = np.floor(risk_budget * np.where(usable, equity, 0.0) / dollar_risk + ROUNDING_GUARD)
     contracts = np.floor(base * np.where(usable, carry_multiplier, 0.0) + ROUNDING_GUARD)
     return np.maximum(contracts, 0.0).astype(np.int64)
+
+
+def contracts_for_trade(
+    equity: float,
+    atr: float,
+    *,
+    risk_budget: float,
+    stop_multiple: float,
+    multiplier: float,
+    carry_multiplier: float = 1.0,
+) -> int:
+    """:func:`contracts_for_risk` for one trade, in plain floats (the trade simulation calls it
+    once per entry; a numpy call per entry would dominate its run time)."""
+    if not (atr > 0.0 and equity > 0.0 and math.isfinite(atr) and math.isfinite(equity) and carry_multiplier == carry_multiplier):
+        return 0
+    base = math.floor(risk_budget * equity / (stop_multiple * atr * multiplier) + ROUNDING_GUARD)
+    return max(math.floor(base * carry_multiplier + ROUNDING_GUARD), 0)
 
 
 def carry_spread(held_settle: np.ndarray, next_settle: np.ndarray) -> np.ndarray:

@@ -53,8 +53,8 @@ class CopperMacroSpec(IndexSpecBase):
     min_observations: int | None = Field(
         None, ge=5, description="complete rows needed in the window; None = the whole window"
     )
-    long_threshold: float = Field(0.0005, description="forecast above this -> long (log-return per day)")
-    short_threshold: float = Field(-0.0005, description="forecast below this -> short (log-return per day)")
+    long_threshold: float = Field(0.0025, description="forecast above this -> long (log-return per day)")
+    short_threshold: float = Field(-0.0025, description="forecast below this -> short (log-return per day)")
 
     # Carry filter: adverse spread (next contract - held contract) / held contract.
     carry_thresholds: tuple[float, ...] = Field(

@@ -162,7 +162,8 @@ def _read_prices(path: Path, instruments: dict[str, Instrument]) -> pl.DataFrame
 
 def _find(directory: Path, stem: str) -> Path | None:
     """``stem.csv`` or ``stem.parquet`` in ``directory`` (both present is ambiguous: an error)."""
-    found = [directory / f"{stem}{suffix}" for suffix in PRICE_FILE_SUFFIXES if (directory / f"{stem}{suffix}").is_file()]
+    candidates = [directory / f"{stem}{suffix}" for suffix in PRICE_FILE_SUFFIXES]
+    found = [path for path in candidates if path.is_file()]
     if len(found) > 1:
         raise DataError(f"both {found[0].name} and {found[1].name} present; keep one", file=str(directory))
     return found[0] if found else None

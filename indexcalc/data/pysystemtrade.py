@@ -21,6 +21,7 @@ import math
 from pathlib import Path
 
 import polars as pl
+from pydantic import ValidationError
 
 from indexcalc.data.instruments import MONTH_CODES, Instrument, Sector
 from indexcalc.data.market import HELD_SCHEMA, PRICES_SCHEMA, MarketData
@@ -142,8 +143,12 @@ def read_instruments(config_dir: Path, used_months: pl.DataFrame) -> dict[str, I
         .to_dict(as_series=False)
     )
     data_months = dict(zip(months["root"], months["months"]))
-    config = _read_config(config_dir / INSTRUMENT_CONFIG, ("Instrument", "Description", "Pointsize", "Currency", "AssetClass"))
-    rolls = _read_config(config_dir / ROLL_CONFIG, ("Instrument", "HoldRollCycle", "PricedRollCycle", "RollOffsetDays", "ExpiryOffset"))
+    config = _read_config(
+        config_dir / INSTRUMENT_CONFIG, ("Instrument", "Description", "Pointsize", "Currency", "AssetClass")
+    )
+    rolls = _read_config(
+        config_dir / ROLL_CONFIG, ("Instrument", "HoldRollCycle", "PricedRollCycle", "RollOffsetDays", "ExpiryOffset")
+    )
     instruments = {}
     for root in roots:
         for path, table in ((config_dir / INSTRUMENT_CONFIG, config), (config_dir / ROLL_CONFIG, rolls)):
@@ -309,15 +314,12 @@ def _instrument(
     root: str, config: dict[str, str], roll: dict[str, str], data_months: list[int], config_dir: Path
 ) -> Instrument:
     """One :class:`Instrument` from its csvconfig rows (see :func:`read_instruments`)."""
-    hold = (roll["HoldRollCycle"] or "").strip()
-    priced = (roll["PricedRollCycle"] or "").strip()
+    hold = _roll_cycle(roll, "HoldRollCycle", config_dir / ROLL_CONFIG)
+    priced = _roll_cycle(roll, "PricedRollCycle", config_dir / ROLL_CONFIG)
     listed = set(priced) | set(hold) | {MONTH_CODES[month - 1] for month in data_months}
-    try:
-        pointsize = float(config["Pointsize"])
-        expiry_offset = int(roll["ExpiryOffset"])
-        roll_offset = int(roll["RollOffsetDays"])
-    except (TypeError, ValueError) as error:
-        raise DataError(f"not a number ({error})", file=str(config_dir), key=f"root {root}") from None
+    pointsize = _config_number(config, "Pointsize", float, config_dir / INSTRUMENT_CONFIG)
+    expiry_offset = _config_number(roll, "ExpiryOffset", int, config_dir / ROLL_CONFIG)
+    roll_offset = _config_number(roll, "RollOffsetDays", int, config_dir / ROLL_CONFIG)
     expiry_months_before, expiry_business_day = _expiry(expiry_offset)
     days_before_delivery = -(expiry_offset + roll_offset)
     roll_months_before = min(
@@ -339,9 +341,25 @@ def _instrument(
             expiry_months_before=expiry_months_before,
             expiry_business_day=expiry_business_day,
         )
-    except ValueError as error:
-        problem = str(error).splitlines()
-        raise SpecError(" ".join(line.strip() for line in problem[1:3]), file=str(config_dir), key=f"root {root}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"])
+        raise SpecError(f"{location}: {first['msg']}", file=str(config_dir), key=f"root {root}") from None
+
+
+def _roll_cycle(row: dict[str, str], column: str, path: Path) -> str:
+    cycle = (row[column] or "").strip()
+    if not cycle or any(letter not in MONTH_CODES for letter in cycle):
+        problem = f"{column} {cycle!r} is not a string of month letters {MONTH_CODES}"
+        raise DataError(problem, file=str(path), key=f"root {row['Instrument']}")
+    return cycle
+
+
+def _config_number(row: dict[str, str], column: str, kind: type, path: Path) -> float | int:
+    try:
+        return kind(row[column])
+    except (TypeError, ValueError):
+        raise DataError(f"{column} {row[column]!r} is not a number", file=str(path), key=f"root {row['Instrument']}") from None
 
 
 def _expiry(expiry_offset: int) -> tuple[int, int]:

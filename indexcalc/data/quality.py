@@ -84,7 +84,8 @@ def jumps(prices: pl.DataFrame, spec: QualitySpec = QualitySpec()) -> pl.DataFra
     suspicious = (pl.col("change").abs() > spec.jump_sigmas * pl.col("sigma")) | (
         (pl.col("change").exp() - 1).abs() > spec.jump_fraction
     )
-    return scaled.filter(suspicious).select("root", "date", "contract", "change", "sigma").sort("root", "date", "contract")
+    found = scaled.filter(suspicious).select("root", "date", "contract", "change", "sigma")
+    return found.sort("root", "date", "contract")
 
 
 def quality_report(market: MarketData, spec: QualitySpec = QualitySpec()) -> pl.DataFrame:

@@ -178,7 +178,8 @@ def _validate(
     missing = [column.name for column in columns if column.required and column.name not in frame.columns]
     if missing:
         required = ", ".join(column.name for column in columns if column.required)
-        raise DataError(f"missing required column(s) {', '.join(missing)} (required: {required})", file=file, key="columns")
+        problem = f"missing required column(s) {', '.join(missing)} (required: {required})"
+        raise DataError(problem, file=file, key="columns")
 
     raw = frame.select(
         (pl.col(column.name) if column.name in frame.columns else pl.lit(None, dtype=pl.String)).alias(column.name)
@@ -267,11 +268,19 @@ def _column_checks(column: Column, dtype: pl.DataType) -> list[Check]:
         )
         if column.positive:
             checks.append(
-                Check("positive", value.is_finite() & (value <= 0), lambda row: f"{name} {row[f'raw_{name}']} is not positive")
+                Check(
+                    "positive",
+                    value.is_finite() & (value <= 0),
+                    lambda row: f"{name} {row[f'raw_{name}']} is not positive",
+                )
             )
         if column.non_negative:
             checks.append(
-                Check("non-negative", value.is_finite() & (value < 0), lambda row: f"{name} {row[f'raw_{name}']} is negative")
+                Check(
+                    "non-negative",
+                    value.is_finite() & (value < 0),
+                    lambda row: f"{name} {row[f'raw_{name}']} is negative",
+                )
             )
     return checks
 

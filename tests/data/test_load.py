@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 import types
 
+import click
 import pytest
+from click.testing import CliRunner
 from data_cli import assert_user_error, run_cli
 
+from indexcalc.commands.data import market_options
 from indexcalc.data.load import load_market
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
@@ -46,6 +49,21 @@ def test_format_pysystemtrade_needs_a_directory(write_text):
     path = write_text("prices.csv", LONG_CSV)
     with pytest.raises(DataError, match=r"pysystemtrade data is a directory \(with multiple_prices_csv/\)$"):
         load_market(path, "pysystemtrade")
+
+
+def test_market_options_pass_data_and_format_to_the_command(write_text):
+    seen = []
+
+    @click.command()
+    @market_options
+    def command(data_path, data_format):
+        seen.append(load_market(data_path, data_format).roots)
+
+    path = write_text("prices.csv", LONG_CSV)
+    result = CliRunner().invoke(command, ["--data", str(path), "--format", "long"])
+    assert result.exit_code == 0, result.output
+    assert seen == [["CL"]]
+    assert "--format [long|pysystemtrade]" in CliRunner().invoke(command, ["--help"]).stdout
 
 
 def test_missing_path(tmp_path):

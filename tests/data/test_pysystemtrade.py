@@ -4,8 +4,8 @@ raw CSVs read independently with the csv module."""
 from __future__ import annotations
 
 import csv
+import functools
 import datetime as dt
-from collections import defaultdict
 from pathlib import Path
 
 import polars as pl
@@ -151,6 +151,7 @@ def test_root_without_config_row(pysystemtrade_folder, tmp_path):
 # --- the shared real data --------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _raw_day_closes(path: Path) -> dict[dt.date, dict[str, str]]:
     """Each day's last row of a pysystemtrade CSV, with the csv module (rows are in time order)."""
     closes: dict[dt.date, dict[str, str]] = {}
@@ -235,3 +236,19 @@ def test_adjusted_price_changes_equal_held_contract_changes(shared_market, pysys
     )
     assert joined.height > 90_000
     assert (joined.get_column("settle_change") - joined.get_column("adjusted_change")).abs().max() < 1e-6
+
+
+def test_non_numeric_pointsize(pysystemtrade_folder, tmp_path):
+    folder = pysystemtrade_folder({"COPPER": COPPER_DAYS})
+    config = folder / "csvconfig" / "instrumentconfig.csv"
+    config.write_text(config.read_text().replace("COPPER,Copper,25000", "COPPER,Copper,lots"))
+    assert_user_error(_import(folder, tmp_path), f"{config}: root COPPER: Pointsize 'lots' is not a number")
+
+
+def test_unknown_month_letter_in_a_roll_cycle(pysystemtrade_folder, tmp_path):
+    folder = pysystemtrade_folder({"COPPER": COPPER_DAYS})
+    config = folder / "csvconfig" / "rollconfig.csv"
+    config.write_text(config.read_text().replace("COPPER,HNUZ,", "COPPER,HNUY,"))
+    assert_user_error(
+        _import(folder, tmp_path), f"{config}: root COPPER: HoldRollCycle 'HNUY' is not a string of month letters FGHJKMNQUVXZ"
+    )

@@ -1,0 +1,335 @@
+"""Base-metals basket: inverse-volatility, equal or optimised weights, monthly rebalance plus a
+drift trigger, and its risk monitors (:mod:`indexcalc.rules.weights`, :mod:`indexcalc.risk`).
+
+For each spec, on the index axis (the union of its roots' dates, levels forward-filled by
+:func:`indexcalc.composite.align_levels`; daily returns ``L_t / L_{t-1} - 1`` on that axis):
+
+1. Schedule: month-end fixing dates and effective dates ``implementation_lag`` axis days later
+   (:func:`indexcalc.rules.calendar.rebalance_schedule`). The first fixing is the first month-end
+   at which every root has ``spec.history_days`` daily returns (or the first month-end on or
+   after ``spec.base_date``); the base date is that fixing date (or ``spec.base_date``).
+2. Target at each fixing date ``r``: inverse volatility of the ``vol_window``-day volatility,
+   equal weights, or min-variance / max-Sharpe weights on the Ledoit-Wolf covariance of the
+   ``covariance_window`` daily returns ending at r, re-optimised at the first fixing and in
+   months divisible by ``reoptimise_months`` (kept in between). With a momentum tilt the
+   target is the tilted weight (bounded again for the optimisers).
+3. Drift: between rebalances the weights drift with prices; a drift rebalance back to the
+   target is fixed at the close of the first day the relative threshold is breached
+   (:func:`indexcalc.rules.weights.rebalance_with_drift`).
+4. Levels: :func:`indexcalc.composite.composite_excess_return` (static units between effective
+   dates), total return with :func:`indexcalc.composite.composite_total_return`.
+
+Weights frame: ``date, effective_date, root, weight, target_weight, base_weight, drifted_weight,
+volatility, reason`` (``weight`` = ``target_weight`` = the weight set, which drift is measured
+against; ``base_weight`` before the momentum tilt; ``drifted_weight`` the weight at the close
+of the fixing date before rebalancing; ``volatility`` annualised at the fixing date; ``reason``
+``monthly``, ``reoptimise`` or ``drift``).
+
+Tables: ``correlation_matrix``, ``correlation_monitor``, ``pairs``, ``stress``,
+``attribution`` (of the excess-return basket; a TR index adds collateral on top), and
+``risk_contribution`` (:mod:`indexcalc.risk`); daily tables from the base date on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from indexcalc.composite import align_levels, composite_excess_return, composite_total_return
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError, SpecError
+from indexcalc.results import IndexResult
+from indexcalc.risk import (
+    attribution,
+    correlation_matrix,
+    correlation_monitor,
+    daily_contributions,
+    pairs_monitor,
+    risk_contribution,
+    scenario_moves,
+    stress_pnl,
+)
+from indexcalc.rules.calendar import rebalance_schedule
+from indexcalc.rules.momentum_tilt import apply_tilt, momentum_scores
+from indexcalc.rules.weights import (
+    Rebalance,
+    drifted_weights,
+    equal_weights,
+    inverse_volatility_weights,
+    ledoit_wolf_covariance,
+    maximum_sharpe_weights,
+    minimum_variance_weights,
+    rebalance_with_drift,
+    scale_to_bounds,
+    trailing_volatility,
+)
+from indexcalc.specs.basemetals import BaseMetalsSpec, StressScenario, load_scenarios
+
+WEIGHTS_SCHEMA = {
+    "date": pl.Date(),
+    "effective_date": pl.Date(),
+    "root": pl.String(),
+    "weight": pl.Float64(),
+    "target_weight": pl.Float64(),
+    "base_weight": pl.Float64(),
+    "drifted_weight": pl.Float64(),
+    "volatility": pl.Float64(),
+    "reason": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class _Basket:
+    """The roots' levels and returns on their common axis, shared by specs with the same roots."""
+
+    roots: tuple[str, ...]
+    dates: pl.Series
+    levels: pl.DataFrame
+    """``date, root, level`` on the axis, forward-filled."""
+    level_matrix: np.ndarray
+    """(days, roots) levels, NaN before a root's first level."""
+    return_matrix: np.ndarray
+    """(days, roots) daily returns, NaN on the first row and before a root's first level."""
+    returns: pl.DataFrame
+    """``date, root, daily_return`` on the axis."""
+    shared: dict = field(default_factory=dict)
+    """Tables that depend only on the roots and a few parameters, computed once per basket."""
+
+    def memo(self, key: tuple, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
+
+
+def _prepare(series: pl.DataFrame, roots: tuple[str, ...], spec_id: str) -> _Basket:
+    available = set(series.get_column("root").unique().to_list())
+    missing = [root for root in roots if root not in available]
+    if missing:
+        raise SpecError(f"universe roots without series in the market: {missing}", key=f"index {spec_id}")
+    levels = align_levels(series.filter(pl.col("root").is_in(list(roots))).select("date", "root", "level"))
+    wide = levels.pivot(on="root", index="date", values="level").sort("date")
+    level_matrix = wide.select(list(roots)).to_numpy().astype(float)
+    return_matrix = np.full_like(level_matrix, np.nan)
+    return_matrix[1:] = level_matrix[1:] / level_matrix[:-1] - 1.0
+    returns = (
+        levels.sort("root", "date")
+        .with_columns((pl.col("level") / pl.col("level").shift(1) - 1.0).over("root").alias("daily_return"))
+        .select("date", "root", "daily_return")
+        .drop_nulls("daily_return")
+    )
+    return _Basket(roots, wide.get_column("date"), levels.drop_nulls("level"), level_matrix, return_matrix, returns)
+
+
+def _positions(axis: pl.Series, dates: pl.Series) -> np.ndarray:
+    return np.searchsorted(axis.to_numpy(), dates.to_numpy())
+
+
+def _schedule(spec: BaseMetalsSpec, basket: _Basket) -> tuple[dt.date, np.ndarray, np.ndarray]:
+    """Base date and the axis positions of the fixing and effective dates of the scheduled
+    rebalances (first one included)."""
+    schedule = rebalance_schedule(basket.dates, spec.implementation_lag)
+    fixing = _positions(basket.dates, schedule.get_column("date"))
+    effective = _positions(basket.dates, schedule.get_column("effective_date"))
+    finite = np.isfinite(basket.return_matrix)
+    first_return = np.where(finite.any(axis=0), finite.argmax(axis=0), len(finite))
+    earliest = int(first_return.max()) + spec.history_days - 1
+    keep = fixing >= earliest
+    if spec.base_date is not None:
+        base_position = int(np.searchsorted(basket.dates.to_numpy(), np.datetime64(spec.base_date)))
+        if base_position < earliest:
+            raise SpecError(
+                f"base_date {spec.base_date} leaves fewer than {spec.history_days} daily returns for some root",
+                key=f"index {spec.id}",
+            )
+        keep &= fixing >= base_position
+    if not keep.any():
+        raise SpecError(
+            f"no month-end with {spec.history_days} daily returns of every root and an effective date on the axis",
+            key=f"index {spec.id}",
+        )
+    fixing, effective = fixing[keep], effective[keep]
+    base_date = spec.base_date if spec.base_date is not None else basket.dates[int(fixing[0])]
+    return base_date, fixing, effective
+
+
+def _check_volatility(volatility: np.ndarray, positions: np.ndarray, basket: _Basket, spec: BaseMetalsSpec) -> None:
+    bad = np.argwhere(~(volatility > 0.0))
+    if bad.size:
+        row, column = bad[0]
+        raise DataError(
+            f"{spec.vol_window}-day volatility is {volatility[row, column]}: the price did not move",
+            key=f"index {spec.id} root {basket.roots[column]} date {basket.dates[int(positions[row])]}",
+        )
+
+
+def _optimised_targets(spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, dates: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Optimiser weights at each fixing (recomputed on re-optimisation fixings, kept in
+    between) and the re-optimisation flags."""
+    months = dates.dt.month().to_numpy()
+    reoptimise = months % spec.reoptimise_months == 0
+    reoptimise[0] = True
+    at = fixing[reoptimise]
+    window = spec.covariance_window
+    windows = np.stack([basket.return_matrix[end - window + 1 : end + 1] for end in at])
+    covariance, _ = ledoit_wolf_covariance(windows)
+    solved = np.empty((len(at), len(basket.roots)))
+    start = None
+    for position, end in enumerate(at):
+        if spec.weighting == "min_variance":
+            start = minimum_variance_weights(covariance[position], spec.min_weight, spec.max_weight, start)
+        else:
+            expected = basket.return_matrix[end - spec.expected_return_window + 1 : end + 1].mean(axis=0)
+            start = maximum_sharpe_weights(covariance[position], expected, spec.min_weight, spec.max_weight, start)
+        solved[position] = start
+    latest = np.cumsum(reoptimise) - 1
+    return solved[latest], reoptimise
+
+
+def _scheduled(spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, effective: np.ndarray) -> tuple[list[Rebalance], np.ndarray]:
+    """Scheduled rebalances with their targets, and the base (pre-tilt) weights."""
+    dates = basket.dates.gather(fixing)
+    volatility = trailing_volatility(basket.return_matrix, fixing, spec.vol_window, spec.annualisation)
+    reasons = np.full(len(fixing), "monthly", dtype=object)
+    if spec.weighting == "inverse_vol":
+        _check_volatility(volatility, fixing, basket, spec)
+        base = inverse_volatility_weights(volatility)
+    elif spec.weighting == "equal":
+        base = np.tile(equal_weights(len(basket.roots)), (len(fixing), 1))
+    else:
+        base, reoptimise = _optimised_targets(spec, basket, fixing, dates)
+        reasons[reoptimise] = "reoptimise"
+    target = base
+    if spec.tilt is not None:
+        tilt = spec.tilt
+        scores = (
+            momentum_scores(basket.levels, tilt.ema_span, tilt.rsi_window, tilt.roc_window)
+            .join(pl.DataFrame({"date": dates}), on="date", how="semi")
+            .pivot(on="root", index="date", values="momentum")
+            .sort("date")
+            .select(list(basket.roots))
+            .to_numpy()
+        )
+        target = apply_tilt(base, scores, tilt.fraction)
+        if spec.optimised:
+            target = np.stack([scale_to_bounds(row, spec.min_weight, spec.max_weight) for row in target])
+    scheduled = [
+        Rebalance(int(fix), int(eff), target[position], str(reasons[position]))
+        for position, (fix, eff) in enumerate(zip(fixing, effective))
+    ]
+    return scheduled, base
+
+
+def _weights_frame(
+    events: list[Rebalance], scheduled_fixing: np.ndarray, base: np.ndarray, basket: _Basket, spec: BaseMetalsSpec
+) -> pl.DataFrame:
+    """One row per rebalance and root; ``base`` (pre-tilt) weights of the scheduled rebalances
+    (fixing positions ``scheduled_fixing``) also stand for the drift rebalances that follow them."""
+    count = len(basket.roots)
+    fixing = np.array([event.fixing for event in events])
+    effective = np.array([event.effective for event in events])
+    weights = np.stack([event.weights for event in events])
+    drifted = np.stack([event.drifted if event.drifted is not None else np.full(count, np.nan) for event in events])
+    pre_tilt = base[np.searchsorted(scheduled_fixing, fixing, side="right") - 1]
+    volatility = trailing_volatility(basket.return_matrix, fixing, spec.vol_window, spec.annualisation)
+    return pl.DataFrame(
+        {
+            "date": basket.dates.gather(np.repeat(fixing, count)),
+            "effective_date": basket.dates.gather(np.repeat(effective, count)),
+            "root": np.tile(np.array(basket.roots), len(events)),
+            "weight": weights.ravel(),
+            "target_weight": weights.ravel(),
+            "base_weight": pre_tilt.ravel(),
+            "drifted_weight": drifted.ravel(),
+            "volatility": volatility.ravel(),
+            "reason": np.repeat(np.array([event.reason for event in events]), count),
+        },
+        schema=WEIGHTS_SCHEMA,
+    ).with_columns(pl.col("drifted_weight").fill_nan(None))
+
+
+def _tables(
+    spec: BaseMetalsSpec,
+    basket: _Basket,
+    base_date: dt.date,
+    events: list[Rebalance],
+    weights: pl.DataFrame,
+    excess: pl.DataFrame,
+    levels: pl.DataFrame,
+    scenarios: list[StressScenario],
+) -> dict[str, pl.DataFrame]:
+    roots = list(basket.roots)
+    since_base = pl.col("date") >= base_date
+    last = len(basket.dates) - 1
+    held = [event for event in events if event.effective <= last][-1]
+    current = drifted_weights(basket.level_matrix[last], basket.level_matrix[held.effective], held.weights)
+    current_weights = pl.DataFrame({"root": roots, "weight": current})
+    current_vol = trailing_volatility(basket.return_matrix, np.array([last]), spec.vol_window, spec.annualisation)[0]
+    recent = basket.returns.filter(pl.col("date") > basket.dates[max(last - spec.risk_window, 0)])
+    contributions = daily_contributions(basket.levels, weights.select("effective_date", "root", "weight"), base_date)
+    monitor_key = ("correlation", spec.correlation_window, spec.correlation_alert)
+    pairs_key = ("pairs", spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit)
+    return {
+        "correlation_matrix": basket.memo(
+            ("matrix", spec.correlation_window),
+            lambda: correlation_matrix(basket.returns, roots, spec.correlation_window),
+        ),
+        "correlation_monitor": basket.memo(
+            monitor_key,
+            lambda: correlation_monitor(basket.returns, roots, spec.correlation_window, spec.correlation_alert),
+        ).filter(since_base),
+        "pairs": basket.memo(
+            pairs_key,
+            lambda: pairs_monitor(basket.levels, spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit),
+        ).filter(since_base),
+        "stress": stress_pnl(
+            current_weights,
+            scenario_moves(scenarios, roots, dict(zip(roots, current_vol))),
+            levels.get_column("level")[-1],
+        ),
+        "attribution": attribution(contributions, excess, spec.annualisation),
+        "risk_contribution": risk_contribution(current_weights, recent, spec.annualisation),
+    }
+
+
+def _compute_one(
+    spec: BaseMetalsSpec, basket: _Basket, collateral: pl.DataFrame, scenarios: list[StressScenario]
+) -> IndexResult:
+    base_date, fixing, effective = _schedule(spec, basket)
+    scheduled, base = _scheduled(spec, basket, fixing, effective)
+    events = rebalance_with_drift(basket.level_matrix, scheduled, spec.drift_threshold, spec.implementation_lag)
+    weights = _weights_frame(events, fixing, base, basket, spec)
+    excess = composite_excess_return(basket.levels, weights.select("effective_date", "root", "weight"), base_date, spec.base_value)
+    levels = excess
+    if spec.return_type == "tr":
+        missing = excess.join(collateral, on="date", how="left").filter(pl.col("collateral_return").is_null())
+        if missing.height > 1 or (missing.height == 1 and missing.item(0, "date") != base_date):
+            raise DataError("no collateral return (T-bill) for this date", key=f"index {spec.id} date {missing.item(-1, 'date')}")
+        levels = composite_total_return(excess, collateral, spec.base_value)
+    tables = _tables(spec, basket, base_date, events, weights, excess, levels, scenarios)
+    return IndexResult(spec=spec, levels=levels, weights=weights, tables=tables)
+
+
+def compute_base_metals(
+    specs: list[BaseMetalsSpec], market: MarketData, series: pl.DataFrame, collateral: pl.DataFrame
+) -> dict[str, IndexResult]:
+    """Every base-metals basket spec on ``series`` (``date, root, level, ...`` from
+    :func:`indexcalc.series.build_series`); ``collateral``: ``date, collateral_return``.
+    Specs with the same roots share the aligned levels; each scenario file is read once."""
+    baskets: dict[tuple[str, ...], _Basket] = {}
+    scenario_files: dict[Path, list[StressScenario]] = {}
+    known_roots = set(market.instruments) | set(series.get_column("root").unique().to_list())
+    results: dict[str, IndexResult] = {}
+    for spec in specs:
+        roots = tuple(spec.universe)
+        if roots not in baskets:
+            baskets[roots] = _prepare(series, roots, spec.id)
+        path = spec.scenarios_path()
+        if path not in scenario_files:
+            scenario_files[path] = load_scenarios(path, known_roots=known_roots)
+        results[spec.id] = _compute_one(spec, baskets[roots], collateral, scenario_files[path])
+    return results

@@ -1,0 +1,408 @@
+"""Risk monitors and attribution of a long-only basket (base-metals basket): pure functions over
+frames.
+
+Units: daily returns and P&L are fractions; volatilities are annualised with ``annualisation``
+business days a year (``sigma = std(daily, ddof=1) * sqrt(A)``); correlations are Pearson over
+the window's daily returns.
+
+- Correlation monitor: rolling pairwise correlation of daily returns over ``window`` days, the
+  average over the ``n(n-1)/2`` pairs, and an alert while that average is below a threshold.
+- Pairs monitor: ratio ``q = L_a / L_b`` of two roots' excess-return levels (roll-linked, so
+  no roll jumps), ``z = (q - mean_W(q)) / std_W(q)``; a trade opens short the ratio (short a,
+  long b) when ``z > entry`` and long the ratio when ``z < -entry``, and closes when ``z`` comes
+  back to ``exit`` (``z <= exit`` for a short, ``z >= -exit`` for a long).
+- Stress: portfolio P&L of a scenario of total moves ``m_i`` on the current weights held as
+  fixed units: ``pnl = sum_i w_i m_i`` (exact for a fully invested basket).
+- Risk contribution: ``RC_i = w_i sigma_i rho_{i,p} = w_i (S w)_i / sigma_p``, which sums to
+  ``sigma_p = sqrt(w' S w)`` exactly.
+- Attribution (per calendar month and since inception): daily contribution
+  ``c_i,t = w_i,t-1 r_i,t`` with ``w_i,t-1`` the start-of-day (drifted) weight; over a period
+  starting at the close ``s``, ``contribution_i = sum_t (I_{t-1} / I_s) c_i,t``, which sums to
+  the index return ``I_end / I_s - 1`` exactly. With ``R_i`` the root's return and ``w_i,s``
+  its weight at ``s``: equal-weight return ``R_EW = mean_i R_i``, buy-and-hold return
+  ``R_BH = sum_i w_i,s R_i`` (the start weights held as fixed units), selection
+  ``sum_i (w_i,s - 1/n)(R_i - R_EW) = R_BH - R_EW`` and timing ``= R - R_BH``, so that
+  ``R = R_EW + selection + timing``. The period's risk contribution is
+  ``RC_i = cov(c_i, R_p) / std(R_p)`` on the daily contributions (``w sigma rho`` when the
+  weights do not move), summing to the realised volatility of the index's daily returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Sequence
+
+import numpy as np
+import polars as pl
+from numpy.lib.stride_tricks import sliding_window_view
+
+from indexcalc.specs.basemetals import StressScenario
+
+BASKET = "basket"
+"""The ``root`` label of the whole-basket rows of the attribution table."""
+INCEPTION = "inception"
+"""The ``period`` label of the since-inception rows of the attribution table."""
+
+
+def returns_matrix(returns: pl.DataFrame, roots: Sequence[str]) -> tuple[pl.Series, np.ndarray]:
+    """``date, root, daily_return`` (one row per date and root) -> dates and a (days, roots)
+    array in the order of ``roots``; missing cells are NaN."""
+    wide = returns.pivot(on="root", index="date", values="daily_return").sort("date")
+    matrix = np.column_stack(
+        [wide.get_column(root).to_numpy().astype(float) if root in wide.columns else np.full(wide.height, np.nan) for root in roots]
+    )
+    return wide.get_column("date"), matrix
+
+
+# --- correlation monitor ----------------------------------------------------------------------
+
+
+def rolling_correlations(returns: np.ndarray, window: int) -> np.ndarray:
+    """Pearson correlation matrices of the ``window`` rows ending at each row: (days, n, n);
+    NaN before the window is full (counted from the first row where every root has a return)
+    and where a root did not move over the window.
+
+    Window sums come from running sums of the returns and their cross products (demeaned over
+    the whole sample first, which keeps the differences of running sums accurate), so the cost
+    does not grow with the window.
+    """
+    days, count = returns.shape
+    result = np.full((days, count, count), np.nan)
+    complete = np.flatnonzero(np.isfinite(returns).all(axis=1))
+    first = int(complete[0]) if complete.size else days
+    if days - first < window:
+        return result
+    sample = returns[first:] - returns[first:].mean(axis=0)
+    running = np.zeros((len(sample) + 1, count))
+    running[1:] = np.cumsum(sample, axis=0)
+    running_products = np.zeros((len(sample) + 1, count, count))
+    running_products[1:] = np.cumsum(sample[:, :, None] * sample[:, None, :], axis=0)
+    sums = running[window:] - running[:-window]
+    products = running_products[window:] - running_products[:-window]
+    covariance = products - sums[:, :, None] * sums[:, None, :] / window
+    variance = np.diagonal(covariance, axis1=-2, axis2=-1)
+    squares = np.diagonal(products, axis1=-2, axis2=-1)
+    # a root that did not move has variance 0 up to rounding of the running sums
+    moved = variance > 1e-12 * np.maximum(squares, np.finfo(float).tiny)
+    scale = np.where(moved, np.sqrt(np.where(moved, variance, 1.0)), np.nan)
+    result[first + window - 1 :] = covariance / (scale[:, :, None] * scale[:, None, :])
+    return result
+
+
+def correlation_monitor(
+    returns: pl.DataFrame, roots: Sequence[str], window: int, alert_below: float
+) -> pl.DataFrame:
+    """Daily ``date, average_correlation, pairs_below, alert`` from ``date, root, daily_return``.
+
+    ``average_correlation`` = mean of the pairwise rolling correlations (pairs with a defined
+    correlation); ``pairs_below`` = how many pairs are below ``alert_below``; ``alert`` = the
+    average is below ``alert_below`` (null while the window is not full).
+    """
+    dates, matrix = returns_matrix(returns, roots)
+    correlations = rolling_correlations(matrix, window)
+    upper = np.triu_indices(len(roots), k=1)
+    pairwise = correlations[:, upper[0], upper[1]]
+    defined = np.isfinite(pairwise)
+    count = defined.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = np.where(count > 0, np.where(defined, pairwise, 0.0).sum(axis=1) / count, np.nan)
+    below = (np.where(defined, pairwise, np.inf) < alert_below).sum(axis=1)
+    frame = pl.DataFrame(
+        {"date": dates, "average_correlation": average, "pairs_below": below.astype(np.int64)}
+    ).with_columns(pl.col("average_correlation").fill_nan(None))
+    return frame.with_columns(
+        (pl.col("average_correlation") < alert_below).alias("alert"),
+        pl.when(pl.col("average_correlation").is_not_null()).then(pl.col("pairs_below")).alias("pairs_below"),
+    )
+
+
+def correlation_matrix(returns: pl.DataFrame, roots: Sequence[str], window: int) -> pl.DataFrame:
+    """The latest ``window``-day correlation matrix: column ``root`` plus one column per root."""
+    _, matrix = returns_matrix(returns, roots)
+    latest = np.corrcoef(matrix[-window:], rowvar=False) if len(matrix) >= window else np.full((len(roots),) * 2, np.nan)
+    frame = pl.DataFrame({"root": list(roots)}).with_columns(
+        [pl.Series(root, latest[:, position]) for position, root in enumerate(roots)]
+    )
+    return frame.with_columns(pl.col(list(roots)).fill_nan(None))
+
+
+# --- pairs monitor ----------------------------------------------------------------------------
+
+
+def pairs_monitor(
+    levels: pl.DataFrame, pairs: Sequence[tuple[str, str]], window: int, entry: float, exit: float
+) -> pl.DataFrame:
+    """Daily ``date, pair, ratio, zscore, state`` for each pair ``(a, b)`` (labelled ``a/b``).
+
+    ``levels``: ``date, root, level`` on a common axis. ``zscore`` uses the rolling mean and
+    sample standard deviation of the last ``window`` ratios (null until the window is full or
+    when the ratio did not move); ``state`` is ``short_ratio`` (short a, long b), ``long_ratio``
+    (long a, short b) or ``flat``, with the entry/exit rule of the module docstring.
+    """
+    definitions = pl.DataFrame(
+        {"pair": [f"{a}/{b}" for a, b in pairs], "root_a": [a for a, _ in pairs], "root_b": [b for _, b in pairs]}
+    )
+    level_a = levels.select("date", pl.col("root").alias("root_a"), pl.col("level").alias("level_a"))
+    level_b = levels.select("date", pl.col("root").alias("root_b"), pl.col("level").alias("level_b"))
+    ratio = (
+        definitions.join(level_a, on="root_a")
+        .join(level_b, on=["root_b", "date"])
+        .select("date", "pair", (pl.col("level_a") / pl.col("level_b")).alias("ratio"))
+        .sort("pair", "date")
+    )
+    mean = pl.col("ratio").rolling_mean(window).over("pair")
+    deviation = pl.col("ratio").rolling_std(window).over("pair")
+    frame = ratio.with_columns(pl.when(deviation > 0.0).then((pl.col("ratio") - mean) / deviation).alias("zscore"))
+    z = pl.col("zscore")
+    short_open = pl.when(z > entry).then(True).when(z <= exit).then(False).forward_fill().over("pair")
+    long_open = pl.when(z < -entry).then(True).when(z >= -exit).then(False).forward_fill().over("pair")
+    state = (
+        pl.when(short_open.fill_null(False))
+        .then(pl.lit("short_ratio"))
+        .when(long_open.fill_null(False))
+        .then(pl.lit("long_ratio"))
+        .otherwise(pl.lit("flat"))
+    )
+    return frame.with_columns(state.alias("state")).select("date", "pair", "ratio", "zscore", "state").sort("date", "pair")
+
+
+# --- stress scenarios -------------------------------------------------------------------------
+
+
+def scenario_moves(
+    scenarios: Sequence[StressScenario], roots: Sequence[str], volatility: dict[str, float]
+) -> pl.DataFrame:
+    """``scenario, description, horizon_days, root, move`` (total move, fraction) per scenario
+    and basket root, by the precedence rules of :class:`StressScenario`; ``each_root``
+    scenarios expand to one scenario ``<name>:<root>`` per root. ``volatility`` (annualised,
+    any common units) is used only by factor scenarios."""
+    sigma = np.array([volatility[root] for root in roots], dtype=float)
+    relative_vol = sigma / sigma.mean()
+    rows: list[dict] = []
+    for scenario in scenarios:
+        if scenario.factor_move is not None:
+            base = scenario.factor_correlation * relative_vol * scenario.factor_move
+        else:
+            base = np.full(len(roots), scenario.default_shock)
+        base = np.array([scenario.shocks.get(root, move) for root, move in zip(roots, base)])
+        variants = (
+            [(f"{scenario.name}:{root}", np.where(np.array(roots) == root, scenario.each_root, base)) for root in roots]
+            if scenario.each_root is not None
+            else [(scenario.name, base)]
+        )
+        for name, moves in variants:
+            rows += [
+                {
+                    "scenario": name,
+                    "description": scenario.description,
+                    "horizon_days": scenario.horizon_days,
+                    "root": root,
+                    "move": float(move),
+                }
+                for root, move in zip(roots, moves)
+            ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "scenario": pl.String(),
+            "description": pl.String(),
+            "horizon_days": pl.Int64(),
+            "root": pl.String(),
+            "move": pl.Float64(),
+        },
+    )
+
+
+def stress_pnl(weights: pl.DataFrame, moves: pl.DataFrame, level: float | None = None) -> pl.DataFrame:
+    """``scenario, description, horizon_days, pnl, pnl_points, shock_<root>...`` per scenario.
+
+    ``weights``: ``root, weight`` (current weights, fractions); ``moves`` from
+    :func:`scenario_moves`. ``pnl = sum_i w_i m_i`` (fraction of the index level);
+    ``pnl_points = pnl * level`` (index points; null without ``level``). A root without a
+    weight counts as 0.
+    """
+    joined = moves.join(weights.select("root", "weight"), on="root", how="left").with_columns(
+        pl.col("weight").fill_null(0.0)
+    )
+    pnl = joined.group_by("scenario", "description", "horizon_days", maintain_order=True).agg(
+        (pl.col("weight") * pl.col("move")).sum().alias("pnl")
+    )
+    shocks = joined.select("scenario", pl.concat_str(pl.lit("shock_"), "root").alias("column"), "move").pivot(
+        on="column", index="scenario", values="move"
+    )
+    return pnl.with_columns(
+        (pl.col("pnl") * level if level is not None else pl.lit(None, dtype=pl.Float64)).alias("pnl_points")
+    ).join(shocks, on="scenario", how="left", maintain_order="left")
+
+
+# --- risk contribution ------------------------------------------------------------------------
+
+
+def risk_contribution(weights: pl.DataFrame, returns: pl.DataFrame, annualisation: int) -> pl.DataFrame:
+    """``root, weight, volatility, correlation_with_portfolio, risk_contribution`` for fixed
+    ``weights`` (``root, weight``) over the daily ``returns`` given (``date, root,
+    daily_return``; the caller chooses the window). ``RC_i = w_i sigma_i rho_{i,p}``
+    (annualised); sum_i RC_i = sigma_p."""
+    roots = weights.get_column("root").to_list()
+    weight = weights.get_column("weight").to_numpy().astype(float)
+    _, matrix = returns_matrix(returns, roots)
+    matrix = matrix[np.isfinite(matrix).all(axis=1)]
+    covariance = np.atleast_2d(np.cov(matrix, rowvar=False, ddof=1)) * annualisation
+    volatility = np.sqrt(np.diag(covariance))
+    portfolio_volatility = math.sqrt(weight @ covariance @ weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = (covariance @ weight) / (volatility * portfolio_volatility)
+        contribution = weight * (covariance @ weight) / portfolio_volatility
+    return pl.DataFrame(
+        {
+            "root": roots,
+            "weight": weight,
+            "volatility": volatility,
+            "correlation_with_portfolio": correlation,
+            "risk_contribution": contribution,
+        }
+    ).with_columns(pl.col("volatility", "correlation_with_portfolio", "risk_contribution").fill_nan(None))
+
+
+# --- attribution ------------------------------------------------------------------------------
+
+
+def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: dt.date) -> pl.DataFrame:
+    """``date, root, start_weight, prev_level, level, root_return, contribution`` after ``base_date``.
+
+    ``levels``: ``date, root, level`` on a common axis; ``weights``: ``effective_date, root,
+    weight``. Date t belongs to the period of the last effective date ``a < t`` (as in
+    :func:`indexcalc.composite.composite_excess_return`); ``start_weight`` is the weight
+    drifted to the close of t-1, ``w_a L_{t-1} / L_a / (1 - sum w_a + sum_j w_j,a L_j,t-1 / L_j,a)``,
+    and ``contribution = start_weight * (L_t / L_{t-1} - 1)``; per date they sum to the
+    composite's daily return. Dates before the first effective date have no rows.
+    """
+    ordered = levels.select("date", "root", "level").sort("root", "date")
+    with_previous = ordered.with_columns(pl.col("level").shift(1).over("root").alias("prev_level"))
+    dates = ordered.select(pl.col("date").unique()).filter(pl.col("date") > base_date).sort("date")
+    anchors = weights.select(pl.col("effective_date").unique()).sort("effective_date")
+    period_of_date = dates.join_asof(
+        anchors.with_columns(pl.col("effective_date").alias("anchor")),
+        left_on="date",
+        right_on="effective_date",
+        strategy="backward",
+        allow_exact_matches=False,
+    ).select("date", "anchor")
+    anchor_levels = ordered.select(pl.col("date").alias("anchor"), "root", pl.col("level").alias("anchor_level"))
+    frame = (
+        period_of_date.drop_nulls("anchor")
+        .join(weights.select(pl.col("effective_date").alias("anchor"), "root", "weight"), on="anchor")
+        .join(anchor_levels, on=["anchor", "root"], how="left")
+        .join(with_previous, on=["date", "root"], how="left")
+    )
+    held = pl.col("weight") * pl.col("prev_level") / pl.col("anchor_level")
+    value = 1.0 - pl.col("weight").sum().over("date") + held.sum().over("date")
+    return (
+        frame.with_columns((held / value).alias("start_weight"))
+        .with_columns(
+            (pl.col("level") / pl.col("prev_level") - 1.0).alias("root_return"),
+        )
+        .with_columns((pl.col("start_weight") * pl.col("root_return")).alias("contribution"))
+        .select("date", "root", "start_weight", "prev_level", "level", "root_return", "contribution")
+        .sort("date", "root")
+    )
+
+
+def _period_rows(daily: pl.DataFrame, keys: list[str], annualisation: int) -> pl.DataFrame:
+    """Root rows of the attribution for the periods given by ``keys`` (rows in date order)."""
+    growth = pl.col("prev_index_level") / pl.col("prev_index_level").first()
+    return daily.group_by(*keys, "root", maintain_order=True).agg(
+        pl.col("start_date").first(),
+        pl.col("date").last().alias("end_date"),
+        pl.col("start_weight").first(),
+        (pl.col("level").last() / pl.col("prev_level").first() - 1.0).alias("root_return"),
+        (growth * pl.col("contribution")).sum().alias("contribution"),
+        pl.when(pl.len() > 1)
+        .then(pl.cov("contribution", "basket_return") / pl.col("basket_return").std() * math.sqrt(annualisation))
+        .alias("risk_contribution"),
+    )
+
+
+ATTRIBUTION_COLUMNS = (
+    "period",
+    "start_date",
+    "end_date",
+    "root",
+    "start_weight",
+    "root_return",
+    "contribution",
+    "selection",
+    "risk_contribution",
+    "equal_weight_return",
+    "buy_and_hold_return",
+    "timing",
+)
+
+
+def attribution(contributions: pl.DataFrame, index_levels: pl.DataFrame, annualisation: int) -> pl.DataFrame:
+    """Per calendar month and since inception (``period`` ``YYYY-MM`` / ``inception``), one row
+    per root and one ``basket`` row (module docstring for the formulas), columns
+    :data:`ATTRIBUTION_COLUMNS`.
+
+    Root rows: ``start_weight`` w_i,s, ``root_return`` R_i, ``contribution`` (linked, sums to
+    the index return), ``selection`` ``(w_i,s - 1/n)(R_i - R_EW)``, ``risk_contribution``
+    (annualised, sums to the basket's realised volatility). Basket row: the index return in
+    ``root_return`` and ``contribution``, the totals, and ``equal_weight_return``,
+    ``buy_and_hold_return``, ``timing`` (null on root rows). ``start_date`` is the close ``s``
+    the period's returns are measured from.
+
+    ``contributions`` from :func:`daily_contributions` (sorted by date); ``index_levels``:
+    ``date, level`` of the index whose return is attributed.
+    """
+    index = index_levels.select("date", "level").sort("date")
+    index = index.select(
+        "date", pl.col("level").shift(1).alias("prev_index_level"), pl.col("date").shift(1).alias("start_date")
+    )
+    daily = (
+        contributions.sort("date", "root")
+        .join(index, on="date", how="left")
+        .with_columns(
+            pl.col("contribution").sum().over("date").alias("basket_return"),
+            pl.col("date").dt.strftime("%Y-%m").alias("period"),
+        )
+    )
+    roots = pl.concat(
+        [
+            _period_rows(daily, ["period"], annualisation),
+            _period_rows(daily, [], annualisation).with_columns(pl.lit(INCEPTION).alias("period")),
+        ],
+        how="diagonal",
+    )
+    count = pl.len().over("period")
+    roots = roots.with_columns(pl.col("root_return").mean().over("period").alias("equal_weight_return")).with_columns(
+        ((pl.col("start_weight") - 1.0 / count) * (pl.col("root_return") - pl.col("equal_weight_return"))).alias(
+            "selection"
+        )
+    )
+    basket = (
+        roots.group_by("period", maintain_order=True)
+        .agg(
+            pl.col("start_date").first(),
+            pl.col("end_date").first(),
+            pl.lit(BASKET).alias("root"),
+            pl.col("start_weight").sum(),
+            pl.col("contribution").sum().alias("root_return"),
+            pl.col("contribution").sum(),
+            pl.col("selection").sum(),
+            pl.when(pl.col("risk_contribution").null_count() == 0).then(pl.col("risk_contribution").sum()),
+            pl.col("equal_weight_return").first(),
+            (pl.col("start_weight") * pl.col("root_return")).sum().alias("buy_and_hold_return"),
+        )
+        .with_columns((pl.col("root_return") - pl.col("buy_and_hold_return")).alias("timing"))
+    )
+    roots = roots.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(column) for column in ("equal_weight_return", "buy_and_hold_return", "timing")
+    )
+    # months in order, roots in basket order, the basket row last; since inception at the end
+    return (
+        pl.concat([roots.select(ATTRIBUTION_COLUMNS), basket.select(ATTRIBUTION_COLUMNS)])
+        .with_row_index("order")
+        .sort(pl.col("period") == INCEPTION, "period", pl.col("root") == BASKET, "order")
+        .drop("order")
+    )

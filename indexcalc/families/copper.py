@@ -36,7 +36,10 @@ each close k, in this order:
    at its settle (entry reason ``roll``); the trailing extreme moves by the roll spread
    F_new - F_old, so the stop keeps its distance from the price;
 4. entry: flat, a non-zero signal (and not the stopped direction): contracts from the risk
-   budget; no trade if that is 0.
+   budget; no trade if that is 0. Where the next contract has no settle the carry spread is
+   unknown (null in the ``signals`` table) and the carry multiplier is 1.
+
+The index is flat at its first date; the first fill can be at the close of the next day.
 
 **Equity and levels.** With n_t signed contracts held at the close of t, multiplier M (USD per
 price unit per contract) and cost c per contract per side::

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import MarketData
@@ -176,6 +178,31 @@ def test_carry_multiplier_and_implementation_lag_set_the_size_from_the_signal_da
     same_day = simulate(hand_spec(implementation_lag=0), inputs, M).trades
     assert same_day.get_column("entry_date").to_list() == [dt.date(2024, 1, 2)]
     assert same_day.get_column("contracts").to_list() == [5]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    moves=st.lists(st.floats(-0.08, 0.08), min_size=8, max_size=40),
+    signals=st.lists(st.sampled_from([-1, 0, 1]), min_size=40, max_size=40),
+    roll_day=st.integers(2, 30),
+    spread=st.floats(-0.05, 0.05),
+    lag=st.integers(0, 2),
+)
+def test_trade_pnl_and_attribution_always_add_up_to_the_equity_change(moves, signals, roll_day, spread, lag):
+    old = list(4.0 + np.cumsum([0.0, *moves]))
+    new = [price + spread for price in old]
+    days = len(old)
+    inputs = hand_inputs(old, signals[:days], roll_day=roll_day if roll_day < days else None, new_settles=new)
+    result = simulate(hand_spec(implementation_lag=lag), inputs, M)
+    daily = result.daily
+    change = daily.get_column("equity")[-1] - 1_000_000.0
+    assert result.trades.get_column("pnl").sum() == pytest.approx(change, abs=1e-6)
+    assert (daily.get_column("gross_pnl").sum() - daily.get_column("costs").sum()) == pytest.approx(change, abs=1e-6)
+    # with a fixed stop, a stop exit is never better than entry -/+ 1.5 * ATR = 0.075: it fills at
+    # the settle that went through the stop
+    fixed = simulate(hand_spec(implementation_lag=lag, trailing_stop=False), inputs, M).trades
+    for trade in fixed.filter((pl.col("reason") == "stop") & (pl.col("entry_reason") == "signal")).iter_rows(named=True):
+        assert trade["direction"] * (trade["exit_price"] - trade["entry_price"]) <= -0.075 + 1e-12
 
 
 # --- a synthetic market: the whole index -----------------------------------------------------------
@@ -351,13 +378,7 @@ def test_catalogue_declares_the_er_and_tr_indexes():
     assert specs[0].strategy_key() == specs[1].strategy_key()
 
 
-# --- the embedded market: full history ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def embedded_market() -> MarketData:
-    embedded = pytest.importorskip("indexcalc.data.embedded")
-    return embedded.load_default_market()
+# --- the embedded market (full history, shared session fixture) and real data ----------------------
 
 
 def test_full_history_on_the_embedded_market(embedded_market):
@@ -375,3 +396,11 @@ def test_full_history_on_the_embedded_market(embedded_market):
     # the embedded copper moves with the USD index with a negative loading (source, section 2.3)
     assert er.tables["signals"].get_column("beta_usd_index").mean() < 0
     assert set(er.tables["sample_stats"].get_column("sample")) == {"in_sample", "out_of_sample"}
+
+
+@pytest.mark.realdata
+def test_pysystemtrade_copper_without_first_notice_terms_is_a_spec_error(pysystemtrade_market):
+    # pysystemtrade's config has no first-notice rule for COPPER: the strategy refuses it by name.
+    spec = market_spec(id="CU-PST", root="COPPER")
+    with pytest.raises(SpecError, match="root COPPER: instrument has no first_notice_offset"):
+        compute_copper_macro([spec], pysystemtrade_market, pl.DataFrame(), pl.DataFrame())

@@ -16,7 +16,10 @@ letting a contract in its notice period count as the front.)
 at the close of t-1 (no roll jump), regressed on the factors of :mod:`indexcalc.rules.factors` over
 the ``window`` rows before t; forecast_t = alpha_t + beta_t . f_t. Signal_t = +1 if
 forecast_t > long_threshold, -1 if forecast_t < short_threshold, else 0 (also 0 without a
-forecast, and 0 on days a regime filter blocks, see :mod:`indexcalc.rules.sizing`).
+forecast, and 0 on days a regime filter blocks, see :mod:`indexcalc.rules.sizing`). As in the
+source's model the regression is contemporaneous: forecast_t is the return of day t implied by
+day t's factor moves, known only at the close of t, so it can act on positions from then on and
+earns only what of that implied move is still to come (no look-ahead, and no promise of an edge).
 
 **Execution.** The order fixed at the close of signal day s is filled at the settle of
 k = s + ``implementation_lag`` business days; its size uses what is known at the close of s:
@@ -42,9 +45,9 @@ each close k, in this order:
 The index is flat at its first date; the first fill can be at the close of the next day.
 
 **Equity and levels.** With n_t signed contracts held at the close of t, multiplier M (USD per
-price unit per contract) and cost c per contract per side::
+price unit per contract) and cost K per contract per side::
 
-    equity_t = equity_{t-1} + n_{t-1} * M * (F_{c,t} - F_{c,t-1}) - c * (contracts traded at t)
+    equity_t = equity_{t-1} + n_{t-1} * M * (F_{c,t} - F_{c,t-1}) - K * (contracts traded at t)
     ER_t     = base_value * equity_t / initial_equity
     TR_t     = TR_{t-1} * (ER_t / ER_{t-1} + TBR_t)            (DESIGN.md section 3)
 
@@ -235,8 +238,10 @@ def strategy_inputs(spec: CopperMacroSpec, market: MarketData, curve: pl.DataFra
 
 @dataclass(frozen=True)
 class Simulation:
-    """One simulated strategy: ``daily`` (``date, equity, position, contract, gross_pnl, roll_pnl,
-    costs`` and the signal columns), ``trades`` (:data:`TRADE_SCHEMA`), ``weights``."""
+    """One simulated strategy from the first index date: ``daily`` (the input columns plus
+    ``equity`` USD, ``position`` signed contracts and ``position_contract`` at the close,
+    ``gross_pnl``, ``roll_pnl``, ``costs`` USD of the day), ``trades`` (:data:`TRADE_SCHEMA`) and
+    ``weights`` (one row per change of position)."""
 
     daily: pl.DataFrame
     trades: pl.DataFrame

@@ -1,0 +1,139 @@
+"""Exchange business days (DESIGN.md sections 1-2: a root trades on its exchange's days).
+
+Business days come from the ``exchange_calendars`` package; pandas lives only inside this
+module and every answer leaves it as a polars ``Date`` Series (sorted, unique).
+
+Calendar codes used by ``data/instruments.toml``:
+
+- ``CMES``: CME Group (NYMEX, COMEX, CBOT, CME) US business days.
+- ``IEPA``: ICE Futures US business days.
+- ``XLON``: London Stock Exchange business days. The package has no calendar for the London
+  Metal Exchange or ICE Futures Europe, so XLON (the same English bank holidays) is their proxy.
+
+All three cover 1995 onward. The sessions of each code are computed once for a fixed window
+(:data:`CALENDAR_WINDOW`) and cached; a request reaching outside the window, or outside the
+range the package supports for a code, is filled with weekdays other than 1 January and
+25 December (the fallback the embedded generator relies on for contract expiries years ahead).
+An unknown code is a :class:`~indexcalc.errors.SpecError`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from indexcalc.errors import SpecError
+
+CALENDAR_WINDOW: tuple[date, date] = (date(1990, 1, 1), date(2035, 12, 31))
+"""Sessions cached per calendar code; requests outside are completed with fallback weekdays."""
+
+FALLBACK_HOLIDAYS: tuple[tuple[int, int], ...] = ((1, 1), (12, 25))
+"""(month, day) closed in the weekday fallback used outside a calendar's supported range."""
+
+
+def business_days(calendar_code: str, start: date, end: date) -> pl.Series:
+    """Business days of ``calendar_code`` from ``start`` to ``end`` inclusive (polars Date, sorted).
+
+    Inside :data:`CALENDAR_WINDOW` and the package's bounds these are the exchange's sessions;
+    outside, weekdays minus :data:`FALLBACK_HOLIDAYS`.
+    """
+    if end < start:
+        return pl.Series("date", [], dtype=pl.Date)
+    sessions, covered_start, covered_end = _cached_sessions(calendar_code)
+    inside = sessions[(sessions >= np.datetime64(start, "D")) & (sessions <= np.datetime64(end, "D"))]
+    parts = []
+    if start < covered_start:
+        parts.append(_fallback_days(start, min(end, _previous_day(covered_start))))
+    parts.append(inside)
+    if end > covered_end:
+        parts.append(_fallback_days(max(start, _next_day(covered_end)), end))
+    days = np.unique(np.concatenate(parts))
+    return pl.Series("date", days.astype("datetime64[D]"), dtype=pl.Date)
+
+
+def business_days_array(calendar_code: str, start: date, end: date) -> np.ndarray:
+    """:func:`business_days` as a numpy ``datetime64[D]`` array (for vectorised generators)."""
+    return business_days(calendar_code, start, end).to_numpy().astype("datetime64[D]")
+
+
+def month_business_day(days: np.ndarray, year_months: np.ndarray, n: int) -> np.ndarray:
+    """The ``n``-th business day (1 = first; -1 = last, -2 = second last...) of each month.
+
+    ``days`` are sorted business days (``datetime64[D]``) covering the months asked for;
+    ``year_months`` are ``YYYYMM`` integers. Returns ``datetime64[D]``, one per month. A month
+    with fewer than ``|n|`` business days in ``days`` raises :class:`SpecError`.
+    """
+    if n == 0:
+        raise SpecError("business day 0 does not exist (use 1 for the first, -1 for the last)")
+    year_months = np.asarray(year_months, dtype=np.int64)
+    month_starts = _month_start(year_months)
+    next_starts = _month_start(_add_months(year_months, 1))
+    first_index = np.searchsorted(days, month_starts, side="left")
+    end_index = np.searchsorted(days, next_starts, side="left")
+    count = end_index - first_index
+    short = count < abs(n)
+    if short.any():
+        month = int(year_months[np.argmax(short)])
+        raise SpecError(f"month {month} has fewer than {abs(n)} business days in the calendar")
+    index = first_index + (n - 1) if n > 0 else end_index + n
+    return days[index]
+
+
+def _add_months(year_months: np.ndarray, months: int) -> np.ndarray:
+    serial = (year_months // 100) * 12 + (year_months % 100 - 1) + months
+    return (serial // 12) * 100 + serial % 12 + 1
+
+
+def _month_start(year_months: np.ndarray) -> np.ndarray:
+    years = year_months // 100 - 1970
+    months = year_months % 100 - 1
+    return (years * 12 + months).astype("datetime64[M]").astype("datetime64[D]")
+
+
+@lru_cache(maxsize=None)
+def _cached_sessions(calendar_code: str) -> tuple[np.ndarray, date, date]:
+    """Sessions of ``calendar_code`` over :data:`CALENDAR_WINDOW` clipped to the package's bounds,
+    with the covered range."""
+    import exchange_calendars
+    from exchange_calendars.errors import DateOutOfBounds
+
+    if calendar_code not in exchange_calendars.get_calendar_names(include_aliases=True):
+        raise SpecError(f"unknown exchange calendar {calendar_code!r}", key=f"calendar {calendar_code}")
+    start, end = CALENDAR_WINDOW
+    try:
+        calendar = exchange_calendars.get_calendar(calendar_code, start=start.isoformat(), end=end.isoformat())
+    except DateOutOfBounds:
+        calendar_class = type(exchange_calendars.get_calendar(calendar_code))
+        bound_min, bound_max = calendar_class.bound_min(), calendar_class.bound_max()
+        if bound_min is not None and bound_min.date() > start:
+            start = bound_min.date()
+        if bound_max is not None and bound_max.date() < end:
+            end = bound_max.date()
+        calendar = exchange_calendars.get_calendar(calendar_code, start=start.isoformat(), end=end.isoformat())
+    sessions = calendar.sessions.to_numpy().astype("datetime64[D]")
+    sessions.setflags(write=False)
+    return sessions, start, end
+
+
+def _fallback_days(start: date, end: date) -> np.ndarray:
+    if end < start:
+        return np.array([], dtype="datetime64[D]")
+    days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
+    months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    day_of_month = (days - days.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    closed = np.zeros(days.shape, dtype=bool)
+    for month, day in FALLBACK_HOLIDAYS:
+        closed |= (months == month) & (day_of_month == day)
+    return days[(weekday < 5) & ~closed]
+
+
+def _previous_day(day: date) -> date:
+    return date.fromordinal(day.toordinal() - 1)
+
+
+def _next_day(day: date) -> date:
+    return date.fromordinal(day.toordinal() + 1)

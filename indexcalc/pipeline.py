@@ -76,12 +76,15 @@ def rebuild_all(
 
     specs = list(specs)
     computers = _family_computers()
-    series_by_rule: dict[str, pl.DataFrame] = {}
     groups: dict[tuple[str, str], list[IndexSpecBase]] = {}
+    roots_by_rule: dict[str, set[str]] = {}
+    available = set(market.roots)
     for spec in specs:
-        rule = roll_rule_for(spec, market)
-        groups.setdefault((spec.kind, rule.model_dump_json()), []).append(spec)
+        rule_key = roll_rule_for(spec, market).model_dump_json()
+        groups.setdefault((spec.kind, rule_key), []).append(spec)
+        roots_by_rule.setdefault(rule_key, set()).update(set(spec.select_roots(market.instruments)) & available)
 
+    series_by_rule: dict[str, pl.DataFrame] = {}
     results: dict[str, IndexResult] = {}
     collateral: pl.DataFrame | None = None
     for (kind, rule_key), group in groups.items():
@@ -89,10 +92,11 @@ def rebuild_all(
         if rule_key not in series_by_rule:
             if on_step:
                 on_step(f"series ({rule.rule} roll)")
-            series_by_rule[rule_key] = build_series(market, rule)
+            # Each roll rule's series is built once, for every root any spec using it holds.
+            series_by_rule[rule_key] = build_series(market, rule, roots=sorted(roots_by_rule[rule_key]))
         series = series_by_rule[rule_key]
         if collateral is None:
-            collateral = collateral_returns(market.rates, series.get_column("date").unique().sort())
+            collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
         if on_step:
             on_step(f"{kind} ({len(group)} indexes)")
         results.update(computers[kind](group, market, series, collateral))

@@ -19,6 +19,7 @@ Conventions used throughout (stated once, in the published factsheets too):
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -173,18 +174,21 @@ def calmar_ratio(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_
 
 
 def level_on_or_before(levels: pl.DataFrame, day: dt.date) -> tuple[dt.date, float] | None:
-    """The last ``(date, level)`` on or before ``day``; None if ``day`` precedes the first date."""
-    before = levels.filter(pl.col("date") <= day).sort("date")
-    if before.height == 0:
+    """The last ``(date, level)`` on or before ``day``; None if ``day`` precedes the first date.
+    ``levels`` sorted by date."""
+    dates = levels.get_column("date")
+    position = int(dates.search_sorted(day, side="right")) - 1
+    if position < 0:
         return None
-    last = before.row(-1, named=True)
-    return last["date"], last["level"]
+    return dates[position], levels.get_column("level")[position]
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` calendar months earlier, clamped to the month's end
     (2024-03-31 minus 1 month = 2024-02-29)."""
-    return pl.select(pl.lit(day).dt.offset_by(f"-{months}mo")).item()
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def period_returns(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> pl.DataFrame:

@@ -265,6 +265,14 @@ def test_current_weights_direction_defaults_to_the_sign_of_the_weight():
     assert analytics.current_weights(weights, {}).get_column("direction").to_list() == [1, -1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=D(1990, 1, 1), max_value=D(2100, 12, 31)), st.integers(min_value=0, max_value=120))
+def test_months_before_clamps_to_month_end_like_polars_offsets(day, months):
+    expected = pl.select(pl.lit(day).dt.offset_by(f"-{months}mo")).item()
+    assert analytics.months_before(day, months) == expected
+    assert analytics.months_before(D(2024, 3, 31), 1) == D(2024, 2, 29)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(min_value=-0.2, max_value=0.2, allow_nan=False), min_size=3, max_size=60))
 def test_yearly_and_monthly_returns_compound_to_the_total_return(returns):

@@ -21,6 +21,7 @@ import polars as pl
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 LINE_COLOUR = "#1f4e79"
 DRAWDOWN_COLOUR = "#b03a2e"
@@ -43,6 +44,8 @@ STYLE = {
     "path.simplify": True,
     "path.simplify_threshold": 0.5,
 }
+MAX_YEAR_LABELS = 12
+"""At most this many year labels on the heatmap's axis (each tick costs rendering time)."""
 MONTH_LABELS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -93,6 +96,7 @@ def level_chart(levels: pl.DataFrame, name: str = "level") -> str:
         axes.plot(points.get_column("date").to_numpy(), points.get_column("level").to_numpy(),
                   color=LINE_COLOUR, linewidth=1.1)
         axes.set_ylabel("index level")
+        axes.yaxis.set_major_locator(MaxNLocator(5))
         axes.margins(x=0.01)
         return _svg(figure, name, "Index level since inception")
 
@@ -109,6 +113,7 @@ def drawdown_chart(drawdowns: pl.DataFrame, name: str = "drawdown") -> str:
         axes.fill_between(dates, values, 0.0, color=DRAWDOWN_COLOUR, alpha=0.35, linewidth=0)
         axes.plot(dates, values, color=DRAWDOWN_COLOUR, linewidth=0.8)
         axes.set_ylabel("drawdown (%)")
+        axes.yaxis.set_major_locator(MaxNLocator(4))
         axes.margins(x=0.01)
         return _svg(figure, name, "Drawdown from the running peak")
 
@@ -133,7 +138,7 @@ def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to
         image = axes.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", aspect="auto",
                             norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), interpolation="nearest")
         axes.set_xticks(range(12), MONTH_LABELS)
-        step = max(1, math.ceil(len(years) / 25))
+        step = max(1, math.ceil(len(years) / MAX_YEAR_LABELS))
         axes.set_yticks(range(0, len(years), step), [str(year) for year in years[::step]])
         axes.tick_params(length=0)
         for spine in axes.spines.values():

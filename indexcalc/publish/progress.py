@@ -23,11 +23,12 @@ DEFAULT_DELAY_SECONDS = 1.0
 
 
 class DelayedProgress:
-    """Counts steps; starts drawing a rich bar on stderr at the first step after ``delay`` s."""
+    """Counts steps; starts drawing a rich bar on stderr at the first step after ``delay`` s.
+    ``total`` None: the number of steps is not known (the bar pulses)."""
 
     def __init__(
         self,
-        total: int,
+        total: int | None,
         description: str,
         enabled: bool = True,
         delay: float = DEFAULT_DELAY_SECONDS,

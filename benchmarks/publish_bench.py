@@ -1,0 +1,88 @@
+"""Time the publisher on the embedded market: per factsheet (charts vs the rest), methodology,
+site page, and the whole ``publish_all`` into a temporary folder.
+
+    python3 benchmarks/publish_bench.py [--catalogue DIR] [--repeat N]
+
+The calculation (``rebuild_all``) is timed once for context; it is not the publisher's cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the project's)")
+    parser.add_argument("--repeat", type=int, default=1, help="publish_all runs to time")
+    arguments = parser.parse_args()
+
+    from indexcalc.data.embedded import load_default_market
+    from indexcalc.pipeline import computable, rebuild_all
+    from indexcalc.publish import publication_inputs, publish_all
+    from indexcalc.publish import charts
+    from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
+    from indexcalc.publish.methodology import render_methodology
+    from indexcalc.publish.site import render_site_index
+    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+
+    market = load_default_market()
+    specs, skipped = computable(load_catalogue(arguments.catalogue or DEFAULT_CATALOGUE_DIR), market)
+    for index in skipped:
+        print(f"skipped {index.index_id}: {index.reason}")
+    started = time.perf_counter()
+    results = rebuild_all(market, specs)
+    print(f"rebuild_all: {len(results)} indexes in {time.perf_counter() - started:.2f} s (not publishing)")
+
+    started = time.perf_counter()
+    inputs = publication_inputs(results, market)
+    print(f"publication inputs (series per roll rule, collateral): {time.perf_counter() - started:.2f} s")
+
+    chart_seconds: list[float] = []
+    original = charts._svg
+
+    def timed_svg(*args, **kwargs):
+        begin = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            chart_seconds.append(time.perf_counter() - begin)
+
+    charts._svg = timed_svg
+    factsheet_seconds, methodology_seconds = [], []
+    for index_id, result in results.items():
+        roll, root_levels = inputs.for_index(index_id)
+        begin = time.perf_counter()
+        render_factsheet(FactsheetInputs(result, market.instruments, long_only_reference(result.spec, results),
+                                         root_levels, inputs.risk_free, roll))
+        factsheet_seconds.append(time.perf_counter() - begin)
+        begin = time.perf_counter()
+        render_methodology(result.spec, market.instruments, roll)
+        methodology_seconds.append(time.perf_counter() - begin)
+    charts._svg = original
+    begin = time.perf_counter()
+    render_site_index(results)
+    site_seconds = time.perf_counter() - begin
+
+    days = max(result.levels.height for result in results.values())
+    print(f"factsheet: mean {statistics.mean(factsheet_seconds) * 1000:.0f} ms, max {max(factsheet_seconds) * 1000:.0f} ms "
+          f"per index (longest history {days} days); SVG serialisation share "
+          f"{sum(chart_seconds) / sum(factsheet_seconds):.0%} ({len(chart_seconds)} charts)")
+    print(f"methodology: mean {statistics.mean(methodology_seconds) * 1000:.1f} ms; site page {site_seconds * 1000:.1f} ms")
+
+    for _ in range(arguments.repeat):
+        with tempfile.TemporaryDirectory() as folder:
+            begin = time.perf_counter()
+            publish_all(results, market, Path(folder) / "outputs")
+            total = time.perf_counter() - begin
+            size = sum(path.stat().st_size for path in (Path(folder) / "outputs").rglob("*") if path.is_file())
+        print(f"publish_all: {total:.2f} s for {len(results)} indexes ({total / len(results) * 1000:.0f} ms each), "
+              f"{size / 1e6:.1f} MB written")
+
+
+if __name__ == "__main__":
+    main()

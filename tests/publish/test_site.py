@@ -1,0 +1,157 @@
+"""The publication folder: data files, site index page, links, atomic swap, CLI commands."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from publish_pages import external_references, links, marked
+
+from indexcalc import analytics
+from indexcalc.cli import main
+from indexcalc.errors import StateError
+from indexcalc.publish import atomic
+from indexcalc.publish.formatting import level, signed_percent
+from indexcalc.publish.levels import ALL_LEVELS_FILE
+from indexcalc.publish.serve import make_server
+from indexcalc.publish.site import site_rows
+
+
+def test_levels_csv_and_parquet_hold_every_level(published_site, fabricated_results):
+    for index_id, result in fabricated_results.items():
+        written = pl.read_csv(published_site / "levels" / f"{index_id}.csv", try_parse_dates=True)
+        assert written.columns == ["date", "level", "daily_return"]
+        assert written.equals(result.levels.select("date", "level", "daily_return"))
+    combined = pl.read_parquet(published_site / "levels" / ALL_LEVELS_FILE)
+    assert combined.columns == ["index_id", "date", "level", "daily_return"]
+    assert combined.height == sum(result.levels.height for result in fabricated_results.values())
+    ls = combined.filter(pl.col("index_id") == "LS-ER").drop("index_id")
+    assert ls.equals(fabricated_results["LS-ER"].levels)
+
+
+def test_weights_and_family_tables_are_written_per_index(published_site, fabricated_results):
+    weights = pl.read_csv(published_site / "weights" / "LS-ER.csv", try_parse_dates=True)
+    assert weights.columns == ["date", "effective_date", "root", "magnitude", "signal", "direction", "weight"]
+    assert weights.height == fabricated_results["LS-ER"].weights.height
+    analytics_table = pl.read_csv(published_site / "analytics" / "CARRY-RANK-TR.csv")
+    assert analytics_table.equals(fabricated_results["CARRY-RANK-TR"].tables["analytics"])
+    assert (published_site / "correlation_matrix" / "BM-IV-ER.csv").is_file()
+    assert not (published_site / "analytics" / "LS-ER.csv").exists()
+
+
+def test_site_index_lists_every_index_with_latest_level_and_changes(published_site, fabricated_results):
+    html = (published_site / "index.html").read_text()
+    assert set(marked(html, "data-index")) == set(fabricated_results)
+    levels, day_returns, ytds = marked(html, "data-level"), marked(html, "data-day-return"), marked(html, "data-ytd")
+    for index_id, result in fabricated_results.items():
+        closes = result.levels.get_column("level")
+        periods = analytics.period_returns(result.levels)
+        assert levels[index_id] == level(closes[-1])
+        assert day_returns[index_id] == signed_percent(closes[-1] / closes[-2] - 1)
+        assert ytds[index_id] == signed_percent(periods.filter(pl.col("period") == "YTD").get_column("period_return")[0])
+    assert [row["id"] for row in site_rows(fabricated_results)] == list(fabricated_results)
+
+
+def test_every_link_of_every_page_points_to_a_published_file(published_site):
+    pages = [published_site / "index.html", *published_site.glob("factsheets/*.html"),
+             *published_site.glob("methodology/*.html")]
+    assert len(pages) == 1 + 2 * 4
+    for page in pages:
+        html = page.read_text()
+        assert external_references(html) == [], page
+        for target in links(html):
+            assert not target.startswith(("http:", "https:", "//")), (page, target)
+            assert (page.parent / target).resolve().is_file(), (page, target)
+
+
+def test_publish_directory_swaps_in_new_entries_and_keeps_others(tmp_path):
+    target = tmp_path / "outputs"
+    (target / "ledger").mkdir(parents=True)
+    (target / "ledger" / "part-1.parquet").write_text("ledger")
+    (target / "factsheets").mkdir()
+    (target / "factsheets" / "OLD.html").write_text("old")
+    with atomic.publish_directory(target) as staging:
+        (staging / "factsheets").mkdir()
+        (staging / "factsheets" / "NEW.html").write_text("new")
+        atomic.atomic_write_text(staging / "index.html", "home")
+    assert sorted(path.name for path in target.iterdir()) == ["factsheets", "index.html", "ledger"]
+    assert [path.name for path in (target / "factsheets").iterdir()] == ["NEW.html"]
+    assert (target / "ledger" / "part-1.parquet").read_text() == "ledger"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["outputs"]  # no staging left behind
+
+
+def test_a_failed_publication_leaves_the_previous_one_intact(tmp_path):
+    target = tmp_path / "outputs"
+    with atomic.publish_directory(target) as staging:
+        atomic.atomic_write_text(staging / "index.html", "first")
+    with pytest.raises(RuntimeError, match="render failed"):
+        with atomic.publish_directory(target) as staging:
+            atomic.atomic_write_text(staging / "index.html", "second")
+            raise RuntimeError("render failed")
+    assert (target / "index.html").read_text() == "first"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["outputs"]
+
+
+def test_a_swap_that_fails_half_way_puts_the_old_entries_back(tmp_path, monkeypatch):
+    target = tmp_path / "outputs"
+    with atomic.publish_directory(target) as staging:
+        atomic.atomic_write_text(staging / "a.html", "old a")
+        atomic.atomic_write_text(staging / "b.html", "old b")
+    real_replace = atomic.os.replace
+
+    def failing_replace(source, destination):
+        if Path(source).name == "b.html" and "staging" in str(source):
+            raise OSError("disk full")
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        with atomic.publish_directory(target) as staging:
+            atomic.atomic_write_text(staging / "a.html", "new a")
+            atomic.atomic_write_text(staging / "b.html", "new b")
+    monkeypatch.undo()
+    assert (target / "a.html").read_text() == "old a"
+    assert (target / "b.html").read_text() == "old b"
+
+
+def test_atomic_writes_leave_no_temporary_files(tmp_path):
+    atomic.atomic_write_text(tmp_path / "deep" / "file.txt", "text")
+    atomic.atomic_write_parquet(tmp_path / "deep" / "frame.parquet", pl.DataFrame({"a": [1, 2]}))
+    atomic.atomic_write_bytes(tmp_path / "deep" / "file.txt", b"replaced")
+    assert sorted(path.name for path in (tmp_path / "deep").iterdir()) == ["file.txt", "frame.parquet"]
+    assert (tmp_path / "deep" / "file.txt").read_bytes() == b"replaced"
+    assert pl.read_parquet(tmp_path / "deep" / "frame.parquet").get_column("a").to_list() == [1, 2]
+
+
+def test_server_serves_the_publication_on_loopback_only(published_site):
+    server = make_server(published_site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address
+        assert host == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/factsheets/LS-ER.html", timeout=10) as response:
+            assert response.status == 200
+            assert "Long/Short Commodity Index ER" in response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serving_a_folder_without_a_publication_is_a_user_error(tmp_path):
+    with pytest.raises(StateError, match="index.html missing"):
+        make_server(tmp_path)
+    result = CliRunner().invoke(main, ["serve", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no published site here" in result.output
+
+
+def test_publish_with_missing_data_path_is_a_user_error(tmp_path):
+    result = CliRunner().invoke(main, ["publish", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+    assert not (tmp_path / "out").exists()

@@ -37,6 +37,7 @@ Kind = Literal["date", "text", "contract", "number"]
 
 _LABEL_ORDER = ("root", "series", "contract", "date")
 _DUPLICATE_ORDER = ("date", "series", "root", "contract")
+_KEY = "__sort_key"
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,10 @@ def _validate(
         _raise_at(both, offence[0], offence[1], file, first_row, keys)
 
     key = _sorted_key(parsed, keys)
-    order = None if key.is_sorted() else key.arg_sort()
-    if ((key if order is None else key.gather(order)).diff() == 0).any():
+    ordered = parsed.with_columns(key.alias(_KEY))
+    if not key.is_sorted():
+        ordered = ordered.sort(_KEY)
+    if (ordered.get_column(_KEY).diff() == 0).any():
         # Error path only: the first row (in file order) whose key occurred on an earlier row.
         row = int(key.is_first_distinct().not_().arg_true()[0])
         earlier = _first_row_with_key(parsed, keys, row)
@@ -207,7 +210,7 @@ def _validate(
         else:
             problem = f"duplicated ({where}): same as row {earlier + first_row}"
         _raise_at(both, row, problem, file, first_row, keys)
-    return parsed if order is None else parsed.gather(order)
+    return ordered.drop(_KEY)
 
 
 def _parse(column: Column, dtype: pl.DataType) -> pl.Expr:

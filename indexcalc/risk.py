@@ -268,6 +268,15 @@ def risk_contribution(weights: pl.DataFrame, returns: pl.DataFrame, annualisatio
 # --- attribution ------------------------------------------------------------------------------
 
 
+def _matrix(frame: pl.DataFrame, key: str, keys: np.ndarray, roots: list[str], value: str, fill: float) -> np.ndarray:
+    """``frame`` (key, root, value) as a keys x roots array (``fill`` where absent)."""
+    matrix = np.full((len(keys), len(roots)), fill)
+    rows = np.searchsorted(keys, frame.get_column(key).to_numpy())
+    columns = np.searchsorted(np.array(roots), frame.get_column("root").to_numpy())
+    matrix[rows, columns] = frame.get_column(value).to_numpy()
+    return matrix
+
+
 def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: dt.date) -> pl.DataFrame:
     """``date, root, start_weight, prev_level, level, root_return, contribution`` after ``base_date``.
 
@@ -276,36 +285,45 @@ def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: 
     :func:`indexcalc.composite.composite_excess_return`); ``start_weight`` is the weight
     drifted to the close of t-1, ``w_a L_{t-1} / L_a / (1 - sum w_a + sum_j w_j,a L_j,t-1 / L_j,a)``,
     and ``contribution = start_weight * (L_t / L_{t-1} - 1)``; per date they sum to the
-    composite's daily return. Dates before the first effective date have no rows.
+    composite's daily return. One row per weighted root and date from the first effective
+    date on (sorted by date, root). Computed on dates x roots arrays.
     """
-    ordered = levels.select("date", "root", "level").sort("root", "date")
-    with_previous = ordered.with_columns(pl.col("level").shift(1).over("root").alias("prev_level"))
-    dates = ordered.select(pl.col("date").unique()).filter(pl.col("date") > base_date).sort("date")
-    anchors = weights.select(pl.col("effective_date").unique()).sort("effective_date")
-    period_of_date = dates.join_asof(
-        anchors.with_columns(pl.col("effective_date").alias("anchor")),
-        left_on="date",
-        right_on="effective_date",
-        strategy="backward",
-        allow_exact_matches=False,
-    ).select("date", "anchor")
-    anchor_levels = ordered.select(pl.col("date").alias("anchor"), "root", pl.col("level").alias("anchor_level"))
-    frame = (
-        period_of_date.drop_nulls("anchor")
-        .join(weights.select(pl.col("effective_date").alias("anchor"), "root", "weight"), on="anchor")
-        .join(anchor_levels, on=["anchor", "root"], how="left")
-        .join(with_previous, on=["date", "root"], how="left")
-    )
-    held = pl.col("weight") * pl.col("prev_level") / pl.col("anchor_level")
-    value = 1.0 - pl.col("weight").sum().over("date") + held.sum().over("date")
-    return (
-        frame.with_columns((held / value).alias("start_weight"))
-        .with_columns(
-            (pl.col("level") / pl.col("prev_level") - 1.0).alias("root_return"),
-        )
-        .with_columns((pl.col("start_weight") * pl.col("root_return")).alias("contribution"))
-        .select("date", "root", "start_weight", "prev_level", "level", "root_return", "contribution")
-        .sort("date", "root")
+    roots = sorted(weights.get_column("root").unique().to_list())
+    levels = levels.filter(pl.col("root").is_in(roots))
+    axis = levels.get_column("date").unique().sort().to_numpy()
+    anchors = weights.get_column("effective_date").unique().sort().to_numpy()
+    level = _matrix(levels, "date", axis, roots, "level", np.nan)
+    weight = _matrix(weights, "effective_date", anchors, roots, "weight", 0.0)
+    days = np.flatnonzero(axis > np.datetime64(base_date))
+    period = np.searchsorted(anchors, axis[days], side="left") - 1  # last anchor strictly before t
+    days, period = days[period >= 0], period[period >= 0]
+    anchor_level = level[np.searchsorted(axis, anchors)][period]
+    held_weight = weight[period]
+    previous, current = level[days - 1], level[days]
+    held = held_weight * previous / anchor_level
+    value = 1.0 - held_weight.sum(axis=1) + held.sum(axis=1)
+    start_weight = held / value[:, None]
+    root_return = current / previous - 1.0
+    count = len(roots)
+    return pl.DataFrame(
+        {
+            "date": np.repeat(axis[days], count),
+            "root": np.tile(np.array(roots), len(days)),
+            "start_weight": start_weight.ravel(),
+            "prev_level": previous.ravel(),
+            "level": current.ravel(),
+            "root_return": root_return.ravel(),
+            "contribution": (start_weight * root_return).ravel(),
+        },
+        schema={
+            "date": pl.Date(),
+            "root": pl.String(),
+            "start_weight": pl.Float64(),
+            "prev_level": pl.Float64(),
+            "level": pl.Float64(),
+            "root_return": pl.Float64(),
+            "contribution": pl.Float64(),
+        },
     )
 
 
@@ -341,9 +359,9 @@ ATTRIBUTION_COLUMNS = (
 
 
 def attribution(contributions: pl.DataFrame, index_levels: pl.DataFrame, annualisation: int) -> pl.DataFrame:
-    """Per calendar month and since inception (``period`` ``YYYY-MM`` / ``inception``), one row
-    per root and one ``basket`` row (module docstring for the formulas), columns
-    :data:`ATTRIBUTION_COLUMNS`.
+    """Since inception and per calendar month (``period`` ``inception`` / ``YYYY-MM``, latest
+    month first), one row per root and one ``basket`` row (module docstring for the formulas),
+    columns :data:`ATTRIBUTION_COLUMNS`.
 
     Root rows: ``start_weight`` w_i,s, ``root_return`` R_i, ``contribution`` (linked, sums to
     the index return), ``selection`` ``(w_i,s - 1/n)(R_i - R_EW)``, ``risk_contribution``
@@ -399,10 +417,11 @@ def attribution(contributions: pl.DataFrame, index_levels: pl.DataFrame, annuali
     roots = roots.with_columns(
         pl.lit(None, dtype=pl.Float64).alias(column) for column in ("equal_weight_return", "buy_and_hold_return", "timing")
     )
-    # months in order, roots in basket order, the basket row last; since inception at the end
+    # since inception first, then the months latest first (what a reader looks for), the basket
+    # row after its roots
     return (
         pl.concat([roots.select(ATTRIBUTION_COLUMNS), basket.select(ATTRIBUTION_COLUMNS)])
         .with_row_index("order")
-        .sort(pl.col("period") == INCEPTION, "period", pl.col("root") == BASKET, "order")
+        .sort(pl.col("period") != INCEPTION, "period", pl.col("root") == BASKET, "order", descending=[False, True, False, False])
         .drop("order")
     )

@@ -287,7 +287,8 @@ def test_attribution_hand_computed():
     assert index.get_column("level").to_list() == pytest.approx([1000, 1000, 1060, 1086, 1129.44], abs=1e-9)
     contributions = daily_contributions(levels, weights, dates[0])
     table = attribution(contributions, index, 252)
-    assert table.get_column("period").unique(maintain_order=True).to_list() == ["2024-02", "2024-03", INCEPTION]
+    assert table.get_column("period").unique(maintain_order=True).to_list() == [INCEPTION, "2024-03", "2024-02"]
+    assert table.get_column("root").to_list()[:3] == ["A", "B", BASKET]
 
     def row(period, root):
         return table.filter((pl.col("period") == period) & (pl.col("root") == root)).row(0, named=True)

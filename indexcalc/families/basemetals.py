@@ -36,6 +36,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -60,6 +61,7 @@ from indexcalc.rules.weights import (
     Rebalance,
     drifted_weights,
     equal_weights,
+    highest_return_weights,
     inverse_volatility_weights,
     ledoit_wolf_covariance,
     maximum_sharpe_weights,
@@ -100,7 +102,7 @@ class _Basket:
     shared: dict = field(default_factory=dict)
     """Tables that depend only on the roots and a few parameters, computed once per basket."""
 
-    def memo(self, key: tuple, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
         if key not in self.shared:
             self.shared[key] = compute()
         return self.shared[key]
@@ -169,23 +171,32 @@ def _check_volatility(volatility: np.ndarray, positions: np.ndarray, basket: _Ba
 
 def _optimised_targets(spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, dates: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Optimiser weights at each fixing (recomputed on re-optimisation fixings, kept in
-    between) and the re-optimisation flags."""
+    between) and the re-optimisation flags. Covariances and minimum-variance solutions are
+    shared by the specs of a basket (the max-Sharpe fallback is the minimum variance)."""
     months = dates.dt.month().to_numpy()
     reoptimise = months % spec.reoptimise_months == 0
     reoptimise[0] = True
     at = fixing[reoptimise]
     window = spec.covariance_window
-    windows = np.stack([basket.return_matrix[end - window + 1 : end + 1] for end in at])
-    covariance, _ = ledoit_wolf_covariance(windows)
+    covariance = basket.memo(
+        ("ledoit_wolf", window, at.tobytes()),
+        lambda: ledoit_wolf_covariance(np.stack([basket.return_matrix[end - window + 1 : end + 1] for end in at]))[0],
+    )
+    minimum_variance: dict[int, np.ndarray] = basket.shared.setdefault(
+        ("min_variance", window, spec.min_weight, spec.max_weight), {}
+    )
     solved = np.empty((len(at), len(basket.roots)))
     start = None
-    for position, end in enumerate(at):
-        if spec.weighting == "min_variance":
-            start = minimum_variance_weights(covariance[position], spec.min_weight, spec.max_weight, start)
-        else:
+    for position, end in enumerate(at.tolist()):
+        if spec.weighting == "max_sharpe":
             expected = basket.return_matrix[end - spec.expected_return_window + 1 : end + 1].mean(axis=0)
-            start = maximum_sharpe_weights(covariance[position], expected, spec.min_weight, spec.max_weight, start)
-        solved[position] = start
+            if highest_return_weights(expected, spec.min_weight, spec.max_weight) @ expected > 0.0:
+                start = maximum_sharpe_weights(covariance[position], expected, spec.min_weight, spec.max_weight, start)
+                solved[position] = start
+                continue
+        if end not in minimum_variance:
+            minimum_variance[end] = minimum_variance_weights(covariance[position], spec.min_weight, spec.max_weight, start)
+        start = solved[position] = minimum_variance[end]
     latest = np.cumsum(reoptimise) - 1
     return solved[latest], reoptimise
 

@@ -35,6 +35,10 @@ from indexcalc.errors import DataError
 SOLVER_TOLERANCE = 1e-12
 """SLSQP ``ftol`` on the normalised objective (the covariance is scaled to unit mean variance)."""
 SOLVER_MAX_ITERATIONS = 500
+ACTIVE_TOLERANCE = 1e-7
+"""A solver weight this close to a bound is taken to sit on it (the active set)."""
+KKT_TOLERANCE = 1e-10
+"""Slack allowed in the KKT checks (multiplier signs, bounds) on the normalised problem."""
 
 
 # --- volatility and simple weights ------------------------------------------------------------
@@ -142,18 +146,88 @@ def _normalised(covariance: np.ndarray, what: str) -> np.ndarray:
     return covariance / scale
 
 
+def active_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the weights on their lower and on their upper bound (within ACTIVE_TOLERANCE)."""
+    lower = weights <= min_weight + ACTIVE_TOLERANCE
+    return lower, ~lower & (weights >= max_weight - ACTIVE_TOLERANCE)
+
+
+def _kkt_point(
+    hessian: np.ndarray,
+    equalities: np.ndarray,
+    equality_values: np.ndarray,
+    inequalities: np.ndarray,
+    inequality_values: np.ndarray,
+) -> np.ndarray | None:
+    """Minimiser of ``x' H x / 2`` s.t. ``E x = e`` and the active inequalities ``G x >= g``
+    held as equalities, if the KKT conditions confirm it (None otherwise).
+
+    Solves ``[[H, A'], [A, 0]] [x; nu] = [0; b]`` with ``A = [E; G]``. Stationarity reads
+    ``H x = -A' nu``, so the multiplier of an active inequality is ``-nu_j``, which must be
+    ``>= 0``; a singular system also gives None.
+    """
+    rows = np.vstack([equalities, inequalities])
+    size, count = len(hessian), len(rows)
+    system = np.block([[hessian, rows.T], [rows, np.zeros((count, count))]])
+    right = np.concatenate([np.zeros(size), equality_values, inequality_values])
+    try:
+        solution = np.linalg.solve(system, right)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(solution)) or np.any(solution[size + len(equalities) :] > KKT_TOLERANCE):
+        return None
+    return solution[:size]
+
+
+def _within_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -> bool:
+    return bool(np.all(weights >= min_weight - KKT_TOLERANCE) and np.all(weights <= max_weight + KKT_TOLERANCE))
+
+
+def _bound_rows(lower: np.ndarray, upper: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Rows ``e_i`` (lower bounds, ``w_i >= lo``) then ``-e_i`` (upper, ``-w_i >= -hi``)."""
+    return np.vstack([columns[lower], -columns[upper]])
+
+
+def minimum_variance_on_active_set(
+    scaled: np.ndarray, min_weight: float, max_weight: float, lower: np.ndarray, upper: np.ndarray
+) -> np.ndarray | None:
+    """The minimum-variance weights if the optimum has exactly these roots on their lower /
+    upper bounds (convex QP: the KKT conditions prove it), else None."""
+    count = len(scaled)
+    identity = np.eye(count)
+    weights = _kkt_point(
+        2.0 * scaled,
+        np.ones((1, count)),
+        np.ones(1),
+        _bound_rows(lower, upper, identity),
+        np.concatenate([np.full(lower.sum(), min_weight), np.full(upper.sum(), -max_weight)]),
+    )
+    if weights is None or not _within_bounds(weights, min_weight, max_weight):
+        return None
+    return np.clip(weights, min_weight, max_weight)
+
+
 def minimum_variance_weights(
     covariance: np.ndarray, min_weight: float, max_weight: float, start: np.ndarray | None = None
 ) -> np.ndarray:
-    """``argmin w' S w`` s.t. ``sum w = 1``, ``min_weight <= w_i <= max_weight`` (SLSQP).
+    """``argmin w' S w`` s.t. ``sum w = 1``, ``min_weight <= w_i <= max_weight``.
 
+    SLSQP finds which roots sit on a bound; the weights are then the exact solution of the
+    KKT system on that active set, confirmed by the KKT conditions (sufficient for this
+    convex problem), so they do not depend on the start or the solver's tolerance. A
+    ``start`` (e.g. the previous solution) whose active set is already optimal skips SLSQP.
     The covariance is scaled to unit mean variance first (same argmin, better conditioned).
-    ``start``: initial weights (e.g. the previous solution; default equal weights).
     """
     scaled = _normalised(covariance, "minimum variance")
-    return _solve(
+    if start is not None:
+        exact = minimum_variance_on_active_set(scaled, min_weight, max_weight, *active_bounds(start, min_weight, max_weight))
+        if exact is not None:
+            return exact
+    weights = _solve(
         lambda w: w @ scaled @ w, lambda w: 2.0 * scaled @ w, len(scaled), min_weight, max_weight, "minimum variance", start
     )
+    exact = minimum_variance_on_active_set(scaled, min_weight, max_weight, *active_bounds(weights, min_weight, max_weight))
+    return weights if exact is None else exact
 
 
 def highest_return_weights(expected_returns: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray:
@@ -170,6 +244,36 @@ def highest_return_weights(expected_returns: np.ndarray, min_weight: float, max_
     return weights
 
 
+def maximum_sharpe_on_active_set(
+    scaled: np.ndarray,
+    expected: np.ndarray,
+    min_weight: float,
+    max_weight: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray | None:
+    """The maximum-Sharpe weights if the optimum has exactly these roots on their bounds, else
+    None. With ``w = y / k`` the problem is the convex QP ``min y' S y`` s.t. ``mu' y = 1``,
+    ``sum y = k``, ``lo k <= y_i <= hi k`` (valid where some bounded portfolio has
+    ``w' mu > 0``), solved on the active set and confirmed by its KKT conditions."""
+    count = len(scaled)
+    hessian = np.zeros((count + 1, count + 1))
+    hessian[:count, :count] = 2.0 * scaled
+    equalities = np.vstack([np.append(expected, 0.0), np.append(np.ones(count), -1.0)])
+    columns = np.hstack([np.eye(count), np.zeros((count, 1))])
+    # y_i - lo k >= 0 on the lower bounds, hi k - y_i >= 0 on the upper bounds
+    bound_rows = _bound_rows(lower, upper, columns)
+    bound_rows[: lower.sum(), count] = -min_weight
+    bound_rows[lower.sum() :, count] = max_weight
+    solution = _kkt_point(hessian, equalities, np.array([1.0, 0.0]), bound_rows, np.zeros(len(bound_rows)))
+    if solution is None or not solution[count] > 0.0:
+        return None
+    weights = solution[:count] / solution[count]
+    if not _within_bounds(weights, min_weight, max_weight):
+        return None
+    return np.clip(weights, min_weight, max_weight)
+
+
 def maximum_sharpe_weights(
     covariance: np.ndarray,
     expected_returns: np.ndarray,
@@ -180,7 +284,9 @@ def maximum_sharpe_weights(
     """``argmax (w' mu) / sqrt(w' S w)`` s.t. ``sum w = 1``, bounds (SLSQP, analytic gradient).
 
     ``mu`` and ``S`` in the same period units (daily here); both are rescaled by positive
-    constants before solving, which leaves the argmax unchanged. Where some bounded portfolio
+    constants before solving, which leaves the argmax unchanged. As for the minimum variance,
+    SLSQP finds the active set and :func:`maximum_sharpe_on_active_set` gives the exact,
+    KKT-confirmed weights on it (a ``start`` whose active set is optimal skips SLSQP). Where some bounded portfolio
     has a positive expected return the Sharpe ratio is quasi-concave there, so the search
     starts from a point with a positive ratio (``start`` if it has one, otherwise
     :func:`highest_return_weights`) and finds the global maximum. Where none has (every ``mu``
@@ -196,6 +302,12 @@ def maximum_sharpe_weights(
     highest = highest_return_weights(expected, min_weight, max_weight)
     if not highest @ expected > 0.0:
         return minimum_variance_weights(covariance, min_weight, max_weight, start)
+    if start is not None:
+        exact = maximum_sharpe_on_active_set(
+            scaled, expected, min_weight, max_weight, *active_bounds(start, min_weight, max_weight)
+        )
+        if exact is not None:
+            return exact
     if start is None or not start @ expected > 0.0:
         start = highest
 
@@ -208,7 +320,11 @@ def maximum_sharpe_weights(
         excess = weights @ expected
         return -(expected * volatility - excess * (scaled @ weights) / volatility) / variance
 
-    return _solve(negative_sharpe, gradient, len(scaled), min_weight, max_weight, "maximum Sharpe", start)
+    weights = _solve(negative_sharpe, gradient, len(scaled), min_weight, max_weight, "maximum Sharpe", start)
+    exact = maximum_sharpe_on_active_set(
+        scaled, expected, min_weight, max_weight, *active_bounds(weights, min_weight, max_weight)
+    )
+    return weights if exact is None else exact
 
 
 def scale_to_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray:

@@ -187,6 +187,39 @@ def test_optimiser_weights_respect_bounds_and_beat_random_feasible_weights(seed,
         np.testing.assert_allclose(best, minimum, atol=1e-12)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=10_000), count=st.integers(min_value=3, max_value=6))
+def test_optimiser_weights_satisfy_kkt_conditions_whatever_the_start(seed, count):
+    # Optimality written out: with g the gradient of the objective (to minimise), the free
+    # weights share one value c of g, weights on the floor have g >= c, on the cap g <= c.
+    min_weight, max_weight = 0.5 / count, 2.0 / count
+    rng, covariance, expected = _random_problem(seed, count)
+    expected = np.abs(expected)  # some portfolio with a positive expected return
+
+    def check(weights, gradient, scale):
+        lower = weights <= min_weight + 1e-9
+        upper = weights >= max_weight - 1e-9
+        free = ~lower & ~upper
+        level = gradient[free].mean() if free.any() else None
+        if level is not None:
+            assert np.ptp(gradient[free]) <= 1e-8 * scale
+            assert np.all(gradient[lower] >= level - 1e-8 * scale)
+            assert np.all(gradient[upper] <= level + 1e-8 * scale)
+
+    other_start = scale_to_bounds(rng.dirichlet(np.ones(count)), min_weight, max_weight)
+    minimum = minimum_variance_weights(covariance, min_weight, max_weight)
+    check(minimum, 2 * covariance @ minimum, np.abs(covariance).max())
+    np.testing.assert_allclose(
+        minimum_variance_weights(covariance, min_weight, max_weight, start=other_start), minimum, atol=1e-12
+    )
+    best = maximum_sharpe_weights(covariance, expected, min_weight, max_weight)
+    variance = best @ covariance @ best
+    check(best, -(expected - (best @ expected) / variance * covariance @ best), np.abs(expected).max())
+    np.testing.assert_allclose(
+        maximum_sharpe_weights(covariance, expected, min_weight, max_weight, start=other_start), best, atol=1e-12
+    )
+
+
 def test_highest_return_weights_fill_the_best_roots_up_to_the_cap():
     # floor 0.1 each (0.3), the remaining 0.7 to mu order (B, C, A) up to 0.5: B +0.4, C +0.3
     weights = highest_return_weights(np.array([0.01, 0.05, 0.03]), 0.1, 0.5)

@@ -57,11 +57,12 @@ def read_table(path: Path) -> tuple[pl.DataFrame, int]:
         raise DataError("no such file", file=str(path))
     if path.suffix == ".csv":
         try:
-            return pl.read_csv(path, infer_schema=False), CSV_FIRST_ROW
+            frame = pl.read_csv(path, infer_schema=False)
         except pl.exceptions.NoDataError:
             raise DataError("empty file (no header, no data rows)", file=str(path)) from None
         except pl.exceptions.PolarsError as error:
             raise DataError(f"not a readable CSV ({_first_line(error)})", file=str(path)) from None
+        return _without_trailing_blank_lines(frame), CSV_FIRST_ROW
     try:
         return pl.read_parquet(path), PARQUET_FIRST_ROW
     except (pl.exceptions.PolarsError, OSError) as error:
@@ -167,6 +168,13 @@ def _find(directory: Path, stem: str) -> Path | None:
     if len(found) > 1:
         raise DataError(f"both {found[0].name} and {found[1].name} present; keep one", file=str(directory))
     return found[0] if found else None
+
+
+def _without_trailing_blank_lines(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop blank lines at the end of a CSV (editors add them); blank lines inside stay, so
+    row numbers are unchanged and validation reports them."""
+    filled = frame.select(pl.any_horizontal(pl.all().is_not_null()).arg_true().max()).item()
+    return frame.head(0 if filled is None else filled + 1)
 
 
 def _toml_value(value: object) -> str:

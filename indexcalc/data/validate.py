@@ -190,9 +190,22 @@ def _validate(
     checks = [check for column in columns for check in _column_checks(column, raw.schema[column.name])]
     checks += extra_checks
 
-    # Raw values are needed by the masks (e.g. "present but unparseable"): give them a prefix.
-    both = pl.concat([parsed, raw.rename({name: f"raw_{name}" for name in raw.columns})], how="horizontal")
-    offence = first_offence(both, checks)
+    # Raw values are needed by the masks (e.g. "present but unparseable"): give them a prefix;
+    # the blank-row check looks at every column of the input.
+    both = pl.concat(
+        [
+            parsed,
+            raw.rename({name: f"raw_{name}" for name in raw.columns}),
+            frame.select(name for name in frame.columns if name not in raw.columns),
+        ],
+        how="horizontal",
+    )
+    blank = Check(
+        "blank",
+        pl.all_horizontal(pl.col(name if name not in raw.columns else f"raw_{name}").is_null() for name in frame.columns),
+        lambda row: "empty row",
+    )
+    offence = first_offence(both, [blank] + checks)
     if offence is not None:
         _raise_at(both, offence[0], offence[1], file, first_row, keys)
 

@@ -122,6 +122,16 @@ def test_header_only_file_is_empty(write_text):
     assert_user_error(result, f"{path}: empty file (no data rows)")
 
 
+def test_blank_line_inside_the_file(write_text):
+    path, result = check_file(write_text, HEADER + GOOD_ROW + "\n" + "2020-01-03,CL,202003,61.5,,\n")
+    assert_user_error(result, f"{path}: row 3: empty row")
+
+
+def test_blank_lines_at_the_end_are_ignored(write_text):
+    path, result = check_file(write_text, HEADER + GOOD_ROW + "\n\n")
+    assert result.exit_code == 0, result.output
+
+
 def test_ragged_csv_is_not_readable(write_text):
     path, result = check_file(write_text, HEADER + GOOD_ROW + "2020-01-03,CL,202003,61.5,1,2,3,4\n")
     assert result.exit_code == 2

@@ -17,7 +17,7 @@ from indexcalc.data.load import DATA_FORMATS, load_market
 from indexcalc.data.longformat import write_frame, write_long
 from indexcalc.data.pysystemtrade import read_pysystemtrade
 from indexcalc.data.quality import QualitySpec, coverage, quality_report
-from indexcalc.data.validate import validate_prices
+from indexcalc.data.validate import validate_inflation, validate_macro, validate_prices, validate_rates
 
 _FORMAT_HELP = "Data layout; default: pysystemtrade if PATH has multiple_prices_csv/, else long format."
 PRICE_FILE_SUFFIXES = (".csv", ".parquet")
@@ -53,7 +53,16 @@ def check(path: Path | None, data_format: str | None) -> None:
     """
     market = load_market(path, data_format)
     if path is None:
-        validate_prices(market.prices, market.instruments, market.source or "embedded market", first_row=None)
+        # Files read from a path are validated by their reader; the embedded market here.
+        source = market.source or "embedded market"
+        validate_prices(market.prices, market.instruments, source, first_row=None)
+        for frame, validator in (
+            (market.rates, validate_rates),
+            (market.inflation, validate_inflation),
+            (market.macro, validate_macro),
+        ):
+            if frame.height:
+                validator(frame, source, first_row=None)
     summary = coverage(market.prices).select("root", "first", "last", "years", "rows", "contracts")
     click.echo(format_table(summary))
     first, last = market.prices.get_column("date").min(), market.prices.get_column("date").max()

@@ -180,13 +180,14 @@ def roll_schedule(market: MarketData, rule: RollRule, roots: list[str] | None = 
     """
     selected = select_roots(market, roots)
     indexed = indexed_prices(market.prices, selected, market.source)
-    return schedule_from_prices(market, rule, selected, indexed)
+    return schedule_from_prices(market, rule, selected, indexed).drop("day_key")
 
 
 def schedule_from_prices(
     market: MarketData, rule: RollRule, roots: list[str], indexed: pl.DataFrame
 ) -> pl.DataFrame:
-    """:func:`roll_schedule` on prices already passed through :func:`indexed_prices`."""
+    """:func:`roll_schedule` on prices already passed through :func:`indexed_prices`, with the
+    rows' ``day_key`` as a last column."""
     days = _days_of(indexed)
     if isinstance(rule, WindowRoll):
         schedule = _window_schedule(market, rule, roots, days)
@@ -196,7 +197,8 @@ def schedule_from_prices(
         schedule = _data_schedule(market, roots, days)
     else:  # pragma: no cover - the RollRule union is closed
         raise SpecError(f"unknown roll rule {rule!r}")
-    return schedule.select(SCHEDULE_SCHEMA.keys()).cast(SCHEDULE_SCHEMA).sort("root", "date", "contract")
+    # Each rule builds its rows in day_key (root, date) then contract order.
+    return schedule.select(*SCHEDULE_SCHEMA.keys(), "day_key").cast(SCHEDULE_SCHEMA)
 
 
 # --- window roll ---------------------------------------------------------------------------------
@@ -245,33 +247,33 @@ def month_mask(roots: list[str], months: dict[str, tuple[int, ...]]) -> pl.Expr:
     return pl.lit(table).gather(position)
 
 
+def _root_table(values: list[int]) -> pl.Expr:
+    """A per-root (or per root and calendar month) integer table to ``gather`` from."""
+    return pl.lit(pl.Series(values, dtype=pl.Int64))
+
+
 def _window_schedule(market: MarketData, rule: WindowRoll, roots: list[str], days: pl.DataFrame) -> pl.DataFrame:
     if rule.last_day < rule.first_day:
         raise SpecError(f"roll window last_day {rule.last_day} is before first_day {rule.first_day}")
     instruments = _instruments_for(market, roots, "window")
     steps = rule.last_day - rule.first_day + 1
-    cycle = hold_cycle_table(instruments)
-    months_before = pl.DataFrame(
-        {
-            "root": [instrument.root for instrument in instruments],
-            "roll_months_before": [instrument.roll_months_before for instrument in instruments],
-        },
-        schema={"root": pl.String, "roll_months_before": pl.Int32},
-    )
-    to_hold = cycle.select("root", "calendar_month", "to_hold")
-    to_next = cycle.select("root", pl.col("calendar_month").alias("old_calendar_month"), "to_next_hold")
+    cycle = hold_cycle_table(instruments).sort("root", "calendar_month")
+    # Lookups by root position (day_key // KEY_SCALE, roots sorted) instead of joins.
+    root_position = pl.col("day_key") // KEY_SCALE
+    months_before = _root_table([instrument.roll_months_before for instrument in instruments])
+    to_hold = _root_table(cycle.get_column("to_hold").to_list())
+    to_next_hold = _root_table(cycle.get_column("to_next_hold").to_list())
 
     # The contract rolled out in month M is the hold-cycle contract delivering in M + months_before.
-    frame = (
-        days.lazy()
-        .join(months_before.lazy(), on="root")
-        .with_columns((pl.col("month") + pl.col("roll_months_before")).alias("target"))
-        .with_columns((pl.col("target") % MONTHS_PER_YEAR).alias("calendar_month"))
-        .join(to_hold.lazy(), on=["root", "calendar_month"])
-        .with_columns((pl.col("target") + pl.col("to_hold")).alias("old_month"))
-        .with_columns((pl.col("old_month") % MONTHS_PER_YEAR).alias("old_calendar_month"))
-        .join(to_next.lazy(), on=["root", "old_calendar_month"])
-        .with_columns((pl.col("old_month") + pl.col("to_next_hold")).alias("new_month"))
+    target = pl.col("month") + months_before.gather(root_position)
+    frame = days.lazy().with_columns(target.alias("target")).with_columns(
+        to_hold.gather(root_position * MONTHS_PER_YEAR + pl.col("target") % MONTHS_PER_YEAR).alias("to_hold")
+    )
+    frame = frame.with_columns((pl.col("target") + pl.col("to_hold")).alias("old_month")).with_columns(
+        (
+            pl.col("old_month")
+            + to_next_hold.gather(root_position * MONTHS_PER_YEAR + pl.col("old_month") % MONTHS_PER_YEAR)
+        ).alias("new_month")
     )
     step = pl.col("day_of_month") - rule.first_day + 1
     last_day_of_short_month = (
@@ -290,16 +292,24 @@ def _window_schedule(market: MarketData, rule: WindowRoll, roots: list[str], day
     old_leg = frame.select(
         "date",
         "root",
+        "day_key",
         month_index_contract(pl.col("old_month")).alias("contract"),
         ((steps - pl.col("step")) / steps).alias("weight"),
     )
     new_leg = frame.select(
         "date",
         "root",
+        "day_key",
         month_index_contract(pl.col("new_month")).alias("contract"),
         (pl.col("step") / steps).alias("weight"),
     )
-    return pl.concat([old_leg, new_leg]).filter(pl.col("weight") > 0).collect()
+    # Sorted on one integer key (root, date, contract order): much cheaper than a multi-key sort.
+    return (
+        pl.concat([old_leg, new_leg])
+        .filter(pl.col("weight") > 0)
+        .sort(pl.col("day_key") * KEY_SCALE + pl.col("contract"))
+        .collect()
+    )
 
 
 # --- first-notice roll ---------------------------------------------------------------------------
@@ -443,10 +453,12 @@ def _first_notice_schedule(
             ).alias("position")
         )
     )
-    held = candidates.filter(pl.col("position") == rule.position).select("root", "date", "contract").collect()
-    short = days.select("root", "date").join(held, on=["root", "date"], how="anti")
+    held = (
+        candidates.filter(pl.col("position") == rule.position).select("root", "date", "contract", "day_key").collect()
+    )
+    short = days.select("root", "date", "day_key").join(held, on="day_key", how="anti")
     if short.height:
-        root, date = short.sort("date").row(0)
+        root, date = short.sort("date").row(0)[:2]
         raise DataError(
             f"fewer than {rule.position} priced contracts before their roll point (first-notice roll)",
             file=market.source or None,
@@ -464,11 +476,12 @@ def _data_schedule(market: MarketData, roots: list[str], days: pl.DataFrame) -> 
             "the market has no held contracts (the data roll needs them, e.g. pysystemtrade's PRICE contract)",
             file=market.source or None,
         )
-    held = market.held.filter(pl.col("root").is_in(roots)).select("date", "root", "contract")
+    held = market.held.lazy().select(day_key(roots).alias("day_key"), "contract").drop_nulls("day_key")
     return (
-        days.select("root", "date")
-        .join(held, on=["root", "date"], how="left")
-        .sort("root", "date")
+        days.lazy()
+        .select("root", "date", "day_key")
+        .join(held, on="day_key", how="left")
+        .sort("day_key")
         .with_columns(pl.col("contract").forward_fill().over("root"))
         .drop_nulls("contract")
         # Rolling at the close of the day before the data's contract changes.
@@ -476,4 +489,5 @@ def _data_schedule(market: MarketData, roots: list[str], days: pl.DataFrame) -> 
             pl.col("contract").shift(-1).over("root").fill_null(pl.col("contract")).alias("contract"),
             pl.lit(1.0).alias("weight"),
         )
+        .collect()
     )

@@ -91,37 +91,40 @@ def build_series(
     schedule = schedule_from_prices(market, rule, selected, indexed).with_columns(
         day_key(selected).alias("day_key")
     )
+    first_of_day = (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)
+    same_root_as_previous = pl.col("day_key").shift(1) // KEY_SCALE == pl.col("day_key") // KEY_SCALE
     days = (
-        schedule.filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
+        schedule.filter(first_of_day)
         .select("root", "date", "day_key")
-        .with_columns(pl.col("date").shift(1).over("root").alias("previous_date"))
+        .with_columns(pl.when(same_root_as_previous).then(pl.col("date").shift(1)).alias("previous_date"))
     )
     returns = _excess_returns(schedule, days, indexed, disruption, market.source)
-    collateral = _collateral_on(market.rates, days.select("date", "previous_date").unique(), market.source)
     carry = _carry(market, indexed, selected, rule)
     held = held_contracts_text(schedule)
-    return (
-        days.lazy()
-        .join(returns.lazy(), on="day_key", how="left")
-        .join(collateral.lazy(), on=["date", "previous_date"], how="left", nulls_equal=True)
-        .join(carry.lazy(), on="day_key", how="left")
-        .join(held.lazy(), on="day_key", how="left")
-        .sort("day_key")
+    root_position = pl.col("day_key") // KEY_SCALE
+    # days, held (one row per day) and the joined frames are all in day_key order.
+    frame = (
+        days.with_columns(_collateral_on(market.rates, days, market.source), held.get_column("held_contracts"))
+        .join(returns, on="day_key", how="left", maintain_order="left")
+        .join(carry, on="day_key", how="left", maintain_order="left")
         .with_columns(
             pl.col("daily_return").fill_null(0.0),
             pl.col("disrupted").fill_null(False),
         )
-        .with_columns(
-            (SERIES_BASE_LEVEL * (1.0 + pl.col("daily_return")).cum_prod().over("root")).alias("level"),
-            (
-                SERIES_BASE_LEVEL
-                * (1.0 + pl.col("daily_return") + pl.col("collateral_return")).cum_prod().over("root")
-            ).alias("tr_level"),
-        )
-        .select(SERIES_SCHEMA.keys())
-        .cast(SERIES_SCHEMA)
-        .collect()
     )
+    return frame.select(
+        "date",
+        "root",
+        (SERIES_BASE_LEVEL * (1.0 + pl.col("daily_return")).cum_prod().over(root_position)).alias("level"),
+        "daily_return",
+        (
+            SERIES_BASE_LEVEL
+            * (1.0 + pl.col("daily_return") + pl.col("collateral_return")).cum_prod().over(root_position)
+        ).alias("tr_level"),
+        "carry",
+        "held_contracts",
+        "disrupted",
+    ).cast(SERIES_SCHEMA)
 
 
 def _excess_returns(
@@ -132,21 +135,29 @@ def _excess_returns(
     source: str,
 ) -> pl.DataFrame:
     """``day_key, daily_return, disrupted`` for every date after a root's first one."""
-    # The weights held at the close of t-1 earn the price change from t-1 to t.
+    # The weights held at the close of t-1 earn the price change from t-1 to t. Schedule rows
+    # and days are both in day_key order, so a row's day is a running count of first rows.
+    same_root_as_next = pl.col("day_key").shift(-1) // KEY_SCALE == pl.col("day_key") // KEY_SCALE
     next_day = days.select(
-        "day_key",
-        pl.col("day_key").shift(-1).alias("next_day_key"),
-        pl.col("date").shift(-1).alias("next_date"),
-    ).filter(pl.col("next_day_key") // KEY_SCALE == pl.col("day_key") // KEY_SCALE)
-    positions = schedule.join(next_day, on="day_key").select(
-        "root",
-        pl.col("next_date").alias("date"),
-        pl.col("date").alias("previous_date"),
-        pl.col("next_day_key").alias("day_key"),
-        "contract",
-        "weight",
-        (pl.col("next_day_key") * KEY_SCALE + pl.col("contract")).alias("key_now"),
-        (pl.col("day_key") * KEY_SCALE + pl.col("contract")).alias("key_before"),
+        pl.when(same_root_as_next).then(pl.col("day_key").shift(-1)).alias("next_day_key"),
+        pl.when(same_root_as_next).then(pl.col("date").shift(-1)).alias("next_date"),
+    )
+    day_of_row = schedule.select(
+        ((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True).cum_sum() - 1).alias("day")
+    ).to_series()
+    positions = (
+        pl.concat([schedule, next_day[day_of_row]], how="horizontal")
+        .drop_nulls("next_day_key")
+        .select(
+            "root",
+            pl.col("next_date").alias("date"),
+            pl.col("date").alias("previous_date"),
+            pl.col("next_day_key").alias("day_key"),
+            "contract",
+            "weight",
+            (pl.col("next_day_key") * KEY_SCALE + pl.col("contract")).alias("key_now"),
+            (pl.col("day_key") * KEY_SCALE + pl.col("contract")).alias("key_before"),
+        )
     )
     positions = positions.with_columns(
         lookup_settle(indexed, positions.get_column("key_now")).alias("settle_now"),
@@ -167,13 +178,30 @@ def _excess_returns(
         positions = _carry_prices_forward(positions, indexed, source)
     else:
         positions = positions.with_columns(pl.lit(False).alias("disrupted"))
-    return positions.group_by("day_key").agg(
-        (
-            (pl.col("weight") * pl.col("settle_now")).sum() / (pl.col("weight") * pl.col("settle_before")).sum()
-            - 1.0
-        ).alias("daily_return"),
-        pl.col("disrupted").any(),
-    )
+    # Per-day sums over the (at most a few) consecutive rows of each day, added in row order.
+    row_now = pl.col("weight") * pl.col("settle_now")
+    row_before = pl.col("weight") * pl.col("settle_before")
+    value_now, value_before, disrupted = row_now, row_before, pl.col("disrupted")
+    for ahead in range(1, _widest_day(positions)):
+        same_day = pl.col("day_key").shift(-ahead) == pl.col("day_key")
+        value_now = value_now + pl.when(same_day).then(row_now.shift(-ahead)).otherwise(0.0)
+        value_before = value_before + pl.when(same_day).then(row_before.shift(-ahead)).otherwise(0.0)
+        disrupted = disrupted | (same_day & pl.col("disrupted").shift(-ahead)).fill_null(False)
+    return positions.select(
+        "day_key",
+        (value_now / value_before - 1.0).alias("daily_return"),
+        disrupted.alias("disrupted"),
+    ).filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
+
+
+def _widest_day(frame: pl.DataFrame) -> int:
+    """Most rows any day has in ``frame`` (sorted by ``day_key``)."""
+    if frame.height == 0:
+        return 1
+    starts = frame.select(
+        pl.arg_where((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)).append(pl.lit(frame.height))
+    ).to_series()
+    return int(starts.diff().max() or 1)
 
 
 def _not_positive(column: str) -> pl.Expr:
@@ -209,17 +237,22 @@ def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source
     return positions.drop("settle_now_known", "settle_before_known")
 
 
-def _collateral_on(rates: pl.DataFrame, steps: pl.DataFrame, source: str) -> pl.DataFrame:
-    """``date, previous_date, collateral_return``: TBR for each step previous_date -> date.
+def _collateral_on(rates: pl.DataFrame, steps: pl.DataFrame, source: str) -> pl.Series:
+    """TBR for each row ``previous_date -> date`` of ``steps`` (in its order), as a Series.
 
     TB is the latest rate on or before ``previous_date``; 0 on a first date (no previous date)
     and everywhere when ``rates`` is empty; a step before the first rate is a DataError.
     """
     if rates.height == 0:
-        return steps.with_columns(pl.lit(0.0).alias("collateral_return"))
+        return pl.Series("collateral_return", [0.0] * steps.height, dtype=pl.Float64)
     known = rates.select("date", "tbill").drop_nulls().sort("date")
-    frame = steps.sort("previous_date").join_asof(
-        known.rename({"date": "rate_date"}), left_on="previous_date", right_on="rate_date", strategy="backward"
+    previous = steps.get_column("previous_date")
+    # Binary search for the latest rate on or before t-1 (-1: none).
+    position = known.get_column("date").search_sorted(previous.fill_null(strategy="zero"), side="right").cast(
+        pl.Int64
+    ) - 1
+    frame = steps.select("date", "previous_date").with_columns(
+        pl.when(position >= 0).then(known.get_column("tbill").gather(position.clip(0))).alias("tbill")
     )
     missing = frame.filter(pl.col("previous_date").is_not_null() & pl.col("tbill").is_null())
     if missing.height:
@@ -233,10 +266,8 @@ def _collateral_on(rates: pl.DataFrame, steps: pl.DataFrame, source: str) -> pl.
         days / TBILL_MATURITY_DAYS
     ) - 1.0
     return frame.select(
-        "date",
-        "previous_date",
-        pl.when(pl.col("previous_date").is_null()).then(0.0).otherwise(bill_return).alias("collateral_return"),
-    )
+        pl.when(pl.col("previous_date").is_null()).then(0.0).otherwise(bill_return).alias("collateral_return")
+    ).to_series()
 
 
 def collateral_returns(rates: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
@@ -254,7 +285,7 @@ def collateral_returns(rates: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
         .sort("date")
         .with_columns(pl.col("date").shift(1).alias("previous_date"))
     )
-    return _collateral_on(rates, steps, "").sort("date").select("date", "collateral_return")
+    return steps.select("date").with_columns(_collateral_on(rates, steps, ""))
 
 
 def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: RollRule) -> pl.DataFrame:
@@ -274,24 +305,31 @@ def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: Ro
         instruments = [market.instruments[root] for root in roots]
         near = priced.filter(month_mask(roots, {i.root: i.hold_month_numbers for i in instruments}))
         near_is_held = pl.lit(True)
-    same_day_next = pl.col("day_key").shift(-1) == pl.col("day_key")
-    months = contract_month_index(pl.col("contract").shift(-1)) - contract_month_index(pl.col("contract"))
-    spread = (pl.col("settle").log() - pl.col("settle").shift(-1).log()) * MONTHS_PER_YEAR / months
-    return (
-        near.select("day_key", pl.when(same_day_next & near_is_held).then(spread).alias("carry"))
+    # Rows are in price_key order: a day's first row is c1, the next row (same day) c2.
+    pairs = (
+        near.select(
+            "day_key",
+            pl.col("contract").alias("near"),
+            pl.col("settle").alias("near_settle"),
+            near_is_held.alias("near_is_held"),
+            pl.when(pl.col("day_key").shift(-1) == pl.col("day_key")).then(pl.col("contract").shift(-1)).alias("far"),
+            pl.col("settle").shift(-1).alias("far_settle"),
+        )
         .filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
-        .collect()
     )
+    months = contract_month_index(pl.col("far")) - contract_month_index(pl.col("near"))
+    spread = (pl.col("near_settle").log() - pl.col("far_settle").log()) * MONTHS_PER_YEAR / months
+    return pairs.select(
+        "day_key", pl.when(pl.col("near_is_held") & pl.col("far").is_not_null()).then(spread).alias("carry")
+    ).collect()
 
 
 def held_contracts_text(schedule: pl.DataFrame) -> pl.DataFrame:
-    """``root, date, held_contracts``: e.g. ``"202403:0.8 202405:0.2"`` (weights at the close,
-    contracts with weight > 0 in contract order, weights rounded to 6 decimals, 1 as ``1``).
+    """``day_key, held_contracts``: e.g. ``"202403:0.8 202405:0.2"`` (weights at the close,
+    contracts in contract order, weights rounded to 6 decimals, 1 as ``1``), one row per day.
 
-    ``schedule`` is a roll schedule (sorted by root, date, contract) with ``day_key``."""
-    frame = schedule.filter(pl.col("weight") > 0).select(
-        "root",
-        "date",
+    ``schedule`` is a roll schedule (weights > 0, sorted by root, date, contract) with ``day_key``."""
+    frame = schedule.select(
         "day_key",
         pl.concat_str(
             pl.col("contract").cast(pl.String),
@@ -301,9 +339,8 @@ def held_contracts_text(schedule: pl.DataFrame) -> pl.DataFrame:
     )
     # Contracts held at one close are consecutive rows: append the following rows of the same day
     # (a loop over the largest number of contracts held at once, not over days).
-    widest = frame.group_by("day_key").len().get_column("len").max() or 1
     text = pl.col("held_contracts")
-    for ahead in range(1, widest):
+    for ahead in range(1, _widest_day(frame)):
         text = text + pl.when(pl.col("day_key").shift(-ahead) == pl.col("day_key")).then(
             pl.lit(" ") + pl.col("held_contracts").shift(-ahead)
         ).otherwise(pl.lit(""))

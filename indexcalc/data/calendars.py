@@ -5,8 +5,10 @@ module and every answer leaves it as a polars ``Date`` Series (sorted, unique).
 
 Calendar codes used by ``data/instruments.toml``:
 
-- ``CMES``: CME Group (NYMEX, COMEX, CBOT, CME) US business days.
-- ``IEPA``: ICE Futures US business days.
+- ``CMES``: CME Group (NYMEX, COMEX, CBOT, CME) business days. The package keeps US holidays on
+  which Globex trades an abbreviated session (Martin Luther King Day, 4 July, Thanksgiving...)
+  as sessions; New Year, Good Friday, Christmas and days of national mourning are closed.
+- ``IEPA``: ICE Futures US business days (same convention).
 - ``XLON``: London Stock Exchange business days. The package has no calendar for the London
   Metal Exchange or ICE Futures Europe, so XLON (the same English bank holidays) is their proxy.
 

@@ -226,9 +226,10 @@ DEFAULT_PRICE_TEMPLATES: tuple[PriceTemplate, ...] = (
               (2005.8, 12.0), (2006.7, 6.0), (2008.5, 12.5), (2009.7, 3.3), (2010.0, 5.3), (2012.3, 2.1),
               (2014.1, 5.0), (2016.2, 1.9), (2018.9, 4.0), (2020.5, 1.8), (2022.6, 8.5), (2023.3, 2.3),
               (2024.2, 1.8), (2025.1, 3.8), (2026.8, 3.4)),
-       volatility=0.56, common_loading=0.08, sector_loading=0.03, short_share=0.6, tick=0.001,
-       seasonal_amplitude=0.10, seasonal_peak_month=1, open_interest=1_300_000, turnover=0.35,
-       **(_ENERGY | dict(short_half_life_years=0.25, regime_level=0.10, regime_years=1.2, carry_drift=0.04))),
+       volatility=0.62, common_loading=0.08, sector_loading=0.03, short_share=0.6, tick=0.001,
+       seasonal_amplitude=0.12, seasonal_peak_month=1, open_interest=1_300_000, turnover=0.35,
+       **(_ENERGY | dict(short_half_life_years=0.25, regime_level=0.10, regime_years=1.2, carry_drift=0.12,
+                     backwardation_share=0.35))),
     _t("RB", ((1995.0, 0.55), (1998.9, 0.36), (2000.7, 0.95), (2001.9, 0.58), (2003.2, 0.95), (2004.8, 1.35),
               (2006.6, 2.10), (2007.0, 1.55), (2008.5, 3.30), (2008.97, 1.05), (2011.3, 3.10), (2012.5, 2.70),
               (2014.5, 2.90), (2016.1, 1.05), (2018.8, 2.05), (2019.5, 1.80), (2020.3, 0.65), (2021.0, 1.45),
@@ -473,7 +474,8 @@ def generate_market(spec: MarketGeneratorSpec, instruments: dict[str, Instrument
     grid = _grid(calendar_days, spec)
     macro = _macro(spec, grid, calendar_days)
 
-    template_index = {root: index for index, root in enumerate(base_roots)}
+    # random streams are keyed by the template's position in spec.roots (not the catalogue's order)
+    template_index = {template.root: index for index, template in enumerate(spec.roots)}
     root_templates = [templates[base] for _, base, _ in members]
     sectors = [catalogue[base].sector for _, base, _ in members]
     levels = _simulate_levels(spec, grid, macro, root_templates, sectors,
@@ -926,7 +928,7 @@ def _toml_value(value) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def load_market(directory: Path | str) -> MarketData:
+def read_market(directory: Path | str) -> MarketData:
     """Read a market written by :func:`write_market` (instruments from ``instruments.toml`` there,
     else the default catalogue). A missing or unreadable file is a :class:`DataError`."""
     directory = Path(directory)
@@ -964,4 +966,4 @@ def load_default_market(directory: Path | str = DEFAULT_MARKET_DIR, spec: Market
     if not all((directory / file_name).exists() for file_name in MARKET_FILES.values()):
         spec = MarketGeneratorSpec() if spec is None else spec
         write_market(generate_market(spec), directory, seed=spec.seed)
-    return load_market(directory)
+    return read_market(directory)

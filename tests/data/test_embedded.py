@@ -23,7 +23,7 @@ from indexcalc.data.embedded import (
     _soft_band,
     generate_market,
     load_default_market,
-    load_market,
+    read_market,
     write_market,
 )
 from indexcalc.data.instruments import load_instruments
@@ -167,28 +167,31 @@ def test_the_index_roll_always_finds_the_held_and_next_hold_contracts_priced(emb
     """For every hold-cycle contract c (delivery D) the roll out of it happens on business days
     5-9 of D - roll_months_before (DESIGN.md s2). Both c and the next hold-cycle contract must be
     priced from the first business day of the month before that roll month to roll day 9."""
-    instruments = load_instruments()
-    keys = embedded_market.prices.select("root", "contract", "date")
-    for root, instrument in instruments.items():
+    needed = []
+    for root, instrument in load_instruments().items():
         days = business_days_array(instrument.calendar, date(1995, 1, 1), date(2026, 10, 31))
-        priced = keys.filter(pl.col("root") == root)
-        priced_set = set(zip(priced.get_column("contract").to_list(), priced.get_column("date").to_numpy().astype("datetime64[D]").astype(int).tolist()))
-        hold = instrument.hold_month_numbers
-        years = range(1995, 2028)
-        held = [year * 100 + month for year in years for month in hold]
-        checked = 0
-        for current, following in zip(held, held[1:]):
-            roll_month = _months(current, -instrument.roll_months_before)
-            if not 199502 <= roll_month <= 202610:
-                continue
-            window_start = month_business_day(days, np.array([_months(roll_month, -1)]), 1)[0]
-            roll_day_9 = month_business_day(days, np.array([roll_month]), 9)[0]
-            needed = days[(days >= window_start) & (days <= roll_day_9)]
-            for day in needed.astype(int).tolist():
-                assert (current, day) in priced_set, (root, current, str(np.datetime64(day, "D")))
-                assert (following, day) in priced_set, (root, following, str(np.datetime64(day, "D")))
-            checked += 1
-        assert checked >= 25 * len(hold) - 1, root
+        held = np.array([year * 100 + month for year in range(1995, 2029) for month in instrument.hold_month_numbers])
+        current, following = held[:-1], held[1:]
+        roll_months = np.array([_months(int(c), -instrument.roll_months_before) for c in current])
+        inside = (roll_months >= 199502) & (roll_months <= 202610)
+        current, following, roll_months = current[inside], following[inside], roll_months[inside]
+        assert len(current) >= 31 * len(instrument.hold_month_numbers) - 1, root
+        before = np.array([_months(int(m), -1) for m in roll_months])
+        first = np.searchsorted(days, month_business_day(days, before, 1))
+        last = np.searchsorted(days, month_business_day(days, roll_months, 9)) + 1
+        lengths = last - first
+        day_index = np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        for contracts in (current, following):
+            needed.append(pl.DataFrame({"root": root, "contract": np.repeat(contracts, lengths).astype(np.int32),
+                                        "date": days[day_index]}))
+    needed = pl.concat(needed)
+    assert needed.height > 23 * 31 * 4 * 2 * 25  # >= 4 rolls a year, 2 contracts, ~25+ days each
+    missing = needed.join(embedded_market.prices, on=["root", "contract", "date"], how="anti")
+    assert missing.height == 0, missing.head()
+    # the check bites: a contract listed only from its roll window would be caught
+    late = embedded_market.prices.filter(~((pl.col("root") == "CL") & (pl.col("contract") == 201005)
+                                           & (pl.col("date") < date(2010, 3, 5))))
+    assert needed.join(late, on=["root", "contract", "date"], how="anti").height > 0
 
 
 def test_copper_has_three_contracts_beyond_first_notice_every_day(embedded_market):
@@ -371,7 +374,7 @@ def test_committed_files_are_labelled_synthetic_and_match_the_generator(embedded
 
 def test_write_then_load_round_trips_and_missing_files_are_generated(tmp_path, short_market):
     write_market(short_market, tmp_path / "market", seed=SHORT.seed)
-    loaded = load_market(tmp_path / "market")
+    loaded = read_market(tmp_path / "market")
     for name in ("prices", "rates", "inflation", "macro"):
         assert getattr(loaded, name).equals(getattr(short_market, name)), name
     assert loaded.instruments == short_market.instruments
@@ -383,11 +386,11 @@ def test_write_then_load_round_trips_and_missing_files_are_generated(tmp_path, s
     assert sorted(path.name for path in (tmp_path / "fresh").iterdir()) == sorted(MARKET_FILES.values())
 
 
-def test_load_market_names_a_missing_file(tmp_path, short_market):
+def test_read_market_names_a_missing_file(tmp_path, short_market):
     write_market(short_market, tmp_path, seed=SHORT.seed)
     (tmp_path / "macro.parquet").unlink()
     with pytest.raises(Exception, match="macro.parquet: file not found"):
-        load_market(tmp_path)
+        read_market(tmp_path)
 
 
 def test_cli_generate_writes_clones_with_their_instruments_and_prints_the_time(tmp_path):
@@ -396,7 +399,7 @@ def test_cli_generate_writes_clones_with_their_instruments_and_prints_the_time(t
                                        "--start", "2020-01-01", "--end", "2020-06-30"])
     assert result.exit_code == 0, result.output
     assert "25 roots" in result.output and " s;" in result.output and "SYNTHETIC" in result.output
-    market = load_market(out)
+    market = read_market(out)
     assert {"CL_001", "CO_002"} <= set(market.roots) and market.instruments["CO_002"].sector == "energy"
     assert market.prices.equals(generate_market(MarketGeneratorSpec(
         seed=7, extra_roots=2, start=date(2020, 1, 1), end=date(2020, 6, 30))).prices)
@@ -408,3 +411,44 @@ def test_cli_generate_rejects_an_end_before_the_start_with_exit_code_2(tmp_path)
     assert result.exit_code == 2
     assert "error: data generate: spec: Value error, end must be after start" in result.output
     assert not any(tmp_path.iterdir())
+
+
+# --- exchange calendars ---------------------------------------------------------------------------
+
+
+def test_business_days_follow_each_exchange_holidays():
+    year = (date(2024, 1, 1), date(2024, 12, 31))
+    cme, london = business_days("CMES", *year), business_days("XLON", *year)
+    assert cme.dtype == pl.Date and cme.is_sorted() and cme.n_unique() == cme.len()
+    for closed in (date(2024, 1, 1), date(2024, 3, 29), date(2024, 12, 25)):
+        assert closed not in cme.to_list() and closed not in london.to_list()
+    assert date(2024, 5, 27) in cme.to_list() and date(2024, 5, 27) not in london.to_list()  # UK spring bank holiday
+    assert date(2024, 12, 26) in cme.to_list() and date(2024, 12, 26) not in london.to_list()  # Boxing Day
+    assert date(2022, 9, 19) not in business_days("XLON", date(2022, 9, 19), date(2022, 9, 19)).to_list()
+    assert business_days("IEPA", date(2012, 10, 29), date(2012, 10, 29)).len() == 0  # hurricane Sandy
+    assert business_days("CMES", date(1995, 1, 1), date(1995, 1, 6)).to_list()[0] == date(1995, 1, 3)
+
+
+def test_business_days_outside_the_calendar_window_fall_back_to_weekdays():
+    days = business_days("XLON", date(1988, 12, 23), date(1989, 1, 3)).to_list()
+    # weekdays without 25 Dec and 1 Jan (a Sunday in 1989): 23, 26-30 Dec, 2-3 Jan
+    assert days == [date(1988, 12, 23), date(1988, 12, 26), date(1988, 12, 27), date(1988, 12, 28),
+                    date(1988, 12, 29), date(1988, 12, 30), date(1989, 1, 2), date(1989, 1, 3)]
+    assert business_days("CMES", date(2024, 1, 2), date(2024, 1, 1)).len() == 0
+
+
+def test_unknown_calendar_is_a_spec_error():
+    with pytest.raises(SpecError, match="calendar XNOPE: unknown exchange calendar 'XNOPE'"):
+        business_days("XNOPE", date(2020, 1, 1), date(2020, 2, 1))
+
+
+def test_month_business_day_counts_from_either_end_of_the_month():
+    days = business_days_array("CMES", date(2024, 1, 1), date(2024, 3, 31))
+    # February 2024 on CMES: 1-2, 5-9, 12-16, 19-23, 26-29 (21 days; 19 Feb is a Globex session)
+    picked = month_business_day(days, np.array([202402, 202402, 202402, 202401]), 1)
+    assert picked[0] == np.datetime64("2024-02-01") and picked[3] == np.datetime64("2024-01-02")
+    assert month_business_day(days, np.array([202402]), 5)[0] == np.datetime64("2024-02-07")
+    assert month_business_day(days, np.array([202402]), -1)[0] == np.datetime64("2024-02-29")
+    assert month_business_day(days, np.array([202402]), -6)[0] == np.datetime64("2024-02-22")
+    with pytest.raises(SpecError, match="month 202404 has fewer than 1 business days"):
+        month_business_day(days, np.array([202404]), 1)

@@ -52,17 +52,23 @@ class PublicationInputs:
 
 
 def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> PublicationInputs:
-    """Build the series once per roll rule in use and the collateral returns on the union of
-    the indexes' dates (the same functions and rule choice as :func:`indexcalc.pipeline.rebuild_all`)."""
+    """Build the series once per roll rule in use, for the roots the indexes' weights hold, and
+    the collateral returns on the union of the indexes' dates (the same functions and rule
+    choice as :func:`indexcalc.pipeline.rebuild_all`)."""
     from indexcalc.pipeline import roll_rule_for
     from indexcalc.series import build_series, collateral_returns
 
     rolls = {index_id: roll_rule_for(result.spec, market) for index_id, result in results.items()}
+    held: dict[str, set[str]] = {}
+    for index_id, result in results.items():
+        held.setdefault(rolls[index_id].model_dump_json(), set()).update(result.weights.get_column("root").unique())
+    available = set(market.roots)
     root_levels: dict[str, pl.DataFrame] = {}
     for rule in rolls.values():
         key = rule.model_dump_json()
-        if key not in root_levels:
-            root_levels[key] = build_series(market, rule).select("date", "root", "level")
+        roots = sorted(held[key] & available)
+        if key not in root_levels and roots:
+            root_levels[key] = build_series(market, rule, roots=roots).select("date", "root", "level")
     risk_free = None
     if any(result.spec.return_type == "tr" for result in results.values()) and market.rates.height:
         dates = pl.concat([result.levels.get_column("date") for result in results.values()]).unique().sort()

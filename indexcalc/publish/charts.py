@@ -87,6 +87,18 @@ def _thin(frame: pl.DataFrame, value: str, how: str) -> pl.DataFrame:
     )
 
 
+def _grid_labels(axes, column_labels: list[str], row_labels: list[str], rotate_columns: bool = False) -> None:
+    """Label an image grid with plain texts under and left of it, with the axes switched off:
+    matplotlib's tick objects cost far more to lay out and render than texts."""
+    axes.set_axis_off()
+    below, left = axes.get_xaxis_transform(), axes.get_yaxis_transform()
+    for column, label in enumerate(column_labels):
+        axes.text(column, -0.01, label, transform=below, ha="center", va="top", rotation=90 if rotate_columns else 0)
+    for row, label in enumerate(row_labels):
+        if label:
+            axes.text(-0.01, row, label, transform=left, ha="right", va="center")
+
+
 def level_chart(levels: pl.DataFrame, name: str = "level") -> str:
     """Index level since inception (weekly points past :data:`WEEKLY_AFTER_POINTS` days)."""
     points = _thin(levels.sort("date").select("date", "level"), "level", "last")
@@ -129,26 +141,26 @@ def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to
         if value is not None:
             grid[row_of[year], month - 1] = value * 100.0
     finite = grid[np.isfinite(grid)]
-    bound = float(np.percentile(np.abs(finite), 98)) if finite.size else 1.0
-    bound = bound if bound > 0 else 1.0
-    height = min(1.0 + 0.22 * len(years), 8.0)
+    # the colour scale spans the 98th percentile of |return|, rounded up to a whole percent,
+    # so that one extreme month does not wash out the others
+    bound = float(math.ceil(np.percentile(np.abs(finite), 98))) if finite.size else 1.0
+    bound = max(bound, 1.0)
+    row_height = 0.22 if len(years) <= annotate_up_to_years else 0.14
+    height = 0.4 + row_height * len(years)
     with matplotlib.rc_context(STYLE | {"axes.grid": False}):
         figure = _figure(7.5, height, (0.55, 1.15, 0.1, 0.3))
         axes = figure.add_subplot()
         image = axes.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", aspect="auto",
                             norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), interpolation="nearest")
-        axes.set_xticks(range(12), MONTH_LABELS)
         step = max(1, math.ceil(len(years) / MAX_YEAR_LABELS))
-        axes.set_yticks(range(0, len(years), step), [str(year) for year in years[::step]])
-        axes.tick_params(length=0)
-        for spine in axes.spines.values():
-            spine.set_visible(False)
+        _grid_labels(axes, list(MONTH_LABELS), [str(year) if row % step == 0 else "" for row, year in enumerate(years)])
         if len(years) <= annotate_up_to_years:
             for (row, column), value in np.ndenumerate(grid):
                 if np.isfinite(value):
                     axes.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
         colour_axes = figure.add_axes((1 - 1.0 / 7.5, 0.3 / height, 0.12 / 7.5, 1 - 0.4 / height))
-        figure.colorbar(image, cax=colour_axes, label="monthly return (%)")
+        figure.colorbar(image, cax=colour_axes, label="monthly return (%)", ticks=[-bound, -bound / 2, 0.0, bound / 2, bound],
+                        format="%g")
         return _svg(figure, name, "Monthly returns heatmap")
 
 
@@ -165,18 +177,14 @@ def correlation_heatmap(matrix: pl.DataFrame, name: str = "correlation") -> str:
         figure = _figure(size + 1.8, size + 0.7, (0.6, 1.2, 0.1, 0.6))
         axes = figure.add_subplot()
         image = axes.imshow(values, cmap="RdBu_r", vmin=-1.0, vmax=1.0, interpolation="nearest")
-        axes.set_xticks(range(len(labels)), labels, rotation=90)
-        axes.set_yticks(range(len(labels)), labels)
-        axes.tick_params(length=0)
-        for spine in axes.spines.values():
-            spine.set_visible(False)
+        _grid_labels(axes, labels, labels, rotate_columns=True)
         for (row, column), value in np.ndenumerate(values):
             if np.isfinite(value):
                 axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
                           color="white" if abs(value) > 0.6 else "black")
         width, height = figure.get_size_inches()
         colour_axes = figure.add_axes((1 - 0.9 / width, 0.6 / height, 0.12 / width, 1 - 0.7 / height))
-        figure.colorbar(image, cax=colour_axes)
+        figure.colorbar(image, cax=colour_axes, ticks=[-1.0, -0.5, 0.0, 0.5, 1.0])
         return _svg(figure, name, "Correlation matrix")
 
 

@@ -22,6 +22,8 @@ from indexcalc.results import IndexResult
 
 ALL_LEVELS_FILE = "all_levels.parquet"
 WEIGHT_KEYS = ("date", "effective_date", "root")
+RESERVED_FOLDERS = frozenset({"levels", "weights", "factsheets", "methodology", "ledger", "index.html"})
+"""Folders of a publication that a family table may not be named after."""
 
 
 def csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
@@ -64,6 +66,8 @@ def write_data_files(results: dict[str, IndexResult], out_dir: Path) -> list[Pat
         atomic_write_csv(path, csv_ready(result.weights.select(weights_columns(result.weights))))
         written.append(path)
         for name, table in result.tables.items():
+            if name in RESERVED_FOLDERS or not name.replace("_", "").isalnum():
+                raise ValueError(f"{index_id}: table name {name!r} is reserved or not a plain folder name")
             path = out_dir / name / f"{index_id}.csv"
             atomic_write_csv(path, csv_ready(table))
             written.append(path)

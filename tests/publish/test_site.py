@@ -43,6 +43,39 @@ def test_weights_and_family_tables_are_written_per_index(published_site, fabrica
     assert not (published_site / "analytics" / "LS-ER.csv").exists()
 
 
+def test_a_family_table_cannot_overwrite_a_publication_folder(tmp_path, fabricated_results):
+    from dataclasses import replace
+
+    from indexcalc.publish.levels import write_data_files
+
+    result = fabricated_results["LS-ER"]
+    clashing = replace(result, tables={"weights": result.weights})
+    with pytest.raises(ValueError, match="'weights' is reserved"):
+        write_data_files({"LS-ER": clashing}, tmp_path)
+
+
+def test_progress_bar_appears_only_after_the_delay():
+    import io
+
+    from rich.console import Console
+
+    from indexcalc.publish.progress import DelayedProgress
+
+    quick_output, slow_output = io.StringIO(), io.StringIO()
+    with DelayedProgress(3, "quick", delay=60.0, console=Console(file=quick_output, force_terminal=True)) as bar:
+        for step in ("a", "b", "c"):
+            bar.advance(step)
+    assert not bar.shown and quick_output.getvalue() == ""
+    with DelayedProgress(3, "slow", delay=0.0, console=Console(file=slow_output, force_terminal=True)) as bar:
+        for step in ("a", "b", "c"):
+            bar.advance(step)
+    assert bar.shown and "slow" in slow_output.getvalue() and "3/3" in slow_output.getvalue()
+    hidden = io.StringIO()
+    with DelayedProgress(3, "off", enabled=False, delay=0.0, console=Console(file=hidden, force_terminal=True)) as bar:
+        bar.advance("a")
+    assert not bar.shown and hidden.getvalue() == ""
+
+
 def test_site_index_lists_every_index_with_latest_level_and_changes(published_site, fabricated_results):
     html = (published_site / "index.html").read_text()
     assert set(marked(html, "data-index")) == set(fabricated_results)

@@ -179,6 +179,8 @@ def roll_schedule(market: MarketData, rule: RollRule, roots: list[str] | None = 
     sorted by root, date, contract.
     """
     selected = select_roots(market, roots)
+    if not selected:
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
     indexed = indexed_prices(market.prices, selected, market.source)
     return schedule_from_prices(market, rule, selected, indexed).drop("day_key")
 

@@ -87,6 +87,8 @@ def build_series(
     if disruption not in ("error", "carry_forward"):
         raise SpecError(f"disruption must be 'error' or 'carry_forward', got {disruption!r}")
     selected = select_roots(market, roots)
+    if not selected:
+        return pl.DataFrame(schema=SERIES_SCHEMA)
     indexed = indexed_prices(market.prices, selected, market.source)
     schedule = schedule_from_prices(market, rule, selected, indexed).with_columns(
         day_key(selected).alias("day_key")

@@ -209,6 +209,12 @@ def test_first_notice_roll_series_switches_contract_at_the_roll_point() -> None:
     assert series.get_column("daily_return").to_list() == pytest.approx([0.0, 4.2 / 4.1 - 1, 4.3 / 4.4 - 1])
 
 
+def test_a_market_without_prices_gives_empty_frames_with_the_interface_columns() -> None:
+    empty = MarketData(prices=pl.DataFrame(schema=PRICES_SCHEMA), instruments={})
+    assert build_series(empty).schema == pl.Schema(SERIES_SCHEMA)
+    assert roll_schedule(empty, WindowRoll()).columns == ["date", "root", "contract", "weight"]
+
+
 # --- market disruption ---------------------------------------------------------------------------
 
 
@@ -365,3 +371,27 @@ def test_roll_schedule_and_series_agree_on_the_dates() -> None:
     schedule = roll_schedule(market, WindowRoll())
     series = build_series(market)
     assert schedule.get_column("date").unique().sort().to_list() == series.get_column("date").to_list()
+
+
+# --- embedded market, full history ---------------------------------------------------------------
+
+
+def test_every_embedded_root_gets_a_complete_series_over_the_full_history(
+    embedded_market: MarketData, embedded_series: pl.DataFrame
+) -> None:
+    market, series = embedded_market, embedded_series
+    schedule = roll_schedule(market, WindowRoll())
+    assert series.get_column("root").n_unique() == len(market.instruments) == 23
+    # One row per root and business day (the dates the root has prices), nothing missing.
+    assert series.height == market.prices.select("root", "date").n_unique()
+    nulls = series.select(pl.col("level", "daily_return", "tr_level", "held_contracts").null_count())
+    assert nulls.row(0) == (0, 0, 0, 0)
+    assert not series.get_column("disrupted").any()
+    assert (series.group_by("root").agg(pl.col("level").first()).get_column("level") == 100.0).all()
+    assert (series.get_column("level") > 0).all()
+    # Carry is known on every day with two hold-cycle contracts priced (all but a handful).
+    assert series.get_column("carry").null_count() < 0.01 * series.height
+    sums = schedule.group_by("root", "date").agg(pl.col("weight").sum()).get_column("weight")
+    assert sums.is_between(1 - 1e-12, 1 + 1e-12).all()
+    # The window rolls: on business days 5-9 of some months two contracts are held.
+    assert schedule.group_by("root", "date").len().get_column("len").max() == 2

@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from indexcalc.data.market import MarketData
 from indexcalc.rolls import roll_schedule
-from indexcalc.series import build_series
 from indexcalc.specs.base import DataRoll
 
 pytestmark = pytest.mark.realdata
@@ -32,14 +32,17 @@ SHOWN_MISMATCHES = 5
 
 
 @pytest.fixture(scope="module")
-def comparison(pysystemtrade_dir: Path) -> pl.DataFrame:
-    """One row per root and day t with both sides of the identity, and whether t is a roll day."""
-    from indexcalc.data.pysystemtrade import read_adjusted_prices, read_pysystemtrade
+def comparison(
+    pysystemtrade_dir: Path, pysystemtrade_market: MarketData, pysystemtrade_series: pl.DataFrame
+) -> pl.DataFrame:
+    """One row per root and day t with both sides of the identity, and whether t is a roll day.
 
-    market = read_pysystemtrade(pysystemtrade_dir)
+    ``pysystemtrade_series`` is ``build_series(market, DataRoll(), disruption="carry_forward")``:
+    some closes have no PRICE settle; those days are skipped below."""
+    from indexcalc.data.pysystemtrade import read_adjusted_prices
+
+    market, series = pysystemtrade_market, pysystemtrade_series
     adjusted = read_adjusted_prices(pysystemtrade_dir)
-    # Some closes have no PRICE settle; those days are skipped below, so carry forward here.
-    series = build_series(market, DataRoll(), disruption="carry_forward")
     held = roll_schedule(market, DataRoll()).select("root", "date", pl.col("contract").alias("held"))
     settles = market.prices.select("root", "date", "contract", "settle")
     frame = (

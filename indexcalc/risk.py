@@ -272,7 +272,7 @@ def _matrix(frame: pl.DataFrame, key: str, keys: np.ndarray, roots: list[str], v
     """``frame`` (key, root, value) as a keys x roots array (``fill`` where absent)."""
     matrix = np.full((len(keys), len(roots)), fill)
     rows = np.searchsorted(keys, frame.get_column(key).to_numpy())
-    columns = np.searchsorted(np.array(roots), frame.get_column("root").to_numpy())
+    columns = frame.get_column("root").replace_strict(roots, range(len(roots)), return_dtype=pl.Int64).to_numpy()
     matrix[rows, columns] = frame.get_column(value).to_numpy()
     return matrix
 
@@ -308,7 +308,7 @@ def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: 
     return pl.DataFrame(
         {
             "date": np.repeat(axis[days], count),
-            "root": np.tile(np.array(roots), len(days)),
+            "root": pl.Series(roots).gather(np.tile(np.arange(count), len(days))),
             "start_weight": start_weight.ravel(),
             "prev_level": previous.ravel(),
             "level": current.ravel(),

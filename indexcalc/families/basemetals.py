@@ -143,6 +143,8 @@ def _schedule(spec: BaseMetalsSpec, basket: _Basket) -> tuple[dt.date, np.ndarra
     keep = fixing >= earliest
     if spec.base_date is not None:
         base_position = int(np.searchsorted(basket.dates.to_numpy(), np.datetime64(spec.base_date)))
+        if base_position == len(basket.dates) or basket.dates[base_position] != spec.base_date:
+            raise SpecError(f"base_date {spec.base_date} is not a business day of the index", key=f"index {spec.id}")
         if base_position < earliest:
             raise SpecError(
                 f"base_date {spec.base_date} leaves fewer than {spec.history_days} daily returns for some root",
@@ -251,13 +253,13 @@ def _weights_frame(
         {
             "date": basket.dates.gather(np.repeat(fixing, count)),
             "effective_date": basket.dates.gather(np.repeat(effective, count)),
-            "root": np.tile(np.array(basket.roots), len(events)),
+            "root": pl.Series(basket.roots).gather(np.tile(np.arange(count), len(events))),
             "weight": weights.ravel(),
             "target_weight": weights.ravel(),
             "base_weight": pre_tilt.ravel(),
             "drifted_weight": drifted.ravel(),
             "volatility": volatility.ravel(),
-            "reason": np.repeat(np.array([event.reason for event in events]), count),
+            "reason": pl.Series([event.reason for event in events]).gather(np.arange(len(events)).repeat(count)),
         },
         schema=WEIGHTS_SCHEMA,
     ).with_columns(pl.col("drifted_weight").fill_nan(None))

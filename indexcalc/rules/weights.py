@@ -10,6 +10,11 @@ business days a year, a spec parameter); weights are fractions of the index noti
 - Maximum Sharpe: ``max_w (w' mu) / sqrt(w' S w)`` subject to the same constraints; ``mu`` the
   trailing mean daily excess return (the roots' returns are excess returns already). When no
   bounded portfolio has a positive expected return, the minimum-variance weights.
+- Optimiser answers are the exact solution of the KKT system on the optimum's active set (the
+  roots on a bound), confirmed by the KKT conditions (sufficient: both are convex problems,
+  max-Sharpe after the change of variables ``w = y / k``). The active set is the previous
+  re-optimisation's, or a change of it in one or two roots, when one of those is confirmed
+  (one batched linear solve), and otherwise the one scipy's SLSQP converges to.
 - ``S`` is the Ledoit-Wolf shrunk covariance (shrinkage towards ``m * I``, ``m`` the mean sample
   variance; Ledoit and Wolf 2004, "A well-conditioned estimator for large-dimensional covariance
   matrices"), computed here in numpy.
@@ -23,7 +28,7 @@ business days a year, a spec parameter); weights are fractions of the index noti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import polars as pl
@@ -146,65 +151,119 @@ def _normalised(covariance: np.ndarray, what: str) -> np.ndarray:
     return covariance / scale
 
 
-def active_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the weights on their lower and on their upper bound (within ACTIVE_TOLERANCE)."""
-    lower = weights <= min_weight + ACTIVE_TOLERANCE
-    return lower, ~lower & (weights >= max_weight - ACTIVE_TOLERANCE)
+FREE, LOWER, UPPER = 0, 1, 2
+"""States of a weight in an active set: strictly inside its bounds, on the floor, on the cap."""
 
 
-def _kkt_point(
+def bound_states(weights: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray:
+    """The active set of ``weights``: LOWER / UPPER where a weight is within ACTIVE_TOLERANCE of
+    its floor / cap, FREE elsewhere."""
+    states = np.full(len(weights), FREE)
+    states[weights >= max_weight - ACTIVE_TOLERANCE] = UPPER
+    states[weights <= min_weight + ACTIVE_TOLERANCE] = LOWER
+    return states
+
+
+def neighbour_states(states: np.ndarray) -> Iterator[np.ndarray]:
+    """Candidate active sets near ``states``, in two batches (the second built only if asked
+    for): ``states`` itself and every active set differing from it in one root (1 + 2n rows),
+    then those differing in two roots (4 n(n-1)/2 rows)."""
+    count = len(states)
+    shifts = np.array([1, 2])
+    roots = np.arange(count).repeat(2)
+    single = np.tile(states, (2 * count + 1, 1))
+    single[np.arange(1, 2 * count + 1), roots] = (states[roots] + np.tile(shifts, count)) % 3
+    yield single
+    first, second = np.triu_indices(count, k=1)
+    first, second = first.repeat(4), second.repeat(4)
+    double = np.tile(states, (len(first), 1))
+    rows = np.arange(len(first))
+    double[rows, first] = (states[first] + np.tile(shifts.repeat(2), len(first) // 4)) % 3
+    double[rows, second] = (states[second] + np.tile(shifts, len(first) // 2)) % 3
+    yield double
+
+
+def _kkt_points(
     hessian: np.ndarray,
     equalities: np.ndarray,
     equality_values: np.ndarray,
     inequalities: np.ndarray,
     inequality_values: np.ndarray,
-) -> np.ndarray | None:
-    """Minimiser of ``x' H x / 2`` s.t. ``E x = e`` and the active inequalities ``G x >= g``
-    held as equalities, if the KKT conditions confirm it (None otherwise).
+    active: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``active`` (candidates x inequalities, bool): the minimiser of
+    ``x' H x / 2`` s.t. ``E x = e`` and the active inequalities ``G x >= g`` held as equalities,
+    and whether the multipliers confirm it.
 
-    Solves ``[[H, A'], [A, 0]] [x; nu] = [0; b]`` with ``A = [E; G]``. Stationarity reads
+    Solves ``[[H, A'], [A, 0]] [x; nu] = [0; b]`` with ``A = [E; G_active]``, batched: an
+    inactive inequality keeps a zero row and ``nu_j = 0``. Stationarity reads
     ``H x = -A' nu``, so the multiplier of an active inequality is ``-nu_j``, which must be
-    ``>= 0``; a singular system also gives None.
+    ``>= 0``. Candidates whose system is singular are reported not confirmed.
     """
-    rows = np.vstack([equalities, inequalities])
-    size, count = len(hessian), len(rows)
-    system = np.block([[hessian, rows.T], [rows, np.zeros((count, count))]])
-    right = np.concatenate([np.zeros(size), equality_values, inequality_values])
+    size, equality_count, inequality_count = len(hessian), len(equalities), len(inequalities)
+    total = size + equality_count + inequality_count
+    candidates = len(active)
+    mask = active.astype(float)
+    system = np.zeros((candidates, total, total))
+    system[:, :size, :size] = hessian
+    system[:, :size, size : size + equality_count] = equalities.T
+    system[:, size : size + equality_count, :size] = equalities
+    system[:, :size, size + equality_count :] = inequalities.T[None, :, :] * mask[:, None, :]
+    system[:, size + equality_count :, :size] = inequalities[None, :, :] * mask[:, :, None]
+    inactive = np.arange(inequality_count)
+    system[:, size + equality_count + inactive, size + equality_count + inactive] = 1.0 - mask
+    right = np.zeros((candidates, total))
+    right[:, size : size + equality_count] = equality_values
+    right[:, size + equality_count :] = inequality_values * mask
+    # an active set with more constraints than unknowns cannot be solved: leave it out
+    solvable = equality_count + active.sum(axis=1) <= size
+    solutions = np.full((candidates, total), np.nan)
+    rows = np.flatnonzero(solvable)
     try:
-        solution = np.linalg.solve(system, right)
+        solutions[rows] = np.linalg.solve(system[rows], right[rows][..., None])[..., 0]
     except np.linalg.LinAlgError:
-        return None
-    if not np.all(np.isfinite(solution)) or np.any(solution[size + len(equalities) :] > KKT_TOLERANCE):
-        return None
-    return solution[:size]
+        # one singular candidate fails the whole batch: solve them one by one
+        for row in rows:
+            try:
+                solutions[row] = np.linalg.solve(system[row], right[row])
+            except np.linalg.LinAlgError:
+                continue
+    multipliers = solutions[:, size + equality_count :]
+    confirmed = np.isfinite(solutions).all(axis=1) & ~(multipliers > KKT_TOLERANCE).any(axis=1)
+    return solutions[:, :size], confirmed
 
 
-def _within_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -> bool:
-    return bool(np.all(weights >= min_weight - KKT_TOLERANCE) and np.all(weights <= max_weight + KKT_TOLERANCE))
+def _bound_inequalities(count: int, extra_columns: int) -> np.ndarray:
+    """Rows ``e_i`` (floors, ``w_i >= lo``) then ``-e_i`` (caps, ``-w_i >= -hi``), padded with
+    ``extra_columns`` zero columns."""
+    identity = np.hstack([np.eye(count), np.zeros((count, extra_columns))])
+    return np.vstack([identity, -identity])
 
 
-def _bound_rows(lower: np.ndarray, upper: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Rows ``e_i`` (lower bounds, ``w_i >= lo``) then ``-e_i`` (upper, ``-w_i >= -hi``)."""
-    return np.vstack([columns[lower], -columns[upper]])
+def _first_feasible(weights: np.ndarray, confirmed: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray | None:
+    feasible = confirmed & np.all(weights >= min_weight - KKT_TOLERANCE, axis=1)
+    feasible &= np.all(weights <= max_weight + KKT_TOLERANCE, axis=1)
+    hits = np.flatnonzero(feasible)
+    return np.clip(weights[hits[0]], min_weight, max_weight) if hits.size else None
 
 
-def minimum_variance_on_active_set(
-    scaled: np.ndarray, min_weight: float, max_weight: float, lower: np.ndarray, upper: np.ndarray
+def minimum_variance_on_active_sets(
+    scaled: np.ndarray, min_weight: float, max_weight: float, states: np.ndarray
 ) -> np.ndarray | None:
-    """The minimum-variance weights if the optimum has exactly these roots on their lower /
-    upper bounds (convex QP: the KKT conditions prove it), else None."""
+    """The minimum-variance weights if one of the candidate active sets ``states`` (candidates
+    x roots, FREE / LOWER / UPPER) is the optimum's, confirmed by the KKT conditions (which
+    prove optimality for this convex QP), else None."""
     count = len(scaled)
-    identity = np.eye(count)
-    weights = _kkt_point(
+    active = np.hstack([states == LOWER, states == UPPER])
+    weights, confirmed = _kkt_points(
         2.0 * scaled,
         np.ones((1, count)),
         np.ones(1),
-        _bound_rows(lower, upper, identity),
-        np.concatenate([np.full(lower.sum(), min_weight), np.full(upper.sum(), -max_weight)]),
+        _bound_inequalities(count, 0),
+        np.concatenate([np.full(count, min_weight), np.full(count, -max_weight)]),
+        active,
     )
-    if weights is None or not _within_bounds(weights, min_weight, max_weight):
-        return None
-    return np.clip(weights, min_weight, max_weight)
+    return _first_feasible(weights, confirmed, min_weight, max_weight)
 
 
 def minimum_variance_weights(
@@ -212,21 +271,26 @@ def minimum_variance_weights(
 ) -> np.ndarray:
     """``argmin w' S w`` s.t. ``sum w = 1``, ``min_weight <= w_i <= max_weight``.
 
-    SLSQP finds which roots sit on a bound; the weights are then the exact solution of the
-    KKT system on that active set, confirmed by the KKT conditions (sufficient for this
-    convex problem), so they do not depend on the start or the solver's tolerance. A
-    ``start`` (e.g. the previous solution) whose active set is already optimal skips SLSQP.
-    The covariance is scaled to unit mean variance first (same argmin, better conditioned).
+    The answer is the exact solution of the KKT system on the optimum's active set (which
+    roots sit on a bound), confirmed by the KKT conditions, so it depends neither on a start
+    nor on a solver tolerance. The active set of ``start`` (the previous re-optimisation, or
+    equal weights) and its one- and two-root neighbours are tried first (one batched solve); otherwise
+    SLSQP finds the active set. The covariance is scaled to unit mean variance first (same
+    argmin, better conditioned).
     """
     scaled = _normalised(covariance, "minimum variance")
-    if start is not None:
-        exact = minimum_variance_on_active_set(scaled, min_weight, max_weight, *active_bounds(start, min_weight, max_weight))
+    count = len(scaled)
+    guess = np.full(count, 1.0 / count) if start is None else start
+    for candidates in neighbour_states(bound_states(guess, min_weight, max_weight)):
+        exact = minimum_variance_on_active_sets(scaled, min_weight, max_weight, candidates)
         if exact is not None:
             return exact
     weights = _solve(
-        lambda w: w @ scaled @ w, lambda w: 2.0 * scaled @ w, len(scaled), min_weight, max_weight, "minimum variance", start
+        lambda w: w @ scaled @ w, lambda w: 2.0 * scaled @ w, count, min_weight, max_weight, "minimum variance", start
     )
-    exact = minimum_variance_on_active_set(scaled, min_weight, max_weight, *active_bounds(weights, min_weight, max_weight))
+    exact = minimum_variance_on_active_sets(
+        scaled, min_weight, max_weight, bound_states(weights, min_weight, max_weight)[None, :]
+    )
     return weights if exact is None else exact
 
 
@@ -244,34 +308,30 @@ def highest_return_weights(expected_returns: np.ndarray, min_weight: float, max_
     return weights
 
 
-def maximum_sharpe_on_active_set(
-    scaled: np.ndarray,
-    expected: np.ndarray,
-    min_weight: float,
-    max_weight: float,
-    lower: np.ndarray,
-    upper: np.ndarray,
+def maximum_sharpe_on_active_sets(
+    scaled: np.ndarray, expected: np.ndarray, min_weight: float, max_weight: float, states: np.ndarray
 ) -> np.ndarray | None:
-    """The maximum-Sharpe weights if the optimum has exactly these roots on their bounds, else
-    None. With ``w = y / k`` the problem is the convex QP ``min y' S y`` s.t. ``mu' y = 1``,
-    ``sum y = k``, ``lo k <= y_i <= hi k`` (valid where some bounded portfolio has
-    ``w' mu > 0``), solved on the active set and confirmed by its KKT conditions."""
+    """The maximum-Sharpe weights if one of the candidate active sets ``states`` is the
+    optimum's, else None. With ``w = y / k`` the problem is the convex QP ``min y' S y`` s.t.
+    ``mu' y = 1``, ``sum y = k``, ``lo k <= y_i <= hi k`` (valid where some bounded portfolio
+    has ``w' mu > 0``), solved on each active set and confirmed by its KKT conditions."""
     count = len(scaled)
     hessian = np.zeros((count + 1, count + 1))
     hessian[:count, :count] = 2.0 * scaled
     equalities = np.vstack([np.append(expected, 0.0), np.append(np.ones(count), -1.0)])
-    columns = np.hstack([np.eye(count), np.zeros((count, 1))])
-    # y_i - lo k >= 0 on the lower bounds, hi k - y_i >= 0 on the upper bounds
-    bound_rows = _bound_rows(lower, upper, columns)
-    bound_rows[: lower.sum(), count] = -min_weight
-    bound_rows[lower.sum() :, count] = max_weight
-    solution = _kkt_point(hessian, equalities, np.array([1.0, 0.0]), bound_rows, np.zeros(len(bound_rows)))
-    if solution is None or not solution[count] > 0.0:
-        return None
-    weights = solution[:count] / solution[count]
-    if not _within_bounds(weights, min_weight, max_weight):
-        return None
-    return np.clip(weights, min_weight, max_weight)
+    # y_i - lo k >= 0 (floors), hi k - y_i >= 0 (caps)
+    inequalities = _bound_inequalities(count, 1)
+    inequalities[:count, count] = -min_weight
+    inequalities[count:, count] = max_weight
+    active = np.hstack([states == LOWER, states == UPPER])
+    solutions, confirmed = _kkt_points(
+        hessian, equalities, np.array([1.0, 0.0]), inequalities, np.zeros(2 * count), active
+    )
+    scale = solutions[:, count]
+    confirmed &= scale > 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weights = solutions[:, :count] / scale[:, None]
+    return _first_feasible(weights, confirmed, min_weight, max_weight)
 
 
 def maximum_sharpe_weights(
@@ -281,17 +341,17 @@ def maximum_sharpe_weights(
     max_weight: float,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``argmax (w' mu) / sqrt(w' S w)`` s.t. ``sum w = 1``, bounds (SLSQP, analytic gradient).
+    """``argmax (w' mu) / sqrt(w' S w)`` s.t. ``sum w = 1``, bounds.
 
     ``mu`` and ``S`` in the same period units (daily here); both are rescaled by positive
     constants before solving, which leaves the argmax unchanged. As for the minimum variance,
-    SLSQP finds the active set and :func:`maximum_sharpe_on_active_set` gives the exact,
-    KKT-confirmed weights on it (a ``start`` whose active set is optimal skips SLSQP). Where some bounded portfolio
-    has a positive expected return the Sharpe ratio is quasi-concave there, so the search
-    starts from a point with a positive ratio (``start`` if it has one, otherwise
-    :func:`highest_return_weights`) and finds the global maximum. Where none has (every ``mu``
-    too low), maximising a negative ratio would favour volatility: the weights are then the
-    minimum-variance weights.
+    the answer is the exact KKT solution on the optimum's active set
+    (:func:`maximum_sharpe_on_active_sets`): the active sets near ``start`` are tried first,
+    otherwise SLSQP (analytic gradient) finds it. Where some bounded portfolio has a positive
+    expected return the Sharpe ratio is quasi-concave there, so SLSQP starts from a point with
+    a positive ratio (``start`` if it has one, otherwise :func:`highest_return_weights`) and
+    finds the global maximum. Where none has (every ``mu`` too low), maximising a negative
+    ratio would favour volatility: the weights are then the minimum-variance weights.
     """
     scaled = _normalised(covariance, "maximum Sharpe")
     expected = np.asarray(expected_returns, dtype=float)
@@ -302,14 +362,12 @@ def maximum_sharpe_weights(
     highest = highest_return_weights(expected, min_weight, max_weight)
     if not highest @ expected > 0.0:
         return minimum_variance_weights(covariance, min_weight, max_weight, start)
-    if start is not None:
-        exact = maximum_sharpe_on_active_set(
-            scaled, expected, min_weight, max_weight, *active_bounds(start, min_weight, max_weight)
-        )
-        if exact is not None:
-            return exact
     if start is None or not start @ expected > 0.0:
         start = highest
+    for candidates in neighbour_states(bound_states(start, min_weight, max_weight)):
+        exact = maximum_sharpe_on_active_sets(scaled, expected, min_weight, max_weight, candidates)
+        if exact is not None:
+            return exact
 
     def negative_sharpe(weights: np.ndarray) -> float:
         return -(weights @ expected) / np.sqrt(weights @ scaled @ weights)
@@ -321,8 +379,8 @@ def maximum_sharpe_weights(
         return -(expected * volatility - excess * (scaled @ weights) / volatility) / variance
 
     weights = _solve(negative_sharpe, gradient, len(scaled), min_weight, max_weight, "maximum Sharpe", start)
-    exact = maximum_sharpe_on_active_set(
-        scaled, expected, min_weight, max_weight, *active_bounds(weights, min_weight, max_weight)
+    exact = maximum_sharpe_on_active_sets(
+        scaled, expected, min_weight, max_weight, bound_states(weights, min_weight, max_weight)[None, :]
     )
     return weights if exact is None else exact
 

@@ -263,6 +263,9 @@ def test_base_date_moves_the_start():
     levels = compute_base_metals([spec], market, series, collateral)["BM-B"].levels
     assert levels.get_column("date")[0] == dt.date(2015, 8, 3)
     assert levels.filter(pl.col("date") <= dt.date(2015, 9, 1)).get_column("level").unique().to_list() == [1000.0]
+    weekend = BaseMetalsSpec(id="BM-W", name="w", base_date=dt.date(2015, 8, 1))
+    with pytest.raises(SpecError, match="index BM-W: base_date 2015-08-01 is not a business day of the index"):
+        compute_base_metals([weekend], market, series, collateral)
     early = BaseMetalsSpec(id="BM-E", name="e", base_date=dt.date(2015, 2, 2))
     with pytest.raises(SpecError, match="base_date 2015-02-02 leaves fewer than 60 daily returns"):
         compute_base_metals([early], market, series, collateral)

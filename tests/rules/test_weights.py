@@ -15,7 +15,11 @@ from sklearn.covariance import LedoitWolf
 from indexcalc.errors import DataError
 from indexcalc.rules.momentum_tilt import apply_tilt, momentum_scores
 from indexcalc.rules.weights import (
+    FREE,
+    LOWER,
+    UPPER,
     Rebalance,
+    bound_states,
     drifted_weights,
     equal_weights,
     highest_return_weights,
@@ -24,6 +28,7 @@ from indexcalc.rules.weights import (
     ledoit_wolf_covariance,
     maximum_sharpe_weights,
     minimum_variance_weights,
+    neighbour_states,
     rebalance_with_drift,
     scale_to_bounds,
     trailing_volatility,
@@ -218,6 +223,20 @@ def test_optimiser_weights_satisfy_kkt_conditions_whatever_the_start(seed, count
     np.testing.assert_allclose(
         maximum_sharpe_weights(covariance, expected, min_weight, max_weight, start=other_start), best, atol=1e-12
     )
+
+
+def test_neighbour_states_are_the_active_sets_one_then_two_roots_away():
+    states = np.array([FREE, LOWER, UPPER, FREE])
+    near, far = neighbour_states(states)
+    assert near.shape == (9, 4) and far.shape == (24, 4)  # 1 + 2n, then 4 * n(n-1)/2
+    assert (near[0] == states).all()
+    assert ((near[1:] != states).sum(axis=1) == 1).all()
+    assert ((far != states).sum(axis=1) == 2).all()
+    assert len({tuple(row) for row in np.vstack([near, far])}) == 33
+
+
+def test_bound_states_read_the_active_set():
+    assert bound_states(np.array([0.05, 0.4, 0.2, 0.35]), 0.05, 0.4).tolist() == [LOWER, UPPER, FREE, FREE]
 
 
 def test_highest_return_weights_fill_the_best_roots_up_to_the_cap():

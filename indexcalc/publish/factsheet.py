@@ -21,7 +21,7 @@ from indexcalc.publish import charts
 from indexcalc.publish.describe import describe_rebalance, describe_roll, family_label, index_roots
 from indexcalc.publish.formatting import environment
 from indexcalc.results import IndexResult
-from indexcalc.specs import IndexSpecBase
+from indexcalc.specs import IndexSpecBase, RollRule
 
 CONTRIBUTION_MONTHS = 12
 """Window of the top-contributors table, calendar months back from the last date."""
@@ -67,7 +67,7 @@ class FactsheetInputs:
     long_only: IndexResult | None = None
     root_levels: pl.DataFrame | None = None
     risk_free: pl.DataFrame | None = None
-    roll: object | None = None
+    roll: RollRule | None = None
 
 
 def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) -> IndexResult | None:

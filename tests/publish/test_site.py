@@ -188,3 +188,47 @@ def test_publish_with_missing_data_path_is_a_user_error(tmp_path):
     assert result.exit_code == 2
     assert "no such file or directory" in result.output
     assert not (tmp_path / "out").exists()
+
+
+TEST_CATALOGUE = """
+[[index]]
+id = "T-LO-ER"
+kind = "momentum"
+name = "Test Long-Only ER"
+family = "long_only"
+
+[[index]]
+id = "T-LS-ER"
+kind = "momentum"
+name = "Test Long/Short ER"
+family = "long_short"
+
+[[index]]
+id = "T-LS-TR"
+kind = "momentum"
+name = "Test Long/Short TR"
+family = "long_short"
+return_type = "tr"
+"""
+
+
+def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledger(tmp_path):
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    (catalogue / "test.toml").write_text(TEST_CATALOGUE)
+    out = tmp_path / "outputs"
+    (out / "ledger").mkdir(parents=True)
+    (out / "ledger" / "part.parquet").write_text("kept")
+    result = CliRunner().invoke(main, ["publish", "--catalogue", str(catalogue), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "published 3 indexes" in result.output
+    assert sorted(path.name for path in out.iterdir()) == ["factsheets", "index.html", "ledger", "levels",
+                                                            "methodology", "weights"]
+    assert (out / "ledger" / "part.parquet").read_text() == "kept"
+    # the ER index is compared with the ER Long-Only index; no TR Long-Only index exists
+    assert "Long-Only reference: Test Long-Only ER (T-LO-ER)" in (out / "factsheets" / "T-LS-ER.html").read_text()
+    tr_page = (out / "factsheets" / "T-LS-TR.html").read_text()
+    assert "Long-Only reference" not in tr_page and "3-month T-bill collateral return" in tr_page
+    weights = pl.read_csv(out / "weights" / "T-LS-TR.csv")
+    assert weights.columns[:3] == ["date", "effective_date", "root"] and weights.columns[-1] == "weight"
+    assert {"magnitude", "direction"} <= set(weights.columns)

@@ -127,6 +127,19 @@ def ewma_weights(lookback_days: int, half_life_days: float) -> list[float]:
     return (weights / weights.sum()).tolist()
 
 
+def ewma_volatility_expr(
+    daily_return: str, *, half_life_days: float, lookback_days: int, annualisation_days: int
+) -> pl.Expr:
+    """The expression of :func:`ewma_volatility` over a frame sorted by root and date."""
+    weights = ewma_weights(lookback_days, half_life_days)
+    # each root's first row is its base date: no return, so it can never enter a window; a
+    # window holding a missing return has no volatility (weighted rolling sums take no nulls)
+    missing = pl.col(daily_return).is_null() | (pl.int_range(pl.len()) == 0)
+    weighted = pl.col(daily_return).abs().fill_null(0.0).rolling_sum(lookback_days, weights=weights)
+    complete = missing.cast(pl.Int32).rolling_sum(lookback_days) == 0
+    return (math.sqrt(annualisation_days) * pl.when(complete).then(weighted)).over("root").alias("volatility")
+
+
 def ewma_volatility(
     returns: pl.DataFrame, *, half_life_days: float, lookback_days: int, annualisation_days: int
 ) -> pl.DataFrame:
@@ -138,20 +151,17 @@ def ewma_volatility(
     ``historic_vol(lback_meth="xma", half_life=..., lback_periods=L, remove_zeros=False)``
     evaluated on that date (its ``est_freq`` is the date we sample: the month-end). Null until L
     returns are known. ``returns``: ``date, root, daily_return``; each root's first row is its
-    base date and carries no return, so it is dropped.
+    base date and carries no return (its volatility is null).
     """
-    weights = ewma_weights(lookback_days, half_life_days)
-    return (
-        returns.sort("root", "date")
-        .filter(pl.int_range(pl.len()).over("root") > 0)
-        .select(
-            "date",
-            "root",
-            (
-                math.sqrt(annualisation_days)
-                * pl.col("daily_return").abs().rolling_sum(lookback_days, weights=weights, min_samples=lookback_days).over("root")
-            ).alias("volatility"),
-        )
+    return returns.sort("root", "date").select(
+        "date",
+        "root",
+        ewma_volatility_expr(
+            "daily_return",
+            half_life_days=half_life_days,
+            lookback_days=lookback_days,
+            annualisation_days=annualisation_days,
+        ),
     )
 
 
@@ -167,15 +177,16 @@ def carry_stages(
     """
     if inflation.height == 0:
         raise DataError("the market has no inflation (CPI) series; real carry needs it", key="carry stages")
-    daily = series.select("date", "root", "carry").join(
-        ewma_volatility(
-            series.select("date", "root", "daily_return"),
+    daily = series.sort("root", "date").select(
+        "date",
+        "root",
+        "carry",
+        ewma_volatility_expr(
+            "daily_return",
             half_life_days=spec.vol_half_life_days,
             lookback_days=spec.vol_lookback_days,
             annualisation_days=spec.annualisation_days,
         ),
-        on=["date", "root"],
-        how="left",
     )
     stages = (
         sample_month_ends(daily, month_ends, ["carry", "volatility"])
@@ -195,7 +206,9 @@ def carry_stages(
         on=["date", "root"],
         how="left",
     ).with_columns(
-        pl.when(pl.col("volatility") > 0).then(pl.col("seasonal_carry") / pl.col("volatility")).alias("vol_adjusted_carry")
+        pl.when(pl.col("volatility") > 0)
+        .then(pl.col("seasonal_carry") / pl.col("volatility"))
+        .alias("vol_adjusted_carry")
     )
     scores = sequential_zn_scores(
         stages.select("date", "root", "vol_adjusted_carry"),

@@ -87,8 +87,12 @@ def _yearly(clean: pl.DataFrame, signal: str, target: str) -> pl.DataFrame:
         .agg(
             pl.len().cast(pl.Int64).alias("observations"),
             pl.when(pl.len() >= 3).then(pl.corr(signal, target)).alias("pearson"),
-            pl.when(decided.sum() > 0).then((decided & (predicted_up == went_up)).sum() / decided.sum()).alias("accuracy"),
-            pl.when((ups > 0) & (downs > 0)).then((true_positive_rate + true_negative_rate) / 2).alias("balanced_accuracy"),
+            pl.when(decided.sum() > 0)
+            .then((decided & (predicted_up == went_up)).sum() / decided.sum())
+            .alias("accuracy"),
+            pl.when((ups > 0) & (downs > 0))
+            .then((true_positive_rate + true_negative_rate) / 2)
+            .alias("balanced_accuracy"),
         )
         .sort("year")
         .with_columns(pl.col("pearson").fill_nan(None))

@@ -57,7 +57,11 @@ def sequential_zn_scores(
             .agg(pl.col(value).abs().sum().alias("abs_sum"), pl.len().alias("count"))
             .sort("date")
             .with_columns(pl.col("abs_sum").cum_sum(), pl.col("count").cum_sum())
-            .with_columns(pl.when(pl.int_range(pl.len()) >= min_obs).then(pl.col("abs_sum") / pl.col("count")).alias("mad_panel"))
+            .with_columns(
+                pl.when(pl.int_range(pl.len()) >= min_obs)
+                .then(pl.col("abs_sum") / pl.col("count"))
+                .alias("mad_panel")
+            )
         )
         if in_sample_initial:
             by_date = by_date.with_columns(pl.col("mad_panel").backward_fill())

@@ -358,6 +358,10 @@ def first_notice_day(
     is a SpecError.
     """
     selected = select_roots(market, roots)
+    if not selected:
+        return pl.DataFrame(
+            schema={"root": pl.String, "contract": pl.Int32, "first_notice_day": pl.Date, "first_notice_index": pl.Int32}
+        )
     indexed = indexed_prices(market.prices, selected, market.source)
     return _first_notice_days(market, selected, indexed, _days_of(indexed), horizon_business_days)
 
@@ -380,11 +384,14 @@ def _first_notice_days(
     days = days.select("root", "date", "day_index")
     offsets = {instrument.root: instrument.first_notice_offset for instrument in instruments}
     last_days = days.group_by("root").agg(pl.col("date").last(), pl.col("day_index").last())
+    # Per root (a few rows each): the exchange's next sessions after the data's last date.
     extension = [
         (root, day, last_index + 1 + position)
         for root, last_date, last_index in last_days.iter_rows()
         for position, day in enumerate(
-            future_business_days(market.instruments[root].calendar, last_date, offsets[root] + horizon_business_days + 1)
+            future_business_days(
+                market.instruments[root].calendar, last_date, offsets[root] + horizon_business_days + 1
+            )
         )
     ]
     calendar_days = pl.concat(

@@ -42,11 +42,11 @@ import polars as pl
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.rolls import (
+    KEY_SCALE,
     MONTHS_PER_YEAR,
     contract_month_index,
     day_key,
     indexed_prices,
-    KEY_SCALE,
     lookup_settle,
     month_mask,
     schedule_from_prices,
@@ -90,9 +90,7 @@ def build_series(
     if not selected:
         return pl.DataFrame(schema=SERIES_SCHEMA)
     indexed = indexed_prices(market.prices, selected, market.source)
-    schedule = schedule_from_prices(market, rule, selected, indexed).with_columns(
-        day_key(selected).alias("day_key")
-    )
+    schedule = schedule_from_prices(market, rule, selected, indexed)
     first_of_day = (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)
     same_root_as_previous = pl.col("day_key").shift(1) // KEY_SCALE == pl.col("day_key") // KEY_SCALE
     days = (
@@ -236,7 +234,8 @@ def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source
             file=source or None,
             key=f"root {root}, contract {contract}, date {date}",
         )
-    return positions.drop("settle_now_known", "settle_before_known")
+    # Back to root, date, contract order (the per-day sums rely on it).
+    return positions.drop("settle_now_known", "settle_before_known").sort("key_now")
 
 
 def _collateral_on(rates: pl.DataFrame, steps: pl.DataFrame, source: str) -> pl.Series:

@@ -251,6 +251,22 @@ def test_carry_forward_uses_the_last_known_settle_and_flags_the_rows() -> None:
     assert series.get_column("disrupted").to_list() == [False] * 5 + [True, True] + [False] * 3
 
 
+def test_carry_forward_keeps_each_roots_days_apart_in_a_multi_root_market() -> None:
+    # Three roots with the same prices and the same gap: each must get the one-root answer.
+    one_root = build_series(market_from(with_settle(D(2024, 2, 9), H, None)), disruption="carry_forward")
+    single = market_from(with_settle(D(2024, 2, 9), H, None))
+    prices = pl.concat([single.prices.with_columns(pl.lit(root).alias("root")) for root in ("AA", "BB", "CC")])
+    market = MarketData(
+        prices=prices.sort("root", "date", "contract"),
+        instruments={root: instrument(root) for root in ("AA", "BB", "CC")},
+    )
+    series = build_series(market, disruption="carry_forward")
+    for root in ("AA", "BB", "CC"):
+        mine = series.filter(pl.col("root") == root)
+        assert mine.get_column("daily_return").to_list() == one_root.get_column("daily_return").to_list()
+        assert mine.get_column("disrupted").to_list() == one_root.get_column("disrupted").to_list()
+
+
 def test_carry_forward_without_any_earlier_settle_is_still_an_error() -> None:
     settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
     for day in list(settles)[:5]:

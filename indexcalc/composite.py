@@ -16,7 +16,9 @@ until the first anchor.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
+import numpy as np
 import polars as pl
 
 from indexcalc.errors import DataError
@@ -35,12 +37,10 @@ def align_levels(levels: pl.DataFrame, dates: pl.Series | None = None) -> pl.Dat
         else pl.DataFrame({"date": dates}).unique().sort("date")
     )
     roots = levels.select(pl.col("root").unique()).sort("root")
-    grid = roots.join(axis, how="cross")
-    return (
-        grid.join(levels.select("date", "root", "level"), on=["date", "root"], how="left")
-        .sort("root", "date")
-        .with_columns(pl.col("level").forward_fill().over("root"))
-    )
+    grid = roots.join(axis, how="cross")  # root-major: sorted by root, date
+    return grid.join(
+        levels.select("date", "root", "level"), on=["date", "root"], how="left", maintain_order="left"
+    ).with_columns(pl.col("level").forward_fill().over("root"))
 
 
 def composite_excess_return(
@@ -54,68 +54,109 @@ def composite_excess_return(
     ``levels``: ``date, root, level`` on a common axis (see :func:`align_levels`).
     ``weights``: ``effective_date, root, weight``; each effective date opens a period that
     lasts to the next one. Roots absent from a period have weight 0. Every effective date must be
-    an axis date on or after ``base_date`` and every weighted root must have a level on it
-    (otherwise a :class:`DataError`: a missing anchor would silently drop a period's return).
-    """
-    dates = levels.select(pl.col("date").unique()).filter(pl.col("date") >= base_date).sort("date")
-    anchors = weights.select(pl.col("effective_date").unique()).sort("effective_date")
-    _check_anchors(levels, weights, dates, base_date)
-    period_of_date = dates.join_asof(
-        anchors.with_columns(pl.col("effective_date").alias("anchor")),
-        left_on="date",
-        right_on="effective_date",
-        strategy="backward",
-        allow_exact_matches=False,
-    ).select("date", "anchor")
+    an axis date on or after ``base_date``, and a weighted root must have a level on its
+    effective date and on every date of its period (otherwise a :class:`DataError`: a missing
+    level would silently drop part of a period's return).
 
-    anchor_levels = levels.join(anchors, left_on="date", right_on="effective_date", how="semi").select(
-        pl.col("date").alias("anchor"), "root", pl.col("level").alias("anchor_level")
-    )
-    period_returns = (
-        period_of_date.drop_nulls("anchor")
-        .join(weights.rename({"effective_date": "anchor"}), on="anchor", how="inner")
-        .join(anchor_levels, on=["anchor", "root"], how="left")
-        .join(levels, on=["date", "root"], how="left")
-        .group_by("date", "anchor")
-        .agg((pl.col("weight") * (pl.col("level") / pl.col("anchor_level") - 1.0)).sum().alias("period_return"))
-    )
-    frame = (
-        period_of_date.join(period_returns.drop("anchor"), on="date", how="left")
-        .with_columns(pl.col("period_return").fill_null(0.0))
-        .sort("date")
-    )
-    # C_t = base * A_{t-1} * (1 + R_t), where A is the compounded growth of the periods that
-    # closed on or before t-1: a period closes at the next anchor, so g_t = 1 + R_t on anchors.
-    closes_period = pl.col("date").is_in(anchors.get_column("effective_date").implode()) & pl.col(
-        "anchor"
-    ).is_not_null()
-    growth = pl.when(closes_period).then(1.0 + pl.col("period_return")).otherwise(1.0)
-    frame = frame.with_columns(
-        (base_value * growth.cum_prod().shift(1, fill_value=1.0) * (1.0 + pl.col("period_return"))).alias("level")
-    )
-    return frame.select(
+    With ``R_t = sum_i W_i (ER_{i,t} / ER_{i,a} - 1)`` for ``a < t <= a'``, the level is
+    ``C_t = base * A_{t-1} * (1 + R_t)`` where ``A`` compounds ``1 + R`` of the periods that closed
+    on or before ``t - 1`` (a period closes at the next anchor). Computed on a dates x roots
+    matrix of the weighted roots (numpy), so the cost is one pass over the levels.
+    """
+    return composite_excess_returns(levels, {"index": weights}, base_date, base_value)["index"]
+
+
+def composite_excess_returns(
+    levels: pl.DataFrame,
+    weights: Mapping[str, pl.DataFrame],
+    base_date: dt.date,
+    base_value: float,
+) -> dict[str, pl.DataFrame]:
+    """:func:`composite_excess_return` for several weight sets over the same levels, keyed as
+    ``weights``: the levels are put on their dates x roots matrix once (several indexes of a
+    family share their constituents and differ only by weights)."""
+    dates = levels.select(pl.col("date").unique()).filter(pl.col("date") >= base_date).sort("date").get_column("date")
+    for weight_set in weights.values():
+        _check_weights(weight_set, dates, base_date)
+    roots = pl.concat([weight_set.get_column("root") for weight_set in weights.values()]).unique().sort()
+    level_matrix = _matrix(levels, "date", dates, roots, "level", np.nan)
+    return {
+        name: _excess_levels(level_matrix, dates, roots, weight_set, base_value) for name, weight_set in weights.items()
+    }
+
+
+def _excess_levels(
+    level_matrix: np.ndarray, dates: pl.Series, roots: pl.Series, weights: pl.DataFrame, base_value: float
+) -> pl.DataFrame:
+    anchors = weights.get_column("effective_date").unique().sort()
+    weight_matrix = _matrix(weights, "effective_date", anchors, roots, "weight", 0.0)
+    days, anchor_days = dates.to_numpy(), anchors.to_numpy()
+    period = np.searchsorted(anchor_days, days, side="left") - 1  # last anchor strictly before t
+    anchor_row = np.searchsorted(days, anchor_days)
+    held = np.flatnonzero(period >= 0)
+    held_weights = weight_matrix[period[held]]
+    anchor_levels = level_matrix[anchor_row[period[held]]]
+    contribution = np.where(held_weights != 0.0, held_weights * (level_matrix[held] / anchor_levels - 1.0), 0.0)
+    if np.isnan(contribution).any():
+        row, column = np.argwhere(np.isnan(contribution))[0]
+        anchor = anchors[int(period[held[row]])]
+        if np.isnan(anchor_levels[row, column]):
+            problem = f"weighted but has no level on its effective date {anchor}"
+        else:
+            problem = f"weighted from {anchor} but has no level on {dates[int(held[row])]}"
+        raise DataError(problem, key=f"root {roots[int(column)]}")
+    period_return = np.zeros(days.shape[0])
+    period_return[held] = contribution.sum(axis=1)
+    closes_period = np.zeros(days.shape[0], dtype=bool)
+    closes_period[anchor_row] = True
+    closes_period &= period >= 0
+    growth = np.where(closes_period, 1.0 + period_return, 1.0)
+    compounded = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
+    level = pl.Series("level", base_value * compounded * (1.0 + period_return))
+    return pl.DataFrame({"date": dates, "level": level}).select(
         "date", "level", (pl.col("level") / pl.col("level").shift(1) - 1.0).fill_null(0.0).alias("daily_return")
     )
 
 
-def _check_anchors(levels: pl.DataFrame, weights: pl.DataFrame, dates: pl.DataFrame, base_date: dt.date) -> None:
+def _matrix(
+    frame: pl.DataFrame, key: str, keys: pl.Series, roots: pl.Series, value: str, fill: float
+) -> np.ndarray:
+    """``frame``'s ``value`` as a ``len(keys) x len(roots)`` matrix (rows in ``keys`` order, columns
+    in ``roots`` order); rows of other keys or roots are ignored, cells without a row hold
+    ``fill``. ``keys`` (dates) and ``roots`` are sorted and unique."""
+    key_days = keys.to_physical().to_numpy()
+    frame_days = frame.get_column(key).to_physical().to_numpy()
+    rows = np.minimum(np.searchsorted(key_days, frame_days), max(key_days.size - 1, 0))
+    columns = _root_columns(frame.get_column("root"), roots)
+    keep = (columns >= 0) & (key_days[rows] == frame_days) if key_days.size else np.zeros(frame.height, bool)
+    matrix = np.full((keys.len(), roots.len()), fill)
+    values = frame.get_column(value).fill_null(fill).to_numpy()
+    matrix[rows[keep], columns[keep]] = values[keep]
+    return matrix
+
+
+def _root_columns(root: pl.Series, roots: pl.Series) -> np.ndarray:
+    """Position of each row's root in the sorted ``roots`` (-1 if absent), resolved once per run
+    of equal consecutive roots (long frames come grouped by root, so a handful of lookups)."""
+    runs = root.rle().struct.unnest()
+    run_root, run_length = runs.get_column("value"), runs.get_column("len").to_numpy()
+    position = np.minimum(roots.search_sorted(run_root).to_numpy().astype(np.int64), max(roots.len() - 1, 0))
+    found = (roots.gather(position) == run_root).to_numpy() if roots.len() else np.zeros(run_root.len(), bool)
+    return np.repeat(np.where(found, position, -1), run_length)
+
+
+def _check_weights(weights: pl.DataFrame, dates: pl.Series, base_date: dt.date) -> None:
     null_weight = weights.filter(pl.col("weight").is_null())
     if null_weight.height:
         row = null_weight.row(0, named=True)
         raise DataError(f"null weight effective {row['effective_date']}", key=f"root {row['root']}")
-    off_axis = weights.join(dates, left_on="effective_date", right_on="date", how="anti")
+    off_axis = weights.filter(~pl.col("effective_date").is_in(dates.implode()))
     if off_axis.height:
         raise DataError(
             f"effective date {off_axis.get_column('effective_date').min()} is not a date of the level axis "
             f"on or after the base date {base_date}",
             key="weights",
         )
-    unpriced = weights.filter(pl.col("weight") != 0.0).join(
-        levels.drop_nulls("level"), left_on=["effective_date", "root"], right_on=["date", "root"], how="anti"
-    )
-    if unpriced.height:
-        row = unpriced.sort("effective_date").row(0, named=True)
-        raise DataError(f"weighted but has no level on its effective date {row['effective_date']}", key=f"root {row['root']}")
 
 
 def composite_total_return(excess: pl.DataFrame, collateral: pl.DataFrame, base_value: float) -> pl.DataFrame:
@@ -142,17 +183,14 @@ def composite_total_return(excess: pl.DataFrame, collateral: pl.DataFrame, base_
     gap_null = accruing.filter(pl.col("collateral_return").is_null())
     if gap_null.height:
         raise DataError(f"null collateral return on {gap_null.item(0, 'date')}", key="collateral")
-    accrual = (
-        accruing.join_asof(frame.select("date", pl.col("date").alias("index_date")), on="date", strategy="forward")
-        .group_by("index_date")
-        .agg(
-            pl.when(pl.len() == 1)
-            .then(pl.col("collateral_return").first())
-            .otherwise((1.0 + pl.col("collateral_return")).product() - 1.0)
-            .alias("collateral_return")
-        )
-    )
-    frame = frame.join(accrual, left_on="date", right_on="index_date", how="left").sort("date")
+    # each index date t > first accrues the collateral dates (t-1, t]: consecutive segments
+    ends = np.searchsorted(accruing.get_column("date").to_numpy(), frame.get_column("date").to_numpy()[1:])
+    accrued = np.empty(0)
+    if ends.size:
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        returns = accruing.get_column("collateral_return").to_numpy()
+        accrued = np.where(ends == starts, returns[ends], np.multiply.reduceat(1.0 + returns, starts) - 1.0)
+    frame = frame.with_columns(pl.Series("collateral_return", np.concatenate(([0.0], accrued))))
     step = (pl.col("level") / pl.col("level").shift(1) + pl.col("collateral_return")).fill_null(1.0)
     frame = frame.with_columns((base_value * step.cum_prod()).alias("tr_level"))
     return frame.select(

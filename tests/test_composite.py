@@ -7,7 +7,12 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from indexcalc.composite import align_levels, composite_excess_return, composite_total_return
+from indexcalc.composite import (
+    align_levels,
+    composite_excess_return,
+    composite_excess_returns,
+    composite_total_return,
+)
 from indexcalc.errors import DataError
 
 D = [dt.date(2024, 1, day) for day in (2, 3, 4, 5, 8)]
@@ -126,3 +131,32 @@ def test_align_levels_forward_fills_a_closed_root_and_leaves_its_start_null():
         ("B", D[1]): 20.0,
         ("B", D[2]): 30.0,
     }
+
+
+def test_excess_return_rejects_a_weighted_root_that_loses_its_level_inside_a_period():
+    levels = _levels().with_columns(
+        pl.when((pl.col("root") == "A") & (pl.col("date") == D[2])).then(None).otherwise(pl.col("level")).alias("level")
+    )
+    with pytest.raises(DataError, match="root A: weighted from 2024-01-03 but has no level on 2024-01-04"):
+        composite_excess_return(levels, _weights(), D[0], 1000.0)
+
+
+def test_excess_return_ignores_levels_of_roots_without_weight():
+    extra = pl.DataFrame({"date": D, "root": "Z", "level": [None, 1.0, None, 3.0, None]}, schema=_levels().schema)
+    levels = composite_excess_return(pl.concat([_levels(), extra]), _weights(), D[0], 1000.0)
+    assert levels.get_column("level").to_list() == pytest.approx([1000.0, 1000.0, 1025.0, 900.0, 810.0], abs=1e-9)
+
+
+def test_total_return_of_a_single_date_is_the_base_value():
+    excess = pl.DataFrame({"date": [D[0]], "level": [1000.0]})
+    collateral = pl.DataFrame({"date": [D[0]], "collateral_return": [0.01]})
+    assert composite_total_return(excess, collateral, 100.0).rows() == [(D[0], 100.0, 0.0)]
+
+
+def test_several_weight_sets_over_the_same_levels_equal_one_call_each():
+    short = _weights().with_columns(-pl.col("weight"))
+    both = composite_excess_returns(_levels(), {"long": _weights(), "short": short}, D[0], 1000.0)
+    assert both["long"].equals(composite_excess_return(_levels(), _weights(), D[0], 1000.0))
+    assert both["short"].equals(composite_excess_return(_levels(), short, D[0], 1000.0))
+    # short of the hand case: d3 1000 * (1 - 0.025) = 975, d4 1000 * 1.1 = 1100, d5 1100 * 1.1 = 1210
+    assert both["short"].get_column("level").to_list() == pytest.approx([1000.0, 1000.0, 975.0, 1100.0, 1210.0])

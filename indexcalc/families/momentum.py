@@ -31,15 +31,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_return, composite_total_return
+from indexcalc.composite import align_levels, composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import SpecError
 from indexcalc.results import IndexResult
-from indexcalc.rules.calendar import rebalance_schedule
+from indexcalc.rules.calendar import at_rebalances, monthly_totals, rebalance_schedule, window_table
 from indexcalc.rules.direction import family_direction, momentum_direction, momentum_signal
 from indexcalc.rules.magnitude import (
     CAP_TOLERANCE,
-    average_dollar_open_interest,
     cftc_dollar_open_interest,
     dollar_open_interest,
     fixed_magnitude,
@@ -80,36 +79,40 @@ def compute_momentum(
     """
     sectors = {root: instrument.sector for root, instrument in market.instruments.items()}
     series_roots = set(series.get_column("root").unique().to_list())
-    roots_of: dict[str, tuple[str, ...]] = {}
-    for spec in specs:
-        roots_of[spec.id] = _index_roots(spec, market, series_roots)
+    roots_of = {spec.id: _index_roots(spec, market, series_roots) for spec in specs}
+    shared = _Shared(market, series, [(spec, roots_of[spec.id]) for spec in specs])
 
-    dollar_oi = _DollarOpenInterest(market, specs)
-    inputs: dict[tuple, MomentumInputs] = {}
-    excess: dict[tuple, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    results: dict[str, IndexResult] = {}
+    # indexes sharing roots, magnitude, direction and lag share their inputs and their levels'
+    # matrix; within such a group the ER levels of each (family, base value) serve ER and TR
+    groups: dict[tuple, list[MomentumIndexSpec]] = {}
     for spec in specs:
-        roots = roots_of[spec.id]
         # specs are frozen but hold dicts (fixed weights): key on their canonical JSON
-        inputs_key = (roots, spec.magnitude.model_dump_json(), spec.direction.model_dump_json(), spec.implementation_lag)
-        if inputs_key not in inputs:
-            inputs[inputs_key] = momentum_inputs(spec, roots, series, dollar_oi)
-        shared = inputs[inputs_key]
-        excess_key = (inputs_key, spec.family, spec.base_value)
-        if excess_key not in excess:
-            weights = family_weights(shared.table, spec.family, sectors, spec.direction.flat_short_sectors)
-            levels = composite_excess_return(
-                shared.levels,
-                weights.select("effective_date", "root", "weight"),
-                shared.base_date,
-                spec.base_value,
+        key = (roots_of[spec.id], spec.magnitude.model_dump_json(), spec.direction.model_dump_json(), spec.implementation_lag)
+        groups.setdefault(key, []).append(spec)
+
+    results: dict[str, IndexResult] = {}
+    for (roots, *_), group in groups.items():
+        inputs = momentum_inputs(group[0], roots, shared)
+        flat_short_sectors = group[0].direction.flat_short_sectors
+        weights = {
+            family: family_weights(inputs.table, family, sectors, flat_short_sectors)
+            for family in dict.fromkeys(spec.family for spec in group)
+        }
+        excess: dict[tuple[str, float], pl.DataFrame] = {}
+        for base_value in dict.fromkeys(spec.base_value for spec in group):
+            levels = composite_excess_returns(
+                inputs.levels,
+                {family: frame.select("effective_date", "root", "weight") for family, frame in weights.items()},
+                inputs.base_date,
+                base_value,
             )
-            excess[excess_key] = (levels, weights)
-        levels, weights = excess[excess_key]
-        if spec.return_type == "tr":
-            levels = composite_total_return(levels, collateral, spec.base_value)
-        results[spec.id] = IndexResult(spec=spec, levels=levels, weights=weights)
-    return results
+            excess.update({(family, base_value): frame for family, frame in levels.items()})
+        for spec in group:
+            levels = excess[(spec.family, spec.base_value)]
+            if spec.return_type == "tr":
+                levels = composite_total_return(levels, collateral, spec.base_value)
+            results[spec.id] = IndexResult(spec=spec, levels=levels, weights=weights[spec.family])
+    return {spec.id: results[spec.id] for spec in specs}
 
 
 def family_weights(
@@ -124,24 +127,26 @@ def family_weights(
     )
 
 
-def momentum_inputs(
-    spec: MomentumIndexSpec,
-    roots: Sequence[str],
-    series: pl.DataFrame,
-    dollar_oi: "_DollarOpenInterest",
-) -> MomentumInputs:
+def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Shared") -> MomentumInputs:
     """Aligned levels, base date, and per-rebalance magnitude, signal and D of one index."""
-    own_levels = series.filter(pl.col("root").is_in(list(roots))).select("date", "root", "level")
-    levels = align_levels(own_levels)
+    levels = shared.aligned_levels(roots)
     schedule = rebalance_schedule(levels.get_column("date").unique().sort(), spec.implementation_lag)
     rebalances = schedule.get_column("date")
 
-    signals = momentum_signal(own_levels, rebalances, spec.direction.window_months)
-    eligible = signals.select("date", "root", "full_window")
-    magnitude_source = spec.magnitude
-    if magnitude_source.source != "fixed":
-        averages = average_dollar_open_interest(
-            dollar_oi.for_roots(magnitude_source, roots), rebalances, magnitude_source.window_months
+    selected = pl.col("root").is_in(list(roots))
+    level_window = levels.filter(pl.col("date").is_in(rebalances.implode())).select(
+        "date", "root", pl.col("level").alias("latest")
+    ).join(
+        at_rebalances(shared.level_windows(spec.direction.window_months).filter(selected), rebalances),
+        on=["date", "root"],
+        how="left",
+    )
+    signals = momentum_signal(level_window)
+    eligible = signals.select("date", "root", pl.col("full_window").fill_null(False))
+    magnitude_spec = spec.magnitude
+    if magnitude_spec.source != "fixed":
+        averages = at_rebalances(shared.dollar_oi_windows(magnitude_spec, roots).filter(selected), rebalances).rename(
+            {"mean": "average"}
         )
         eligible = eligible.join(
             averages.select("date", "root", pl.col("full_window").alias("magnitude_full")), on=["date", "root"], how="left"
@@ -149,15 +154,15 @@ def momentum_inputs(
 
     complete = eligible.group_by("date").agg(pl.col("full_window").all()).filter(pl.col("full_window"))
     if complete.height == 0:
-        raise SpecError(_history_problem(spec, own_levels), key=f"index {spec.id}")
+        raise SpecError(_history_problem(spec, levels), key=f"index {spec.id}")
     base_date = complete.get_column("date").min()
     schedule = schedule.filter(pl.col("date") >= base_date)
     rebalances = schedule.get_column("date")
 
-    if magnitude_source.source == "fixed":
-        magnitude = fixed_magnitude(magnitude_source.fixed_weights, roots, rebalances, magnitude_source.cap)
+    if magnitude_spec.source == "fixed":
+        magnitude = fixed_magnitude(magnitude_spec.fixed_weights, roots, rebalances, magnitude_spec.cap)
     else:
-        magnitude = magnitude_weights(averages.filter(pl.col("date") >= base_date), magnitude_source.cap)
+        magnitude = magnitude_weights(averages.filter(pl.col("date") >= base_date), magnitude_spec.cap)
     # ties look back to the previous D, which may predate the base date for early roots
     momentum = momentum_direction(signals.filter(pl.col("full_window")), spec.direction.tie_tolerance)
     table = (
@@ -169,46 +174,77 @@ def momentum_inputs(
     return MomentumInputs(base_date=base_date, levels=levels, table=table)
 
 
-class _DollarOpenInterest:
-    """Daily dollar open interest per magnitude source, computed once per source and shared
-    by every index (sector sub-indexes take their roots' rows)."""
+class _Shared:
+    """Work shared by every index of one :func:`compute_momentum` call, done once on first use:
+    the levels aligned on the union axis of all roots (a sub-index takes its roots on its own
+    axis: forward-filled values are the same), and the monthly trailing-window means of ER
+    levels and of dollar open interest per window length and source (an index reads its roots
+    at its rebalance months)."""
 
-    def __init__(self, market: MarketData, specs: Sequence[MomentumIndexSpec]) -> None:
+    def __init__(
+        self, market: MarketData, series: pl.DataFrame, indexes: Sequence[tuple[MomentumIndexSpec, Sequence[str]]]
+    ) -> None:
         self._market = market
-        self._cache: dict[tuple, pl.DataFrame] = {}
+        self._roots = sorted({root for _, roots in indexes for root in roots})
+        self._open_interest_roots = sorted(
+            {root for spec, roots in indexes if spec.magnitude.source == "open_interest" for root in roots}
+        )
+        self._levels = series.filter(pl.col("root").is_in(self._roots)).select("date", "root", "level")
+        self._last_date = self._levels.get_column("date").max()
+        self._aligned: pl.DataFrame | None = None
+        self._windows: dict[tuple, pl.DataFrame] = {}
+        self._daily_dollar_oi: pl.DataFrame | None = None
         self._reports: dict[str, pl.DataFrame] = {}
-        self._roots_by_source: dict[tuple, set[str]] = {}
-        for spec in specs:
-            if spec.magnitude.source != "fixed":
-                key = self._source_key(spec.magnitude)
-                self._roots_by_source.setdefault(key, set()).update(spec.select_roots(market.instruments))
 
-    @staticmethod
-    def _source_key(magnitude: MagnitudeSpec) -> tuple:
+    def aligned_levels(self, roots: Sequence[str]) -> pl.DataFrame:
+        """``date, root, level`` of ``roots`` on the union of their own dates, forward-filled."""
+        if self._aligned is None:
+            self._aligned = align_levels(self._levels)
+        if list(roots) == self._roots:
+            return self._aligned
+        selected = pl.col("root").is_in(list(roots))
+        axis = self._levels.filter(selected).get_column("date").unique()
+        return self._aligned.filter(selected & pl.col("date").is_in(axis.implode()))
+
+    def level_windows(self, window_months: int) -> pl.DataFrame:
+        """Trailing-window means of the ER levels of every root, every month."""
+        key = ("level", window_months)
+        if key not in self._windows:
+            self._windows[key] = window_table(monthly_totals(self._levels, "level"), window_months, self._last_date)
+        return self._windows[key]
+
+    def dollar_oi_windows(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> pl.DataFrame:
+        """Trailing-window means of the dollar open interest of the magnitude's source, every month
+        (every open-interest root of the call at once; a CFTC source per index's roots)."""
         if magnitude.source == "cftc":
-            markets = tuple(sorted(magnitude.cftc_markets.items()))
-            return ("cftc", magnitude.cftc_file, markets, magnitude.cftc_release_lag_days)
-        return ("open_interest",)
+            key: tuple = ("cftc", magnitude.cftc_file, tuple(sorted(magnitude.cftc_markets.items())),
+                          magnitude.cftc_release_lag_days, tuple(roots), magnitude.window_months)
+        else:
+            key = ("open_interest", magnitude.window_months)
+        if key not in self._windows:
+            daily = self._dollar_oi(magnitude, roots)
+            self._windows[key] = window_table(
+                monthly_totals(daily, "dollar_open_interest"), magnitude.window_months, self._last_date
+            )
+        return self._windows[key]
 
-    def for_roots(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> pl.DataFrame:
-        key = self._source_key(magnitude)
-        if key not in self._cache:
-            all_roots = sorted(self._roots_by_source.get(key, set()) | set(roots))
-            market = self._market
-            if magnitude.source == "cftc":
-                if magnitude.cftc_file not in self._reports:
-                    self._reports[magnitude.cftc_file] = read_cftc_open_interest(magnitude.cftc_file)
-                self._cache[key] = cftc_dollar_open_interest(
-                    self._reports[magnitude.cftc_file],
-                    magnitude.cftc_markets,
-                    market.prices,
-                    market.instruments,
-                    all_roots,
-                    magnitude.cftc_release_lag_days,
-                )
-            else:
-                self._cache[key] = dollar_open_interest(market.prices, market.instruments, all_roots)
-        return self._cache[key].filter(pl.col("root").is_in(list(roots)))
+    def _dollar_oi(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> pl.DataFrame:
+        market = self._market
+        if magnitude.source == "cftc":
+            if magnitude.cftc_file not in self._reports:
+                self._reports[magnitude.cftc_file] = read_cftc_open_interest(magnitude.cftc_file)
+            return cftc_dollar_open_interest(
+                self._reports[magnitude.cftc_file],
+                magnitude.cftc_markets,
+                market.prices,
+                market.instruments,
+                roots,
+                magnitude.cftc_release_lag_days,
+            )
+        # one pass over the prices for every root of the call's open-interest indexes
+        if self._daily_dollar_oi is None:
+            self._daily_dollar_oi = dollar_open_interest(market.prices, market.instruments, self._open_interest_roots)
+        return self._daily_dollar_oi
 
 
 def _index_roots(spec: MomentumIndexSpec, market: MarketData, series_roots: set[str]) -> tuple[str, ...]:
@@ -228,8 +264,8 @@ def _index_roots(spec: MomentumIndexSpec, market: MarketData, series_roots: set[
     return roots
 
 
-def _history_problem(spec: MomentumIndexSpec, own_levels: pl.DataFrame) -> str:
-    latest = own_levels.group_by("root").agg(pl.col("date").min()).sort("date").row(-1, named=True)
+def _history_problem(spec: MomentumIndexSpec, levels: pl.DataFrame) -> str:
+    latest = levels.drop_nulls("level").group_by("root").agg(pl.col("date").min()).sort("date").row(-1, named=True)
     magnitude_months = spec.magnitude.window_months if spec.magnitude.source != "fixed" else 0
     return (
         f"no rebalance date (with its effective date) at which every root has "

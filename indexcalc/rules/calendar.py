@@ -15,6 +15,8 @@ only (the same bits in a rebuild and a daily run, and a constant level is a tie 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 
@@ -45,6 +47,121 @@ def rebalance_schedule(dates: pl.Series, implementation_lag: int) -> pl.DataFram
     ).drop_nulls("effective_date")
 
 
+MONTHLY_SCHEMA: dict[str, pl.DataType] = {
+    "root": pl.String(),
+    "month": pl.Date(),
+    "month_sum": pl.Float64(),
+    "month_count": pl.UInt32(),
+    "first_date": pl.Date(),
+}
+"""Per root and calendar month (first day): sum and number of the daily observations, and the
+root's first observation date (for the full-window test)."""
+
+
+def monthly_totals(values: pl.DataFrame, value_column: str) -> pl.DataFrame:
+    """:data:`MONTHLY_SCHEMA` from daily ``date, root, <value_column>`` (non-null values).
+
+    The monthly step of :func:`trailing_mean`, exposed so that a family computing several
+    windows over the same daily values (each index's rebalance dates) aggregates them once.
+    """
+    return (
+        values.group_by("root", pl.col("date").dt.month_start().alias("month"))
+        .agg(
+            pl.col(value_column).sum().alias("month_sum"),
+            pl.len().alias("month_count"),
+            pl.col("date").min().alias("first_date"),
+        )
+        .with_columns(pl.col("first_date").min().over("root"))
+        .sort("root", "month")
+    )
+
+
+WINDOW_SCHEMA: dict[str, pl.DataType] = {
+    "root": pl.String(),
+    "month": pl.Date(),
+    "mean": pl.Float64(),
+    "full_window": pl.Boolean(),
+}
+
+
+def window_table(monthly: pl.DataFrame, window_months: int, through: dt.date) -> pl.DataFrame:
+    """:data:`WINDOW_SCHEMA`: for every root and month up to ``through``'s month, the mean over
+    the ``W`` calendar months ending with that month, from :func:`monthly_totals`.
+
+    ``mean`` = sum of the ``W`` monthly sums over the sum of their counts (null when the window
+    holds no observation); ``full_window`` = the root's first observation lies before the
+    window's first month.
+    """
+    if monthly.height == 0:
+        return pl.DataFrame(schema=WINDOW_SCHEMA)
+    months = pl.date_range(monthly.get_column("month").min(), through.replace(day=1), "1mo", eager=True).alias("month")
+    first_dates = monthly.group_by("root").agg(pl.col("first_date").first())
+    # every root x month, so that shifting by k rows is shifting by k months
+    return (
+        first_dates.join(pl.DataFrame(months), how="cross")
+        .join(monthly.select("root", "month", "month_sum", "month_count"), on=["root", "month"], how="left")
+        .with_columns(pl.col("month_sum").fill_null(0.0), pl.col("month_count").fill_null(0))
+        .sort("root", "month")
+        .with_columns(
+            pl.sum_horizontal(
+                [pl.col("month_sum").shift(lag).over("root") for lag in range(window_months)]
+            ).alias("window_sum"),
+            pl.sum_horizontal(
+                [pl.col("month_count").shift(lag).over("root") for lag in range(window_months)]
+            ).alias("window_count"),
+        )
+        .select(
+            "root",
+            "month",
+            pl.when(pl.col("window_count") > 0).then(pl.col("window_sum") / pl.col("window_count")).alias("mean"),
+            (pl.col("first_date") < pl.col("month").dt.offset_by(f"-{window_months - 1}mo")).alias("full_window"),
+        )
+    )
+
+
+def at_rebalances(table: pl.DataFrame, rebalances: pl.Series) -> pl.DataFrame:
+    """``date, root, mean, full_window``: the rows of a :func:`window_table` for the months of
+    the rebalance dates (every root of the table at every date; null mean and false
+    ``full_window`` for a month the table does not reach)."""
+    rebalance_frame = pl.DataFrame({"date": rebalances}, schema={"date": pl.Date()}).unique()
+    return (
+        table.select("root")
+        .unique()
+        .join(rebalance_frame, how="cross")
+        .with_columns(pl.col("date").dt.month_start().alias("month"))
+        .join(table, on=["root", "month"], how="left")
+        .select("date", "root", "mean", pl.col("full_window").fill_null(False))
+        .sort("date", "root")
+    )
+
+
+def window_means(monthly: pl.DataFrame, rebalances: pl.Series, window_months: int) -> pl.DataFrame:
+    """``date, root, mean, full_window`` at each rebalance date (:func:`window_table` read at
+    the rebalance months)."""
+    if rebalances.len() == 0:
+        return pl.DataFrame(schema={"date": pl.Date(), **{k: v for k, v in WINDOW_SCHEMA.items() if k != "month"}})
+    return at_rebalances(window_table(monthly, window_months, rebalances.max()), rebalances)
+
+
+def latest_values(values: pl.DataFrame, value_column: str, rebalances: pl.Series) -> pl.DataFrame:
+    """``date, root, latest``: each root's value on its last date on or before each rebalance date
+    (null before the root's first date)."""
+    roots = values.select(pl.col("root").unique())
+    grid = roots.join(pl.DataFrame({"date": rebalances}, schema={"date": pl.Date()}).unique(), how="cross").sort("date")
+    # both sides sorted by date, hence by date within each root
+    return (
+        grid.join_asof(
+            values.select("date", "root", pl.col(value_column).alias("latest")).sort("date"),
+            on="date",
+            by="root",
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .select("date", "root", "latest")
+        .sort("date", "root")
+    )
+
+
 def trailing_mean(
     values: pl.DataFrame,
     value_column: str,
@@ -62,54 +179,7 @@ def trailing_mean(
     - ``full_window`` = the root's first observation lies before the window's first month, so
       its history covers every month of the window.
     """
-    observed = values.select("date", "root", pl.col(value_column).alias("value"))
-    monthly = observed.group_by("root", pl.col("date").dt.month_start().alias("month")).agg(
-        pl.col("value").sum().alias("month_sum"), pl.len().alias("month_count")
+    means = window_means(monthly_totals(values, value_column), rebalances, window_months)
+    return latest_values(values, value_column, rebalances).join(means, on=["date", "root"], how="left").select(
+        "date", "root", "latest", "mean", "full_window"
     )
-    first_dates = observed.group_by("root").agg(pl.col("date").min().alias("first_date"))
-    rebalance_frame = pl.DataFrame({"date": rebalances}).unique().sort("date")
-    if rebalance_frame.height == 0 or first_dates.height == 0:
-        return pl.DataFrame(
-            schema={"date": pl.Date(), "root": pl.String(), "latest": pl.Float64(), "mean": pl.Float64(),
-                    "full_window": pl.Boolean()}
-        )
-    months = pl.date_range(
-        min(monthly.get_column("month").min(), rebalance_frame.get_column("date").min().replace(day=1)),
-        rebalance_frame.get_column("date").max(),
-        "1mo",
-        eager=True,
-    ).alias("month")
-    # every root x month, so that shifting by k rows is shifting by k months
-    window = (
-        first_dates.select("root")
-        .join(pl.DataFrame(months), how="cross")
-        .join(monthly, on=["root", "month"], how="left")
-        .with_columns(pl.col("month_sum").fill_null(0.0), pl.col("month_count").fill_null(0))
-        .sort("root", "month")
-        .with_columns(
-            pl.sum_horizontal(
-                [pl.col("month_sum").shift(lag).over("root") for lag in range(window_months)]
-            ).alias("window_sum"),
-            pl.sum_horizontal(
-                [pl.col("month_count").shift(lag).over("root") for lag in range(window_months)]
-            ).alias("window_count"),
-            pl.col("month").dt.offset_by(f"-{window_months - 1}mo").alias("window_first_month"),
-        )
-    )
-    grid = (
-        first_dates.join(rebalance_frame, how="cross")
-        .with_columns(pl.col("date").dt.month_start().alias("month"))
-        .join(window, on=["root", "month"], how="left")
-        .sort("date")
-    )
-    # both sides sorted by date, hence by date within each root
-    with_latest = grid.join_asof(
-        observed.sort("date"), on="date", by="root", strategy="backward", check_sortedness=False
-    )
-    return with_latest.select(
-        "date",
-        "root",
-        pl.col("value").alias("latest"),
-        pl.when(pl.col("window_count") > 0).then(pl.col("window_sum") / pl.col("window_count")).alias("mean"),
-        (pl.col("first_date") < pl.col("window_first_month")).alias("full_window"),
-    ).sort("date", "root")

@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from indexcalc.rules.calendar import trailing_mean
-
 FAMILY_DIRECTIONS: dict[str, dict[str, int]] = {
     # family:      D = +1        D = -1         D = -1 in a flat-short sector   D = 0 (undecided)
     "long_short": {"long": 1, "short": -1, "short_in_flat_sector": 0, "undecided": 0},
@@ -33,16 +31,14 @@ Long/Short = D with flat-sector shorts flat; Long/Flat = max(D, 0); Short/Flat =
 the flat-short sectors always flat; Long-Only = +1; Short-Only = -1."""
 
 
-def momentum_signal(levels: pl.DataFrame, rebalances: pl.Series, window_months: int) -> pl.DataFrame:
-    """``date, root, signal, full_window``: ``ER_r / MA_r - 1`` at each rebalance date.
+def momentum_signal(window: pl.DataFrame) -> pl.DataFrame:
+    """``date, root, signal, full_window``: ``signal = ER_r / MA_r - 1`` at each rebalance date.
 
-    ``levels``: ``date, root, level`` on each root's own dates (the linked ER series).
-    ``full_window`` tells whether the root's history covers the whole trailing window.
+    ``window``: ``date, root, latest, mean, full_window`` where ``latest`` is the ER level at
+    ``r`` and ``mean`` its trailing-window mean (:func:`indexcalc.rules.calendar.trailing_mean` of
+    the linked ER series); ``full_window`` tells whether the root's history covers the window.
     """
-    window = trailing_mean(levels, "level", rebalances, window_months)
-    return window.select(
-        "date", "root", (pl.col("latest") / pl.col("mean") - 1.0).alias("signal"), "full_window"
-    )
+    return window.select("date", "root", (pl.col("latest") / pl.col("mean") - 1.0).alias("signal"), "full_window")
 
 
 def momentum_direction(signals: pl.DataFrame, tie_tolerance: float) -> pl.DataFrame:

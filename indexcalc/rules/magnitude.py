@@ -6,7 +6,7 @@ Dollar open interest of root ``i`` on its business day ``t`` (USD)::
 
 averaged over the trailing window ending at the rebalance date ``r`` (the daily values of the
 ``window_months`` calendar months ending with ``r``'s month, see
-:func:`indexcalc.rules.calendar.trailing_mean`), normalised over the index's roots
+:func:`indexcalc.rules.calendar.window_means`), normalised over the index's roots
 ``m_i = avgDOI_i / sum_j avgDOI_j`` and capped (:func:`cap_weights`).
 
 Sources of open interest (``MagnitudeSpec.source``):
@@ -32,7 +32,6 @@ import polars as pl
 
 from indexcalc.data.instruments import Instrument
 from indexcalc.errors import DataError, SpecError
-from indexcalc.rules.calendar import trailing_mean
 
 CAP_TOLERANCE = 1e-12
 """Slack of the feasibility test ``positive roots * cap >= 1`` (10 * 0.1 is not exactly 1)."""
@@ -96,21 +95,55 @@ def dollar_open_interest(
     ``prices`` is the market's ``date, root, contract, settle, open_interest`` frame. Open
     interest missing for a root is a :class:`SpecError` naming the root (the index then needs
     the ``cftc`` or ``fixed`` magnitude source).
+
+    The market's prices are sorted by root and date (:mod:`indexcalc.data.market`; every root
+    is in ``instruments``), so each (root, date) is a run of consecutive rows and the contract
+    sum is a segmented sum over run starts (numpy ``add.reduceat``): a hash group-by over
+    millions of rows costs several times more. Prices found out of order are sorted first.
     """
-    selected = prices.filter(pl.col("root").is_in(list(roots)))
-    missing = selected.filter(pl.col("open_interest").is_null() | pl.col("settle").is_null())
+    selected = prices.select("date", "root", "contract", "settle", "open_interest")
+    # runs start where the date changes or a root's block begins (binary search in the sorted
+    # root column: comparing millions of strings row by row costs more than the sum itself)
+    run_start = selected.select((pl.col("date") != pl.col("date").shift(1)).fill_null(True)).to_series().to_numpy()
+    root_blocks = selected.get_column("root").search_sorted(pl.Series(sorted(instruments), dtype=pl.String)).to_numpy()
+    run_start = run_start.copy()
+    run_start[root_blocks[root_blocks < selected.height]] = True
+    starts = np.flatnonzero(run_start)
+    daily = selected.select("date", "root")[starts]
+    in_order = daily.select(
+        (
+            (pl.col("root") > pl.col("root").shift(1))
+            | ((pl.col("root") == pl.col("root").shift(1)) & (pl.col("date") > pl.col("date").shift(1)))
+        )
+        .fill_null(True)
+        .all()
+    ).item()
+    if not in_order:
+        return dollar_open_interest(prices.sort("root", "date", "contract"), instruments, roots)
+    contract_value = selected.select(pl.col("open_interest") * pl.col("settle")).to_series()
+    # a null open interest or settle makes the day's sum NaN: found below, per selected root
+    value = np.add.reduceat(contract_value.fill_null(np.nan).to_numpy(), starts) if starts.size else []
+    daily = daily.with_columns(pl.Series("value", value, dtype=pl.Float64)).filter(pl.col("root").is_in(list(roots)))
+    missing = daily.filter(pl.col("value").is_nan())
     if missing.height:
-        first = missing.sort("date", "root", "contract").row(0, named=True)
+        first = missing.sort("date", "root").row(0, named=True)
+        contract = (
+            selected.filter((pl.col("root") == first["root"]) & (pl.col("date") == first["date"]))
+            .filter(pl.col("open_interest").is_null() | pl.col("settle").is_null())
+            .item(0, "contract")
+        )
         raise SpecError(
-            f"open interest or settle missing on {first['date']} (contract {first['contract']}): "
+            f"open interest or settle missing on {first['date']} (contract {contract}): "
             "magnitude source 'open_interest' needs them; use source 'cftc' or 'fixed'",
             key=f"root {first['root']}",
         )
-    return (
-        selected.join(_multipliers(instruments, roots), on="root", how="left")
-        .group_by("date", "root")
-        .agg((pl.col("open_interest") * pl.col("multiplier") * pl.col("settle")).sum().alias("dollar_open_interest"))
-        .sort("root", "date")
+    multiplier = _multipliers(instruments, roots)
+    return daily.select(
+        "date",
+        "root",
+        (pl.col("value") * pl.col("root").replace_strict(multiplier["root"], multiplier["multiplier"])).alias(
+            "dollar_open_interest"
+        ),
     )
 
 
@@ -188,16 +221,6 @@ def cftc_dollar_open_interest(
             (pl.col("open_interest") * pl.col("multiplier") * pl.col("front_settle")).alias("dollar_open_interest"),
         )
         .sort("root", "date")
-    )
-
-
-def average_dollar_open_interest(
-    dollar_oi: pl.DataFrame, rebalances: pl.Series, window_months: int
-) -> pl.DataFrame:
-    """``date, root, average, full_window``: mean DOI over the trailing window ending at each
-    rebalance date (USD), and whether the root's DOI history covers the whole window."""
-    return trailing_mean(dollar_oi, "dollar_open_interest", rebalances, window_months).select(
-        "date", "root", pl.col("mean").alias("average"), "full_window"
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from indexcalc.rules.calendar import trailing_mean
 from indexcalc.rules.direction import FAMILY_DIRECTIONS, family_direction, momentum_direction, momentum_signal
 
 R = [dt.date(2024, month, 28) for month in (1, 2, 3, 4, 5)]
@@ -20,7 +21,7 @@ def test_signal_is_the_level_over_its_trailing_mean_minus_one():
             "level": [100.0, 90.0, 96.0, 110.0, 120.0],
         }
     )
-    signals = momentum_signal(levels, pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)]), 1)
+    signals = momentum_signal(trailing_mean(levels, "level", pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)]), 1))
     # 31 Jan: January mean (90 + 96) / 2 = 93 -> 96 / 93 - 1; 29 Feb: (110 + 120) / 2 = 115 -> 120/115 - 1
     assert signals.get_column("signal").to_list() == pytest.approx([96.0 / 93.0 - 1.0, 120.0 / 115.0 - 1.0], abs=1e-15)
     assert signals.get_column("full_window").to_list() == [True, True]

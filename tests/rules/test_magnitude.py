@@ -14,7 +14,6 @@ from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA
 from indexcalc.errors import DataError, SpecError
 from indexcalc.rules.magnitude import (
-    average_dollar_open_interest,
     cap_weights,
     cftc_dollar_open_interest,
     dollar_open_interest,
@@ -128,17 +127,26 @@ def test_dollar_open_interest_without_open_interest_names_the_root_and_the_other
         dollar_open_interest(prices, INSTRUMENTS, ["CL", "GC"])
 
 
-def test_average_dollar_open_interest_over_the_trailing_months():
-    doi = pl.DataFrame(
-        {
-            "date": [dt.date(2023, 12, 15), dt.date(2024, 1, 10), dt.date(2024, 2, 12), dt.date(2024, 2, 20)],
-            "root": "GC",
-            "dollar_open_interest": [9.0, 1.0, 2.0, 6.0],
-        }
-    )
-    average = average_dollar_open_interest(doi, pl.Series([dt.date(2024, 2, 29)]), 2)
-    # Jan + Feb: (1 + 2 + 6) / 3 = 3; history from December, before the window -> full
-    assert average.rows() == [(dt.date(2024, 2, 29), "GC", 3.0, True)]
+def test_dollar_open_interest_of_unsorted_prices_equals_that_of_sorted_prices():
+    days = [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    rows = [
+        (day, root, contract, 10.0 + offset, 1.0, 100.0 * (offset + 1))
+        for offset, (day, root, contract) in enumerate(
+            (day, root, contract) for root in ("CL", "GC") for day in days for contract in (202402, 202404)
+        )
+    ]
+    ordered = dollar_open_interest(_prices(rows), INSTRUMENTS, ["CL", "GC"])
+    shuffled = dollar_open_interest(_prices(rows[::-1][1:] + rows[-1:]), INSTRUMENTS, ["CL", "GC"])
+    assert shuffled.rows() == ordered.rows()
+    # CL on 2 Jan: (10 * 100 + 11 * 200) * 1000 = 3 200 000 USD
+    assert ordered.row(0) == (days[0], "CL", 3_200_000.0)
+    assert ordered.height == 4
+
+
+def test_dollar_open_interest_ignores_missing_open_interest_of_other_roots():
+    day = dt.date(2024, 1, 2)
+    prices = _prices([(day, "CL", 202402, 50.0, None, 10.0), (day, "KC", 202403, 2.0, None, None)])
+    assert dollar_open_interest(prices, INSTRUMENTS, ["CL"]).rows() == [(day, "CL", 500_000.0)]
 
 
 def test_magnitude_weights_normalise_then_cap_per_rebalance():

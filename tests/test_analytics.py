@@ -265,7 +265,7 @@ def test_current_weights_direction_defaults_to_the_sign_of_the_weight():
     assert analytics.current_weights(weights, {}).get_column("direction").to_list() == [1, -1]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dates(min_value=D(1990, 1, 1), max_value=D(2100, 12, 31)), st.integers(min_value=0, max_value=120))
 def test_months_before_clamps_to_month_end_like_polars_offsets(day, months):
     expected = pl.select(pl.lit(day).dt.offset_by(f"-{months}mo")).item()

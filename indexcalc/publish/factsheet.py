@@ -89,10 +89,13 @@ def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) ->
 
 
 def table_view(name: str, table: pl.DataFrame) -> dict:
-    """A family table as shown: the rows of its latest ``date`` when there are several, else its
-    last rows; a correlation matrix as a heatmap too."""
+    """A family table as shown: with a ``date`` column, the rows of its latest date when there
+    are several, else its latest :data:`TABLE_TAIL_ROWS` rows; with another date column (a
+    trade list's entry date), the latest rows by that column; otherwise the first
+    :data:`TABLE_MAX_ROWS` rows. A correlation matrix is also drawn as a heatmap."""
     shown = table
     note = ""
+    date_columns = [column for column, dtype in table.schema.items() if dtype == pl.Date]
     if "date" in table.columns and table.height:
         latest = table.filter(pl.col("date") == pl.col("date").max())
         if latest.height > 1:
@@ -100,6 +103,9 @@ def table_view(name: str, table: pl.DataFrame) -> dict:
         else:
             shown = table.sort("date").tail(TABLE_TAIL_ROWS).reverse()
             note = f"latest {shown.height} of {table.height} rows"
+    elif date_columns and table.height > TABLE_TAIL_ROWS:
+        shown = table.sort(date_columns[0], nulls_last=True).tail(TABLE_TAIL_ROWS).reverse()
+        note = f"latest {shown.height} of {table.height} rows by {date_columns[0]}"
     if shown.height > TABLE_MAX_ROWS:
         shown = shown.head(TABLE_MAX_ROWS)
         note = f"first {TABLE_MAX_ROWS} of {table.height} rows"

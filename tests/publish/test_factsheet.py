@@ -126,6 +126,20 @@ def test_family_tables_are_rendered_with_csv_links(pages):
     assert monitor.count("<tr>") == 1 + 10  # a daily table: its latest 10 rows
 
 
+def test_a_trade_list_shows_its_latest_trades_first():
+    import datetime as dt
+
+    from indexcalc.publish.factsheet import TABLE_TAIL_ROWS, table_view
+
+    entries = [dt.date(2020, 1, 1) + dt.timedelta(days=7 * week) for week in range(25)]
+    trades = pl.DataFrame({"entry_date": entries, "pnl": [float(week) for week in range(25)]})
+    view = table_view("trades", trades)
+    assert [row[0] for row in view["rows"]] == entries[::-1][:TABLE_TAIL_ROWS]
+    assert view["note"] == f"latest {TABLE_TAIL_ROWS} of 25 rows by entry_date"
+    assert table_view("sample_stats", pl.DataFrame({"sample": ["in", "out"], "sharpe": [1.0, 0.2]}))["rows"] == [
+        ("in", 1.0), ("out", 0.2)]
+
+
 def test_pages_are_self_contained_with_unique_ids(pages):
     for index_id, html in pages.items():
         assert external_references(html) == [], index_id
@@ -233,3 +247,12 @@ def test_window_roll_default_text():
     assert describe_roll(WindowRoll()) == (
         "window roll: business days 5 to 9 of the month, 20% of the position a day, at the close"
     )
+
+
+
+def test_methodology_renders_for_every_catalogue_index(instruments):
+    from indexcalc.specs import load_catalogue
+
+    for spec in load_catalogue():
+        html = render_methodology(spec, instruments)
+        assert set(marked(html, "data-parameter")) == {row["name"] for row in spec_parameters(spec)}, spec.id

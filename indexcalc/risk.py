@@ -37,22 +37,26 @@ import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
 
+from indexcalc.errors import DataError
 from indexcalc.specs.basemetals import StressScenario
 
 BASKET = "basket"
 """The ``root`` label of the whole-basket rows of the attribution table."""
 INCEPTION = "inception"
 """The ``period`` label of the since-inception rows of the attribution table."""
+FLAT_TOLERANCE = 1e-12
+"""A window variance below this fraction of the window's sum of squared returns counts as zero
+(the root did not move; its correlations are undefined)."""
 
 
 def returns_matrix(returns: pl.DataFrame, roots: Sequence[str]) -> tuple[pl.Series, np.ndarray]:
     """``date, root, daily_return`` (one row per date and root) -> dates and a (days, roots)
-    array in the order of ``roots``; missing cells are NaN."""
+    array in the order of ``roots``; missing cells are NaN, a root without any row a DataError."""
     wide = returns.pivot(on="root", index="date", values="daily_return").sort("date")
-    matrix = np.column_stack(
-        [wide.get_column(root).to_numpy().astype(float) if root in wide.columns else np.full(wide.height, np.nan) for root in roots]
-    )
-    return wide.get_column("date"), matrix
+    missing = sorted(set(roots) - set(wide.columns))
+    if missing:
+        raise DataError(f"no daily returns for roots {missing}")
+    return wide.get_column("date"), wide.select(list(roots)).to_numpy().astype(float)
 
 
 # --- correlation monitor ----------------------------------------------------------------------
@@ -84,7 +88,7 @@ def rolling_correlations(returns: np.ndarray, window: int) -> np.ndarray:
     variance = np.diagonal(covariance, axis1=-2, axis2=-1)
     squares = np.diagonal(products, axis1=-2, axis2=-1)
     # a root that did not move has variance 0 up to rounding of the running sums
-    moved = variance > 1e-12 * np.maximum(squares, np.finfo(float).tiny)
+    moved = variance > FLAT_TOLERANCE * np.maximum(squares, np.finfo(float).tiny)
     scale = np.where(moved, np.sqrt(np.where(moved, variance, 1.0)), np.nan)
     result[first + window - 1 :] = covariance / (scale[:, :, None] * scale[:, None, :])
     return result
@@ -176,41 +180,65 @@ def scenario_moves(
     """``scenario, description, horizon_days, root, move`` (total move, fraction) per scenario
     and basket root, by the precedence rules of :class:`StressScenario`; ``each_root``
     scenarios expand to one scenario ``<name>:<root>`` per root. ``volatility`` (annualised,
-    any common units) is used only by factor scenarios."""
-    sigma = np.array([volatility[root] for root in roots], dtype=float)
-    relative_vol = sigma / sigma.mean()
-    rows: list[dict] = []
-    for scenario in scenarios:
-        if scenario.factor_move is not None:
-            base = scenario.factor_correlation * relative_vol * scenario.factor_move
-        else:
-            base = np.full(len(roots), scenario.default_shock)
-        base = np.array([scenario.shocks.get(root, move) for root, move in zip(roots, base)])
-        variants = (
-            [(f"{scenario.name}:{root}", np.where(np.array(roots) == root, scenario.each_root, base)) for root in roots]
-            if scenario.each_root is not None
-            else [(scenario.name, base)]
-        )
-        for name, moves in variants:
-            rows += [
-                {
-                    "scenario": name,
-                    "description": scenario.description,
-                    "horizon_days": scenario.horizon_days,
-                    "root": root,
-                    "move": float(move),
-                }
-                for root, move in zip(roots, moves)
-            ]
-    return pl.DataFrame(
-        rows,
+    any common units) is used only by factor scenarios. Rows in scenario then root order."""
+    definitions = pl.DataFrame(
+        [
+            {
+                "order": position,
+                "name": scenario.name,
+                "description": scenario.description,
+                "horizon_days": scenario.horizon_days,
+                "default_shock": scenario.default_shock,
+                "factor_move": scenario.factor_move,
+                "factor_correlation": scenario.factor_correlation,
+                "each_root": scenario.each_root,
+            }
+            for position, scenario in enumerate(scenarios)
+        ],
         schema={
-            "scenario": pl.String(),
+            "order": pl.Int64(),
+            "name": pl.String(),
             "description": pl.String(),
             "horizon_days": pl.Int64(),
-            "root": pl.String(),
-            "move": pl.Float64(),
+            "default_shock": pl.Float64(),
+            "factor_move": pl.Float64(),
+            "factor_correlation": pl.Float64(),
+            "each_root": pl.Float64(),
         },
+    )
+    explicit = pl.DataFrame(
+        [{"name": scenario.name, "root": root, "shock": move} for scenario in scenarios for root, move in scenario.shocks.items()],
+        schema={"name": pl.String(), "root": pl.String(), "shock": pl.Float64()},
+    )
+    basket = pl.DataFrame({"root": list(roots), "root_order": range(len(roots))}).with_columns(
+        pl.col("root").replace_strict(volatility, return_dtype=pl.Float64).alias("volatility")
+    )
+    basket = basket.with_columns((pl.col("volatility") / pl.col("volatility").mean()).alias("relative_volatility"))
+    factor = pl.col("factor_correlation") * pl.col("relative_volatility") * pl.col("factor_move")
+    moves = (
+        definitions.join(basket, how="cross")
+        .join(explicit, on=["name", "root"], how="left")
+        .with_columns(
+            pl.coalesce("shock", pl.when(pl.col("factor_move").is_not_null()).then(factor), "default_shock").alias("move")
+        )
+    )
+    # each_root: one variant per basket root (the shocked root), that root moving each_root
+    variants = (
+        moves.filter(pl.col("each_root").is_not_null())
+        .join(basket.select(pl.col("root").alias("shocked"), pl.col("root_order").alias("variant")), how="cross")
+        .with_columns(
+            pl.concat_str("name", pl.lit(":"), "shocked").alias("scenario"),
+            pl.when(pl.col("root") == pl.col("shocked")).then(pl.col("each_root")).otherwise(pl.col("move")).alias("move"),
+        )
+    )
+    single = moves.filter(pl.col("each_root").is_null()).with_columns(
+        pl.col("name").alias("scenario"), pl.lit(0, dtype=pl.Int64).alias("variant")
+    )
+    columns = ["scenario", "description", "horizon_days", "root", "move"]
+    return (
+        pl.concat([single.select("order", "variant", "root_order", *columns), variants.select("order", "variant", "root_order", *columns)])
+        .sort("order", "variant", "root_order")
+        .select(columns)
     )
 
 

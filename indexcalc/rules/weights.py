@@ -124,7 +124,8 @@ def ledoit_wolf_covariance(returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _solve(
     objective, gradient, count: int, min_weight: float, max_weight: float, what: str, start: np.ndarray | None
-) -> np.ndarray:
+) -> tuple[np.ndarray, object]:
+    """SLSQP on ``sum w = 1`` and the bounds: the (clipped, renormalised) weights and scipy's result."""
     constraint = {"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(count)}
     result = minimize(
         objective,
@@ -135,10 +136,20 @@ def _solve(
         constraints=[constraint],
         options={"ftol": SOLVER_TOLERANCE, "maxiter": SOLVER_MAX_ITERATIONS},
     )
-    if not result.success or not np.all(np.isfinite(result.x)):
+    if not np.all(np.isfinite(result.x)):
         raise DataError(f"{what} optimisation failed: {result.message}")
     weights = np.clip(result.x, min_weight, max_weight)
-    return weights / weights.sum()
+    return weights / weights.sum(), result
+
+
+def _polished(weights: np.ndarray, result, exact: np.ndarray | None, what: str) -> np.ndarray:
+    """The KKT-confirmed weights on SLSQP's active set; SLSQP's own weights if that active set
+    is not confirmed but SLSQP converged; an error if neither."""
+    if exact is not None:
+        return exact
+    if not result.success:
+        raise DataError(f"{what} optimisation failed: {result.message}")
+    return weights
 
 
 def _normalised(covariance: np.ndarray, what: str) -> np.ndarray:
@@ -285,13 +296,13 @@ def minimum_variance_weights(
         exact = minimum_variance_on_active_sets(scaled, min_weight, max_weight, candidates)
         if exact is not None:
             return exact
-    weights = _solve(
+    weights, result = _solve(
         lambda w: w @ scaled @ w, lambda w: 2.0 * scaled @ w, count, min_weight, max_weight, "minimum variance", start
     )
     exact = minimum_variance_on_active_sets(
         scaled, min_weight, max_weight, bound_states(weights, min_weight, max_weight)[None, :]
     )
-    return weights if exact is None else exact
+    return _polished(weights, result, exact, "minimum variance")
 
 
 def highest_return_weights(expected_returns: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray:
@@ -378,11 +389,11 @@ def maximum_sharpe_weights(
         excess = weights @ expected
         return -(expected * volatility - excess * (scaled @ weights) / volatility) / variance
 
-    weights = _solve(negative_sharpe, gradient, len(scaled), min_weight, max_weight, "maximum Sharpe", start)
+    weights, result = _solve(negative_sharpe, gradient, len(scaled), min_weight, max_weight, "maximum Sharpe", start)
     exact = maximum_sharpe_on_active_sets(
         scaled, expected, min_weight, max_weight, bound_states(weights, min_weight, max_weight)[None, :]
     )
-    return weights if exact is None else exact
+    return _polished(weights, result, exact, "maximum Sharpe")
 
 
 def scale_to_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray:

@@ -348,3 +348,11 @@ def test_pysystemtrade_baskets_realise_about_the_volatility_target(pysystemtrade
     results = compute_carry_basket(carry_catalogue(), market, pysystemtrade_series, collateral)
     for index_id, result in results.items():
         assert VOL_BAND[0] <= realised_volatility(result.levels) <= VOL_BAND[1], index_id
+    # roots enter one by one (data from 1972 to 2007), each at its first scored month-end
+    managed = results["CARRY-MLONG-ER"]
+    entries = managed.weights.group_by("root").agg(pl.col("date").min().alias("entry"))
+    scored = managed.tables["carry_stages"].drop_nulls("zscore").group_by("root").agg(pl.col("date").min())
+    assert entries.get_column("entry").n_unique() > 5
+    first_rebalance = managed.weights.get_column("date").min()
+    expected = scored.with_columns(pl.max_horizontal("date", pl.lit(first_rebalance)).alias("expected"))
+    assert entries.join(expected, on="root").filter(pl.col("entry") != pl.col("expected")).height == 0

@@ -59,9 +59,9 @@ def composite_excess_return(
     level would silently drop part of a period's return).
 
     With ``R_t = sum_i W_i (ER_{i,t} / ER_{i,a} - 1)`` for ``a < t <= a'``, the level is
-    ``C_t = base * A_{t-1} * (1 + R_t)`` where ``A`` compounds ``1 + R`` of the periods that closed
-    on or before ``t - 1`` (a period closes at the next anchor). Computed on a dates x roots
-    matrix of the weighted roots (numpy), so the cost is one pass over the levels.
+    ``C_t = C_a * (1 + R_t)``, ``C`` = base on the base date and up to the first anchor; the
+    level on ``a'`` (closing a period) is the next period's ``C_a`` exactly, so a flat period is
+    exactly constant. Computed on a dates x roots matrix of the weighted roots (numpy).
     """
     return composite_excess_returns(levels, {"index": weights}, base_date, base_value)["index"]
 
@@ -105,14 +105,14 @@ def _excess_levels(
         else:
             problem = f"weighted from {anchor} but has no level on {dates[int(held[row])]}"
         raise DataError(problem, key=f"root {roots[int(column)]}")
-    period_return = np.zeros(days.shape[0])
-    period_return[held] = contribution.sum(axis=1)
-    closes_period = np.zeros(days.shape[0], dtype=bool)
-    closes_period[anchor_row] = True
-    closes_period &= period >= 0
-    growth = np.where(closes_period, 1.0 + period_return, 1.0)
-    compounded = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
-    level = pl.Series("level", base_value * compounded * (1.0 + period_return))
+    period_return = contribution.sum(axis=1)
+    # level at each anchor: C_{a_0} = base, C_{a_k} = C_{a_(k-1)} * (1 + R_{a_k}), multiplied in
+    # sequence so that the level closing a period is bit for bit the next period's start level
+    closing_growth = 1.0 + period_return[np.searchsorted(held, anchor_row[1:])]
+    anchor_level = np.cumprod(np.concatenate(([base_value], closing_growth)))
+    level = np.full(days.shape[0], float(base_value))
+    level[held] = anchor_level[period[held]] * (1.0 + period_return)
+    level = pl.Series("level", level)
     return pl.DataFrame({"date": dates, "level": level}).select(
         "date", "level", (pl.col("level") / pl.col("level").shift(1) - 1.0).fill_null(0.0).alias("daily_return")
     )

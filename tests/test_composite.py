@@ -160,3 +160,14 @@ def test_several_weight_sets_over_the_same_levels_equal_one_call_each():
     assert both["short"].equals(composite_excess_return(_levels(), short, D[0], 1000.0))
     # short of the hand case: d3 1000 * (1 - 0.025) = 975, d4 1000 * 1.1 = 1100, d5 1100 * 1.1 = 1210
     assert both["short"].get_column("level").to_list() == pytest.approx([1000.0, 1000.0, 975.0, 1100.0, 1210.0])
+
+
+def test_a_flat_period_stays_exactly_at_the_level_that_closed_the_previous_one():
+    weights = _weights().with_columns(
+        pl.when(pl.col("effective_date") == D[3]).then(0.0).otherwise(pl.col("weight")).alias("weight")
+    )
+    weights = weights.with_columns(pl.col("weight") * 1.1)  # a weight whose products round
+    levels = composite_excess_return(_levels(), weights, D[0], 1000.0).get_column("level").to_list()
+    # d4 closes the first period; d5 is in the flat period from d4: the same float, not a near one
+    assert levels[4] == levels[3]
+    assert levels[3] == pytest.approx(1000.0 * (1.0 + 1.1 * (0.5 * 0.0 - 0.5 * 0.2)), abs=1e-9)

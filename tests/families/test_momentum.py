@@ -281,3 +281,118 @@ def test_history_shorter_than_the_window_is_a_spec_error(synthetic):
     short = series.filter(pl.col("date") < dt.date(2000, 9, 1))
     with pytest.raises(SpecError, match=r"index LS-ER: no rebalance date .* 12 months of history"):
         compute_momentum([_spec("LS-ER", "long_short")], market, short, collateral)
+
+
+# ---- the full embedded history (23 roots, 1995 to date) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedded_results(embedded_market, embedded_series):
+    """Every momentum index of the catalogue, plus a Short/Flat over energy (always flat)."""
+    from indexcalc.series import collateral_returns
+    from indexcalc.specs import load_catalogue
+
+    specs = [spec for spec in load_catalogue() if spec.kind == "momentum"]
+    specs.append(_spec("SF-ENERGY-ER", "short_flat", sectors=["energy"], magnitude={"cap": 0.35}))
+    collateral = collateral_returns(embedded_market.rates, embedded_series.get_column("date").unique().sort())
+    return compute_momentum(specs, embedded_market, embedded_series, collateral)
+
+
+def test_full_history_long_short_is_long_flat_plus_short_flat_in_every_period(embedded_results):
+    ls, lf, sf = (_period_returns(embedded_results[f"{name}-ER"]) for name in ("LS", "LF", "SF"))
+    assert ls.get_column("date").to_list() == lf.get_column("date").to_list() == sf.get_column("date").to_list()
+    gap = (ls["period_return"] - lf["period_return"] - sf["period_return"]).abs().max()
+    assert gap <= 1e-12
+    assert ls.height > 7000  # every day from 1996 on is in some period
+
+
+def test_full_history_short_only_is_minus_long_only_in_every_period(embedded_results):
+    lo, so = (_period_returns(embedded_results[f"{name}-ER"]) for name in ("LO", "SO"))
+    assert (so["period_return"] + lo["period_return"]).abs().max() <= 1e-12
+
+
+def test_full_history_flat_periods_keep_the_excess_return_level_constant(embedded_results):
+    # the energy Short/Flat is flat in every period: its level never leaves the base value
+    assert embedded_results["SF-ENERGY-ER"].levels.get_column("level").unique().to_list() == [1000.0]
+    # and any all-flat period of a published index (energy all short in LS-ENERGY) is constant
+    checked = 0
+    for index_id, result in embedded_results.items():
+        if not index_id.endswith("-ER") or index_id == "SF-ENERGY-ER":
+            continue
+        flat = result.weights.group_by("effective_date").agg((pl.col("weight") == 0).all().alias("flat"))
+        anchors = flat.sort("effective_date")
+        dates = anchors.get_column("effective_date").to_list()
+        for position, (anchor, is_flat) in enumerate(anchors.iter_rows()):
+            if not is_flat or position + 1 == len(dates):
+                continue
+            period = result.levels.filter(pl.col("date").is_between(anchor, dates[position + 1]))
+            assert period.get_column("level").n_unique() == 1, (index_id, anchor)
+            checked += 1
+    assert checked > 0
+
+
+def test_full_history_weights_respect_cap_and_energy_rule(embedded_results):
+    for index_id, result in embedded_results.items():
+        weights = result.weights
+        cap = result.spec.magnitude.cap
+        per_rebalance = weights.group_by("date").agg(pl.col("magnitude").sum(), pl.col("magnitude").max().alias("largest"))
+        np.testing.assert_allclose(per_rebalance.get_column("magnitude").to_numpy(), 1.0, atol=1e-12, err_msg=index_id)
+        assert per_rebalance.get_column("largest").max() <= cap, index_id
+        assert weights.get_column("weight").is_finite().all(), index_id
+    energy = pl.col("root").is_in(["CL", "CO", "NG", "RB", "HO"])
+    assert embedded_results["LS-ER"].weights.filter(energy).get_column("direction").min() == 0
+    assert (embedded_results["LS-ER"].weights.get_column("direction") == -1).any()
+
+
+def test_full_history_starts_at_base_value_on_the_first_month_end_with_a_full_year(embedded_results, embedded_series):
+    first_date = embedded_series.get_column("date").min()
+    for index_id, result in embedded_results.items():
+        levels = result.levels
+        assert levels.item(0, "level") == result.spec.base_value, index_id
+        assert levels.get_column("level").is_finite().all() and (levels.get_column("level") > 0).all(), index_id
+        base = levels.item(0, "date")
+        # a full window of 12 calendar months that all follow the first observation
+        assert dt.date(first_date.year + 1, first_date.month, 1) <= base < dt.date(first_date.year + 1, first_date.month + 2, 1)
+        assert result.weights.get_column("date").min() == base
+
+
+# ---- real data: pysystemtrade roots -----------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_long_only_with_equal_fixed_weights_is_the_mean_of_root_period_returns(
+    pysystemtrade_market, pysystemtrade_series
+):
+    roots = pysystemtrade_market.roots
+    assert len(roots) == 10
+    spec = _spec(
+        "LO-REAL-ER",
+        "long_only",
+        universe=roots,
+        magnitude={"source": "fixed", "cap": 0.1, "fixed_weights": dict.fromkeys(roots, 1.0)},
+    )
+    axis = pysystemtrade_series.get_column("date").unique().sort()
+    collateral = pl.DataFrame({"date": axis, "collateral_return": 0.0})
+    result = compute_momentum([spec], pysystemtrade_market, pysystemtrade_series, collateral)["LO-REAL-ER"]
+    anchors = result.weights.get_column("effective_date").unique().sort()
+
+    # independently: each root's last ER level on or before each anchor, then the equal-weighted
+    # mean of the roots' returns from one anchor to the next
+    own = pysystemtrade_series.select("date", "root", "level").sort("date")
+    at_anchor = (
+        pl.DataFrame({"root": roots})
+        .join(pl.DataFrame({"date": anchors}), how="cross")
+        .sort("date")
+        .join_asof(own, on="date", by="root", check_sortedness=False)
+        .sort("root", "date")
+        .with_columns((pl.col("level").shift(-1) / pl.col("level") - 1.0).over("root").alias("root_return"))
+        .drop_nulls("root_return")
+    )
+    assert at_anchor.get_column("level").null_count() == 0
+    expected = at_anchor.group_by("date").agg(pl.col("root_return").mean().alias("expected")).sort("date")
+    levels = dict(result.levels.select("date", "level").iter_rows())
+    actual = [levels[end] / levels[start] - 1.0 for start, end in zip(anchors, anchors[1:])]
+    assert len(actual) == expected.height > 150
+    np.testing.assert_allclose(actual, expected.get_column("expected").to_numpy(), rtol=0, atol=1e-12)
+    # the base date waits for the latest root (COFFEE from February 2007) to have a full year
+    assert result.levels.item(0, "date") == dt.date(2008, 2, 29)

@@ -356,18 +356,30 @@ def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: 
 
 
 def _period_rows(daily: pl.DataFrame, keys: list[str], annualisation: int) -> pl.DataFrame:
-    """Root rows of the attribution for the periods given by ``keys`` (rows in date order)."""
+    """Root rows of the attribution for the periods given by ``keys`` (rows in date order).
+
+    The risk contribution ``cov(c_i, R) / std(R)`` comes from per-group sums (one pass, no
+    per-group covariance kernel): with d = days, ``cov = (sum cR - sum c sum R / d) / (d - 1)``.
+    """
     growth = pl.col("prev_index_level") / pl.col("prev_index_level").first()
-    return daily.group_by(*keys, "root", maintain_order=True).agg(
+    contribution, basket = pl.col("contribution"), pl.col("basket_return")
+    rows = daily.group_by(*keys, "root", maintain_order=True).agg(
         pl.col("start_date").first(),
         pl.col("date").last().alias("end_date"),
         pl.col("start_weight").first(),
         (pl.col("level").last() / pl.col("prev_level").first() - 1.0).alias("root_return"),
-        (growth * pl.col("contribution")).sum().alias("contribution"),
-        pl.when(pl.len() > 1)
-        .then(pl.cov("contribution", "basket_return") / pl.col("basket_return").std() * math.sqrt(annualisation))
-        .alias("risk_contribution"),
+        (growth * contribution).sum().alias("contribution"),
+        pl.len().alias("days"),
+        contribution.sum().alias("sum_c"),
+        basket.sum().alias("sum_r"),
+        (contribution * basket).sum().alias("sum_cr"),
+        (basket * basket).sum().alias("sum_rr"),
     )
+    days = pl.col("days").cast(pl.Float64)
+    covariance = (pl.col("sum_cr") - pl.col("sum_c") * pl.col("sum_r") / days) / (days - 1.0)
+    variance = (pl.col("sum_rr") - pl.col("sum_r") ** 2 / days) / (days - 1.0)
+    risk = pl.when(pl.col("days") > 1).then(covariance / variance.sqrt() * math.sqrt(annualisation))
+    return rows.with_columns(risk.alias("risk_contribution")).drop("days", "sum_c", "sum_r", "sum_cr", "sum_rr")
 
 
 ATTRIBUTION_COLUMNS = (
@@ -398,24 +410,26 @@ def attribution(contributions: pl.DataFrame, index_levels: pl.DataFrame, annuali
     ``buy_and_hold_return``, ``timing`` (null on root rows). ``start_date`` is the close ``s``
     the period's returns are measured from.
 
-    ``contributions`` from :func:`daily_contributions` (sorted by date); ``index_levels``:
-    ``date, level`` of the index whose return is attributed.
+    ``contributions`` from :func:`daily_contributions`; ``index_levels``: ``date, level`` of
+    the index whose return is attributed (its daily returns equal the summed contributions).
     """
     index = index_levels.select("date", "level").sort("date")
     index = index.select(
-        "date", pl.col("level").shift(1).alias("prev_index_level"), pl.col("date").shift(1).alias("start_date")
+        "date",
+        pl.col("level").shift(1).alias("prev_index_level"),
+        pl.col("date").shift(1).alias("start_date"),
+        (pl.col("level") / pl.col("level").shift(1) - 1.0).alias("basket_return"),
     )
-    daily = (
-        contributions.sort("date", "root")
-        .join(index, on="date", how="left")
-        .with_columns(
-            pl.col("contribution").sum().over("date").alias("basket_return"),
-            pl.col("date").dt.strftime("%Y-%m").alias("period"),
-        )
-    )
+    daily = contributions.sort("date", "root").join(index, on="date", how="left")
+    month = pl.col("date").dt.year().cast(pl.Int32) * 100 + pl.col("date").dt.month().cast(pl.Int32)
+    monthly = _period_rows(daily.with_columns(month.alias("month")), ["month"], annualisation)
     roots = pl.concat(
         [
-            _period_rows(daily, ["period"], annualisation),
+            monthly.with_columns(
+                pl.format("{}-{}", pl.col("month") // 100, (pl.col("month") % 100).cast(pl.String).str.zfill(2)).alias(
+                    "period"
+                )
+            ).drop("month"),
             _period_rows(daily, [], annualisation).with_columns(pl.lit(INCEPTION).alias("period")),
         ],
         how="diagonal",

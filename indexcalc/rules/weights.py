@@ -400,13 +400,14 @@ def scale_to_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -
     """``w_i = clip(c * v_i, lo, hi)`` with the scale ``c`` that makes ``sum w = 1`` (exact).
 
     The excess above a cap (or the shortfall below a floor) is shared among the unbounded
-    weights in proportion to their weights, as the cap of DESIGN.md section 3. ``v`` > 0; the
+    weights in proportion to their weights, as the cap of DESIGN.md section 3. ``v`` >= 0 (a zero stays at the floor); the
     bounds must admit a solution (``n * lo <= 1 <= n * hi``).
     """
     values = np.asarray(weights, dtype=float)
     # sum_i clip(c v_i, lo, hi) is piecewise linear and nondecreasing in c, with kinks where
     # some c v_i reaches a bound: find the segment that reaches 1 and solve it.
-    kinks = np.sort(np.concatenate([min_weight / values, max_weight / values]))
+    positive = values[values > 0.0]  # a zero weight stays at the floor whatever the scale
+    kinks = np.sort(np.concatenate([min_weight / positive, max_weight / positive]))
     totals = np.clip(kinks[:, None] * values, min_weight, max_weight).sum(axis=1)
     if totals[-1] < 1.0 - 1e-12 or totals[0] > 1.0 + 1e-12:
         raise ValueError(f"bounds [{min_weight}, {max_weight}] cannot sum to 1 over {len(values)} weights")

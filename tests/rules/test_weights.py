@@ -264,6 +264,8 @@ def test_scale_to_bounds_shares_the_excess_in_proportion():
     # a floor: v = (0.7, 0.28, 0.02), floor 0.1 -> 0.1 + 0.98 c = 1 -> c = 0.918367
     floored = scale_to_bounds(np.array([0.7, 0.28, 0.02]), 0.1, 1.0)
     assert floored == pytest.approx([0.7 * 0.9 / 0.98, 0.28 * 0.9 / 0.98, 0.1], abs=1e-15)
+    # a zero weight with no floor stays 0: (0.6, 0.4, 0) under a 0.5 cap -> 0.5 + 0.4 c = 1
+    assert scale_to_bounds(np.array([0.6, 0.4, 0.0]), 0.0, 0.5) == pytest.approx([0.5, 0.5, 0.0], abs=1e-15)
 
 
 # --- drift trigger ----------------------------------------------------------------------------

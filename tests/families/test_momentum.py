@@ -396,3 +396,48 @@ def test_real_long_only_with_equal_fixed_weights_is_the_mean_of_root_period_retu
     np.testing.assert_allclose(actual, expected.get_column("expected").to_numpy(), rtol=0, atol=1e-12)
     # the base date waits for the latest root (COFFEE from February 2007) to have a full year
     assert result.levels.item(0, "date") == dt.date(2008, 2, 29)
+
+
+@pytest.mark.realdata
+def test_real_cftc_magnitude_is_the_capped_share_of_average_dollar_open_interest(
+    pysystemtrade_market, pysystemtrade_series, shared_real_dir
+):
+    import pandas as pd
+
+    cftc_file = shared_real_dir / "cftc_open_interest_metals.csv"
+    markets = {"COPPER": "copper", "GOLD": "gold", "PALLAD": "palladium"}
+    spec = _spec(
+        "LS-CFTC-ER",
+        "long_short",
+        universe=list(markets),
+        magnitude={"source": "cftc", "cap": 0.5, "cftc_file": str(cftc_file), "cftc_markets": markets},
+    )
+    axis = pysystemtrade_series.get_column("date").unique().sort()
+    collateral = pl.DataFrame({"date": axis, "collateral_return": 0.0})
+    weights = compute_momentum([spec], pysystemtrade_market, pysystemtrade_series, collateral)["LS-CFTC-ER"].weights
+    # reports from June 2006, known 3 days later: the first 12 whole months are Jul 2006 - Jun 2007
+    assert weights.get_column("date").min() == dt.date(2007, 6, 29)
+
+    # independently (pandas): as-of merge of the released reports on each root's days, valued at
+    # the day's nearest contract, averaged over the 12 calendar months, normalised and capped
+    reports = pd.read_csv(cftc_file, parse_dates=["report_date"])
+    reports["report_date"] = reports["report_date"].astype("datetime64[ns]")
+    prices = pysystemtrade_market.prices.to_pandas()
+    rebalance = pd.Timestamp(2015, 6, 30)
+    averages = {}
+    for root, market in markets.items():
+        days = prices[prices["root"] == root].sort_values(["date", "contract"]).groupby("date").first()["settle"]
+        days.index = pd.to_datetime(days.index).astype("datetime64[ns]")
+        released = reports[reports["market"] == market].assign(date=lambda f: f["report_date"] + pd.Timedelta(days=3))
+        daily = pd.merge_asof(days.rename("settle").reset_index(), released[["date", "open_interest"]], on="date")
+        daily["dollar_oi"] = daily["open_interest"] * pysystemtrade_market.instruments[root].multiplier * daily["settle"]
+        window = daily[(daily["date"] > pd.Timestamp(2014, 6, 30)) & (daily["date"] <= rebalance)]
+        averages[root] = window["dollar_oi"].mean()
+    raw = pd.Series(averages) / sum(averages.values())
+    heavy = raw.idxmax()
+    assert raw[heavy] > 0.5  # gold dominates: the cap binds
+    expected = raw.drop(heavy) / raw.drop(heavy).sum() * 0.5
+    expected[heavy] = 0.5
+    actual = dict(weights.filter(pl.col("date") == dt.date(2015, 6, 30)).select("root", "magnitude").iter_rows())
+    for root in markets:
+        assert actual[root] == pytest.approx(expected[root], rel=1e-12), root

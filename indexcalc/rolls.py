@@ -67,13 +67,31 @@ def month_index_contract(month_index: pl.Expr) -> pl.Expr:
 
 def select_roots(market: MarketData, roots: list[str] | None) -> list[str]:
     """The roots to work on, sorted: all roots with prices, or ``roots`` (each must have prices)."""
-    available = market.roots
+    available = price_roots(market.prices)
     if roots is None:
         return available
     missing = sorted(set(roots) - set(available))
     if missing:
         raise DataError("no prices for this root", file=market.source or None, key=f"root {missing[0]}")
     return sorted(set(roots))
+
+
+def price_roots(prices: pl.DataFrame) -> list[str]:
+    """The sorted roots that have prices (cheap when the frame is sorted by root)."""
+    runs = _root_runs(prices)
+    if runs is not None:
+        return runs.get_column("value").to_list()
+    return sorted(prices.get_column("root").unique().to_list())
+
+
+def _root_runs(prices: pl.DataFrame) -> pl.DataFrame | None:
+    """``len, value``: the runs of equal ``root`` values, if each root is one run and the runs
+    are in root order (the documented sort of the prices frame); None otherwise."""
+    runs = prices.select(pl.col("root").rle()).unnest("root")
+    values = runs.get_column("value")
+    if values.null_count() or not (values.shift(-1) > values).head(values.len() - 1).all():
+        return None
+    return runs
 
 
 KEY_SCALE = 2**20
@@ -102,11 +120,22 @@ def indexed_prices(prices: pl.DataFrame, roots: list[str], source: str = "") -> 
     :func:`price_key`); ``price_key`` is strictly increasing, so lookups are binary searches.
     A duplicated (date, root, contract) is a DataError.
     """
-    frame = prices.lazy().select("date", "root", "contract", "settle").with_columns(day_key(roots).alias("day_key"))
-    frame = frame.with_columns((pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).alias("price_key"))
-    frame = frame.collect()
-    if frame.get_column("day_key").null_count():
-        frame = frame.filter(pl.col("day_key").is_not_null())
+    frame = prices.select("date", "root", "contract", "settle")
+    runs = _root_runs(frame)
+    if runs is not None:
+        # Sorted by root: each run's position in ``roots`` (-1: not wanted), repeated per row.
+        position = {root: index for index, root in enumerate(sorted(roots))}
+        run_ids = np.array([position.get(root, -1) for root in runs.get_column("value").to_list()], dtype=np.int64)
+        ids = pl.Series("root_position", np.repeat(run_ids, runs.get_column("len").to_numpy()))
+        frame = frame.with_columns(ids)
+        if (run_ids < 0).any():
+            frame = frame.filter(pl.col("root_position") >= 0)
+    else:
+        frame = frame.with_columns(root_id(roots).alias("root_position")).filter(pl.col("root_position").is_not_null())
+    day = pl.col("root_position") * KEY_SCALE + pl.col("date").cast(pl.Int32).cast(pl.Int64)
+    frame = frame.with_columns(day.alias("day_key")).with_columns(
+        (pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).alias("price_key")
+    ).drop("root_position")
     if not frame.select((pl.col("price_key").diff() > 0).all()).item():
         frame = frame.sort("price_key")
         duplicated = frame.filter(pl.col("price_key").is_duplicated())
@@ -138,7 +167,7 @@ def business_days(prices: pl.DataFrame, roots: list[str] | None = None) -> pl.Da
     ``days_in_month`` (business days the root has in that month) and ``month_complete`` (the root
     has a later date, so the month's business days are all known). Sorted by root, date.
     """
-    roots = sorted(prices.get_column("root").unique().to_list()) if roots is None else sorted(roots)
+    roots = price_roots(prices) if roots is None else sorted(roots)
     return _days_of(indexed_prices(prices, roots))
 
 
@@ -224,14 +253,15 @@ def hold_cycle_table(instruments: list[Instrument]) -> pl.DataFrame:
     hold-cycle month at or after it) and ``to_next_hold`` (1..12: months to the first hold-cycle
     month strictly after it). Built from the instrument specs (12 rows per root).
     """
+    holds = {instrument.root: instrument.hold_month_numbers for instrument in instruments}
     rows = [
         (
-            instrument.root,
+            root,
             calendar_month,
-            min((hold - 1 - calendar_month) % MONTHS_PER_YEAR for hold in instrument.hold_month_numbers),
-            min((hold - 2 - calendar_month) % MONTHS_PER_YEAR + 1 for hold in instrument.hold_month_numbers),
+            min((hold - 1 - calendar_month) % MONTHS_PER_YEAR for hold in months),
+            min((hold - 2 - calendar_month) % MONTHS_PER_YEAR + 1 for hold in months),
         )
-        for instrument in instruments
+        for root, months in holds.items()
         for calendar_month in range(MONTHS_PER_YEAR)
     ]
     return pl.DataFrame(
@@ -244,7 +274,9 @@ def hold_cycle_table(instruments: list[Instrument]) -> pl.DataFrame:
 def month_mask(roots: list[str], months: dict[str, tuple[int, ...]]) -> pl.Expr:
     """True where the delivery month of ``contract`` is in ``months[root]`` (e.g. hold months),
     on frames with a ``day_key`` (a table lookup by root position and calendar month)."""
-    table = pl.Series([month in months[root] for root in sorted(roots) for month in range(1, MONTHS_PER_YEAR + 1)])
+    table = pl.Series(
+        [month in set(months[root]) for root in sorted(roots) for month in range(1, MONTHS_PER_YEAR + 1)]
+    )
     position = (pl.col("day_key") // KEY_SCALE) * MONTHS_PER_YEAR + pl.col("contract").cast(pl.Int64) % 100 - 1
     return pl.lit(table).gather(position)
 

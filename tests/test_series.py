@@ -215,6 +215,22 @@ def test_a_market_without_prices_gives_empty_frames_with_the_interface_columns()
     assert roll_schedule(empty, WindowRoll()).columns == ["date", "root", "contract", "weight"]
 
 
+def test_price_row_order_does_not_matter_and_duplicates_are_rejected() -> None:
+    market = market_from(HOLIDAY_WINDOW)
+    two_roots = pl.concat([market.prices, market.prices.with_columns(pl.lit("YY").alias("root"))])
+    instruments = {"XX": instrument("XX"), "YY": instrument("YY")}
+    ordered = build_series(MarketData(prices=two_roots, instruments=instruments))
+    shuffled_prices = two_roots.sample(fraction=1.0, shuffle=True, seed=7)
+    shuffled = build_series(MarketData(prices=shuffled_prices, instruments=instruments))
+    assert shuffled.equals(ordered)
+    assert ordered.filter(pl.col("root") == "YY").get_column("daily_return").to_list() == pytest.approx(
+        HOLIDAY_RETURNS, abs=1e-15
+    )
+    duplicated = pl.concat([two_roots, two_roots.slice(3, 1)])
+    with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-02: duplicated price row"):
+        build_series(MarketData(prices=duplicated, instruments=instruments))
+
+
 # --- market disruption ---------------------------------------------------------------------------
 
 

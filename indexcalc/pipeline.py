@@ -44,6 +44,22 @@ def roll_rule_for(spec: IndexSpecBase, market: MarketData):
     return DataRoll() if market.held is not None else spec.roll
 
 
+def _missing_inputs(spec: IndexSpecBase, market: MarketData) -> str | None:
+    """What a spec needs beyond prices that the market lacks (None when it has it all)."""
+    if spec.kind == "carry_basket" and market.inflation.is_empty():
+        return "no inflation (CPI) series in the market data; real carry needs it"
+    if spec.kind == "copper_macro":
+        known = set(market.macro.get_column("series").unique().to_list())
+        absent = [factor.series for factor in spec.factors if factor.series not in known]
+        if absent:
+            return f"macro series not in the market data: {', '.join(absent)}"
+        lacking = [root for root in spec.select_roots(market.instruments)
+                   if root in market.instruments and market.instruments[root].first_notice_offset is None]
+        if lacking:
+            return f"no first-notice rule for {', '.join(lacking)}"
+    return None
+
+
 def computable(specs: Iterable[IndexSpecBase], market: MarketData) -> tuple[list[IndexSpecBase], list[Skipped]]:
     """Split specs into those whose named universe the market covers and those it does not."""
     available = set(market.roots)
@@ -56,6 +72,8 @@ def computable(specs: Iterable[IndexSpecBase], market: MarketData) -> tuple[list
             skipped.append(Skipped(spec.id, f"roots not in the market data: {', '.join(missing)}"))
         elif not roots:
             skipped.append(Skipped(spec.id, "no root of the market data is in its universe"))
+        elif (reason := _missing_inputs(spec, market)) is not None:
+            skipped.append(Skipped(spec.id, reason))
         else:
             keep.append(spec)
     return keep, skipped

@@ -114,6 +114,10 @@ class CopperMacroSpec(IndexSpecBase):
             raise ValueError("a macro series is listed twice in factors")
         return self
 
+    def select_roots(self, instruments: dict) -> list[str]:
+        """The one traded root, if the market has it."""
+        return [self.root] if self.root in instruments else []
+
     @property
     def required_observations(self) -> int:
         return self.window if self.min_observations is None else self.min_observations

@@ -345,15 +345,19 @@ def test_full_history_weights_respect_cap_and_energy_rule(embedded_results):
 
 
 def test_full_history_starts_at_base_value_on_the_first_month_end_with_a_full_year(embedded_results, embedded_series):
+    # every root starts on the first date (after the first of its month): the first window whose
+    # 12 months all follow it ends 12 months later, at that month's last axis date
     first_date = embedded_series.get_column("date").min()
+    assert embedded_series.group_by("root").agg(pl.col("date").min()).get_column("date").unique().to_list() == [first_date]
+    assert first_date.day > 1
+    base_month = (embedded_series.get_column("date").dt.month_start() == dt.date(first_date.year + 1, first_date.month, 1))
+    expected_base = embedded_series.filter(base_month).get_column("date").max()
     for index_id, result in embedded_results.items():
         levels = result.levels
+        assert levels.item(0, "date") == expected_base, index_id
         assert levels.item(0, "level") == result.spec.base_value, index_id
         assert levels.get_column("level").is_finite().all() and (levels.get_column("level") > 0).all(), index_id
-        base = levels.item(0, "date")
-        # a full window of 12 calendar months that all follow the first observation
-        assert dt.date(first_date.year + 1, first_date.month, 1) <= base < dt.date(first_date.year + 1, first_date.month + 2, 1)
-        assert result.weights.get_column("date").min() == base
+        assert result.weights.get_column("date").min() == expected_base
 
 
 # ---- real data: pysystemtrade roots -----------------------------------------------------
@@ -441,3 +445,20 @@ def test_real_cftc_magnitude_is_the_capped_share_of_average_dollar_open_interest
     actual = dict(weights.filter(pl.col("date") == dt.date(2015, 6, 30)).select("root", "magnitude").iter_rows())
     for root in markets:
         assert actual[root] == pytest.approx(expected[root], rel=1e-12), root
+
+
+def test_cli_rejects_a_named_universe_too_small_for_the_cap_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from indexcalc.cli import main
+
+    (tmp_path / "momentum.toml").write_text(
+        '[[index]]\nid = "LS-SMALL-ER"\nkind = "momentum"\nname = "Small"\nfamily = "long_short"\n'
+        'universe = ["CL", "GC", "C"]\n'
+    )
+    outcome = CliRunner().invoke(main, ["list", "--catalogue", str(tmp_path)])
+    assert outcome.exit_code == 2
+    message = outcome.output.strip()
+    assert "\n" not in message
+    assert "momentum.toml: index LS-SMALL-ER:" in message
+    assert "magnitude cap 0.1 cannot hold over 3 roots (needs a cap of at least 0.3333)" in message

@@ -2,8 +2,9 @@
 
 Measures :func:`indexcalc.families.basemetals.compute_base_metals` for every base-metals spec of
 the catalogue (the part of ``indexcalc rebuild`` the baskets add; the linked series are built
-once beforehand, as the rebuild does), best of ``--repeat`` runs, then each spec alone. Prints per basket the start, the annualised return and volatility, the
-number of rebalances by reason, the latest average correlation and the stress P&L.
+once beforehand, as the rebuild does), best of ``--repeat`` runs, then each spec alone. Prints
+per basket the start, the annualised return and volatility, the number of rebalances by reason,
+the latest average correlation and the stress P&L.
 """
 
 from __future__ import annotations

@@ -35,7 +35,6 @@ from typing import Sequence
 
 import numpy as np
 import polars as pl
-from numpy.lib.stride_tricks import sliding_window_view
 
 from indexcalc.errors import DataError
 from indexcalc.specs.basemetals import StressScenario
@@ -124,7 +123,10 @@ def correlation_monitor(
 def correlation_matrix(returns: pl.DataFrame, roots: Sequence[str], window: int) -> pl.DataFrame:
     """The latest ``window``-day correlation matrix: column ``root`` plus one column per root."""
     _, matrix = returns_matrix(returns, roots)
-    latest = np.corrcoef(matrix[-window:], rowvar=False) if len(matrix) >= window else np.full((len(roots),) * 2, np.nan)
+    if len(matrix) >= window:
+        latest = np.corrcoef(matrix[-window:], rowvar=False)
+    else:
+        latest = np.full((len(roots), len(roots)), np.nan)
     frame = pl.DataFrame({"root": list(roots)}).with_columns(
         [pl.Series(root, latest[:, position]) for position, root in enumerate(roots)]
     )
@@ -168,7 +170,8 @@ def pairs_monitor(
         .then(pl.lit("long_ratio"))
         .otherwise(pl.lit("flat"))
     )
-    return frame.with_columns(state.alias("state")).select("date", "pair", "ratio", "zscore", "state").sort("date", "pair")
+    columns = ["date", "pair", "ratio", "zscore", "state"]
+    return frame.with_columns(state.alias("state")).select(columns).sort("date", "pair")
 
 
 # --- stress scenarios -------------------------------------------------------------------------
@@ -207,7 +210,11 @@ def scenario_moves(
         },
     )
     explicit = pl.DataFrame(
-        [{"name": scenario.name, "root": root, "shock": move} for scenario in scenarios for root, move in scenario.shocks.items()],
+        [
+            {"name": scenario.name, "root": root, "shock": move}
+            for scenario in scenarios
+            for root, move in scenario.shocks.items()
+        ],
         schema={"name": pl.String(), "root": pl.String(), "shock": pl.Float64()},
     )
     basket = pl.DataFrame({"root": list(roots), "root_order": range(len(roots))}).with_columns(
@@ -219,7 +226,9 @@ def scenario_moves(
         definitions.join(basket, how="cross")
         .join(explicit, on=["name", "root"], how="left")
         .with_columns(
-            pl.coalesce("shock", pl.when(pl.col("factor_move").is_not_null()).then(factor), "default_shock").alias("move")
+            pl.coalesce(
+                "shock", pl.when(pl.col("factor_move").is_not_null()).then(factor), "default_shock"
+            ).alias("move")
         )
     )
     # each_root: one variant per basket root (the shocked root), that root moving each_root
@@ -228,17 +237,20 @@ def scenario_moves(
         .join(basket.select(pl.col("root").alias("shocked"), pl.col("root_order").alias("variant")), how="cross")
         .with_columns(
             pl.concat_str("name", pl.lit(":"), "shocked").alias("scenario"),
-            pl.when(pl.col("root") == pl.col("shocked")).then(pl.col("each_root")).otherwise(pl.col("move")).alias("move"),
+            pl.when(pl.col("root") == pl.col("shocked"))
+            .then(pl.col("each_root"))
+            .otherwise(pl.col("move"))
+            .alias("move"),
         )
     )
     single = moves.filter(pl.col("each_root").is_null()).with_columns(
         pl.col("name").alias("scenario"), pl.lit(0, dtype=pl.Int64).alias("variant")
     )
-    columns = ["scenario", "description", "horizon_days", "root", "move"]
+    columns = ["order", "variant", "root_order", "scenario", "description", "horizon_days", "root", "move"]
     return (
-        pl.concat([single.select("order", "variant", "root_order", *columns), variants.select("order", "variant", "root_order", *columns)])
+        pl.concat([single.select(columns), variants.select(columns)])
         .sort("order", "variant", "root_order")
-        .select(columns)
+        .drop("order", "variant", "root_order")
     )
 
 
@@ -457,13 +469,20 @@ def attribution(contributions: pl.DataFrame, index_levels: pl.DataFrame, annuali
         .with_columns((pl.col("root_return") - pl.col("buy_and_hold_return")).alias("timing"))
     )
     roots = roots.with_columns(
-        pl.lit(None, dtype=pl.Float64).alias(column) for column in ("equal_weight_return", "buy_and_hold_return", "timing")
+        pl.lit(None, dtype=pl.Float64).alias(column)
+        for column in ("equal_weight_return", "buy_and_hold_return", "timing")
     )
     # since inception first, then the months latest first (what a reader looks for), the basket
     # row after its roots
     return (
         pl.concat([roots.select(ATTRIBUTION_COLUMNS), basket.select(ATTRIBUTION_COLUMNS)])
         .with_row_index("order")
-        .sort(pl.col("period") != INCEPTION, "period", pl.col("root") == BASKET, "order", descending=[False, True, False, False])
+        .sort(
+            pl.col("period") != INCEPTION,
+            "period",
+            pl.col("root") == BASKET,
+            "order",
+            descending=[False, True, False, False],
+        )
         .drop("order")
     )

@@ -42,9 +42,9 @@ def _long(dates, roots, matrix, column):
 
 
 def _business_days(count: int, start: dt.date = dt.date(2024, 1, 1)) -> list[dt.date]:
-    return pl.date_range(start, start + dt.timedelta(days=count * 2), "1d", eager=True).filter(
-        pl.date_range(start, start + dt.timedelta(days=count * 2), "1d", eager=True).dt.weekday() <= 5
-    )[:count].to_list()
+    """The first ``count`` weekdays from ``start``."""
+    days = pl.date_range(start, start + dt.timedelta(days=count * 2), "1d", eager=True)
+    return days.filter(days.dt.weekday() <= 5)[:count].to_list()
 
 
 # --- correlation monitor ----------------------------------------------------------------------
@@ -54,7 +54,8 @@ def test_correlation_monitor_hand_computed():
     # window 3: A = 1, 2, 3 %, B = 2, 4, 6 % (corr +1 with A), C = 3, 2, 1 % (corr -1 with both):
     # pairs AB +1, AC -1, BC -1 -> average -1/3, two pairs below 0.5, alert.
     dates = _business_days(3)
-    returns = _long(dates, ["A", "B", "C"], [[0.01, 0.02, 0.03], [0.02, 0.04, 0.02], [0.03, 0.06, 0.01]], "daily_return")
+    matrix = [[0.01, 0.02, 0.03], [0.02, 0.04, 0.02], [0.03, 0.06, 0.01]]
+    returns = _long(dates, ["A", "B", "C"], matrix, "daily_return")
     monitor = correlation_monitor(returns, ["A", "B", "C"], window=3, alert_below=0.5)
     assert monitor.get_column("average_correlation").to_list()[:2] == [None, None]
     last = monitor.row(-1, named=True)
@@ -236,7 +237,8 @@ def test_risk_contribution_hand_computed():
     assert table.get_column("risk_contribution").to_list() == pytest.approx(
         [0.5 * 0.025 / math.sqrt(0.0175), 0.5 * 0.01 / math.sqrt(0.0175)], abs=1e-12
     )
-    assert table.get_column("correlation_with_portfolio")[0] == pytest.approx(0.025 / (0.2 * math.sqrt(0.0175)), abs=1e-12)
+    correlation = table.get_column("correlation_with_portfolio")[0]
+    assert correlation == pytest.approx(0.025 / (0.2 * math.sqrt(0.0175)), abs=1e-12)
 
 
 @settings(max_examples=30, deadline=None)

@@ -171,7 +171,9 @@ def _check_volatility(volatility: np.ndarray, positions: np.ndarray, basket: _Ba
         )
 
 
-def _optimised_targets(spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, dates: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+def _optimised_targets(
+    spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, dates: pl.Series
+) -> tuple[np.ndarray, np.ndarray]:
     """Optimiser weights at each fixing (recomputed on re-optimisation fixings, kept in
     between) and the re-optimisation flags. Covariances and minimum-variance solutions are
     shared by the specs of a basket (the max-Sharpe fallback is the minimum variance)."""
@@ -197,13 +199,17 @@ def _optimised_targets(spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray
                 solved[position] = start
                 continue
         if end not in minimum_variance:
-            minimum_variance[end] = minimum_variance_weights(covariance[position], spec.min_weight, spec.max_weight, start)
+            minimum_variance[end] = minimum_variance_weights(
+                covariance[position], spec.min_weight, spec.max_weight, start
+            )
         start = solved[position] = minimum_variance[end]
     latest = np.cumsum(reoptimise) - 1
     return solved[latest], reoptimise
 
 
-def _scheduled(spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, effective: np.ndarray) -> tuple[list[Rebalance], np.ndarray]:
+def _scheduled(
+    spec: BaseMetalsSpec, basket: _Basket, fixing: np.ndarray, effective: np.ndarray
+) -> tuple[list[Rebalance], np.ndarray]:
     """Scheduled rebalances with their targets, and the base (pre-tilt) weights."""
     dates = basket.dates.gather(fixing)
     volatility = trailing_volatility(basket.return_matrix, fixing, spec.vol_window, spec.annualisation)
@@ -316,12 +322,15 @@ def _compute_one(
     scheduled, base = _scheduled(spec, basket, fixing, effective)
     events = rebalance_with_drift(basket.level_matrix, scheduled, spec.drift_threshold, spec.implementation_lag)
     weights = _weights_frame(events, fixing, base, basket, spec)
-    excess = composite_excess_return(basket.levels, weights.select("effective_date", "root", "weight"), base_date, spec.base_value)
+    held = weights.select("effective_date", "root", "weight")
+    excess = composite_excess_return(basket.levels, held, base_date, spec.base_value)
     levels = excess
     if spec.return_type == "tr":
         missing = excess.join(collateral, on="date", how="left").filter(pl.col("collateral_return").is_null())
         if missing.height > 1 or (missing.height == 1 and missing.item(0, "date") != base_date):
-            raise DataError("no collateral return (T-bill) for this date", key=f"index {spec.id} date {missing.item(-1, 'date')}")
+            raise DataError(
+                "no collateral return (T-bill) for this date", key=f"index {spec.id} date {missing.item(-1, 'date')}"
+            )
         levels = composite_total_return(excess, collateral, spec.base_value)
     tables = _tables(spec, basket, base_date, events, weights, excess, levels, scenarios)
     return IndexResult(spec=spec, levels=levels, weights=weights, tables=tables)

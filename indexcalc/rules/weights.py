@@ -251,7 +251,9 @@ def _bound_inequalities(count: int, extra_columns: int) -> np.ndarray:
     return np.vstack([identity, -identity])
 
 
-def _first_feasible(weights: np.ndarray, confirmed: np.ndarray, min_weight: float, max_weight: float) -> np.ndarray | None:
+def _first_feasible(
+    weights: np.ndarray, confirmed: np.ndarray, min_weight: float, max_weight: float
+) -> np.ndarray | None:
     feasible = confirmed & np.all(weights >= min_weight - KKT_TOLERANCE, axis=1)
     feasible &= np.all(weights <= max_weight + KKT_TOLERANCE, axis=1)
     hits = np.flatnonzero(feasible)
@@ -400,8 +402,8 @@ def scale_to_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -
     """``w_i = clip(c * v_i, lo, hi)`` with the scale ``c`` that makes ``sum w = 1`` (exact).
 
     The excess above a cap (or the shortfall below a floor) is shared among the unbounded
-    weights in proportion to their weights, as the cap of DESIGN.md section 3. ``v`` >= 0 (a zero stays at the floor); the
-    bounds must admit a solution (``n * lo <= 1 <= n * hi``).
+    weights in proportion to their weights, as the cap of DESIGN.md section 3. ``v >= 0`` (a
+    zero stays at the floor); the bounds must admit a solution (``n * lo <= 1 <= n * hi``).
     """
     values = np.asarray(weights, dtype=float)
     # sum_i clip(c v_i, lo, hi) is piecewise linear and nondecreasing in c, with kinks where

@@ -72,7 +72,9 @@ class BaseMetalsSpec(IndexSpecBase):
     expected_return_window: int = Field(
         252, ge=10, le=2520, description="max-Sharpe expected returns: trailing mean daily return window"
     )
-    reoptimise_months: int = Field(3, ge=1, le=12, description="optimised weights recomputed in months divisible by this")
+    reoptimise_months: int = Field(
+        3, ge=1, le=12, description="optimised weights recomputed in months divisible by this"
+    )
     drift_threshold: float | None = Field(0.15, gt=0.0, le=1.0, description="relative drift trigger; None = off")
     tilt: MomentumTiltSpec | None = None
     correlation_window: int = Field(60, ge=5, le=520, description="rolling correlation window, daily returns")

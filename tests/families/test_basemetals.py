@@ -110,7 +110,8 @@ def test_optimised_weights_respect_bounds_and_reoptimise_quarterly(synthetic):
         monthly = weights.filter(pl.col("reason") == "monthly").get_column("date").unique()
         assert not set(monthly.dt.month().to_list()) & {3, 6, 9, 12}
         # between re-optimisations the untilted target is kept
-        base = weights.filter(pl.col("reason") != "drift").pivot(on="root", index="date", values="base_weight").sort("date")
+        scheduled = weights.filter(pl.col("reason") != "drift")
+        base = scheduled.pivot(on="root", index="date", values="base_weight").sort("date")
         quarter = base.get_column("date").dt.year() * 10 + (base.get_column("date").dt.month() % 12) // 3
         changes = base.select(pl.exclude("date")).to_numpy()
         same_quarter = (quarter[1:] == quarter[:-1]).to_numpy()
@@ -142,7 +143,9 @@ def test_drift_rebalances_fire_on_the_first_breach_and_only_then(synthetic):
             fixing = position[np.datetime64(current["date"])]
             target = np.array(previous["weight"])
             drift = drifted_weights(levels[anchor + 1 : fixing + 1], levels[anchor], target)
-            breaches = drift_breaches(drift, target, spec.drift_threshold) if spec.drift_threshold else np.zeros(len(drift), bool)
+            breaches = np.zeros(len(drift), bool)
+            if spec.drift_threshold is not None:
+                breaches = drift_breaches(drift, target, spec.drift_threshold)
             if current["reason"] == "drift":
                 fired += 1
                 assert breaches[-1] and not breaches[:-1].any()
@@ -229,8 +232,10 @@ def test_published_tables_are_consistent(synthetic):
         since = attribution.filter((pl.col("period") == INCEPTION) & (pl.col("root") == BASKET)).row(0, named=True)
         excess = result.levels if spec.return_type == "er" else results[spec.id.replace("-TR", "-ER")].levels
         level_on = dict(zip(excess.get_column("date"), excess.get_column("level")))
-        assert since["root_return"] == pytest.approx(level_on[since["end_date"]] / level_on[since["start_date"]] - 1, abs=1e-12)
-        assert since["equal_weight_return"] + since["selection"] + since["timing"] == pytest.approx(since["root_return"], abs=1e-12)
+        actual = level_on[since["end_date"]] / level_on[since["start_date"]] - 1
+        assert since["root_return"] == pytest.approx(actual, abs=1e-12)
+        decomposed = since["equal_weight_return"] + since["selection"] + since["timing"]
+        assert decomposed == pytest.approx(actual, abs=1e-12)
         months = attribution.filter((pl.col("period") != INCEPTION) & (pl.col("root") == BASKET))
         growth = (1 + months.get_column("root_return")).product()
         assert growth == pytest.approx(1 + since["root_return"], rel=1e-12)
@@ -245,7 +250,10 @@ def test_missing_root_scenarios_file_and_flat_prices_are_user_errors(tmp_path):
     with pytest.raises(SpecError, match=r"none.toml: cannot read scenarios file"):
         compute_base_metals([missing], market, series, collateral)
     flat = series.with_columns(
-        pl.when((pl.col("root") == "LN") & (pl.col("date") >= dt.date(2015, 4, 1))).then(100.0).otherwise(pl.col("level")).alias("level")
+        pl.when((pl.col("root") == "LN") & (pl.col("date") >= dt.date(2015, 4, 1)))
+        .then(100.0)
+        .otherwise(pl.col("level"))
+        .alias("level")
     )
     with pytest.raises(DataError, match=r"index BM-IV root LN date 2015-04-30: 20-day volatility is 0.0"):
         compute_base_metals([BaseMetalsSpec(id="BM-IV", name="iv")], market, flat, collateral)
@@ -323,7 +331,8 @@ def test_full_history_on_the_embedded_market(embedded_basemetals):
         assert result.weights.get_column("weight").min() > 0
         attribution = result.tables["attribution"]
         since = attribution.filter((pl.col("period") == INCEPTION) & (pl.col("root") == BASKET)).row(0, named=True)
-        assert since["equal_weight_return"] + since["selection"] + since["timing"] == pytest.approx(since["root_return"], abs=1e-10)
+        decomposed = since["equal_weight_return"] + since["selection"] + since["timing"]
+        assert decomposed == pytest.approx(since["root_return"], abs=1e-10)
         risk = result.tables["risk_contribution"]
         assert risk.get_column("risk_contribution").sum() > 0
     reasons = results["BM-MINVAR-ER"].weights.get_column("reason").unique().to_list()

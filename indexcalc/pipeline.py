@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 
@@ -83,10 +84,13 @@ def rebuild_all(
     market: MarketData,
     specs: Iterable[IndexSpecBase],
     on_step: Callable[[str], None] | None = None,
+    disruption: Literal["error", "carry_forward"] = "error",
 ) -> dict[str, IndexResult]:
     """Compute every spec over the market's full history; results keyed by index id, in spec order.
 
-    Specs are grouped by kind and roll rule so that each family computes shared inputs once;
+    ``disruption``: what a held contract without a settlement does (DESIGN.md s2): stop with
+    an error naming root, contract and date, or carry the last price forward (flagged in the
+    series' ``disrupted`` column). Specs are grouped by kind and roll rule so that each family computes shared inputs once;
     the linked series are built once per roll rule. Specs the market cannot serve must be
     removed beforehand with :func:`computable`.
     """
@@ -111,7 +115,9 @@ def rebuild_all(
             if on_step:
                 on_step(f"series ({rule.rule} roll)")
             # Each roll rule's series is built once, for every root any spec using it holds.
-            series_by_rule[rule_key] = build_series(market, rule, roots=sorted(roots_by_rule[rule_key]))
+            series_by_rule[rule_key] = build_series(
+                market, rule, roots=sorted(roots_by_rule[rule_key]), disruption=disruption
+            )
         series = series_by_rule[rule_key]
         if collateral is None:
             collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())

@@ -1,23 +1,44 @@
 """The append-only ledger of published levels (DESIGN.md section 7).
 
-A Parquet dataset under ``outputs/ledger/``: one file per append, never rewritten. Each row is
-one published level: ``index_id, date, level, daily_return, version, run_id, run_time,
-methodology_version, input_hash, reason``. A restatement appends the corrected levels with the
-next ``version`` and its reason; old versions stay readable. Writing the part file (to a temp
-name, fsync, then an atomic rename) is the commit point of a run: a run that dies before the
-rename has published nothing.
+A Parquet dataset under ``outputs/ledger/``: one part file per append, never rewritten or
+deleted. Each row is one published level of one catalogue index on one date::
+
+    index_id, date, level, daily_return, version, run_id, run_time, methodology_version,
+    input_hash, reason
+
+Every catalogue index is either an excess-return or a total-return index with its own id
+(``LS-ER`` and ``LS-TR`` are two indexes), so "the ER and TR level" of a family is two rows,
+one per index id: the ledger holds one row per index id, date and version. ``level`` is in
+index points, ``daily_return`` a fraction.
+
+Versions: the first publication of an (index, date) is version 1; a restatement appends the
+corrected level with the next version and a ``reason``; old versions stay readable.
+:meth:`Ledger.current` is the view "as published at a time": per index and date, the highest
+version appended at or before it.
+
+Commit point: a part is written to a hidden temporary name in the ledger folder, flushed to
+disk, then renamed to ``part-<run time>-<run id>.parquet`` (an atomic rename) and the folder is
+flushed. A run that dies before the rename has published nothing (readers ignore the hidden
+temporary file); after it, the rows are published whole.
+
+``run_time`` is UTC, given by the caller (functions here never read the clock).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from indexcalc import METHODOLOGY_VERSION
 from indexcalc.data.market import MarketData
 from indexcalc.errors import StateError
 
@@ -34,91 +55,204 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 
+PART_PREFIX = "part-"
+PART_SUFFIX = ".parquet"
+LOCK_FILE = ".lock"
+"""Held (``flock``) by a run or rebuild for its whole duration: one writer at a time."""
+
+RUN_ID_LENGTH = 12
+"""Hex characters of a run id (48 random bits)."""
+
 
 def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
+    """A fresh random run id (``RUN_ID_LENGTH`` hex characters)."""
+    return uuid.uuid4().hex[:RUN_ID_LENGTH]
+
+
+def methodology_version(spec) -> str:
+    """``"<METHODOLOGY_VERSION> spec:<12 hex>"``: the methodology release and a fingerprint of the
+    index's spec (SHA-256 of its canonical JSON), so a changed parameter shows in the ledger."""
+    fingerprint = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:12]
+    return f"{METHODOLOGY_VERSION} spec:{fingerprint}"
 
 
 def input_hash(market: MarketData) -> str:
-    """SHA-256 over the raw column buffers of every input frame (prices, rates, inflation,
-    macro, held), sorted by their keys: equal inputs give equal hashes."""
+    """SHA-256 (hex) of every input frame (prices, rates, inflation, macro, held), each sorted by
+    its keys: equal inputs give equal hashes, and the hash does not depend on the library version.
+
+    Each column is hashed with its name: numeric and date columns as their little-endian values
+    (nulls as a separate validity mask), string columns run-length encoded (the key columns are
+    sorted, so this is short and fast).
+    """
     digest = hashlib.sha256()
     frames = {
-        "prices": market.prices.sort("root", "date", "contract"),
-        "rates": market.rates.sort("date"),
-        "inflation": market.inflation.sort("date"),
-        "macro": market.macro.sort("series", "date"),
-        "held": market.held.sort("root", "date") if market.held is not None else pl.DataFrame(),
+        "prices": (market.prices, ("root", "date", "contract")),
+        "rates": (market.rates, ("date",)),
+        "inflation": (market.inflation, ("date",)),
+        "macro": (market.macro, ("series", "date")),
+        "held": (market.held if market.held is not None else pl.DataFrame(), ("root", "date")),
     }
-    for name, frame in frames.items():
-        digest.update(name.encode())
+    for name, (frame, keys) in frames.items():
+        frame = _sorted(frame, keys)
+        digest.update(f"\x1e{name}:{frame.height}".encode())
         for column in frame.columns:
-            series = frame.get_column(column)
-            digest.update(column.encode())
-            if series.dtype == pl.String:
-                digest.update("\x1f".join(series.fill_null("\x00").to_list()).encode())
-            else:
-                digest.update(series.cast(pl.Float64).fill_null(float("nan")).to_numpy().tobytes())
+            _hash_column(digest, frame.get_column(column))
     return digest.hexdigest()
 
 
+def _sorted(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` sorted by ``keys``; a frame already in that order (the market frames usually
+    are) is returned as is, which is much cheaper than sorting it again."""
+    if frame.height < 2 or not all(key in frame.columns for key in keys):
+        return frame
+    first = frame.get_column(keys[0])
+    if not first.is_sorted():
+        return frame.sort(*keys)
+    if len(keys) == 1:
+        return frame
+    # The first key is sorted, so a row is in order if it starts a new run of the first key or
+    # its remaining keys are lexicographically >= the previous row's (numeric comparisons only).
+    lengths = first.rle().struct.field("len").to_numpy()
+    new_run = np.zeros(frame.height, dtype=bool)
+    new_run[np.cumsum(lengths)[:-1]] = True
+    rest_in_order, equal_so_far = pl.lit(False), pl.lit(True)
+    for position, key in enumerate(keys[1:], start=1):
+        current, previous = pl.col(key), pl.col(key).shift(1)
+        step = current >= previous if position == len(keys) - 1 else current > previous
+        rest_in_order = rest_in_order | (equal_so_far & step)
+        equal_so_far = equal_so_far & (current == previous)
+    ordered = (
+        frame.select(*keys[1:])
+        .with_columns(pl.Series("new_run", new_run))
+        .select((pl.col("new_run") | rest_in_order.fill_null(False)).slice(1).all())
+        .item()
+    )
+    return frame if ordered else frame.sort(*keys)
+
+
+def _hash_column(digest, series: pl.Series) -> None:
+    digest.update(f"\x1f{series.name}:{series.dtype}".encode())
+    if series.dtype == pl.String:
+        runs = series.rle()
+        digest.update(runs.struct.field("len").cast(pl.Int64).to_numpy().astype("<i8").tobytes())
+        digest.update("\x00".join(runs.struct.field("value").fill_null("\x01").to_list()).encode())
+        return
+    if series.null_count():
+        digest.update(np.packbits(series.is_null().to_numpy()).tobytes())
+    physical = series.to_physical()
+    values = physical.fill_null(0).to_numpy() if physical.null_count() else physical.to_numpy()
+    digest.update(np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<"), copy=False).tobytes())
+
+
 class Ledger:
-    """Read and append the ledger in ``directory``."""
+    """Read and append the ledger in ``directory`` (see the module docstring)."""
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
 
     def parts(self) -> list[Path]:
-        return sorted(self.directory.glob("part-*.parquet")) if self.directory.is_dir() else []
+        """The committed part files, oldest first (names start with the UTC run time)."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob(f"{PART_PREFIX}*{PART_SUFFIX}"))
 
     def exists(self) -> bool:
         return bool(self.parts())
 
     def read_all(self) -> pl.DataFrame:
-        """Every row ever published, all versions."""
+        """Every row ever published, all versions (ledger schema), in append order."""
         parts = self.parts()
         if not parts:
             return pl.DataFrame(schema=LEDGER_SCHEMA)
         try:
-            return pl.concat([pl.read_parquet(part) for part in parts], how="vertical")
-        except Exception as error:  # a damaged part is the user's state problem, not a bug
+            frames = [pl.read_parquet(part) for part in parts]
+            return pl.concat(
+                [frame.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()]) for frame in frames],
+                how="vertical",
+            )
+        except Exception as error:  # a damaged or foreign part is the user's state problem, not a bug
             raise StateError(f"cannot read the ledger ({error})", file=str(self.directory)) from None
 
     def current(self, as_of: dt.datetime | None = None) -> pl.DataFrame:
-        """The levels as published at ``as_of`` (default: now): per index and date, the
-        highest version appended at or before that time. Sorted by index, date."""
-        rows = self.read_all()
-        if as_of is not None:
-            if as_of.tzinfo is None:
-                as_of = as_of.replace(tzinfo=dt.timezone.utc)
-            rows = rows.filter(pl.col("run_time") <= as_of)
-        return (
-            rows.sort("index_id", "date", "version", "run_time")
-            .group_by("index_id", "date", maintain_order=True)
-            .last()
-            .sort("index_id", "date")
-        )
+        """The levels as published at ``as_of`` (default: everything appended): per index and
+        date, the row with the highest version appended at or before that time (a naive
+        ``as_of`` is UTC). Sorted by index, date."""
+        return current_view(self.read_all(), as_of)
 
     def last_date(self) -> dt.date | None:
+        """The latest date published for any index (None for an empty ledger)."""
         rows = self.read_all()
         return None if rows.is_empty() else rows.get_column("date").max()
 
     def append(self, rows: pl.DataFrame, run_time: dt.datetime, run_id: str) -> Path | None:
         """Append ``rows`` (ledger schema) as one new part; returns its path (None if empty).
-        The rename is atomic, so readers see the whole part or nothing."""
+
+        The part is the commit point of a run (module docstring). Rows must be unique per
+        index, date and version, with versions >= 1; they are stored sorted by index, date,
+        version, so equal rows give equal files.
+        """
         if rows.is_empty():
             return None
-        rows = rows.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()])
+        rows = rows.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()]).sort(
+            "index_id", "date", "version"
+        )
+        if rows.select(pl.struct("index_id", "date", "version").is_duplicated().any()).item():
+            duplicated = rows.filter(pl.struct("index_id", "date", "version").is_duplicated()).row(0, named=True)
+            raise StateError(
+                "the rows to append repeat an index, date and version",
+                file=str(self.directory),
+                key=f"index {duplicated['index_id']}, date {duplicated['date']}, version {duplicated['version']}",
+            )
+        if rows.select((pl.col("version") < 1).any() | pl.col("level").is_null().any()).item():
+            raise StateError("ledger rows need a level and a version >= 1", file=str(self.directory))
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = run_time.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        final = self.directory / f"part-{stamp}-{run_id}.parquet"
-        temporary = self.directory / f".tmp-{run_id}.parquet"
-        rows.write_parquet(temporary)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, final)
+        final = self.directory / f"{PART_PREFIX}{stamp}-{run_id}{PART_SUFFIX}"
+        if final.exists():
+            raise StateError("a ledger part with this run time and run id exists", file=str(final))
+        temporary = self.directory / f".tmp-{run_id}{PART_SUFFIX}"
+        try:
+            rows.write_parquet(temporary)
+            with open(temporary, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         _fsync_directory(self.directory)
         return final
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the ledger's writer lock (an exclusive ``flock`` on ``.lock`` in the ledger
+        folder, created if needed) for the ``with`` block; another holder is a StateError.
+        The lock dies with its process, so a killed run never leaves it held."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / LOCK_FILE
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StateError("another indexcalc run or rebuild is writing this ledger", file=str(path)) from None
+            yield
+        finally:
+            os.close(descriptor)
+
+
+def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.DataFrame:
+    """Per index and date, the highest version among ``rows`` appended at or before ``as_of``
+    (None: all rows; a naive ``as_of`` is UTC). Sorted by index, date."""
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=dt.timezone.utc)
+        rows = rows.filter(pl.col("run_time") <= as_of)
+    return (
+        rows.sort("index_id", "date", "version", "run_time")
+        .group_by("index_id", "date", maintain_order=True)
+        .last()
+        .sort("index_id", "date")
+    )
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -133,20 +267,22 @@ def ledger_rows(
     levels: pl.DataFrame,
     index_id: str,
     *,
-    version: int,
+    version: int | pl.Expr = 1,
     run_id: str,
     run_time: dt.datetime,
     methodology_version: str,
     input_hash_value: str,
     reason: str | None = None,
 ) -> pl.DataFrame:
-    """Ledger rows for one index from a levels frame ``date, level, daily_return``."""
+    """Ledger rows for one index from a levels frame ``date, level, daily_return``; ``version``
+    is a number or an expression on ``levels`` (e.g. a ``version`` column it carries)."""
+    version_expr = version if isinstance(version, pl.Expr) else pl.lit(version)
     return levels.select(
         pl.lit(index_id).alias("index_id"),
         "date",
         "level",
         "daily_return",
-        pl.lit(version, dtype=pl.Int32).alias("version"),
+        version_expr.cast(pl.Int32).alias("version"),
         pl.lit(run_id).alias("run_id"),
         pl.lit(run_time.astimezone(dt.timezone.utc)).cast(pl.Datetime("us", "UTC")).alias("run_time"),
         pl.lit(methodology_version).alias("methodology_version"),

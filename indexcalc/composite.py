@@ -25,22 +25,27 @@ from indexcalc.errors import DataError
 
 
 def align_levels(levels: pl.DataFrame, dates: pl.Series | None = None) -> pl.DataFrame:
-    """Root levels on a common date axis: ``date, root, level``, forward-filled per root.
+    """Root levels on a common date axis: ``root, date, level``, forward-filled per root.
 
     ``levels`` has ``date, root, level``. The axis is ``dates`` if given, otherwise the union of
     all roots' dates. A root that does not trade on an axis date keeps its previous level (its
-    exchange was closed); dates before a root's first level stay null.
+    exchange was closed); dates before a root's first level stay null. Sorted by root, date.
+    (Put on an axis x roots matrix and forward-filled down each column: no join on the keys.)
     """
-    axis = (
-        levels.select(pl.col("date").unique()).sort("date")
-        if dates is None
-        else pl.DataFrame({"date": dates}).unique().sort("date")
+    axis = (levels.get_column("date") if dates is None else dates).unique().sort()
+    roots = levels.get_column("root").unique().sort()
+    matrix = _matrix(levels, "date", axis, roots, "level", np.nan)
+    # forward fill down each root's column: index of the last observed row at or above each row
+    observed = ~np.isnan(matrix)
+    last_observed = np.maximum.accumulate(np.where(observed, np.arange(axis.len())[:, None], -1), axis=0)
+    filled = np.where(last_observed >= 0, matrix[np.maximum(last_observed, 0), np.arange(roots.len())], np.nan)
+    return pl.DataFrame(
+        {
+            "root": roots.gather(np.repeat(np.arange(roots.len()), axis.len())),
+            "date": pl.Series("date", axis).gather(np.tile(np.arange(axis.len()), roots.len())),
+            "level": pl.Series("level", filled.T.ravel()).fill_nan(None),
+        }
     )
-    roots = levels.select(pl.col("root").unique()).sort("root")
-    grid = roots.join(axis, how="cross")  # root-major: sorted by root, date
-    return grid.join(
-        levels.select("date", "root", "level"), on=["date", "root"], how="left", maintain_order="left"
-    ).with_columns(pl.col("level").forward_fill().over("root"))
 
 
 def composite_excess_return(

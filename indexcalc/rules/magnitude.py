@@ -109,7 +109,7 @@ def dollar_open_interest(
     run_start = run_start.copy()
     run_start[root_blocks[root_blocks < selected.height]] = True
     starts = np.flatnonzero(run_start)
-    daily = selected.select("date", "root")[starts]
+    daily = selected.select("date", "root").filter(pl.Series(run_start))
     in_order = daily.select(
         (
             (pl.col("root") > pl.col("root").shift(1))

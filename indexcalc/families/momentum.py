@@ -269,6 +269,6 @@ def _history_problem(spec: MomentumIndexSpec, levels: pl.DataFrame) -> str:
     magnitude_months = spec.magnitude.window_months if spec.magnitude.source != "fixed" else 0
     return (
         f"no rebalance date (with its effective date) at which every root has "
-        f"{max(spec.direction.window_months, magnitude_months)} months of history "
-        f"(latest start: root {latest['root']} on {latest['date']})"
+        f"{max(spec.direction.window_months, magnitude_months)} months of price and open-interest history "
+        f"(latest series start: root {latest['root']} on {latest['date']})"
     )

@@ -10,7 +10,7 @@ observations of the ``W`` calendar months ending with ``r``'s month (``r`` is it
 axis date, so the window is "the trailing ``W`` months of daily values" and every month's
 observations enter whole). Its mean is the sum of per-month sums over the sum of per-month
 counts: no running sums over the whole history, so a window's mean depends on its own values
-only (the same bits in a rebuild and a daily run, and a constant level is a tie to ~1e-16).
+only (nothing drifts in from earlier years, and a constant level is a tie to ~1e-16).
 """
 
 from __future__ import annotations

@@ -462,3 +462,25 @@ def test_cli_rejects_a_named_universe_too_small_for_the_cap_in_one_line(tmp_path
     assert "\n" not in message
     assert "momentum.toml: index LS-SMALL-ER:" in message
     assert "magnitude cap 0.1 cannot hold over 3 roots (needs a cap of at least 0.3333)" in message
+
+
+@pytest.mark.parametrize("last_date", [dt.date(2002, 5, 31), dt.date(2002, 6, 14)])
+def test_levels_computed_on_data_up_to_a_day_equal_the_full_history_up_to_that_day(synthetic, synthetic_results, last_date):
+    # a daily run sees the data up to its date; a later rebuild must publish the same history
+    series, market, collateral = synthetic
+    cut = pl.col("date") <= last_date
+    partial = compute_momentum(
+        _family_specs(), market.up_to(last_date), series.filter(cut), collateral.filter(cut)
+    )
+    for index_id, result in partial.items():
+        full = synthetic_results[index_id]
+        np.testing.assert_allclose(
+            result.levels.get_column("level").to_numpy(),
+            full.levels.filter(cut).get_column("level").to_numpy(),
+            rtol=1e-13,
+            atol=0,
+            err_msg=index_id,
+        )
+        # the May rebalance is only known once June data exists
+        expected_rebalances = full.weights.filter(pl.col("effective_date") <= last_date)
+        assert result.weights.equals(expected_rebalances), index_id

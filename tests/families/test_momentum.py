@@ -279,7 +279,7 @@ def test_fixed_magnitude_needs_no_open_interest(synthetic):
 def test_history_shorter_than_the_window_is_a_spec_error(synthetic):
     series, market, collateral = synthetic
     short = series.filter(pl.col("date") < dt.date(2000, 9, 1))
-    with pytest.raises(SpecError, match=r"index LS-ER: no rebalance date .* 12 months of history"):
+    with pytest.raises(SpecError, match=r"index LS-ER: no rebalance date .* 12 months of price and open-interest history"):
         compute_momentum([_spec("LS-ER", "long_short")], market, short, collateral)
 
 

@@ -80,6 +80,8 @@ def composite_excess_returns(
     """:func:`composite_excess_return` for several weight sets over the same levels, keyed as
     ``weights``: the levels are put on their dates x roots matrix once (several indexes of a
     family share their constituents and differ only by weights)."""
+    if not weights:
+        return {}
     dates = levels.select(pl.col("date").unique()).filter(pl.col("date") >= base_date).sort("date").get_column("date")
     for weight_set in weights.values():
         _check_weights(weight_set, dates, base_date)
@@ -117,7 +119,6 @@ def _excess_levels(
     anchor_level = np.cumprod(np.concatenate(([base_value], closing_growth)))
     level = np.full(days.shape[0], float(base_value))
     level[held] = anchor_level[period[held]] * (1.0 + period_return)
-    level = pl.Series("level", level)
     return pl.DataFrame({"date": dates, "level": level}).select(
         "date", "level", (pl.col("level") / pl.col("level").shift(1) - 1.0).fill_null(0.0).alias("daily_return")
     )

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from indexcalc.data.instruments import Instrument
+from indexcalc.data.longformat import read_table
 from indexcalc.errors import DataError, SpecError
 
 CAP_TOLERANCE = 1e-12
@@ -148,24 +149,33 @@ def dollar_open_interest(
 
 
 def read_cftc_open_interest(path: Path | str) -> pl.DataFrame:
-    """Read the CFTC file (``report_date, market, open_interest``) into :data:`CFTC_SCHEMA`."""
+    """Read the CFTC file (``report_date, market, open_interest``; CSV or Parquet) into
+    :data:`CFTC_SCHEMA`. A missing column, or an empty, unreadable or negative value, is a
+    :class:`DataError` naming the file and row."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError("CFTC open-interest file not found", file=str(path))
-    try:
-        frame = pl.read_csv(path, schema_overrides=CFTC_SCHEMA)
-    except pl.exceptions.PolarsError as error:
-        raise DataError(f"not a readable CFTC open-interest CSV ({error})", file=str(path)) from None
-    absent = sorted(set(CFTC_SCHEMA) - set(frame.columns))
+    frame, first_row = read_table(path)
+    absent = [column for column in CFTC_SCHEMA if column not in frame.columns]
     if absent:
-        raise DataError(f"missing column(s) {', '.join(absent)}", file=str(path))
-    bad = frame.filter(pl.any_horizontal(pl.col(list(CFTC_SCHEMA)).is_null()) | (pl.col("open_interest") < 0))
+        raise DataError(f"missing column(s) {', '.join(absent)}", file=str(path), key="columns")
+    report_date = pl.col("report_date")
+    as_text = frame.schema["report_date"] == pl.String  # CSV cells arrive as text, Parquet typed
+    parsed = frame.select(
+        report_date.str.to_date(strict=False) if as_text else report_date.cast(pl.Date, strict=False),
+        pl.col("market").cast(pl.String),
+        pl.col("open_interest").cast(pl.Float64, strict=False),
+    )
+    bad = parsed.with_row_index("row", offset=first_row).filter(
+        pl.any_horizontal(pl.col(list(CFTC_SCHEMA)).is_null()) | (pl.col("open_interest") < 0)
+    )
     if bad.height:
-        row = bad.row(0, named=True)
+        row = frame.row(bad.item(0, "row") - first_row, named=True)
         raise DataError(
-            f"empty or negative open interest on {row['report_date']}", file=str(path), key=f"market {row['market']}"
+            f"empty, unreadable or negative value (report_date {row['report_date']}, market {row['market']}, "
+            f"open_interest {row['open_interest']})",
+            file=str(path),
+            key=f"row {bad.item(0, 'row')}",
         )
-    return frame.select(list(CFTC_SCHEMA))
+    return parsed
 
 
 def cftc_dollar_open_interest(

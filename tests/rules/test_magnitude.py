@@ -220,14 +220,24 @@ def test_cftc_source_needs_a_market_for_every_root():
 
 
 def test_read_cftc_open_interest_rejects_a_missing_file(tmp_path):
-    with pytest.raises(DataError, match="CFTC open-interest file not found"):
+    with pytest.raises(DataError, match="absent.csv: no such file"):
         read_cftc_open_interest(tmp_path / "absent.csv")
 
 
-def test_read_cftc_open_interest_rejects_a_negative_value(tmp_path):
+def test_read_cftc_open_interest_rejects_a_negative_value_naming_its_row(tmp_path):
     path = tmp_path / "cftc.csv"
-    path.write_text("report_date,market,open_interest\n2024-01-02,gold,-5\n")
-    with pytest.raises(DataError, match=r"cftc.csv: market gold: empty or negative open interest on 2024-01-02"):
+    path.write_text("report_date,market,open_interest\n2024-01-02,gold,5\n2024-01-09,gold,-5\n")
+    with pytest.raises(DataError, match=r"cftc.csv: row 3: empty, unreadable or negative value \(report_date 2024-01-09, market gold"):
+        read_cftc_open_interest(path)
+
+
+def test_read_cftc_open_interest_rejects_an_unreadable_date_and_a_missing_column(tmp_path):
+    path = tmp_path / "cftc.csv"
+    path.write_text("report_date,market,open_interest\n2024-13-02,gold,5\n")
+    with pytest.raises(DataError, match=r"row 2: .*report_date 2024-13-02"):
+        read_cftc_open_interest(path)
+    path.write_text("report_date,open_interest\n2024-01-02,5\n")
+    with pytest.raises(DataError, match=r"columns: missing column\(s\) market"):
         read_cftc_open_interest(path)
 
 

@@ -115,6 +115,20 @@ def compute_momentum(
     return {spec.id: results[spec.id] for spec in specs}
 
 
+def missing_inputs(spec: MomentumIndexSpec, market: MarketData) -> str | None:
+    """Why ``market`` cannot serve ``spec`` (None when it can), for the pipeline to skip it with a
+    reason instead of stopping: a sector with fewer roots than the cap allows, or an open-interest
+    magnitude on data without any open interest (pysystemtrade). A root missing open interest
+    in otherwise complete data is still an error of :func:`compute_momentum`."""
+    roots = spec.select_roots(market.instruments)
+    cap = spec.magnitude.cap
+    if roots and len(roots) * cap < 1.0 - CAP_TOLERANCE:
+        return f"magnitude cap {cap:g} cannot hold over its {len(roots)} roots in this market ({', '.join(sorted(roots))})"
+    if spec.magnitude.source == "open_interest" and market.prices.get_column("open_interest").null_count() == market.prices.height:
+        return "no open interest in the market data (magnitude source 'open_interest'; use 'cftc' or 'fixed')"
+    return None
+
+
 def family_weights(
     table: pl.DataFrame, family: str, sectors: dict[str, str], flat_short_sectors: Sequence[str]
 ) -> pl.DataFrame:

@@ -484,3 +484,17 @@ def test_levels_computed_on_data_up_to_a_day_equal_the_full_history_up_to_that_d
         # the May rebalance is only known once June data exists
         expected_rebalances = full.weights.filter(pl.col("effective_date") <= last_date)
         assert result.weights.equals(expected_rebalances), index_id
+
+
+def test_missing_inputs_names_what_the_market_lacks(synthetic):
+    from indexcalc.families.momentum import missing_inputs
+
+    _, market, _ = synthetic
+    energy = _spec("LS-ENERGY-ER", "long_short", sectors=["energy"], magnitude={"cap": 0.35})
+    assert missing_inputs(energy, market) == "magnitude cap 0.35 cannot hold over its 2 roots in this market (CL, NG)"
+    assert missing_inputs(_spec("LS-ER", "long_short"), market) is None
+    without_oi = MarketData(prices=market.prices.with_columns(pl.lit(None, pl.Float64).alias("open_interest")),
+                            instruments=market.instruments)
+    assert "no open interest in the market data" in missing_inputs(_spec("LS-ER", "long_short"), without_oi)
+    fixed = _spec("LO-FIXED", "long_only", magnitude={"source": "fixed", "cap": CAP, "fixed_weights": dict.fromkeys(ROOTS, 1.0)})
+    assert missing_inputs(fixed, without_oi) is None

@@ -47,6 +47,10 @@ def roll_rule_for(spec: IndexSpecBase, market: MarketData):
 
 def _missing_inputs(spec: IndexSpecBase, market: MarketData) -> str | None:
     """What a spec needs beyond prices that the market lacks (None when it has it all)."""
+    if spec.kind == "momentum":
+        from indexcalc.families.momentum import missing_inputs
+
+        return missing_inputs(spec, market)
     if spec.kind == "carry_basket" and market.inflation.is_empty():
         return "no inflation (CPI) series in the market data; real carry needs it"
     if spec.kind == "copper_macro":

@@ -21,14 +21,16 @@ DEFAULT_OUT = Path("outputs")
               show_default=True, help="Publication folder.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress bar on a terminal when the run takes longer than a second.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes rendering the pages (default: one per CPU, up to 4, for 8 indexes or more).")
 def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
-            progress: bool) -> None:
+            progress: bool, workers: int | None) -> None:
     """Compute every catalogue index and publish levels, weights, tables, factsheets,
     methodology documents and the site's index page into OUT (every folder written is
     replaced whole, on success only; other folders there, such as the ledger, stay)."""
     from indexcalc.data.load import load_market
     from indexcalc.pipeline import computable, rebuild_all
-    from indexcalc.publish import publish_all
+    from indexcalc.publish import default_workers, publish_all
     from indexcalc.publish.progress import DelayedProgress
     from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
 
@@ -40,7 +42,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
     with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
         results = rebuild_all(market, specs, on_step=bar.advance)
-    publish_all(results, market, out_dir, progress=progress)
+    publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
     click.echo(f"published {len(results)} indexes to {out_dir}; open {out_dir / 'index.html'} "
                f"or run `indexcalc serve --dir {out_dir}`")
 

@@ -17,6 +17,9 @@ run leaves the previous one in place; other folders of ``out_dir`` (the ledger) 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +34,12 @@ from indexcalc.publish.progress import DelayedProgress
 from indexcalc.publish.site import render_site_index
 from indexcalc.results import IndexResult
 
-__all__ = ["PublicationInputs", "publication_inputs", "publish_all", "write_publication"]
+__all__ = ["PublicationInputs", "publication_inputs", "publish_all", "render_index_pages", "write_publication"]
+
+MAX_WORKERS = 4
+"""Most rendering processes a publication starts."""
+PARALLEL_FROM_INDEXES = 8
+"""Fewer indexes than this are rendered in the calling process."""
 
 
 @dataclass(frozen=True)
@@ -76,49 +84,104 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
     return PublicationInputs(rolls, root_levels, risk_free)
 
 
+def render_index_pages(
+    index_id: str, results: dict[str, IndexResult], instruments: dict, inputs: PublicationInputs
+) -> tuple[str, str]:
+    """The factsheet and the methodology document of one index (HTML)."""
+    result = results[index_id]
+    roll, root_levels = inputs.for_index(index_id)
+    factsheet = render_factsheet(
+        FactsheetInputs(
+            result=result,
+            instruments=instruments,
+            long_only=long_only_reference(result.spec, results),
+            root_levels=root_levels,
+            risk_free=inputs.risk_free,
+            roll=roll,
+        )
+    )
+    return factsheet, render_methodology(result.spec, instruments, roll)
+
+
+_WORKER_STATE: tuple = ()
+
+
+def _start_worker(results: dict[str, IndexResult], instruments: dict, inputs: PublicationInputs) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = (results, instruments, inputs)
+
+
+def _render_in_worker(index_id: str) -> tuple[str, str, str]:
+    return (index_id, *render_index_pages(index_id, *_WORKER_STATE))
+
+
+def default_workers(count: int) -> int:
+    """Processes for rendering ``count`` indexes: one per CPU (at most :data:`MAX_WORKERS`),
+    and a single one for fewer than :data:`PARALLEL_FROM_INDEXES` indexes, where starting
+    processes costs more than it saves."""
+    if count < PARALLEL_FROM_INDEXES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
 def write_publication(
     results: dict[str, IndexResult],
     market: MarketData,
     out_dir: Path,
     inputs: PublicationInputs,
     progress: DelayedProgress | None = None,
+    workers: int = 1,
 ) -> None:
-    """Write every file of the publication into ``out_dir`` (no staging; see :func:`publish_all`)."""
+    """Write every file of the publication into ``out_dir`` (no staging; see :func:`publish_all`).
+
+    Pages are rendered by ``workers`` processes (see :func:`default_workers`); charts are
+    CPU-bound, so separate processes, each given the results once, render in parallel. The
+    files written do not depend on the number of workers. More than one worker starts
+    processes by spawning, so a calling script needs the ``if __name__ == "__main__":`` guard.
+    """
     write_data_files(results, out_dir)
     if progress:
         progress.advance("levels, weights and tables")
-    for index_id, result in results.items():
-        roll, root_levels = inputs.for_index(index_id)
-        factsheet = render_factsheet(
-            FactsheetInputs(
-                result=result,
-                instruments=market.instruments,
-                long_only=long_only_reference(result.spec, results),
-                root_levels=root_levels,
-                risk_free=inputs.risk_free,
-                roll=roll,
-            )
-        )
+
+    def write(index_id: str, factsheet: str, methodology: str) -> None:
         atomic_write_text(out_dir / "factsheets" / f"{index_id}.html", factsheet)
-        atomic_write_text(
-            out_dir / "methodology" / f"{index_id}.html", render_methodology(result.spec, market.instruments, roll)
-        )
+        atomic_write_text(out_dir / "methodology" / f"{index_id}.html", methodology)
         if progress:
             progress.advance(index_id)
+
+    if workers <= 1:
+        for index_id in results:
+            write(index_id, *render_index_pages(index_id, results, market.instruments, inputs))
+    else:
+        # spawn, not fork: forking a process whose polars thread pool is running can deadlock
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(results, market.instruments, inputs),
+        ) as pool:
+            for index_id, factsheet, methodology in pool.map(_render_in_worker, list(results)):
+                write(index_id, factsheet, methodology)
     atomic_write_text(out_dir / "index.html", render_site_index(results))
     if progress:
         progress.advance("index page")
 
 
 def publish_all(
-    results: dict[str, IndexResult], market: MarketData, out_dir: Path, progress: bool = False
+    results: dict[str, IndexResult],
+    market: MarketData,
+    out_dir: Path,
+    progress: bool = False,
+    workers: int = 1,
 ) -> None:
     """Publish ``results`` into ``out_dir`` atomically (staged, then swapped in).
 
-    ``progress``: show a progress bar on stderr if the run takes longer than a second.
+    ``progress``: show a progress bar on stderr if the run takes longer than a second;
+    ``workers``: rendering processes (see :func:`write_publication`; the CLI uses
+    :func:`default_workers`).
     """
     with DelayedProgress(total=len(results) + 3, description="publishing", enabled=progress) as bar:
         inputs = publication_inputs(results, market)
         bar.advance("series for contributions")
         with publish_directory(out_dir) as staging:
-            write_publication(results, market, staging, inputs, bar)
+            write_publication(results, market, staging, inputs, bar, workers)

@@ -232,3 +232,15 @@ def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledg
     weights = pl.read_csv(out / "weights" / "T-LS-TR.csv")
     assert weights.columns[:3] == ["date", "effective_date", "root"] and weights.columns[-1] == "weight"
     assert {"magnitude", "direction"} <= set(weights.columns)
+
+
+def test_parallel_rendering_writes_the_same_files(tmp_path, published_site, fabricated_results, fabricated_market,
+                                                  fabricated_inputs):
+    from indexcalc.publish import write_publication
+
+    write_publication(fabricated_results, fabricated_market, tmp_path, fabricated_inputs, workers=2)
+    serial = sorted(path.relative_to(published_site) for path in published_site.rglob("*") if path.is_file())
+    parallel = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file())
+    assert parallel == serial
+    for relative in serial:
+        assert (tmp_path / relative).read_bytes() == (published_site / relative).read_bytes(), relative

@@ -1,7 +1,7 @@
 """Time the publisher on the embedded market: per factsheet (charts vs the rest), methodology,
 site page, and the whole ``publish_all`` into a temporary folder.
 
-    python3 benchmarks/publish_bench.py [--catalogue DIR] [--repeat N]
+    python3 benchmarks/publish_bench.py [--catalogue DIR] [--repeat N] [--workers 1 2]
 
 The calculation (``rebuild_all``) is timed once for context; it is not the publisher's cost.
 """
@@ -19,12 +19,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalogue", type=Path, default=None, help="catalogue folder (default: the project's)")
     parser.add_argument("--repeat", type=int, default=1, help="publish_all runs to time")
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="rendering processes to compare")
     arguments = parser.parse_args()
 
     from indexcalc.data.embedded import load_default_market
     from indexcalc.pipeline import computable, rebuild_all
-    from indexcalc.publish import publication_inputs, publish_all
-    from indexcalc.publish import charts
+    from indexcalc.publish import charts, publication_inputs, publish_all
     from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
     from indexcalc.publish.methodology import render_methodology
     from indexcalc.publish.site import render_site_index
@@ -75,13 +75,14 @@ def main() -> None:
     print(f"methodology: mean {statistics.mean(methodology_seconds) * 1000:.1f} ms; site page {site_seconds * 1000:.1f} ms")
 
     for _ in range(arguments.repeat):
-        with tempfile.TemporaryDirectory() as folder:
-            begin = time.perf_counter()
-            publish_all(results, market, Path(folder) / "outputs")
-            total = time.perf_counter() - begin
-            size = sum(path.stat().st_size for path in (Path(folder) / "outputs").rglob("*") if path.is_file())
-        print(f"publish_all: {total:.2f} s for {len(results)} indexes ({total / len(results) * 1000:.0f} ms each), "
-              f"{size / 1e6:.1f} MB written")
+        for workers in arguments.workers:
+            with tempfile.TemporaryDirectory() as folder:
+                begin = time.perf_counter()
+                publish_all(results, market, Path(folder) / "outputs", workers=workers)
+                total = time.perf_counter() - begin
+                size = sum(path.stat().st_size for path in (Path(folder) / "outputs").rglob("*") if path.is_file())
+            print(f"publish_all, {workers} worker(s): {total:.2f} s for {len(results)} indexes "
+                  f"({total / len(results) * 1000:.0f} ms each), {size / 1e6:.1f} MB written")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,20 @@ from pathlib import Path
 import polars as pl
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_current_umask()
+"""Published files are readable like any file this process creates (mkstemp alone gives 0600)."""
+
+
 def _temporary_sibling(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(handle, FILE_MODE)
     os.close(handle)
     return Path(name)
 

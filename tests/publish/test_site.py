@@ -158,6 +158,10 @@ def test_atomic_writes_leave_no_temporary_files(tmp_path):
     assert sorted(path.name for path in (tmp_path / "deep").iterdir()) == ["file.txt", "frame.parquet"]
     assert (tmp_path / "deep" / "file.txt").read_bytes() == b"replaced"
     assert pl.read_parquet(tmp_path / "deep" / "frame.parquet").get_column("a").to_list() == [1, 2]
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("x")
+    for path in (tmp_path / "deep").iterdir():
+        assert path.stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777 == atomic.FILE_MODE, path
 
 
 def test_server_serves_the_publication_on_loopback_only(published_site):

@@ -39,9 +39,11 @@ def site_rows(results: dict[str, IndexResult]) -> list[dict]:
 
 
 def render_site_index(results: dict[str, IndexResult]) -> str:
-    """``index.html``: the indexes grouped by kind, linking factsheets, methodology and CSVs."""
+    """``index.html``: the indexes grouped by kind (in :data:`KIND_TITLES` order, catalogue order
+    within a kind), linking factsheets, methodology and CSVs."""
     rows = site_rows(results)
-    kinds = list(dict.fromkeys(row["kind"] for row in rows))
+    present = list(dict.fromkeys(row["kind"] for row in rows))
+    kinds = [kind for kind in KIND_TITLES if kind in present] + [kind for kind in present if kind not in KIND_TITLES]
     groups = [
         {"kind": kind, "title": KIND_TITLES.get(kind, kind.replace("_", " ")),
          "rows": [row for row in rows if row["kind"] == kind]}

@@ -89,6 +89,17 @@ def test_site_index_lists_every_index_with_latest_level_and_changes(published_si
     assert [row["id"] for row in site_rows(fabricated_results)] == list(fabricated_results)
 
 
+
+def test_site_index_groups_kinds_in_a_fixed_order_whatever_the_catalogue_order(fabricated_results):
+    from indexcalc.publish.site import render_site_index
+
+    reordered = dict(reversed(list(fabricated_results.items())))  # base metals, carry, momentum
+    html = render_site_index(reordered)
+    positions = {kind: html.index(f'data-kind="{kind}"') for kind in ("momentum", "carry_basket", "base_metals")}
+    assert sorted(positions, key=positions.get) == ["momentum", "carry_basket", "base_metals"]
+    assert html.index('data-index="LO-ER"') < html.index('data-index="LS-ER"')  # catalogue order within a kind
+
+
 def test_every_link_of_every_page_points_to_a_published_file(published_site):
     pages = [published_site / "index.html", *published_site.glob("factsheets/*.html"),
              *published_site.glob("methodology/*.html")]

@@ -144,3 +144,20 @@ def published_site(tmp_path_factory, fabricated_results, fabricated_market, fabr
     out_dir = tmp_path_factory.mktemp("outputs")
     write_publication(fabricated_results, fabricated_market, out_dir, fabricated_inputs)
     return out_dir
+
+
+@pytest.fixture(scope="session")
+def embedded_results(embedded_market) -> dict[str, IndexResult]:
+    """Every catalogue index the embedded market can serve, computed once per session."""
+    from indexcalc.pipeline import computable, rebuild_all
+    from indexcalc.specs import load_catalogue
+
+    specs, _ = computable(load_catalogue(), embedded_market)
+    return rebuild_all(embedded_market, specs)
+
+
+@pytest.fixture(scope="session")
+def embedded_inputs(embedded_results, embedded_market) -> PublicationInputs:
+    from indexcalc.publish import publication_inputs
+
+    return publication_inputs(embedded_results, embedded_market)

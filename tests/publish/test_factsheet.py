@@ -249,6 +249,58 @@ def test_window_roll_default_text():
     )
 
 
+# --- the embedded market ---------------------------------------------------------------------
+
+
+def first_of_each_kind(results) -> list[str]:
+    chosen: dict[str, str] = {}
+    for index_id, result in results.items():
+        chosen.setdefault(result.spec.kind, index_id)
+    return list(chosen.values())
+
+
+def test_embedded_market_factsheets_show_the_analytics_of_their_levels(embedded_results, embedded_inputs,
+                                                                       embedded_market):
+    chosen = first_of_each_kind(embedded_results)
+    assert len(chosen) >= 2
+    for index_id in chosen:
+        result = embedded_results[index_id]
+        levels = result.levels
+        inputs = factsheet_inputs(index_id, embedded_results, embedded_inputs, embedded_market.instruments)
+        html = render_factsheet(inputs)
+        risk_free = embedded_inputs.risk_free if result.spec.return_type == "tr" else None
+        shown = marked(html, "data-stat")
+        assert shown["annualised_return"] == percent(analytics.annualised_return(levels)), index_id
+        assert shown["annualised_volatility"] == percent(analytics.annualised_volatility(levels)), index_id
+        assert shown["sharpe"] == ratio(analytics.sharpe_ratio(levels, risk_free)), index_id
+        assert shown["sortino"] == ratio(analytics.sortino_ratio(levels, risk_free)), index_id
+        assert shown["max_drawdown"] == percent(analytics.max_drawdown(levels).depth), index_id
+        assert shown["calmar"] == ratio(analytics.calmar_ratio(levels)), index_id
+        periods = marked(html, "data-period")
+        for period, value in analytics.period_returns(levels).select("period", "period_return").iter_rows():
+            assert periods[period] == percent(value), (index_id, period)
+        years = marked(html, "data-year")
+        for year, value in analytics.calendar_year_returns(levels).select("year", "year_return").iter_rows():
+            assert years[str(year)] == percent(value), (index_id, year)
+        sectors = {root: instrument.sector for root, instrument in embedded_market.instruments.items()}
+        current = analytics.current_weights(result.weights, sectors)
+        assert marked(html, "data-weight") == {root: percent(weight) for root, weight in
+                                                current.select("root", "weight").iter_rows()}, index_id
+        if inputs.long_only is not None:
+            correlation = analytics.return_correlation(levels, inputs.long_only.levels)
+            assert shown["correlation_long_only"] == ratio(correlation), index_id
+        assert external_references(html) == [], index_id
+
+
+def test_embedded_market_has_a_long_only_reference_for_its_er_and_tr_indexes(embedded_results):
+    for index_id, result in embedded_results.items():
+        reference = long_only_reference(result.spec, embedded_results)
+        if result.spec.kind == "momentum" and getattr(result.spec, "family", None) == "long_only" and \
+                result.spec.sectors is None and result.spec.universe is None:
+            assert reference is None, index_id
+        else:
+            assert reference is not None and reference.spec.return_type == result.spec.return_type, index_id
+
 
 def test_methodology_renders_for_every_catalogue_index(instruments):
     from indexcalc.specs import load_catalogue

@@ -159,7 +159,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
             ("Implementation lag", f"{spec.implementation_lag} business day(s) from fixing to effect"),
             ("Roll", describe_roll(inputs.roll or spec.roll)),
             ("Universe", ", ".join(roots) if roots else "–"),
-            ("Sectors", ", ".join(spec.sectors) if spec.sectors else "all"),
+            ("Sectors", ", ".join(sorted({sectors[root] for root in roots if root in sectors})) or "–"),
         ],
         "performance": _performance_rows(levels),
         "periods": [(label, annualised) for label, _, annualised in analytics.PERIODS],

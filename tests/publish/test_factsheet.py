@@ -175,6 +175,10 @@ def test_factsheet_key_facts_come_from_the_spec(fabricated_results, fabricated_i
     assert facts["Return type"].startswith("Total return")
     assert facts["Rebalance"].startswith("monthly")
     assert facts["Roll"].startswith("window roll: business days 5 to 9")
+    assert facts["Sectors"] == "base_metals, energy, grains, precious_metals, softs"
+    basket = factsheet_context(factsheet_inputs("BM-IV-ER", fabricated_results, fabricated_inputs, instruments))
+    assert dict(basket["facts"])["Universe"] == "HG, LA, LX, LL, LN"
+    assert dict(basket["facts"])["Sectors"] == "base_metals"
 
 
 # --- methodology ---------------------------------------------------------------------------

@@ -11,8 +11,9 @@ Layout of a publication folder (``outputs/`` by default)::
     weights/INDEX.csv                   the weights behind the levels
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
-The publication is staged and swapped in as a whole (:func:`atomic.publish_directory`): a failed
-run leaves the previous one in place; other folders of ``out_dir`` (the ledger) are untouched.
+The publication is written to a staging folder and only then swapped in, folder by folder
+(:func:`atomic.publish_directory`): a failed run leaves the previous publication in place, and
+other folders of ``out_dir`` (the ledger) are untouched.
 """
 
 from __future__ import annotations
@@ -33,8 +34,16 @@ from indexcalc.publish.methodology import render_methodology
 from indexcalc.publish.progress import DelayedProgress
 from indexcalc.publish.site import render_site_index
 from indexcalc.results import IndexResult
+from indexcalc.specs import RollRule
 
-__all__ = ["PublicationInputs", "publication_inputs", "publish_all", "render_index_pages", "write_publication"]
+__all__ = [
+    "PublicationInputs",
+    "default_workers",
+    "publication_inputs",
+    "publish_all",
+    "render_index_pages",
+    "write_publication",
+]
 
 MAX_WORKERS = 4
 """Most rendering processes a publication starts."""
@@ -49,11 +58,12 @@ class PublicationInputs:
     JSON), for the contributions; ``risk_free``, ``date, collateral_return`` for the Sharpe and
     Sortino ratios of TR indexes (None without TR indexes or rates)."""
 
-    rolls: dict[str, object]
+    rolls: dict[str, RollRule]
     root_levels: dict[str, pl.DataFrame]
     risk_free: pl.DataFrame | None
 
-    def for_index(self, index_id: str) -> tuple[object, pl.DataFrame | None]:
+    def for_index(self, index_id: str) -> tuple[RollRule | None, pl.DataFrame | None]:
+        """The roll rule of ``index_id`` and the root levels built with it."""
         rule = self.rolls.get(index_id)
         key = rule.model_dump_json() if rule is not None else None
         return rule, self.root_levels.get(key)

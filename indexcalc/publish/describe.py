@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from indexcalc.data.instruments import Instrument
-from indexcalc.specs import IndexSpecBase
+from indexcalc.specs import IndexSpecBase, RollRule
 
 
-def describe_roll(rule) -> str:
+def describe_roll(rule: RollRule) -> str:
     """A roll rule in words, every number from the rule."""
     if rule.rule == "window":
         steps = rule.last_day - rule.first_day + 1
@@ -36,6 +36,7 @@ def describe_rebalance(spec: IndexSpecBase, weights: pl.DataFrame) -> str:
 
 
 def family_label(spec: IndexSpecBase) -> str:
+    """Kind and family in words: ``momentum – long/short``, ``carry basket``."""
     family = getattr(spec, "family", None)
     label = spec.kind.replace("_", " ")
     if family:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from indexcalc.data.instruments import Instrument
 from indexcalc.publish.describe import describe_roll, family_label, index_roots
 from indexcalc.publish.formatting import environment
-from indexcalc.specs import IndexSpecBase
+from indexcalc.specs import IndexSpecBase, RollRule
 
 
 def _show(value: object) -> str:
@@ -47,7 +47,9 @@ def spec_parameters(spec: BaseModel, prefix: str = "") -> list[dict[str, str]]:
     return rows
 
 
-def methodology_context(spec: IndexSpecBase, instruments: dict[str, Instrument], roll=None) -> dict:
+def methodology_context(
+    spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
+) -> dict:
     """What a methodology template reads: the spec itself, its parameter table, its roots with
     their instrument terms, and the roll rule in words."""
     roots = index_roots(spec, instruments)
@@ -57,11 +59,12 @@ def methodology_context(spec: IndexSpecBase, instruments: dict[str, Instrument],
         "parameters": spec_parameters(spec),
         "roots": [instruments[root] for root in roots if root in instruments],
         "roll_text": describe_roll(roll or spec.roll),
-        "roll_rule": roll or spec.roll,
     }
 
 
-def render_methodology(spec: IndexSpecBase, instruments: dict[str, Instrument], roll=None) -> str:
+def render_methodology(
+    spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
+) -> str:
     """The methodology document of ``spec`` (self-contained HTML)."""
     template = environment().get_template(f"{spec.kind}.html.j2")
     return template.render(methodology_context(spec, instruments, roll), root="../")

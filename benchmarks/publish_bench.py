@@ -69,10 +69,12 @@ def main() -> None:
     site_seconds = time.perf_counter() - begin
 
     days = max(result.levels.height for result in results.values())
-    print(f"factsheet: mean {statistics.mean(factsheet_seconds) * 1000:.0f} ms, max {max(factsheet_seconds) * 1000:.0f} ms "
+    mean_ms, max_ms = statistics.mean(factsheet_seconds) * 1000, max(factsheet_seconds) * 1000
+    print(f"factsheet: mean {mean_ms:.0f} ms, max {max_ms:.0f} ms "
           f"per index (longest history {days} days); SVG serialisation share "
           f"{sum(chart_seconds) / sum(factsheet_seconds):.0%} ({len(chart_seconds)} charts)")
-    print(f"methodology: mean {statistics.mean(methodology_seconds) * 1000:.1f} ms; site page {site_seconds * 1000:.1f} ms")
+    print(f"methodology: mean {statistics.mean(methodology_seconds) * 1000:.1f} ms; "
+          f"site page {site_seconds * 1000:.1f} ms")
 
     for _ in range(arguments.repeat):
         for workers in arguments.workers:

@@ -282,6 +282,8 @@ def test_yearly_and_monthly_returns_compound_to_the_total_return(returns):
         levels.append(levels[-1] * (1.0 + value))
     frame = levels_frame(dates.to_list(), levels)
     total = levels[-1] / levels[0]
-    assert math.prod(1 + r for r in analytics.calendar_year_returns(frame).get_column("year_return")) == pytest.approx(total)
-    assert math.prod(1 + r for r in analytics.monthly_returns(frame).get_column("monthly_return")) == pytest.approx(total)
+    yearly = analytics.calendar_year_returns(frame).get_column("year_return")
+    monthly = analytics.monthly_returns(frame).get_column("monthly_return")
+    assert math.prod(1 + r for r in yearly) == pytest.approx(total)
+    assert math.prod(1 + r for r in monthly) == pytest.approx(total)
     assert analytics.max_drawdown(frame).depth <= 0.0

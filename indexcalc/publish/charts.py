@@ -159,8 +159,8 @@ def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to
                 if np.isfinite(value):
                     axes.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
         colour_axes = figure.add_axes((1 - 1.0 / 7.5, 0.3 / height, 0.12 / 7.5, 1 - 0.4 / height))
-        figure.colorbar(image, cax=colour_axes, label="monthly return (%)", ticks=[-bound, -bound / 2, 0.0, bound / 2, bound],
-                        format="%g")
+        figure.colorbar(image, cax=colour_axes, label="monthly return (%)",
+                        ticks=[-bound, -bound / 2, 0.0, bound / 2, bound], format="%g")
         return _svg(figure, name, "Monthly returns heatmap")
 
 
@@ -202,9 +202,10 @@ def correlation_grid(matrix: pl.DataFrame) -> tuple[list[str], np.ndarray]:
         position = {label: index for index, label in enumerate(labels)}
         values = np.full((len(labels), len(labels)), np.nan)
         for row_label, column_label, value in frame.select(first, second, number_columns[0]).iter_rows():
-            values[position[row_label], position[column_label]] = np.nan if value is None else value
-            if not np.isfinite(values[position[column_label], position[row_label]]):
-                values[position[column_label], position[row_label]] = values[position[row_label], position[column_label]]
+            row, column = position[row_label], position[column_label]
+            values[row, column] = np.nan if value is None else value
+            if not np.isfinite(values[column, row]):  # a long table may list each pair once
+                values[column, row] = values[row, column]
         return labels, values
     if len(text_columns) == 1:
         labels = frame.get_column(text_columns[0]).to_list()

@@ -73,10 +73,12 @@ class DevTools:
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning", "assert"):
-                found.append("console: " + " ".join(str(arg.get("value", arg.get("description"))) for arg in params["args"]))
+                texts = (str(arg.get("value", arg.get("description"))) for arg in params["args"])
+                found.append("console: " + " ".join(texts))
             elif method == "Runtime.exceptionThrown":
                 details = params["exceptionDetails"]
-                found.append(f"exception: {details.get('text', '')} {details.get('exception', {}).get('description', '')}")
+                description = details.get("exception", {}).get("description", "")
+                found.append(f"exception: {details.get('text', '')} {description}")
             elif method == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
                 found.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
             elif method == "Network.loadingFailed":

@@ -57,7 +57,8 @@ def test_tr_index_sharpe_subtracts_collateral_and_er_index_does_not(pages, fabri
     with_collateral = analytics.sharpe_ratio(tr_levels, fabricated_inputs.risk_free)
     assert with_collateral != pytest.approx(analytics.sharpe_ratio(tr_levels), abs=1e-3)
     assert marked(pages["CARRY-RANK-TR"], "data-stat")["sharpe"] == ratio(with_collateral)
-    assert marked(pages["LS-ER"], "data-stat")["sharpe"] == ratio(analytics.sharpe_ratio(fabricated_results["LS-ER"].levels))
+    er_levels = fabricated_results["LS-ER"].levels
+    assert marked(pages["LS-ER"], "data-stat")["sharpe"] == ratio(analytics.sharpe_ratio(er_levels))
 
 
 def test_performance_table_shows_every_period_return(pages, fabricated_results):

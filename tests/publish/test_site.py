@@ -85,7 +85,8 @@ def test_site_index_lists_every_index_with_latest_level_and_changes(published_si
         periods = analytics.period_returns(result.levels)
         assert levels[index_id] == level(closes[-1])
         assert day_returns[index_id] == signed_percent(closes[-1] / closes[-2] - 1)
-        assert ytds[index_id] == signed_percent(periods.filter(pl.col("period") == "YTD").get_column("period_return")[0])
+        ytd = periods.filter(pl.col("period") == "YTD").get_column("period_return")[0]
+        assert ytds[index_id] == signed_percent(ytd)
     assert [row["id"] for row in site_rows(fabricated_results)] == list(fabricated_results)
 
 

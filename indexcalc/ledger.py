@@ -57,6 +57,7 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
 
 PART_PREFIX = "part-"
 PART_SUFFIX = ".parquet"
+TEMPORARY_PREFIX = ".tmp-"
 LOCK_FILE = ".lock"
 """Held (``flock``) by a run or rebuild for its whole duration: one writer at a time."""
 
@@ -210,7 +211,7 @@ class Ledger:
         final = self.directory / f"{PART_PREFIX}{stamp}-{run_id}{PART_SUFFIX}"
         if final.exists():
             raise StateError("a ledger part with this run time and run id exists", file=str(final))
-        temporary = self.directory / f".tmp-{run_id}{PART_SUFFIX}"
+        temporary = self.directory / f"{TEMPORARY_PREFIX}{run_id}{PART_SUFFIX}"
         try:
             rows.write_parquet(temporary)
             with open(temporary, "rb") as handle:
@@ -221,6 +222,16 @@ class Ledger:
             raise
         _fsync_directory(self.directory)
         return final
+
+    def remove_temporaries(self) -> list[Path]:
+        """Delete the temporary part files of appends that died before their commit (call only
+        while holding :meth:`lock`); returns them."""
+        if not self.directory.is_dir():
+            return []
+        stale = sorted(self.directory.glob(f"{TEMPORARY_PREFIX}*{PART_SUFFIX}"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     @contextmanager
     def lock(self) -> Iterator[None]:

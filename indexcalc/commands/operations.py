@@ -1,0 +1,168 @@
+"""``indexcalc run``, ``indexcalc rebuild`` and ``indexcalc history``: daily operation against
+the ledger (DESIGN.md section 7; the logic is in :mod:`indexcalc.operations`).
+
+These commands read the clock (the run time stamped on ledger rows) and print; the functions
+they call do neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from indexcalc.cli import main
+from indexcalc.commands.data import market_options
+from indexcalc.errors import StateError
+
+DEFAULT_OUT = Path("outputs")
+
+_out_option = click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, show_default=True,
+    help="Publication folder (the ledger is OUT/ledger).",
+)
+_catalogue_option = click.option(
+    "--catalogue", "catalogue_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Catalogue folder (default: the project's data/catalogue).",
+)
+
+
+def _stamp():
+    from indexcalc.ledger import new_run_id
+    from indexcalc.operations import RunStamp
+
+    return RunStamp(run_time=dt.datetime.now(dt.timezone.utc), run_id=new_run_id())
+
+
+def _specs(catalogue_dir: Path | None):
+    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+
+    return load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR)
+
+
+def _notice(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _progress(enabled: bool, description: str):
+    """A progress bar on stderr, drawn only on a terminal after a second of work."""
+    from indexcalc.publish.progress import DelayedProgress
+
+    return DelayedProgress(total=None, description=description, enabled=enabled)
+
+
+def _workers(specs) -> int:
+    from indexcalc.publish import default_workers
+
+    return default_workers(len(specs))
+
+
+_progress_option = click.option("--progress/--no-progress", default=True, show_default=True,
+                                help="Progress bar on a terminal when the run takes longer than a second.")
+
+
+def _report_skipped(skipped) -> None:
+    for index in skipped:
+        _notice(f"skipped {index.index_id}: {index.reason}")
+
+
+@main.command("run")
+@click.option("--date", "run_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The business day to compute and publish (YYYY-MM-DD).")
+@click.option("--catch-up", is_flag=True, help="First run every unpublished business day before DATE, in order.")
+@click.option("--calendar", "calendar_source", type=click.Choice(["exchange", "data"]), default=None,
+              help="Index calendar: exchange business days of the roots in use, or the dates in the data. "
+                   "Default: exchange for the embedded market, data with --data.")
+@market_options
+@_catalogue_option
+@_out_option
+@_progress_option
+def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data_path: Path | None,
+        data_format: str | None, catalogue_dir: Path | None, out_dir: Path, progress: bool) -> None:
+    """Compute DATE's levels of every catalogue index from the published state and the data up
+    to DATE, append them to the ledger and republish the files. Running a published date again
+    appends nothing (and repairs the files of an interrupted run)."""
+    from indexcalc.data.load import load_market
+    from indexcalc.operations import run_daily
+
+    market = load_market(data_path, data_format)
+    source = calendar_source or ("data" if data_path is not None else "exchange")
+    specs = _specs(catalogue_dir)
+    with _progress(progress, f"run {run_date.date()}") as bar:
+        outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
+                            calendar_source=source, workers=_workers(specs), on_step=bar.advance)
+    _report_skipped(outcome.skipped)
+    date = outcome.date
+    if outcome.already_published and not outcome.republished:
+        click.echo(f"{date} was already published; nothing to do")
+        return
+    for day, rows in outcome.appended.items():
+        if day != date:
+            click.echo(f"caught up {day}: {rows} levels appended")
+    if outcome.already_published:
+        click.echo(f"{date} was already published: nothing appended; {out_dir} republished")
+    else:
+        click.echo(f"{date}: {outcome.appended.get(date, 0)} levels appended to {out_dir / 'ledger'}; "
+                   f"{out_dir} republished")
+
+
+@main.command("rebuild")
+@market_options
+@_catalogue_option
+@_out_option
+@click.option("--restate", is_flag=True, help="Publish corrected levels as a new version (needs --reason).")
+@click.option("--reason", default=None, help="Why the published levels are restated (stored in the ledger).")
+@_progress_option
+def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
+                    restate: bool, reason: str | None, progress: bool) -> None:
+    """Recompute every catalogue index over the full history and publish it. The first rebuild
+    creates the ledger; later ones append dates not yet published and compare the rest: if a
+    published level would move, OUT/restatements/DATE.csv lists them and nothing changes
+    (exit code 2) unless --restate --reason TEXT is given."""
+    from indexcalc.data.load import load_market
+    from indexcalc.operations import rebuild
+
+    if restate and not (reason and reason.strip()):
+        raise StateError("--restate needs --reason TEXT")
+    if reason is not None and not restate:
+        raise StateError("--reason is only used with --restate")
+    market = load_market(data_path, data_format)
+    specs = _specs(catalogue_dir)
+    with _progress(progress, "rebuild") as bar:
+        outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
+                          workers=_workers(specs), on_step=bar.advance)
+    _report_skipped(outcome.skipped)
+    if outcome.initial:
+        click.echo(f"initial publication: {outcome.appended} levels in {out_dir / 'ledger'}; {out_dir} published")
+        return
+    if outcome.restated:
+        click.echo(f"restated {outcome.restated} levels (report {outcome.report_path})")
+    click.echo(f"{outcome.appended} new levels appended to {out_dir / 'ledger'}; {out_dir} republished")
+
+
+def _parse_as_of(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date or date-time (e.g. 2026-11-02T18:00:00Z)",
+                                 param_hint="--as-of") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+
+
+@main.command("history")
+@click.argument("index_id", metavar="INDEX")
+@click.option("--as-of", "as_of", default=None,
+              help="Show the levels as published at this time (ISO date-time; without a zone: UTC). Default: now.")
+@_out_option
+def history(index_id: str, as_of: str | None, out_dir: Path) -> None:
+    """Print INDEX's levels as published at a time: CSV ``date,level,version,run_time``."""
+    import polars as pl
+
+    from indexcalc.operations import LEDGER_FOLDER, published_history
+
+    frame = published_history(out_dir / LEDGER_FOLDER, index_id, _parse_as_of(as_of))
+    frame = frame.with_columns(pl.col("run_time").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    click.echo(frame.write_csv(), nl=False)

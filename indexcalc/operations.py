@@ -1,0 +1,649 @@
+"""Daily operation: the daily run, catch-up, the rebuild against the ledger, restatements
+(DESIGN.md section 7).
+
+**State.** The published state is the ledger (:mod:`indexcalc.ledger`): every level ever
+published, per index id and date. Positions and signals are not stored separately: they are
+recomputed from the data by the same code as the rebuild, and the published levels are the
+check that they are the ones that were used (a recomputed history equal to the published one
+at every published date is only possible with the same positions).
+
+**Daily run for D** (:func:`run_daily`). The calculation is :func:`indexcalc.pipeline.rebuild_all`
+on ``market.up_to(D)``, so a daily run and a rebuild share every line of calculation and D's
+levels equal a rebuild's by construction (no family may look past its data; the 60-day test
+checks this). Around it:
+
+1. D must be a business day of the index calendar (:func:`index_calendar`); the published
+   state must exist (``indexcalc rebuild`` creates it) and have no gap before D: the business
+   days after the last published date and before D must be published first (``catch_up`` runs
+   each of them, in order, as its own daily run).
+2. Required data (:func:`check_required_data`): every root in use whose exchange is open on D
+   must have a settlement on D for each contract it held at the previous close; otherwise a
+   DataError names root, contract and date.
+3. The recomputed levels must equal the published ones at every published date
+   (:func:`compare_with_ledger`, relative tolerance :data:`LEVEL_TOLERANCE`); otherwise the run
+   refuses and points to ``indexcalc rebuild``, which reports the restatement.
+4. D's rows (version 1) are appended to the ledger and the publication is rewritten from the
+   published levels (:func:`with_published_levels`) and the recomputed weights and tables.
+
+**Idempotence.** Running the last published date again appends nothing and republishes the
+same bytes (the publication holds no timestamps; it is a function of the ledger and the data),
+which also repairs a publication interrupted after its commit point. An earlier published date
+is a no-op that writes nothing.
+
+**Interruption safety** (:func:`publish_with_commit`). Every republished file is written into a
+staging folder first; then the ledger part is appended (the commit point); then the staged
+entries are renamed into place. A run killed before the commit leaves ledger and publication as
+they were; a run killed after it is repaired by running the same date again. One run at a time
+holds the ledger lock.
+
+**Rebuild** (:func:`rebuild`). The full history on the whole market. With no ledger it is the
+initial publication (version 1). With a ledger, published levels that would move are written
+to ``restatements/DATE.csv`` (``index, date, published, recomputed, difference``; DATE = the
+run's UTC date) and the rebuild refuses, changing nothing, unless a restatement reason is
+given: the corrected levels are then appended as the next version of each moved (index, date)
+with the reason. Dates never published are appended (version 1) either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from indexcalc.data.calendars import business_days
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError, StateError
+from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, ledger_rows, methodology_version
+from indexcalc.pipeline import Skipped, computable, rebuild_all, roll_rule_for
+from indexcalc.results import IndexResult
+from indexcalc.specs import IndexSpecBase
+
+LEVEL_TOLERANCE = 1e-12
+"""Relative tolerance under which a recomputed level equals the published one:
+``|recomputed - published| <= LEVEL_TOLERANCE * |published|``."""
+
+HELD_CONTRACT_LOOKBACK_DAYS = 120
+"""Calendar days of prices before D used to find the contracts held at the previous close (a
+roll schedule at a close depends only on its own and the previous month's business days)."""
+
+LEDGER_FOLDER = "ledger"
+RESTATEMENTS_FOLDER = "restatements"
+RESTATEMENT_SCHEMA: dict[str, pl.DataType] = {
+    "index": pl.String(),
+    "date": pl.Date(),
+    "published": pl.Float64(),
+    "recomputed": pl.Float64(),
+    "difference": pl.Float64(),
+}
+LEVEL_COLUMNS = ("date", "level", "daily_return")
+
+CalendarSource = Literal["exchange", "data"]
+"""``exchange``: the union of the exchange business days of the roots in use (generated or
+exchange-aligned data); ``data``: the dates on which a root in use has prices (imported vendor
+data)."""
+
+
+@dataclass(frozen=True)
+class RunStamp:
+    """When and as what a run publishes: ``run_time`` (UTC, read by the CLI) and ``run_id``."""
+
+    run_time: dt.datetime
+    run_id: str
+
+
+# --- index calendar and required data ---------------------------------------------------------
+
+
+def roots_in_use(spec: IndexSpecBase, market: MarketData, available: set[str] | None = None) -> list[str]:
+    """The roots of ``spec`` that the market has prices for (sorted); ``available`` = the
+    market's roots when already known."""
+    available = set(market.roots) if available is None else available
+    return sorted(set(spec.select_roots(market.instruments)) & available)
+
+
+def index_calendar(
+    market: MarketData,
+    specs: Iterable[IndexSpecBase],
+    start: dt.date,
+    end: dt.date,
+    source: CalendarSource = "exchange",
+) -> pl.DataFrame:
+    """``index_id, date``: the business days of each index from ``start`` to ``end`` inclusive.
+
+    ``exchange``: the union of the business days (:func:`indexcalc.data.calendars.business_days`)
+    of the exchanges of the index's roots in use; ``data``: the dates on which one of those roots
+    has prices. Sorted by index, date.
+    """
+    available = set(market.roots)
+    members = pl.DataFrame(
+        [(spec.id, root) for spec in specs for root in roots_in_use(spec, market, available)],
+        schema={"index_id": pl.String, "root": pl.String},
+        orient="row",
+    )
+    roots = sorted(set(members.get_column("root").to_list()))
+    if source == "exchange":
+        codes = sorted({market.instruments[root].calendar for root in roots})
+        code_days = {code: business_days(code, start, end) for code in codes}
+        root_days = pl.concat(
+            [
+                pl.DataFrame({"root": root, "date": code_days[market.instruments[root].calendar]},
+                             schema={"root": pl.String, "date": pl.Date})
+                for root in roots
+            ]
+            or [pl.DataFrame(schema={"root": pl.String, "date": pl.Date})]
+        )
+    elif source == "data":
+        root_days = (
+            market.prices.filter(pl.col("date").is_between(start, end) & pl.col("root").is_in(roots))
+            .select("root", "date")
+            .unique()
+        )
+    else:
+        raise StateError(f"unknown calendar source {source!r} (expected exchange or data)")
+    return members.join(root_days, on="root").select("index_id", "date").unique().sort("index_id", "date")
+
+
+def calendar_days(calendar: pl.DataFrame) -> list[dt.date]:
+    """The sorted union of the dates of an :func:`index_calendar` frame."""
+    return calendar.get_column("date").unique().sort().to_list()
+
+
+def check_required_data(market: MarketData, specs: Iterable[IndexSpecBase], date: dt.date) -> None:
+    """Raise a DataError if a root in use whose exchange is open on ``date`` has no positive
+    settlement on ``date`` for a contract it held at its previous close (with the roll rule of
+    each index that holds it; :func:`indexcalc.rolls.roll_schedule`); the error names root,
+    contract and date.
+
+    Cheap first pass: the roots with no positive settlement at all on ``date``; only for those
+    is the roll schedule computed (on :data:`HELD_CONTRACT_LOOKBACK_DAYS` of prices) to name
+    the held contract. A root that is priced on ``date`` but not in its held contract is a
+    market disruption, which the calculation itself reports (:func:`indexcalc.series.build_series`)
+    with the same root, contract and date.
+    """
+    from indexcalc.rolls import roll_schedule
+
+    available = set(market.roots)
+    roots_by_rule: dict[str, tuple[object, set[str]]] = {}
+    for spec in specs:
+        rule = roll_rule_for(spec, market)
+        entry = roots_by_rule.setdefault(rule.model_dump_json(), (rule, set()))
+        entry[1].update(roots_in_use(spec, market, available))
+    all_roots = sorted(set().union(*(roots for _, roots in roots_by_rule.values())))
+    priced_roots = set(
+        market.prices.filter((pl.col("date") == date) & (pl.col("settle") > 0)).get_column("root").unique().to_list()
+    )
+    unpriced = {
+        root
+        for root in all_roots
+        if root not in priced_roots and business_days(market.instruments[root].calendar, date, date).len() > 0
+    }
+    if not unpriced:
+        return
+    first = date - dt.timedelta(days=HELD_CONTRACT_LOOKBACK_DAYS)
+    in_window = pl.col("date").is_between(first, date) & pl.col("root").is_in(sorted(unpriced))
+    window = replace(
+        market,
+        prices=market.prices.filter(in_window),
+        held=None if market.held is None else market.held.filter(in_window),
+    )
+    without_history = sorted(unpriced - set(window.prices.get_column("root").unique().to_list()))
+    if without_history:
+        raise DataError(
+            f"missing required data: no prices on {date} nor in the {HELD_CONTRACT_LOOKBACK_DAYS} days before",
+            file=market.source or None,
+            key=f"root {without_history[0]}, date {date}",
+        )
+    for rule, roots in roots_by_rule.values():
+        selected = sorted(roots & unpriced)
+        if not selected:
+            continue
+        schedule = roll_schedule(window, rule, selected).filter(pl.col("date") < date)
+        held = schedule.filter(pl.col("date") == pl.col("date").max().over("root")).sort("root", "contract")
+        root, contract = held.select("root", "contract").row(0)
+        calendar = market.instruments[root].calendar
+        raise DataError(
+            f"missing required data: no settlement on {date} for the held contract "
+            f"(the {calendar} exchange is open that day)",
+            file=market.source or None,
+            key=f"root {root}, contract {contract}, date {date}",
+        )
+
+
+# --- comparisons with the ledger (pure) ---------------------------------------------------------
+
+
+def all_levels(results: dict[str, IndexResult]) -> pl.DataFrame:
+    """``index_id, date, level, daily_return`` of every result."""
+    frames = [
+        result.levels.select(pl.lit(index_id).alias("index_id"), *LEVEL_COLUMNS)
+        for index_id, result in results.items()
+    ]
+    schema = {"index_id": pl.String(), "date": pl.Date(), "level": pl.Float64(), "daily_return": pl.Float64()}
+    return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)
+
+
+def compare_with_ledger(
+    results: dict[str, IndexResult], published: pl.DataFrame, tolerance: float = LEVEL_TOLERANCE
+) -> pl.DataFrame:
+    """The restatement frame: every published level of an index in ``results`` that the
+    recomputation would move, ``index, date, published, recomputed, difference``.
+
+    ``published`` is a ledger view (:meth:`Ledger.current`). A level moves when
+    ``|recomputed - published| > tolerance * |published|`` (index points; ``difference`` =
+    recomputed - published) or when the recomputation has no level on a published date
+    (``recomputed`` and ``difference`` null). Sorted by index, date. Indexes not in ``results``
+    (no longer computed) are not compared.
+    """
+    recomputed = all_levels(results).select("index_id", "date", pl.col("level").alias("recomputed"))
+    compared = (
+        published.filter(pl.col("index_id").is_in(list(results)))
+        .select("index_id", "date", pl.col("level").alias("published"))
+        .join(recomputed, on=["index_id", "date"], how="left")
+        .with_columns((pl.col("recomputed") - pl.col("published")).alias("difference"))
+    )
+    moved = pl.col("recomputed").is_null() | (pl.col("difference").abs() > tolerance * pl.col("published").abs())
+    return (
+        compared.filter(moved)
+        .select(pl.col("index_id").alias("index"), "date", "published", "recomputed", "difference")
+        .cast(RESTATEMENT_SCHEMA)
+        .sort("index", "date")
+    )
+
+
+def unpublished_levels(
+    results: dict[str, IndexResult], published: pl.DataFrame, through: dt.date | None = None
+) -> pl.DataFrame:
+    """``index_id, date, level, daily_return``: recomputed levels (up to ``through``) of dates
+    the ledger view ``published`` has no level for."""
+    levels = all_levels(results)
+    if through is not None:
+        levels = levels.filter(pl.col("date") <= through)
+    return levels.join(published.select("index_id", "date"), on=["index_id", "date"], how="anti").sort(
+        "index_id", "date"
+    )
+
+
+def with_published_levels(results: dict[str, IndexResult], published: pl.DataFrame) -> dict[str, IndexResult]:
+    """``results`` with each index's levels replaced by its published ones (a ledger view), so
+    files and factsheets show exactly what the ledger holds; indexes without published levels
+    keep their recomputed ones."""
+    by_index = {
+        index_id: frame.select(*LEVEL_COLUMNS)
+        for (index_id,), frame in published.sort("index_id", "date").group_by("index_id", maintain_order=True)
+    }
+    return {
+        index_id: replace(result, levels=by_index[index_id]) if index_id in by_index else result
+        for index_id, result in results.items()
+    }
+
+
+def rows_for_ledger(
+    levels: pl.DataFrame,
+    results: dict[str, IndexResult],
+    stamp: RunStamp,
+    hash_value: str,
+    reason: str | None = None,
+) -> pl.DataFrame:
+    """Ledger rows from ``index_id, date, level, daily_return[, version]`` (version 1 when the
+    column is absent), with each index's methodology version from its spec."""
+    if "version" not in levels.columns:
+        levels = levels.with_columns(pl.lit(1, dtype=pl.Int32).alias("version"))
+    frames = [
+        ledger_rows(
+            frame.drop("index_id"),
+            index_id,
+            version=pl.col("version"),
+            run_id=stamp.run_id,
+            run_time=stamp.run_time,
+            methodology_version=methodology_version(results[index_id].spec),
+            input_hash_value=hash_value,
+            reason=reason,
+        )
+        for (index_id,), frame in levels.group_by("index_id", maintain_order=True)
+    ]
+    if not frames:
+        return pl.DataFrame(schema=LEDGER_SCHEMA)
+    return pl.concat(frames)
+
+
+def restated_levels(report: pl.DataFrame, results: dict[str, IndexResult], published: pl.DataFrame) -> pl.DataFrame:
+    """``index_id, date, level, daily_return, version``: the recomputed levels of every row of a
+    restatement ``report``, each with the next version of its published (index, date)."""
+    if report.filter(pl.col("recomputed").is_null()).height:
+        index, date = report.filter(pl.col("recomputed").is_null()).select("index", "date").row(0)
+        raise StateError(
+            "cannot restate: the recomputed history has no level on this published date",
+            key=f"index {index}, date {date}",
+        )
+    return (
+        report.select(pl.col("index").alias("index_id"), "date")
+        .join(all_levels(results), on=["index_id", "date"], how="left")
+        .join(published.select("index_id", "date", "version"), on=["index_id", "date"], how="left")
+        .with_columns((pl.col("version") + 1).cast(pl.Int32).alias("version"))
+        .sort("index_id", "date")
+    )
+
+
+# --- publication with a commit point ------------------------------------------------------------
+
+
+def publish_with_commit(
+    results: dict[str, IndexResult],
+    market: MarketData,
+    out_dir: Path,
+    commit: Callable[[], object],
+    workers: int = 1,
+) -> None:
+    """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
+    ledger append), then swap the staged entries into ``out_dir``
+    (:func:`indexcalc.publish.atomic.publish_directory`). If writing or ``commit`` fails, the
+    staging folder is dropped and ``out_dir`` is untouched. ``workers``: page-rendering
+    processes (:func:`indexcalc.publish.write_publication`)."""
+    from indexcalc.publish import publication_inputs, write_publication
+    from indexcalc.publish.atomic import publish_directory
+
+    inputs = publication_inputs(results, market)
+    with publish_directory(out_dir) as staging:
+        write_publication(results, market, staging, inputs, workers=workers)
+        commit()
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Delete staging and set-aside folders that a killed publication left beside ``out_dir``
+    (``.<name>.staging-*``, ``.<name>.previous-*``); call only while holding the ledger lock."""
+    out_dir = Path(out_dir)
+    if not out_dir.parent.is_dir():
+        return []
+    stale = sorted(
+        path
+        for pattern in (f".{out_dir.name}.staging-*", f".{out_dir.name}.previous-*")
+        for path in out_dir.parent.glob(pattern)
+        if path.is_dir()
+    )
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
+# --- the daily run ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What :func:`run_daily` did: ``appended`` ledger rows per date run, ``republished``
+    whether the publication was rewritten, ``skipped`` catalogue indexes the data cannot serve,
+    ``already_published`` True when D had been published before (nothing appended)."""
+
+    date: dt.date
+    appended: dict[dt.date, int] = field(default_factory=dict)
+    republished: bool = False
+    already_published: bool = False
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def run_daily(
+    market: MarketData,
+    specs: Iterable[IndexSpecBase],
+    date: dt.date,
+    out_dir: Path | str,
+    stamp: RunStamp,
+    *,
+    catch_up: bool = False,
+    calendar_source: CalendarSource = "exchange",
+    publish: bool = True,
+    workers: int = 1,
+    on_step: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Compute and publish ``date``'s levels of every catalogue index (module docstring).
+
+    Refuses (StateError) with no published state, with unpublished business days between the
+    last published date and ``date`` (unless ``catch_up``), before the last published date when
+    ``date`` was never published, or when the recomputed history differs from the ledger; a
+    date that is not a business day of the index calendar or lacks required data is a DataError.
+    ``publish`` False appends to the ledger only (the files are rewritten by the next
+    publishing run or rebuild).
+    """
+    out_dir = Path(out_dir)
+    ledger = Ledger(out_dir / LEDGER_FOLDER)
+    specs, skipped = computable(list(specs), market.up_to(date))
+    with ledger.lock():
+        remove_stale_staging(out_dir)
+        ledger.remove_temporaries()
+        published = ledger.current()
+        if published.is_empty():
+            raise StateError(
+                "nothing is published yet: run `indexcalc rebuild` first to create the initial publication",
+                file=str(ledger.directory),
+            )
+        last = published.get_column("date").max()
+        calendar = index_calendar(market, specs, min(date, last), max(date, last), calendar_source)
+        days = calendar_days(calendar)
+        if date not in days:
+            raise DataError(
+                f"not a business day of the index calendar ({calendar_source} calendar of the roots in use)",
+                file=market.source or None,
+                key=f"date {date}",
+            )
+        if date < last:
+            if published.filter(pl.col("date") == date).height:
+                return RunOutcome(date, already_published=True, skipped=skipped)
+            raise StateError(
+                f"{date} is before the last published date {last} and was never published; "
+                "history is changed only by `indexcalc rebuild`",
+                file=str(ledger.directory),
+            )
+        missing_days = [day for day in days if last < day < date]
+        if missing_days and not catch_up:
+            raise StateError(
+                f"{len(missing_days)} business day(s) between the last published date {last} and {date} are not "
+                f"published ({missing_days[0]} to {missing_days[-1]}); run them first or use --catch-up",
+                file=str(ledger.directory),
+            )
+        appended: dict[dt.date, int] = {}
+        for day in missing_days:
+            if on_step:
+                on_step(f"catching up {day}")
+            plan = plan_day(market, specs, day, published, day_stamp(stamp, day))
+            ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
+            appended[day] = plan.rows.height
+            published = _updated(published, plan.rows)
+        if on_step:
+            on_step(f"computing {date}")
+        plan = plan_day(market, specs, date, published, day_stamp(stamp, date))
+        published_after = _updated(published, plan.rows)
+        commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
+        if publish:
+            if on_step:
+                on_step("publishing")
+            publish_with_commit(
+                with_published_levels(plan.results, published_after), plan.market, out_dir, commit, workers
+            )
+        else:
+            commit()
+        appended[date] = plan.rows.height
+    return RunOutcome(
+        date, appended=appended, republished=publish, already_published=date == last, skipped=skipped
+    )
+
+
+def day_stamp(stamp: RunStamp, date: dt.date) -> RunStamp:
+    """The stamp of one day of a run: the run id suffixed with the date (one ledger part each)."""
+    return RunStamp(stamp.run_time, f"{stamp.run_id}-{date:%Y%m%d}")
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One computed day: the market it used, the results, and the ledger rows to append."""
+
+    date: dt.date
+    market: MarketData
+    results: dict[str, IndexResult]
+    rows: pl.DataFrame
+    stamp: RunStamp
+
+
+def plan_day(
+    market: MarketData,
+    specs: list[IndexSpecBase],
+    date: dt.date,
+    published: pl.DataFrame,
+    stamp: RunStamp,
+) -> DayPlan:
+    """Compute ``date`` from the data up to it and check it against the published state
+    (pure: reads and writes nothing).
+
+    Steps: required data (:func:`check_required_data`); ``rebuild_all(market.up_to(date))``;
+    every published level must be reproduced (:func:`compare_with_ledger`); every index must be
+    published already; its unpublished levels must all be on ``date`` (an earlier one is a gap).
+    Rows are version 1, hashed over the data up to ``date``.
+    """
+    unknown = sorted({spec.id for spec in specs} - set(published.get_column("index_id").unique().to_list()))
+    if unknown:
+        raise StateError(
+            "no published history for this index: run `indexcalc rebuild` to publish it",
+            key=f"index {unknown[0]}",
+        )
+    day_market = market.up_to(date)
+    check_required_data(day_market, specs, date)
+    results = rebuild_all(day_market, specs)
+    report = compare_with_ledger(results, published)
+    if report.height:
+        first = report.row(0, named=True)
+        raise StateError(
+            f"the recomputed history differs from the published levels at {report.height} index date(s) "
+            f"(first: {first['index']} on {first['date']}: published {first['published']!r}, recomputed "
+            f"{first['recomputed']!r}); run `indexcalc rebuild` for the restatement report",
+            key=f"date {date}",
+        )
+    new = unpublished_levels(results, published, through=date)
+    early = new.filter(pl.col("date") < date)
+    if early.height:
+        index_id, gap = early.select("index_id", "date").row(0)
+        raise StateError(
+            f"unpublished level before {date}: run that date first (or `indexcalc rebuild`)",
+            key=f"index {index_id}, date {gap}",
+        )
+    rows = rows_for_ledger(new, results, stamp, input_hash(day_market))
+    return DayPlan(date, day_market, results, rows, stamp)
+
+
+def _updated(published: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The ledger view after appending ``rows``."""
+    if rows.is_empty():
+        return published
+    return current_view(pl.concat([published, rows.select(published.columns)], how="vertical"))
+
+
+# --- rebuild and restatement --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuildOutcome:
+    """What :func:`rebuild` did: rows ``appended`` (new dates), ``restated`` levels, the
+    restatement ``report`` frame and its path (when levels would move), ``skipped`` indexes."""
+
+    appended: int = 0
+    restated: int = 0
+    report: pl.DataFrame | None = None
+    report_path: Path | None = None
+    initial: bool = False
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class RestatementRequired(StateError):
+    """The rebuild would move published levels and no restatement was asked for."""
+
+    def __init__(self, problem: str, *, outcome: RebuildOutcome, file: str | None = None) -> None:
+        self.outcome = outcome
+        super().__init__(problem, file=file)
+
+
+def rebuild(
+    market: MarketData,
+    specs: Iterable[IndexSpecBase],
+    out_dir: Path | str,
+    stamp: RunStamp,
+    *,
+    restate_reason: str | None = None,
+    publish: bool = True,
+    workers: int = 1,
+    on_step: Callable[[str], None] | None = None,
+) -> RebuildOutcome:
+    """Recompute every computable spec over the whole market and publish it (module docstring).
+
+    Raises :class:`RestatementRequired` (a StateError) after writing the restatement report
+    when published levels would move and ``restate_reason`` is None; nothing else changes.
+    ``publish`` False updates the ledger only.
+    """
+    out_dir = Path(out_dir)
+    ledger = Ledger(out_dir / LEDGER_FOLDER)
+    specs, skipped = computable(list(specs), market)
+    if not specs:
+        raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
+    if restate_reason is not None and not restate_reason.strip():
+        raise StateError("a restatement needs a non-empty reason")
+    with ledger.lock():
+        remove_stale_staging(out_dir)
+        ledger.remove_temporaries()
+        results = rebuild_all(market, specs, on_step=on_step)
+        published = ledger.current()
+        hash_value = input_hash(market)
+        report = compare_with_ledger(results, published)
+        report_path = None
+        if report.height:
+            from indexcalc.publish.atomic import atomic_write_csv
+
+            report_path = out_dir / RESTATEMENTS_FOLDER / f"{stamp.run_time.astimezone(dt.timezone.utc):%Y-%m-%d}.csv"
+            atomic_write_csv(report_path, report)
+            if restate_reason is None:
+                outcome = RebuildOutcome(report=report, report_path=report_path, skipped=skipped)
+                raise RestatementRequired(
+                    f"the rebuild would move {report.height} published level(s) of "
+                    f"{report.get_column('index').n_unique()} index(es); nothing was changed; the report is "
+                    f"{report_path} (use --restate --reason TEXT to publish the corrections)",
+                    outcome=outcome,
+                    file=str(ledger.directory),
+                )
+        restated = restated_levels(report, results, published) if report.height else None
+        new = unpublished_levels(results, published)
+        parts = [rows_for_ledger(new, results, stamp, hash_value)]
+        if restated is not None:
+            parts.append(rows_for_ledger(restated, results, stamp, hash_value, reason=restate_reason))
+        rows = pl.concat(parts, how="vertical")
+        published_after = _updated(published, rows)
+        commit = lambda: ledger.append(rows, stamp.run_time, stamp.run_id)  # noqa: E731
+        if publish:
+            if on_step:
+                on_step("publishing")
+            publish_with_commit(with_published_levels(results, published_after), market, out_dir, commit, workers)
+        else:
+            commit()
+    return RebuildOutcome(
+        appended=new.height,
+        restated=0 if restated is None else restated.height,
+        report=report if report.height else None,
+        report_path=report_path,
+        initial=published.is_empty(),
+        skipped=skipped,
+    )
+
+
+# --- history ------------------------------------------------------------------------------------
+
+
+def published_history(ledger_dir: Path | str, index_id: str, as_of: dt.datetime | None = None) -> pl.DataFrame:
+    """``date, level, version, run_time``: the levels of ``index_id`` as published at ``as_of``
+    (None: now; naive = UTC). An index with nothing published by then is a StateError."""
+    ledger = Ledger(ledger_dir)
+    if not ledger.exists():
+        raise StateError("no ledger here (nothing published yet)", file=str(ledger.directory))
+    view = ledger.current(as_of).filter(pl.col("index_id") == index_id)
+    if view.is_empty():
+        when = f" at {as_of.isoformat()}" if as_of is not None else ""
+        raise StateError(f"nothing published for this index{when}", file=str(ledger.directory), key=f"index {index_id}")
+    return view.select("date", "level", "version", "run_time")

@@ -1,0 +1,504 @@
+"""Daily operation (indexcalc.operations): comparisons with the ledger, the index calendar,
+required data, daily runs against a full rebuild, restatements, idempotence and interruption.
+
+The market is the embedded SYNTHETIC market cut to 2023-01 .. 2024-10 and the catalogue is the
+real one with shorter look-backs (so that every kind has levels within that span): momentum
+3-month windows, carry 1-year seasonal window, 1-month inflation change and no z-score warm-up, copper 63-day regression,
+base-metals 63-day covariance. The published state is the rebuild of the data up to
+2024-06-28 (every index has levels by then; the carry baskets from 2024-03-28).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError, StateError
+from indexcalc.ledger import Ledger
+from indexcalc.operations import (
+    LEVEL_TOLERANCE,
+    RESTATEMENT_SCHEMA,
+    RestatementRequired,
+    RunStamp,
+    all_levels,
+    calendar_days,
+    check_required_data,
+    compare_with_ledger,
+    index_calendar,
+    rebuild,
+    restated_levels,
+    run_daily,
+    unpublished_levels,
+    with_published_levels,
+)
+from indexcalc.pipeline import rebuild_all
+from indexcalc.results import IndexResult
+from indexcalc.specs import IndexSpecBase, WindowRoll, load_catalogue, parse_spec
+
+UTC = dt.timezone.utc
+SPAN = (dt.date(2023, 1, 1), dt.date(2024, 10, 31))
+PUBLISHED_THROUGH = dt.date(2024, 6, 28)
+RUN_TIME = dt.datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
+DAILY_RUNS = 60
+SMALL_IDS = ("LO-ER", "LS-TR", "BM-EQ-ER", "CU-MACRO-ER", "CARRY-RANK-GLOBAL-TR")
+"""The indexes published (files and factsheets) by the tests that write a publication."""
+
+
+def short_spec(spec: IndexSpecBase) -> IndexSpecBase:
+    """``spec`` with look-backs short enough for a 22-month market (see the module docstring)."""
+    data = spec.model_dump()
+    if spec.kind == "carry_basket":
+        data.update(seasonal_years=1, seasonal_min_years=1, zscore_min_obs=1, inflation_window_months=1,
+                    covariance_window_days=42)
+    elif spec.kind == "copper_macro":
+        data.update(window=63, split_date=None, regime_long_atr_window=40, universe=(data["root"],))
+    elif spec.kind == "base_metals":
+        data.update(covariance_window=63)
+    elif spec.kind == "momentum":
+        data["magnitude"]["window_months"] = 3
+        data["direction"]["window_months"] = 3
+    return type(spec).model_validate(data)
+
+
+def cut(market: MarketData, start: dt.date, end: dt.date) -> MarketData:
+    inside = pl.col("date").is_between(start, end)
+    return replace(
+        market,
+        prices=market.prices.filter(inside),
+        rates=market.rates.filter(inside),
+        inflation=market.inflation.filter(inside),
+        macro=market.macro.filter(inside),
+    )
+
+
+def stamp(number: int) -> RunStamp:
+    return RunStamp(RUN_TIME + dt.timedelta(minutes=number), f"run{number:04d}")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes)."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def business_days_after(market: MarketData, specs, day: dt.date, count: int) -> list[dt.date]:
+    calendar = index_calendar(market, specs, day + dt.timedelta(days=1), SPAN[1])
+    return calendar_days(calendar)[:count]
+
+
+@pytest.fixture(scope="module")
+def market(embedded_market) -> MarketData:
+    return cut(embedded_market, *SPAN)
+
+
+@pytest.fixture(scope="module")
+def specs() -> list[IndexSpecBase]:
+    return [short_spec(spec) for spec in load_catalogue()]
+
+
+@pytest.fixture(scope="module")
+def small_specs(specs) -> list[IndexSpecBase]:
+    return [spec for spec in specs if spec.id in SMALL_IDS]
+
+
+@pytest.fixture(scope="module")
+def published_state(tmp_path_factory, market, specs) -> Path:
+    """A ledger (no files) holding the rebuild of the data up to PUBLISHED_THROUGH."""
+    out = tmp_path_factory.mktemp("published") / "outputs"
+    outcome = rebuild(market.up_to(PUBLISHED_THROUGH), specs, out, stamp(0), publish=False)
+    assert outcome.initial and outcome.appended > 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def published_small(tmp_path_factory, market, small_specs) -> Path:
+    """A full publication (ledger and files) of SMALL_IDS up to PUBLISHED_THROUGH."""
+    out = tmp_path_factory.mktemp("published_small") / "outputs"
+    rebuild(market.up_to(PUBLISHED_THROUGH), small_specs, out, stamp(0))
+    return out
+
+
+def fresh(state: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "outputs"
+    shutil.copytree(state, target)
+    return target
+
+
+# --- pure comparisons (hand-computed) ------------------------------------------------------------
+
+D1, D2, D3, D4 = (dt.date(2026, 11, day) for day in (2, 3, 4, 5))
+
+
+def result(index_id: str, dates: list[dt.date], values: list[float]) -> IndexResult:
+    spec = parse_spec({"id": index_id, "kind": "momentum", "name": index_id, "family": "long_only"})
+    returns = [0.0] + [after / before - 1.0 for before, after in zip(values, values[1:])]
+    levels = pl.DataFrame({"date": dates, "level": values, "daily_return": returns})
+    return IndexResult(spec=spec, levels=levels, weights=pl.DataFrame({"date": [], "root": [], "weight": []}))
+
+
+def published(rows: list[tuple[str, dt.date, float, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema={"index_id": pl.String, "date": pl.Date, "level": pl.Float64, "version": pl.Int32}, orient="row"
+    ).with_columns(pl.lit(0.0).alias("daily_return"))
+
+
+def test_compare_with_ledger_lists_exactly_the_levels_that_move():
+    results = {
+        # D2 moves by 5e-13 relative (inside the 1e-12 tolerance); D3 by +0.5 points; D4 is new.
+        "A": result("A", [D1, D2, D3, D4], [1000.0, 1010.0 * (1 + 5e-13), 1020.5, 1030.0]),
+        # B lost its D2 level (recomputed null).
+        "B": result("B", [D1], [100.0]),
+    }
+    ledger_view = published([("A", D1, 1000.0, 1), ("A", D2, 1010.0, 1), ("A", D3, 1020.0, 2),
+                             ("B", D1, 100.0, 1), ("B", D2, 101.0, 1),
+                             ("C", D1, 5.0, 1)])  # C is no longer computed: not compared
+    report = compare_with_ledger(results, ledger_view)
+    assert report.schema == pl.Schema(RESTATEMENT_SCHEMA)
+    assert report.rows() == [("A", D3, 1020.0, 1020.5, 0.5), ("B", D2, 101.0, None, None)]
+    # Just above the tolerance is a move: 1000 * 2e-12 = 2e-9 points.
+    only_a_d1 = ledger_view.filter((pl.col("index_id") == "A") & (pl.col("date") == D1))
+    moved = compare_with_ledger({"A": result("A", [D1], [1000.0 + 2e-9])}, only_a_d1)
+    kept = compare_with_ledger({"A": result("A", [D1], [1000.0 + 0.9e-9])}, only_a_d1)
+    assert (moved.height, kept.height) == (1, 0) and LEVEL_TOLERANCE == 1e-12
+
+
+def test_unpublished_levels_are_the_dates_the_ledger_lacks():
+    results = {"A": result("A", [D1, D2, D3], [1.0, 2.0, 3.0]), "N": result("N", [D2], [7.0])}
+    ledger_view = published([("A", D1, 1.0, 1), ("A", D3, 3.0, 1)])
+    new = unpublished_levels(results, ledger_view)
+    assert new.select("index_id", "date", "level").rows() == [("A", D2, 2.0), ("N", D2, 7.0)]
+    assert unpublished_levels(results, ledger_view, through=D1).is_empty()
+
+
+def test_published_levels_replace_the_recomputed_ones_for_publication():
+    results = {"A": result("A", [D1, D2], [1000.0, 1000.0000000000001]), "N": result("N", [D1], [5.0])}
+    ledger_view = published([("A", D1, 1000.0, 1), ("A", D2, 1000.0, 1)])
+    replaced = with_published_levels(results, ledger_view)
+    assert replaced["A"].levels.get_column("level").to_list() == [1000.0, 1000.0]
+    assert replaced["N"].levels.equals(results["N"].levels)
+    assert replaced["A"].weights is results["A"].weights
+
+
+def test_restated_levels_take_the_next_version_of_each_moved_date():
+    results = {"A": result("A", [D1, D2, D3], [1000.0, 1011.0, 1021.0])}
+    ledger_view = published([("A", D1, 1000.0, 1), ("A", D2, 1010.0, 1), ("A", D3, 1020.0, 2)])
+    report = compare_with_ledger(results, ledger_view)
+    restated = restated_levels(report, results, ledger_view)
+    assert restated.select("index_id", "date", "level", "version").rows() == [
+        ("A", D2, 1011.0, 2),
+        ("A", D3, 1021.0, 3),
+    ]
+    lost = compare_with_ledger({"A": result("A", [D1], [1000.0])}, ledger_view)
+    with pytest.raises(StateError, match="no level on this published date"):
+        restated_levels(lost, results, ledger_view)
+
+
+# --- index calendar and required data ----------------------------------------------------------
+
+
+def test_index_calendar_is_the_union_of_the_exchanges_of_the_roots_in_use(market):
+    def spec(index_id: str, universe: tuple[str, ...]) -> IndexSpecBase:
+        return parse_spec({"id": index_id, "kind": "momentum", "name": index_id, "family": "long_only",
+                           "universe": universe, "magnitude": {"cap": 1.0}})
+
+    london = spec("LONDON", ("CO", "LA"))  # ICE Futures Europe and LME: the London calendar
+    chicago = spec("CHICAGO", ("CL",))  # CME
+    both = spec("BOTH", ("CL", "LA"))
+    # 2024-08-26: English summer bank holiday (London closed, CME open); 2024-08-24: Saturday;
+    # 2024-08-27: both open.
+    days = [dt.date(2024, 8, 24), dt.date(2024, 8, 26), dt.date(2024, 8, 27)]
+    calendar = index_calendar(market, [london, chicago, both], days[0], days[-1])
+    assert calendar.rows() == [
+        ("BOTH", days[1]), ("BOTH", days[2]),
+        ("CHICAGO", days[1]), ("CHICAGO", days[2]),
+        ("LONDON", days[2]),
+    ]
+    # The data calendar is the dates with prices: the same here, since the synthetic market is
+    # generated on the exchange calendars.
+    assert index_calendar(market, [london, chicago, both], days[0], days[-1], source="data").equals(calendar)
+    # Without prices on a day, the data calendar drops it; the exchange calendar keeps it.
+    gappy = without_rows(market, pl.col("date") == days[2])
+    assert ("LONDON", days[2]) not in index_calendar(gappy, [london], days[0], days[-1], source="data").rows()
+    assert ("LONDON", days[2]) in index_calendar(gappy, [london], days[0], days[-1]).rows()
+
+
+def without_rows(market: MarketData, condition: pl.Expr) -> MarketData:
+    return replace(market, prices=market.prices.filter(~condition))
+
+
+def held_at_close(market: MarketData, root: str, day: dt.date) -> list[int]:
+    """The contracts the window-roll series holds at the close of ``day`` (independent of the
+    check under test: read from the series' held_contracts text)."""
+    from indexcalc.series import build_series
+
+    series = build_series(market.up_to(day), WindowRoll(), roots=[root])
+    text = series.filter(pl.col("date") == day).get_column("held_contracts").item()
+    return [int(item.split(":")[0]) for item in text.split()]
+
+
+def test_a_root_without_prices_on_an_open_day_is_missing_data_naming_its_held_contract(market, specs):
+    day, previous = dt.date(2024, 8, 14), dt.date(2024, 8, 13)
+    check_required_data(market.up_to(day), specs, day)  # complete data passes
+    gappy = without_rows(market, (pl.col("root") == "CL") & (pl.col("date") == day))
+    (held,) = held_at_close(market, "CL", previous)
+    with pytest.raises(DataError, match=f"root CL, contract {held}, date {day}") as error:
+        check_required_data(gappy.up_to(day), specs, day)
+    assert "missing required data" in str(error.value)
+
+
+def test_a_closed_exchange_requires_no_data(market, specs):
+    # 2024-08-26: London closed; the LME roots have no rows and nothing is missing.
+    day = dt.date(2024, 8, 26)
+    assert market.prices.filter((pl.col("date") == day) & (pl.col("root") == "LA")).is_empty()
+    check_required_data(market.up_to(day), specs, day)
+
+
+# --- the daily run against the rebuild ----------------------------------------------------------
+
+
+def test_sixty_daily_runs_equal_a_full_rebuild_for_every_index(published_state, tmp_path, market, specs):
+    out = fresh(published_state, tmp_path)
+    days = business_days_after(market, specs, PUBLISHED_THROUGH, DAILY_RUNS)
+    assert len(days) == DAILY_RUNS
+    for number, day in enumerate(days, start=1):
+        outcome = run_daily(market, specs, day, out, stamp(number), publish=False)
+        assert outcome.appended[day] > 0 and not outcome.already_published
+    ledger = Ledger(out / "ledger")
+    assert len(ledger.parts()) == 1 + DAILY_RUNS  # the initial publication, then one part a day
+
+    daily = ledger.current().select("index_id", "date", pl.col("level").alias("daily_level"))
+    full = all_levels(rebuild_all(market.up_to(days[-1]), specs)).select("index_id", "date", "level")
+    joined = full.join(daily, on=["index_id", "date"], how="full", coalesce=True)
+    assert joined.filter(pl.col("level").is_null() | pl.col("daily_level").is_null()).is_empty()
+    worst = joined.select(((pl.col("daily_level") - pl.col("level")).abs() / pl.col("level")).max()).item()
+    assert worst <= 1e-12
+    # Every index (each momentum family, every basket, the copper strategy) was run daily.
+    window = daily.filter(pl.col("date") > PUBLISHED_THROUGH)
+    counts = dict(window.group_by("index_id").len().rows())
+    assert set(counts) == {spec.id for spec in specs}
+    assert {spec.kind for spec in specs} == {"momentum", "carry_basket", "base_metals", "copper_macro"}
+    assert min(counts.values()) >= DAILY_RUNS - 5  # an index may be closed on its exchanges' holidays
+
+
+def test_the_same_date_twice_appends_nothing_and_rewrites_identical_files(published_small, tmp_path, market,
+                                                                         small_specs):
+    out = fresh(published_small, tmp_path)
+    day = business_days_after(market, small_specs, PUBLISHED_THROUGH, 1)[0]
+    first = run_daily(market, small_specs, day, out, stamp(1))
+    assert first.appended[day] == len(small_specs)
+    after_first = snapshot(out)
+    second = run_daily(market, small_specs, day, out, stamp(2))
+    assert second.already_published and second.appended == {day: 0}
+    assert snapshot(out) == after_first
+    # An earlier published date writes nothing at all.
+    earlier = run_daily(market, small_specs, PUBLISHED_THROUGH, out, stamp(3))
+    assert earlier.already_published and not earlier.republished
+    assert snapshot(out) == after_first
+    # The published levels files hold exactly the ledger's levels.
+    ledger = Ledger(out / "ledger").current()
+    for spec in small_specs:
+        levels = pl.read_csv(out / "levels" / f"{spec.id}.csv", try_parse_dates=True)
+        expected = ledger.filter(pl.col("index_id") == spec.id).select("date", "level", "daily_return")
+        assert levels.equals(expected)
+
+
+def failing_after(calls: int, error: Exception):
+    """A replacement for a writer that works ``calls`` times, then raises ``error``."""
+    from indexcalc.publish import atomic
+
+    original = atomic.atomic_write_csv
+    count = {"calls": 0}
+
+    def write(path, frame):
+        count["calls"] += 1
+        if count["calls"] > calls:
+            raise error
+        return original(path, frame)
+
+    return write
+
+
+def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_small, tmp_path, market,
+                                                                    small_specs, monkeypatch):
+    out = fresh(published_small, tmp_path)
+    before = snapshot(out)
+    day = business_days_after(market, small_specs, PUBLISHED_THROUGH, 1)[0]
+    import indexcalc.publish.levels as levels_writer
+
+    monkeypatch.setattr(levels_writer, "atomic_write_csv", failing_after(3, OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        run_daily(market, small_specs, day, out, stamp(1))
+    monkeypatch.undo()
+    assert snapshot(out) == before
+    assert not list(out.parent.glob(".outputs.*"))  # no staging folder left behind
+
+    # Failing at the commit point itself (the ledger append) changes nothing either.
+    def refuse(*args, **kwargs):
+        raise OSError("ledger volume gone")
+
+    monkeypatch.setattr(Ledger, "append", refuse)
+    with pytest.raises(OSError, match="ledger volume gone"):
+        run_daily(market, small_specs, day, out, stamp(2))
+    monkeypatch.undo()
+    assert snapshot(out) == before
+
+
+def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(published_small, tmp_path, market,
+                                                                           small_specs, monkeypatch):
+    day = business_days_after(market, small_specs, PUBLISHED_THROUGH, 1)[0]
+    clean = fresh(published_small, tmp_path / "clean")
+    run_daily(market, small_specs, day, clean, stamp(1))
+
+    out = fresh(published_small, tmp_path / "broken")
+    from indexcalc.publish import atomic
+
+    def die_while_swapping(staging, target):
+        # The first entry is swapped in, then the process "dies" (the rest never moves).
+        first = sorted(staging.iterdir())[0]
+        shutil.rmtree(target / first.name)
+        first.rename(target / first.name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic, "_swap_entries", die_while_swapping)
+    with pytest.raises(KeyboardInterrupt):
+        run_daily(market, small_specs, day, out, stamp(1))
+    monkeypatch.undo()
+    assert Ledger(out / "ledger").last_date() == day  # committed
+    repaired = run_daily(market, small_specs, day, out, stamp(2))
+    assert repaired.already_published and repaired.appended == {day: 0}
+    assert snapshot(out) == snapshot(clean)
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+def test_a_day_that_is_not_a_business_day_is_refused(published_state, tmp_path, market, specs):
+    out = fresh(published_state, tmp_path)
+    with pytest.raises(DataError, match="date 2024-08-03: not a business day of the index calendar"):
+        run_daily(market, specs, dt.date(2024, 8, 3), out, stamp(1), publish=False)
+
+
+def test_a_gap_is_refused_and_catch_up_runs_each_missing_day_in_order(published_state, tmp_path, market, specs):
+    out = fresh(published_state, tmp_path)
+    days = business_days_after(market, specs, PUBLISHED_THROUGH, 3)
+    with pytest.raises(StateError, match=f"2 business day.*{days[0]} to {days[1]}.*--catch-up"):
+        run_daily(market, specs, days[2], out, stamp(1), publish=False)
+    assert len(Ledger(out / "ledger").parts()) == 1
+    outcome = run_daily(market, specs, days[2], out, stamp(2), catch_up=True, publish=False)
+    assert list(outcome.appended) == days
+    ledger = Ledger(out / "ledger")
+    assert len(ledger.parts()) == 4
+    assert sorted(ledger.read_all().get_column("run_id").unique().to_list()) == sorted(
+        [f"run0002-{day:%Y%m%d}" for day in days] + ["run0000"]
+    )
+
+
+def test_missing_data_on_the_run_date_fails_naming_root_and_contract(published_state, tmp_path, market, specs):
+    out = fresh(published_state, tmp_path)
+    day = business_days_after(market, specs, PUBLISHED_THROUGH, 1)[0]
+    (held,) = held_at_close(market, "GC", PUBLISHED_THROUGH)
+    whole_root = without_rows(market, (pl.col("root") == "GC") & (pl.col("date") == day))
+    with pytest.raises(DataError, match=f"root GC, contract {held}, date {day}"):
+        run_daily(whole_root, specs, day, out, stamp(1), publish=False)
+    # Only the held contract missing: the calculation's disruption check names it.
+    one_contract = without_rows(
+        market, (pl.col("root") == "GC") & (pl.col("date") == day) & (pl.col("contract") == held)
+    )
+    with pytest.raises(DataError, match=f"root GC, contract {held}, date {day}"):
+        run_daily(one_contract, specs, day, out, stamp(2), publish=False)
+    assert len(Ledger(out / "ledger").parts()) == 1
+
+
+def test_refusals_without_state_with_changed_history_or_an_unpublished_index(published_state, tmp_path, market,
+                                                                             specs):
+    day = business_days_after(market, specs, PUBLISHED_THROUGH, 1)[0]
+    with pytest.raises(StateError, match="run `indexcalc rebuild` first"):
+        run_daily(market, specs, day, tmp_path / "empty", stamp(1), publish=False)
+
+    out = fresh(published_state, tmp_path)
+    changed = replace(market, prices=market.prices.with_columns(
+        pl.when((pl.col("root") == "CL") & (pl.col("date") == dt.date(2024, 6, 18)))
+        .then(pl.col("settle") * 1.01).otherwise(pl.col("settle")).alias("settle")))
+    with pytest.raises(StateError, match="differs from the published levels.*indexcalc rebuild"):
+        run_daily(changed, specs, day, out, stamp(2), publish=False)
+
+    extra = parse_spec({**specs[0].model_dump(), "id": "NEW-ER"})
+    with pytest.raises(StateError, match="index NEW-ER"):
+        run_daily(market, [*specs, extra], day, out, stamp(3), publish=False)
+    assert len(Ledger(out / "ledger").parts()) == 1
+
+
+# --- restatement --------------------------------------------------------------------------------
+
+
+def corrected_settlement(market: MarketData, root: str, contract: int, day: dt.date, factor: float) -> MarketData:
+    target = (pl.col("root") == root) & (pl.col("contract") == contract) & (pl.col("date") == day)
+    return replace(market, prices=market.prices.with_columns(
+        pl.when(target).then(pl.col("settle") * factor).otherwise(pl.col("settle")).alias("settle")))
+
+
+def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates_only_when_asked(
+    published_state, tmp_path, market, specs
+):
+    out = fresh(published_state, tmp_path)
+    ledger = Ledger(out / "ledger")
+    # CL's held contract on 2024-06-18 (business day 12: outside the roll window) is corrected +1%.
+    day = dt.date(2024, 6, 18)
+    (held,) = held_at_close(market, "CL", dt.date(2024, 6, 17))
+    original = market.up_to(PUBLISHED_THROUGH)
+    corrected = corrected_settlement(original, "CL", held, day, 1.01)
+    before = snapshot(out)
+
+    with pytest.raises(RestatementRequired, match="would move") as refusal:
+        rebuild(corrected, specs, out, stamp(1), publish=False)
+    report_path = out / "restatements" / f"{RUN_TIME:%Y-%m-%d}.csv"
+    assert refusal.value.outcome.report_path == report_path
+    assert {name: data for name, data in snapshot(out).items() if not name.startswith("restatements")} == before
+
+    report = pl.read_csv(report_path, try_parse_dates=True)
+    assert report.columns == ["index", "date", "published", "recomputed", "difference"]
+    # Exactly the index dates whose level changes between the two full histories.
+    old = all_levels(rebuild_all(original, specs))
+    new = all_levels(rebuild_all(corrected, specs))
+    changed = (
+        old.join(new, on=["index_id", "date"], suffix="_new")
+        .filter((pl.col("level_new") - pl.col("level")).abs() > LEVEL_TOLERANCE * pl.col("level").abs())
+        .select("index_id", "date")
+    )
+    assert sorted(report.select("index", "date").rows()) == sorted(changed.rows())
+    # Nothing before the correction. The Long-Only index holds the same CL contract through the
+    # 17th-19th with fixed weights, so its level is linear in that settle: it moves on the 18th
+    # only (the 19th's return undoes the 18th's error).
+    assert report.get_column("date").min() == day
+    assert report.filter(pl.col("index") == "LO-ER").get_column("date").to_list() == [day]
+    # Indexes without crude oil never move.
+    assert not report.filter(pl.col("index").str.starts_with("BM-") | pl.col("index").str.starts_with("CU-")).height
+    assert (report.get_column("difference") - (report.get_column("recomputed") - report.get_column("published"))
+            ).abs().max() == 0
+
+    # With --restate: the moved levels are appended as version 2 with the reason.
+    outcome = rebuild(corrected, specs, out, stamp(2), restate_reason="CL settlement corrected", publish=False)
+    assert outcome.restated == report.height and outcome.appended == 0
+    current = ledger.current()
+    restated = current.filter(pl.col("version") == 2)
+    assert sorted(restated.select("index_id", "date").rows()) == sorted(changed.rows())
+    assert set(restated.get_column("reason")) == {"CL settlement corrected"}
+    # Now the ledger agrees with the corrected history (levels that moved by less than the
+    # tolerance keep their first version).
+    against_new = current.join(new, on=["index_id", "date"], suffix="_new")
+    assert against_new.height == new.height == current.height
+    assert against_new.select(
+        ((pl.col("level_new") - pl.col("level")).abs() / pl.col("level").abs()).max()
+    ).item() <= LEVEL_TOLERANCE
+    # The old version stays readable, and as of the first publication nothing had moved.
+    as_published = ledger.current(RUN_TIME + dt.timedelta(seconds=30))
+    assert as_published.select("index_id", "date", "level").sort("index_id", "date").equals(
+        old.select("index_id", "date", "level").sort("index_id", "date"))
+    # A second rebuild on the corrected data has nothing to report or append.
+    again = rebuild(corrected, specs, out, stamp(3), publish=False)
+    assert again.report is None and again.appended == 0 and again.restated == 0

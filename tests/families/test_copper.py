@@ -182,7 +182,7 @@ def test_carry_multiplier_and_implementation_lag_set_the_size_from_the_signal_da
 
 @settings(max_examples=40, deadline=None)
 @given(
-    moves=st.lists(st.floats(-0.08, 0.08), min_size=8, max_size=40),
+    moves=st.lists(st.floats(-0.08, 0.08), min_size=8, max_size=39),  # days = moves + 1 <= 40 signals
     signals=st.lists(st.sampled_from([-1, 0, 1]), min_size=40, max_size=40),
     roll_day=st.integers(2, 30),
     spread=st.floats(-0.05, 0.05),

@@ -122,7 +122,10 @@ def indexed_prices(prices: pl.DataFrame, roots: list[str], source: str = "") -> 
     """
     frame = prices.select("date", "root", "contract", "settle")
     runs = _root_runs(frame)
-    if runs is not None:
+    price_key = None
+    if runs is not None and frame.get_column("date").null_count() == 0 and frame.get_column("contract").null_count() == 0:
+        frame, price_key = _keyed_runs(frame, runs, roots)
+    elif runs is not None:
         # Sorted by root: each run's position in ``roots`` (-1: not wanted), repeated per row.
         position = {root: index for index, root in enumerate(sorted(roots))}
         run_ids = np.array([position.get(root, -1) for root in runs.get_column("value").to_list()], dtype=np.int64)
@@ -132,11 +135,15 @@ def indexed_prices(prices: pl.DataFrame, roots: list[str], source: str = "") -> 
             frame = frame.filter(pl.col("root_position") >= 0)
     else:
         frame = frame.with_columns(root_id(roots).alias("root_position")).filter(pl.col("root_position").is_not_null())
-    day = pl.col("root_position") * KEY_SCALE + pl.col("date").cast(pl.Int32).cast(pl.Int64)
-    frame = frame.with_columns(day.alias("day_key")).with_columns(
-        (pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).alias("price_key")
-    ).drop("root_position")
-    if not frame.select((pl.col("price_key").diff() > 0).all()).item():
+    if price_key is None:
+        day = pl.col("root_position") * KEY_SCALE + pl.col("date").cast(pl.Int32).cast(pl.Int64)
+        frame = frame.with_columns(day.alias("day_key")).with_columns(
+            (pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).alias("price_key")
+        ).drop("root_position")
+        in_order = frame.select((pl.col("price_key").diff() > 0).all()).item()
+    else:
+        in_order = bool((price_key[1:] > price_key[:-1]).all())
+    if not in_order:
         frame = frame.sort("price_key")
         duplicated = frame.filter(pl.col("price_key").is_duplicated())
         if duplicated.height:
@@ -145,6 +152,25 @@ def indexed_prices(prices: pl.DataFrame, roots: list[str], source: str = "") -> 
                 "duplicated price row", file=source or None, key=f"root {root}, contract {contract}, date {date}"
             )
     return frame
+
+
+def _keyed_runs(frame: pl.DataFrame, runs: pl.DataFrame, roots: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
+    """``frame`` (sorted by root, no null date or contract) cut to ``roots``, with ``day_key`` and
+    ``price_key`` built in numpy from the root runs (the same integers as :func:`price_key`: a
+    root's position times KEY_SCALE plus the date's day number, and so on, without a pass of
+    polars expressions and their temporaries over every price row)."""
+    position = {root: index for index, root in enumerate(sorted(roots))}
+    run_ids = np.array([position.get(root, -1) for root in runs.get_column("value").to_list()], dtype=np.int64)
+    lengths = runs.get_column("len").to_numpy()
+    wanted = run_ids >= 0
+    if not wanted.all():
+        frame = frame.filter(pl.Series(np.repeat(wanted, lengths)))
+        run_ids, lengths = run_ids[wanted], lengths[wanted]
+    day_keys = np.repeat(run_ids * KEY_SCALE, lengths)
+    day_keys += frame.get_column("date").to_physical().to_numpy()
+    price_keys = day_keys * KEY_SCALE
+    price_keys += frame.get_column("contract").to_numpy()
+    return frame.with_columns(pl.Series("day_key", day_keys), pl.Series("price_key", price_keys)), price_keys
 
 
 def lookup_settle(prices: pl.DataFrame, keys: pl.Series) -> pl.Series:

@@ -85,11 +85,49 @@ def composite_excess_returns(
     dates = levels.select(pl.col("date").unique()).filter(pl.col("date") >= base_date).sort("date").get_column("date")
     for weight_set in weights.values():
         _check_weights(weight_set, dates, base_date)
-    roots = pl.concat([weight_set.get_column("root") for weight_set in weights.values()]).unique().sort()
+    roots = _weighted_roots(weights)
     level_matrix = _matrix(levels, "date", dates, roots, "level", np.nan)
     return {
         name: _excess_levels(level_matrix, dates, roots, weight_set, base_value) for name, weight_set in weights.items()
     }
+
+
+def composite_excess_returns_on_matrix(
+    level_matrix: np.ndarray,
+    dates: pl.Series,
+    roots: pl.Series,
+    weights: Mapping[str, pl.DataFrame],
+    base_date: dt.date,
+    base_value: float,
+) -> dict[str, pl.DataFrame]:
+    """:func:`composite_excess_returns` for levels already on a matrix: ``level_matrix[t, n]`` is
+    the level of ``roots[n]`` on ``dates[t]`` (NaN where none; ``dates`` sorted and unique,
+    ``roots`` sorted). Only the dates from ``base_date`` on are used. Same levels, bit for bit,
+    as :func:`composite_excess_returns` on the long frame of that matrix, without building and
+    re-reading the long frame (a family that holds its roots' levels as a matrix)."""
+    if not weights:
+        return {}
+    start = int(dates.search_sorted(base_date, side="left"))
+    dates = dates.slice(start)
+    for weight_set in weights.values():
+        _check_weights(weight_set, dates, base_date)
+    weighted = _weighted_roots(weights)
+    if roots.len():
+        # the weighted roots' columns (NaN for a weighted root the matrix does not have)
+        position = np.minimum(roots.search_sorted(weighted).to_numpy().astype(np.int64), roots.len() - 1)
+        present = (roots.gather(position) == weighted).to_numpy()
+        level_matrix = np.where(present[None, :], level_matrix[start:, position], np.nan)
+    else:
+        level_matrix = np.full((dates.len(), weighted.len()), np.nan)
+    return {
+        name: _excess_levels(level_matrix, dates, weighted, weight_set, base_value)
+        for name, weight_set in weights.items()
+    }
+
+
+def _weighted_roots(weights: Mapping[str, pl.DataFrame]) -> pl.Series:
+    """The sorted union of the roots of several weight sets."""
+    return pl.concat([weight_set.get_column("root") for weight_set in weights.values()]).unique().sort()
 
 
 def _excess_levels(

@@ -11,6 +11,7 @@ from indexcalc.composite import (
     align_levels,
     composite_excess_return,
     composite_excess_returns,
+    composite_excess_returns_on_matrix,
     composite_total_return,
 )
 from indexcalc.errors import DataError
@@ -171,3 +172,21 @@ def test_a_flat_period_stays_exactly_at_the_level_that_closed_the_previous_one()
     # d4 closes the first period; d5 is in the flat period from d4: the same float, not a near one
     assert levels[4] == levels[3]
     assert levels[3] == pytest.approx(1000.0 * (1.0 + 1.1 * (0.5 * 0.0 - 0.5 * 0.2)), abs=1e-9)
+
+
+def test_levels_on_a_matrix_equal_the_long_frame_bit_for_bit():
+    # the hand case's levels as a dates x roots matrix with an extra unweighted root C and a
+    # weighted root D the matrix lacks (flat weight, so no level is needed); base date d2
+    import numpy as np
+
+    levels = _levels()
+    matrix = np.array([[100.0, 50.0, 7.0], [110.0, 50.0, 7.0], [121.0, 52.5, np.nan], [110.0, 60.0, 8.0],
+                       [99.0, 45.0, 9.0]])
+    weights = pl.concat([_weights(), pl.DataFrame({"effective_date": [D[3]], "root": ["D"], "weight": [0.0]})])
+    short = weights.with_columns(-pl.col("weight") * 1.1)
+    expected = composite_excess_returns(levels, {"long": weights, "short": short}, D[1], 1000.0)
+    got = composite_excess_returns_on_matrix(
+        matrix, pl.Series(D), pl.Series(["A", "B", "C"]), {"long": weights, "short": short}, D[1], 1000.0
+    )
+    assert got["long"].equals(expected["long"]) and got["short"].equals(expected["short"])
+    assert got["long"].get_column("level").to_list() == pytest.approx([1000.0, 1025.0, 900.0, 810.0], abs=1e-9)

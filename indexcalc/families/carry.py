@@ -29,12 +29,13 @@ of the basket's signal against the next holding month's return per unit of volat
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import composite_excess_return, composite_total_return
+from indexcalc.composite import composite_excess_returns_on_matrix, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
 from indexcalc.results import IndexResult
@@ -74,11 +75,17 @@ class Universe:
     the first date and where a level is missing).
     """
 
-    aligned: pl.DataFrame
     dates: pl.Series
     roots: list[str]
     levels: np.ndarray
     returns: np.ndarray
+
+    @functools.cached_property
+    def aligned(self) -> pl.DataFrame:
+        """``date, root, level``: the levels matrix as a long frame (null before a root's first
+        level), equal to :func:`indexcalc.composite.align_levels` on the axis; built on first use."""
+        wide = pl.DataFrame(self.levels, schema=self.roots).fill_nan(None).with_columns(self.dates.alias("date"))
+        return wide.unpivot(index="date", variable_name="root", value_name="level")
 
     @classmethod
     def from_series(cls, series: pl.DataFrame, axis: pl.Series) -> "Universe":
@@ -94,11 +101,9 @@ class Universe:
         # forward fill down each column: the row of the latest observation so far
         latest = np.where(np.isnan(observed), 0, np.arange(len(axis_days))[:, None])
         levels = np.take_along_axis(observed, np.maximum.accumulate(latest, axis=0), axis=0)
-        wide = pl.DataFrame(levels, schema=roots).fill_nan(None).with_columns(axis.alias("date"))
-        aligned = wide.unpivot(index="date", variable_name="root", value_name="level")
         returns = np.zeros_like(levels)
         returns[1:] = np.nan_to_num(levels[1:] / levels[:-1] - 1.0)
-        return cls(aligned=aligned, dates=axis, roots=roots, levels=levels, returns=returns)
+        return cls(dates=axis, roots=roots, levels=levels, returns=returns)
 
     def rows(self, dates: pl.Series) -> np.ndarray:
         """Row numbers of ``dates`` (each an axis date) in the matrices."""
@@ -131,6 +136,7 @@ def compute_carry_basket(
     universes: dict[tuple[str, ...], Universe] = {}
     stages_cache: dict[str, pl.DataFrame] = {}
     basket_cache: dict[str, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
+    schedules: dict[int, pl.DataFrame] = {}
     results: dict[str, IndexResult] = {}
     for spec in specs:
         roots = tuple(sorted(root for root in spec.select_roots(market.instruments) if root in available))
@@ -145,7 +151,10 @@ def compute_carry_basket(
             stages_cache[stage_key] = _with_relative_values(stages, sectors)
         basket_key = repr((roots, spec.model_dump(exclude=PRESENTATION_FIELDS)))
         if basket_key not in basket_cache:
-            basket_cache[basket_key] = _basket(spec, stages_cache[stage_key], universes[roots], axis)
+            if spec.implementation_lag not in schedules:
+                schedules[spec.implementation_lag] = rebalance_schedule(axis, spec.implementation_lag)
+            schedule = schedules[spec.implementation_lag]
+            basket_cache[basket_key] = _basket(spec, stages_cache[stage_key], universes[roots], schedule)
         weights, excess, stage_table, analytics = basket_cache[basket_key]
         levels = excess if spec.return_type == "er" else composite_total_return(excess, collateral, spec.base_value)
         results[spec.id] = IndexResult(
@@ -264,10 +273,10 @@ def forward_returns(signals: pl.DataFrame, holding_returns: pl.DataFrame, *, rel
 
 
 def _basket(
-    spec: CarryBasketSpec, stages: pl.DataFrame, universe: Universe, axis: pl.Series
+    spec: CarryBasketSpec, stages: pl.DataFrame, universe: Universe, schedule: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Weights, excess-return levels, stage table and signal analytics of one basket."""
-    schedule = rebalance_schedule(axis, spec.implementation_lag)
+    """Weights, excess-return levels, stage table and signal analytics of one basket
+    (``schedule``: ``date, effective_date`` of the index axis for the spec's lag)."""
     signals = basket_signals(stages, spec)
     weights = risk_scaled_weights(signals, universe, schedule, spec)
     if weights.height == 0:
@@ -276,12 +285,15 @@ def _basket(
             key=f"index {spec.id}",
         )
     base_date = weights.get_column("date").min()
-    excess = composite_excess_return(
-        universe.aligned.filter(pl.col("date") >= base_date),
-        weights.select("effective_date", "root", "weight"),
+    # the universe's level matrix is the aligned levels: no long frame to build and re-read
+    excess = composite_excess_returns_on_matrix(
+        universe.levels,
+        universe.dates,
+        pl.Series(universe.roots, dtype=pl.String),
+        {"index": weights.select("effective_date", "root", "weight")},
         base_date=base_date,
         base_value=spec.base_value,
-    )
+    )["index"]
     stage_table = stages.join(signals.select("date", "root", "signal"), on=["date", "root"], how="left")
     pairs = forward_returns(signals, universe.holding_returns(schedule), relative=spec.construction != "managed_long")
     return weights, excess, stage_table, signal_analytics(pairs)

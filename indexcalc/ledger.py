@@ -253,17 +253,22 @@ class Ledger:
 
 def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.DataFrame:
     """Per index and date, the highest version among ``rows`` appended at or before ``as_of``
-    (None: all rows; a naive ``as_of`` is UTC). Sorted by index, date."""
+    (None: all rows; a naive ``as_of`` is UTC); of two rows with the same version, the later
+    run time. Sorted by index, date.
+
+    A first publication has version 1 and every restatement the next version, so a ledger
+    without restatements has one row per index and date and is only sorted.
+    """
     if as_of is not None:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.timezone.utc)
         rows = rows.filter(pl.col("run_time") <= as_of)
-    return (
-        rows.sort("index_id", "date", "version", "run_time")
-        .group_by("index_id", "date", maintain_order=True)
-        .last()
-        .sort("index_id", "date")
-    )
+    if rows.is_empty() or rows.get_column("version").max() == 1:
+        return rows.sort("index_id", "date")
+    keys = ("index_id", "date")
+    latest = rows.filter(pl.col("version") == pl.col("version").max().over(keys))
+    latest = latest.filter(pl.col("run_time") == pl.col("run_time").max().over(keys))
+    return latest.unique(subset=list(keys), keep="last", maintain_order=True).sort(*keys)
 
 
 def _fsync_directory(directory: Path) -> None:

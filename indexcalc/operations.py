@@ -82,6 +82,9 @@ RESTATEMENT_SCHEMA: dict[str, pl.DataType] = {
 }
 LEVEL_COLUMNS = ("date", "level", "daily_return")
 
+Disruption = Literal["error", "carry_forward"]
+"""The calculation's market-disruption policy (:func:`indexcalc.pipeline.rebuild_all`)."""
+
 CalendarSource = Literal["exchange", "data"]
 """``exchange``: the union of the exchange business days of the roots in use (generated or
 exchange-aligned data); ``data``: the dates on which a root in use has prices (imported vendor
@@ -239,9 +242,14 @@ def compare_with_ledger(
     (``recomputed`` and ``difference`` null). Sorted by index, date. Indexes not in ``results``
     (no longer computed) are not compared.
     """
-    recomputed = all_levels(results).select("index_id", "date", pl.col("level").alias("recomputed"))
+    return _compare_levels(all_levels(results), published, tolerance)
+
+
+def _compare_levels(levels: pl.DataFrame, published: pl.DataFrame, tolerance: float) -> pl.DataFrame:
+    """:func:`compare_with_ledger` on recomputed levels ``index_id, date, level, ...``."""
+    recomputed = levels.select("index_id", "date", pl.col("level").alias("recomputed"))
     compared = (
-        published.filter(pl.col("index_id").is_in(list(results)))
+        published.filter(pl.col("index_id").is_in(levels.get_column("index_id").unique().to_list()))
         .select("index_id", "date", pl.col("level").alias("published"))
         .join(recomputed, on=["index_id", "date"], how="left")
         .with_columns((pl.col("recomputed") - pl.col("published")).alias("difference"))
@@ -260,7 +268,10 @@ def unpublished_levels(
 ) -> pl.DataFrame:
     """``index_id, date, level, daily_return``: recomputed levels (up to ``through``) of dates
     the ledger view ``published`` has no level for."""
-    levels = all_levels(results)
+    return _unpublished(all_levels(results), published, through)
+
+
+def _unpublished(levels: pl.DataFrame, published: pl.DataFrame, through: dt.date | None = None) -> pl.DataFrame:
     if through is not None:
         levels = levels.filter(pl.col("date") <= through)
     return levels.join(published.select("index_id", "date"), on=["index_id", "date"], how="anti").sort(
@@ -397,6 +408,7 @@ def run_daily(
     calendar_source: CalendarSource = "exchange",
     publish: bool = True,
     workers: int = 1,
+    disruption: Disruption = "error",
     on_step: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
@@ -406,7 +418,8 @@ def run_daily(
     ``date`` was never published, or when the recomputed history differs from the ledger; a
     date that is not a business day of the index calendar or lacks required data is a DataError.
     ``publish`` False appends to the ledger only (the files are rewritten by the next
-    publishing run or rebuild).
+    publishing run or rebuild); ``disruption`` is the calculation's market-disruption policy
+    (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild).
     """
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
@@ -448,18 +461,18 @@ def run_daily(
         for day in missing_days:
             if on_step:
                 on_step(f"catching up {day}")
-            plan = plan_day(market, specs, day, published, day_stamp(stamp, day))
+            plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption)
             ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
             appended[day] = plan.rows.height
             published = _updated(published, plan.rows)
         if on_step:
             on_step(f"computing {date}")
-        plan = plan_day(market, specs, date, published, day_stamp(stamp, date))
-        published_after = _updated(published, plan.rows)
+        plan = plan_day(market, specs, date, published, day_stamp(stamp, date), disruption)
         commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
         if publish:
             if on_step:
                 on_step("publishing")
+            published_after = _updated(published, plan.rows)
             publish_with_commit(
                 with_published_levels(plan.results, published_after), plan.market, out_dir, commit, workers
             )
@@ -493,6 +506,7 @@ def plan_day(
     date: dt.date,
     published: pl.DataFrame,
     stamp: RunStamp,
+    disruption: Disruption = "error",
 ) -> DayPlan:
     """Compute ``date`` from the data up to it and check it against the published state
     (pure: reads and writes nothing).
@@ -510,8 +524,9 @@ def plan_day(
         )
     day_market = market.up_to(date)
     check_required_data(day_market, specs, date)
-    results = rebuild_all(day_market, specs)
-    report = compare_with_ledger(results, published)
+    results = rebuild_all(day_market, specs, disruption=disruption)
+    levels = all_levels(results)
+    report = _compare_levels(levels, published, LEVEL_TOLERANCE)
     if report.height:
         first = report.row(0, named=True)
         raise StateError(
@@ -520,7 +535,7 @@ def plan_day(
             f"{first['recomputed']!r}); run `indexcalc rebuild` for the restatement report",
             key=f"date {date}",
         )
-    new = unpublished_levels(results, published, through=date)
+    new = _unpublished(levels, published, through=date)
     early = new.filter(pl.col("date") < date)
     if early.height:
         index_id, gap = early.select("index_id", "date").row(0)
@@ -572,6 +587,7 @@ def rebuild(
     restate_reason: str | None = None,
     publish: bool = True,
     workers: int = 1,
+    disruption: Disruption = "error",
     on_step: Callable[[str], None] | None = None,
 ) -> RebuildOutcome:
     """Recompute every computable spec over the whole market and publish it (module docstring).
@@ -590,7 +606,7 @@ def rebuild(
     with ledger.lock():
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
-        results = rebuild_all(market, specs, on_step=on_step)
+        results = rebuild_all(market, specs, on_step=on_step, disruption=disruption)
         published = ledger.current()
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)

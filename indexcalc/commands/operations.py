@@ -58,6 +58,11 @@ def _workers(specs) -> int:
     return default_workers(len(specs))
 
 
+_carry_forward_option = click.option(
+    "--carry-forward", is_flag=True,
+    help="On a market disruption carry the last settle forward (flagged) instead of stopping; "
+         "use the same choice for rebuild and run.",
+)
 _progress_option = click.option("--progress/--no-progress", default=True, show_default=True,
                                 help="Progress bar on a terminal when the run takes longer than a second.")
 
@@ -77,9 +82,11 @@ def _report_skipped(skipped) -> None:
 @market_options
 @_catalogue_option
 @_out_option
+@_carry_forward_option
 @_progress_option
 def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data_path: Path | None,
-        data_format: str | None, catalogue_dir: Path | None, out_dir: Path, progress: bool) -> None:
+        data_format: str | None, catalogue_dir: Path | None, out_dir: Path, carry_forward: bool,
+        progress: bool) -> None:
     """Compute DATE's levels of every catalogue index from the published state and the data up
     to DATE, append them to the ledger and republish the files. Running a published date again
     appends nothing (and repairs the files of an interrupted run)."""
@@ -91,7 +98,8 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
     specs = _specs(catalogue_dir)
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
-                            calendar_source=source, workers=_workers(specs), on_step=bar.advance)
+                            calendar_source=source, workers=_workers(specs),
+                            disruption="carry_forward" if carry_forward else "error", on_step=bar.advance)
     _report_skipped(outcome.skipped)
     date = outcome.date
     if outcome.already_published and not outcome.republished:
@@ -113,9 +121,10 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
 @_out_option
 @click.option("--restate", is_flag=True, help="Publish corrected levels as a new version (needs --reason).")
 @click.option("--reason", default=None, help="Why the published levels are restated (stored in the ledger).")
+@_carry_forward_option
 @_progress_option
 def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
-                    restate: bool, reason: str | None, progress: bool) -> None:
+                    restate: bool, reason: str | None, carry_forward: bool, progress: bool) -> None:
     """Recompute every catalogue index over the full history and publish it. The first rebuild
     creates the ledger; later ones append dates not yet published and compare the rest: if a
     published level would move, OUT/restatements/DATE.csv lists them and nothing changes
@@ -131,7 +140,8 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
     specs = _specs(catalogue_dir)
     with _progress(progress, "rebuild") as bar:
         outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
-                          workers=_workers(specs), on_step=bar.advance)
+                          workers=_workers(specs), disruption="carry_forward" if carry_forward else "error",
+                          on_step=bar.advance)
     _report_skipped(outcome.skipped)
     if outcome.initial:
         click.echo(f"initial publication: {outcome.appended} levels in {out_dir / 'ledger'}; {out_dir} published")

@@ -1,0 +1,399 @@
+"""The indexcalc benchmark suite: rebuild, scaling, daily run, publication, peers.
+
+    python3 benchmarks/run.py [--quick] [--repeat N] [--json PATH] [--compare OLD.json]
+                              [--only NAME ...] [--big-market DIR]
+
+Benchmarks (each in a fresh Python process, so that its peak memory is its own):
+
+- ``rebuild``: ``indexcalc.pipeline.rebuild_all`` of every computable catalogue index on the
+  embedded market (23 roots, 1995 to date); the market is loaded before the timing.
+- ``rebuild_200x30``: the same on a generated 200-root, 30-year market (the 23 templates plus
+  177 clones, ``MarketGeneratorSpec(extra_roots=177)``, 1996-11 to 2026-10), generated once
+  into ``--big-market`` (default ``/tmp/indexcalc-bench/market-200x30``) and reused.
+- ``daily``: one daily run, ``indexcalc.operations.run_daily`` for the market's last date on a
+  published state of the day before (ledger only: ``publish=False``; the state is made before
+  the timing and copied afresh for every run).
+- ``publish``: ``indexcalc.publish.publish_all`` of every factsheet, methodology page and data
+  file of the rebuild's results into a fresh folder.
+- ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
+
+Figures: wall-clock and CPU seconds, each the median of N timed runs after one untimed warm-up
+run (whose wall time is shown as ``cold``: first-use caches such as exchange calendars). CPU is
+the process's CPU time (every polars thread) plus that of worker processes it waited for, so
+it can exceed the wall time on the 2-core machine. Peak memory is ``ru_maxrss`` (resident set
+high-water mark) of the benchmark's process, read by the parent with ``os.wait4`` when the
+process ends: the ``RUSAGE_CHILDREN`` figure of that one child, so the largest of the process
+and the worker processes it waited for (the publisher's), not their sum. It covers the whole
+process: interpreter, imports, market, setup and the runs; ``base`` is the process's own
+``ru_maxrss`` just before the first run (market and setup), so ``peak - base`` is what the
+benchmark itself added. The parent imports nothing heavy: a process started by exec keeps
+its parent's high-water mark as its own starting point, so a large parent would inflate it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+DEFAULT_BIG_MARKET = Path(tempfile.gettempdir()) / "indexcalc-bench" / "market-200x30"
+BIG_MARKET = {"extra_roots": 177, "start": dt.date(1996, 11, 1), "end": dt.date(2026, 10, 31)}
+"""200 roots (23 templates + 177 clones) over 30 years."""
+
+BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "publish", "peers")
+TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0)}
+MEMORY_TARGETS_MIB = {"rebuild_200x30": 2048.0}
+DESCRIPTIONS = {
+    "rebuild": "full rebuild, embedded market (23 roots)",
+    "rebuild_200x30": "full rebuild, 200 roots x 30 years",
+    "daily": "one daily run (ledger, no publication)",
+    "publish": "publish all factsheets + methodology",
+}
+
+
+def _mib(kilobytes: float) -> float:
+    return kilobytes / 1024.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(run: Callable[[], object], repeat: int, warm_up: bool = True,
+            before_each: Callable[[], None] | None = None) -> dict:
+    """Wall and CPU seconds of ``repeat`` runs of ``run`` (after an untimed warm-up run), and the
+    process's own peak RSS before the first run. ``before_each`` prepares a run, untimed."""
+    base = _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    walls, cpus = [], []
+    cold = None
+    for index in range(repeat + (1 if warm_up else 0)):
+        if before_each:
+            before_each()
+        wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+        run()
+        wall = time.perf_counter() - wall
+        cpu = time.process_time() - cpu + _children_cpu() - children
+        if warm_up and index == 0:
+            cold = wall
+            continue
+        walls.append(wall)
+        cpus.append(cpu)
+    return {
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+        "wall_runs": walls,
+        "cpu_runs": cpus,
+        "cold_wall": cold,
+        "base_rss_mib": base,
+    }
+
+
+# --- the benchmarks (run inside the child process) ---------------------------------------------
+
+
+def _catalogue(market):
+    from indexcalc.pipeline import computable
+    from indexcalc.specs import load_catalogue
+
+    specs, skipped = computable(load_catalogue(), market)
+    return specs, skipped
+
+
+def bench_rebuild(repeat: int, market_dir: Path | None = None) -> dict:
+    from indexcalc.data.embedded import load_default_market, read_market
+    from indexcalc.pipeline import rebuild_all
+
+    load_start = time.perf_counter()
+    market = load_default_market() if market_dir is None else read_market(market_dir)
+    load_seconds = time.perf_counter() - load_start
+    specs, skipped = _catalogue(market)
+    figures = measure(lambda: rebuild_all(market, specs), repeat)
+    return figures | {
+        "indexes": len(specs),
+        "skipped": [f"{item.index_id}: {item.reason}" for item in skipped],
+        "roots": len(market.roots),
+        "price_rows": market.prices.height,
+        "first_date": str(market.prices.get_column("date").min()),
+        "last_date": str(market.prices.get_column("date").max()),
+        "load_seconds": load_seconds,
+    }
+
+
+def big_market(directory: Path) -> dict:
+    """Generate the 200 x 30 market into ``directory`` unless a matching one is there."""
+    from indexcalc.data.embedded import MarketGeneratorSpec, generate_market, write_market
+
+    spec = MarketGeneratorSpec(**BIG_MARKET)
+    stamp = directory / "generator.json"
+    wanted = spec.model_dump_json(include={"seed", "start", "end", "extra_roots"})
+    if stamp.exists() and stamp.read_text() == wanted:
+        return {"generated": False}
+    started = time.perf_counter()
+    market = generate_market(spec)
+    generation = time.perf_counter() - started
+    write_market(market, directory, seed=spec.seed)
+    stamp.write_text(wanted)
+    return {"generated": True, "generation_seconds": generation, "roots": len(market.roots),
+            "price_rows": market.prices.height}
+
+
+def bench_daily(repeat: int) -> dict:
+    try:
+        from indexcalc.operations import RunStamp, rebuild, run_daily
+    except ImportError as error:
+        return {"unavailable": f"indexcalc.operations has no daily run yet ({error})"}
+    import polars as pl
+
+    from indexcalc.data.embedded import load_default_market
+
+    market = load_default_market()
+    specs, _ = _catalogue(market)
+    dates = market.prices.get_column("date").unique().sort()
+    day, previous = dates[-1], dates[-2]
+    stamp = RunStamp(dt.datetime(2026, 11, 2, 22, 0, tzinfo=dt.timezone.utc), "benchmark")
+    scratch = Path(tempfile.mkdtemp(prefix="indexcalc-daily-"))
+    state, out_dir = scratch / "state", scratch / "run"
+    try:
+        rebuild(market.up_to(previous), specs, state, RunStamp(stamp.run_time, "benchmark-state"), publish=False)
+
+        def fresh_state() -> None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            shutil.copytree(state, out_dir)
+
+        outcome: dict = {}
+
+        def run() -> None:
+            outcome["result"] = run_daily(market, specs, day, out_dir, stamp, publish=False)
+
+        figures = measure(run, repeat, before_each=fresh_state)
+        appended = sum(outcome["result"].appended.values())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return figures | {"date": str(day), "indexes": len(specs), "ledger_rows_appended": appended,
+                      "price_rows": market.prices.filter(pl.col("date") <= day).height}
+
+
+def bench_publish(repeat: int) -> dict:
+    try:
+        from indexcalc.publish import publish_all
+    except ImportError as error:
+        return {"unavailable": f"indexcalc.publish has no publish_all yet ({error})"}
+    from indexcalc.data.embedded import load_default_market
+    from indexcalc.pipeline import rebuild_all
+
+    market = load_default_market()
+    specs, _ = _catalogue(market)
+    results = rebuild_all(market, specs)
+    scratch = Path(tempfile.mkdtemp(prefix="indexcalc-publish-"))
+    counter = {"run": 0}
+
+    def run() -> None:
+        counter["run"] += 1
+        publish_all(results, market, scratch / f"out{counter['run']}")
+
+    try:
+        figures = measure(run, repeat)
+        files = sum(1 for path in (scratch / "out1").rglob("*") if path.is_file())
+        size = sum(path.stat().st_size for path in (scratch / "out1").rglob("*") if path.is_file())
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return figures | {"indexes": len(results), "files": files, "megabytes": size / 1e6}
+
+
+def bench_peers(repeat: int) -> dict:
+    sys.path.insert(0, str(HERE))
+    import peers
+
+    base = _mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peers.run_peers(None, repeat) | {"base_rss_mib": base}
+
+
+def child(name: str, repeat: int, big_market_dir: Path) -> dict:
+    warnings.filterwarnings("ignore")
+    if name == "rebuild":
+        return bench_rebuild(repeat)
+    if name == "rebuild_200x30":
+        return bench_rebuild(repeat, big_market_dir)
+    if name == "daily":
+        return bench_daily(repeat)
+    if name == "publish":
+        return bench_publish(repeat)
+    if name == "peers":
+        return bench_peers(repeat)
+    if name == "generate":
+        return big_market(big_market_dir)
+    raise ValueError(f"unknown benchmark {name!r}")
+
+
+# --- the parent: one fresh process per benchmark -------------------------------------------------
+
+
+def run_child(name: str, repeat: int, big_market_dir: Path) -> dict:
+    """Run one benchmark in a fresh interpreter; its figures plus its peak RSS (os.wait4)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--repeat", str(repeat),
+               "--big-market", str(big_market_dir)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
+    stdout, stderr = process.stdout.read(), process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - started
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if process.returncode != 0 or not lines:
+        return {"unavailable": f"benchmark process failed (exit {process.returncode}): "
+                               f"{(stderr.strip().splitlines() or ['no output'])[-1]}", "stderr": stderr[-4000:]}
+    figures = json.loads(lines[-1])
+    figures["peak_rss_mib"] = _mib(usage.ru_maxrss)
+    figures["process_seconds"] = elapsed
+    return figures
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=PROJECT).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> dict:
+    from importlib.metadata import version
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "polars": version("polars"),
+            "load_average": os.getloadavg()}
+
+
+def format_table(report: dict) -> str:
+    lines = [
+        f"indexcalc benchmarks at {report['commit']}, {report['date']}, {report['machine']['cpus']} CPUs, "
+        f"load {report['machine']['load_average'][0]:.1f}, {report['repeat']} runs each (median)",
+        f"{'benchmark':42s} {'wall s':>8s} {'cpu s':>8s} {'cold s':>8s} {'peak MiB':>9s} {'base MiB':>9s}  target",
+    ]
+    for name in BENCHMARKS:
+        if name == "peers" or name not in report["benchmarks"]:
+            continue
+        figures = report["benchmarks"][name]
+        label = DESCRIPTIONS[name]
+        if "unavailable" in figures:
+            lines.append(f"{label:42s} {'n/a':>8s}  {figures['unavailable']}")
+            continue
+        target = ""
+        if name in TARGETS:
+            _, limit = TARGETS[name]
+            target = f"< {limit:g} s {'ok' if figures['wall'] < limit else 'MISSED'}"
+        if name in MEMORY_TARGETS_MIB:
+            limit = MEMORY_TARGETS_MIB[name]
+            target += f"; < {limit / 1024:g} GiB {'ok' if figures['peak_rss_mib'] < limit else 'MISSED'}"
+        lines.append(
+            f"{label:42s} {figures['wall']:8.3f} {figures['cpu']:8.3f} {figures['cold_wall']:8.3f} "
+            f"{figures['peak_rss_mib']:9.0f} {figures['base_rss_mib']:9.0f}  {target}"
+        )
+    details = []
+    for name in ("rebuild", "rebuild_200x30"):
+        figures = report["benchmarks"].get(name, {})
+        if "indexes" in figures:
+            details.append(f"  {name}: {figures['indexes']} indexes, {figures['roots']} roots, "
+                           f"{figures['price_rows']:,} price rows, {figures['first_date']} to {figures['last_date']}"
+                           + (f"; skipped {len(figures['skipped'])}" if figures["skipped"] else ""))
+    if "generation" in report and report["generation"].get("generated"):
+        generation = report["generation"]
+        details.append(f"  200x30 market generated in {generation['generation_seconds']:.1f} s (not timed above)")
+    lines.extend(details)
+    peers = report["benchmarks"].get("peers")
+    if peers is not None:
+        if "unavailable" in peers:
+            lines.append(f"peers: n/a  {peers['unavailable']}")
+        else:
+            carry, longshort = peers["carry_vs_macrosynergy"], peers["longshort_vs_pandas"]
+            lines += [
+                f"{'side by side (same input)':42s} {'wall s':>8s} {'cpu s':>8s} {'ratio':>8s} {'peak MiB':>9s}",
+                f"{'carry: macrosynergy zn + rv + NaivePnL':42s} {carry['macrosynergy']['wall']:8.3f} "
+                f"{carry['macrosynergy']['cpu']:8.3f} {carry['ratio']:7.1f}x {peers['peak_rss_mib']:9.0f}  target >= 10x "
+                f"{'ok' if carry['ratio'] >= 10 else 'MISSED'}",
+                f"{'carry: indexcalc zn + rv + basket levels':42s} {carry['indexcalc']['wall']:8.3f} "
+                f"{carry['indexcalc']['cpu']:8.3f}",
+                f"{'Long/Short x5 ER: plain pandas':42s} {longshort['pandas']['wall']:8.3f} "
+                f"{longshort['pandas']['cpu']:8.3f} {longshort['ratio']:7.1f}x",
+                f"{'Long/Short x5 ER: indexcalc':42s} {longshort['indexcalc']['wall']:8.3f} "
+                f"{longshort['indexcalc']['cpu']:8.3f}",
+                f"  same results: z-scores max |diff| {carry['zscore_max_abs_difference']:.1e}, relative values "
+                f"{carry['relative_max_abs_difference']:.1e}, Long/Short levels max rel. diff "
+                f"{longshort['levels_max_relative_difference']:.1e}",
+            ]
+    return "\n".join(lines)
+
+
+def format_comparison(report: dict, previous: dict) -> str:
+    lines = [f"against {previous.get('commit', '?')} ({previous.get('date', '?')}): new / old"]
+    for name in BENCHMARKS:
+        new, old = report["benchmarks"].get(name, {}), previous.get("benchmarks", {}).get(name, {})
+        if name == "peers" and "carry_vs_macrosynergy" in new and "carry_vs_macrosynergy" in old:
+            for part, side in (("carry_vs_macrosynergy", "indexcalc"), ("longshort_vs_pandas", "indexcalc")):
+                ratio = new[part][side]["wall"] / old[part][side]["wall"]
+                lines.append(f"  {part:38s} wall x{ratio:.2f}")
+        elif "wall" in new and "wall" in old:
+            lines.append(f"  {DESCRIPTIONS[name]:38s} wall x{new['wall'] / old['wall']:.2f}, "
+                         f"cpu x{new['cpu'] / old['cpu']:.2f}, peak MiB x{new['peak_rss_mib'] / old['peak_rss_mib']:.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs (2 instead of 5)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per benchmark (default 5, quick 2)")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="write every figure as JSON here")
+    parser.add_argument("--compare", type=Path, default=None, help="a JSON written earlier: print new / old")
+    parser.add_argument("--big-market", type=Path, default=DEFAULT_BIG_MARKET)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    repeat = arguments.repeat or (2 if arguments.quick else 5)
+
+    if arguments.child:
+        try:
+            figures = child(arguments.child, repeat, arguments.big_market)
+        except Exception as error:  # noqa: BLE001 - reported as the row's reason
+            traceback.print_exc()
+            figures = {"unavailable": f"{type(error).__name__}: {error}"}
+        print(json.dumps(figures, default=str))
+        return
+
+    names = arguments.only or list(BENCHMARKS)
+    report: dict = {"commit": git_commit(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "machine": machine(), "repeat": repeat, "memory": "ru_maxrss via os.wait4 of a fresh process",
+                    "benchmarks": {}}
+    if "rebuild_200x30" in names:
+        print("preparing the 200 x 30 market ...", file=sys.stderr)
+        report["generation"] = run_child("generate", repeat, arguments.big_market)
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr)
+        report["benchmarks"][name] = run_child(name, repeat, arguments.big_market)
+    print(format_table(report))
+    if arguments.compare:
+        print(format_comparison(report, json.loads(arguments.compare.read_text())))
+    if arguments.json:
+        arguments.json.parent.mkdir(parents=True, exist_ok=True)
+        arguments.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

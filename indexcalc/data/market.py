@@ -16,6 +16,7 @@ Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` In
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -54,7 +55,18 @@ class MarketData:
 
     @property
     def roots(self) -> list[str]:
-        return sorted(self.prices.get_column("root").unique().to_list())
+        """The sorted roots that have prices."""
+        return list(self._roots)
+
+    @functools.cached_property
+    def _roots(self) -> tuple[str, ...]:
+        # Found once per market (its frames are never changed in place), from the runs of the
+        # root column when it is sorted by root (the documented order): a pass over millions
+        # of strings per call otherwise adds up across the pipeline and the daily run.
+        runs = self.prices.select(pl.col("root").rle().struct.field("value")).to_series()
+        if runs.null_count() == 0 and (runs.len() < 2 or (runs.slice(1) > runs.slice(0, runs.len() - 1)).all()):
+            return tuple(runs.to_list())
+        return tuple(sorted(self.prices.get_column("root").unique().to_list()))
 
     def up_to(self, last_date) -> "MarketData":
         """The market as it was known at the close of ``last_date`` (nothing later)."""

@@ -102,11 +102,12 @@ def build_series(
     carry = _carry(market, indexed, selected, rule)
     held = held_contracts_text(schedule)
     root_position = pl.col("day_key") // KEY_SCALE
-    # days, held (one row per day) and the joined frames are all in day_key order.
+    # days, held (one row per day) and the joined frames are all in day_key order; flagged as
+    # sorted, the joins merge instead of hashing (several times faster on a large market).
     frame = (
-        days.with_columns(_collateral_on(market.rates, days, market.source), held.get_column("held_contracts"))
-        .join(returns, on="day_key", how="left", maintain_order="left")
-        .join(carry, on="day_key", how="left", maintain_order="left")
+        _flag_sorted(days.with_columns(_collateral_on(market.rates, days, market.source), held.get_column("held_contracts")))
+        .join(_flag_sorted(returns), on="day_key", how="left", maintain_order="left")
+        .join(_flag_sorted(carry), on="day_key", how="left", maintain_order="left")
         .with_columns(
             pl.col("daily_return").fill_null(0.0),
             pl.col("disrupted").fill_null(False),
@@ -125,6 +126,13 @@ def build_series(
         "held_contracts",
         "disrupted",
     ).cast(SERIES_SCHEMA)
+
+
+def _flag_sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its ``day_key`` flagged ascending when it is (checked: a wrong flag would
+    give wrong joins)."""
+    keys = frame.get_column("day_key")
+    return frame.with_columns(keys.set_sorted()) if keys.is_sorted() else frame
 
 
 def _excess_returns(

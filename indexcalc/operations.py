@@ -435,7 +435,8 @@ def run_daily(
     """
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
-    specs, skipped = computable(list(specs), market.up_to(date))
+    run_market = market.up_to(date)
+    specs, skipped = computable(list(specs), run_market)
     with ledger.lock():
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
@@ -480,7 +481,7 @@ def run_daily(
             published = _updated(published, plan.rows)
         if on_step:
             on_step(f"computing {date}")
-        plan = plan_day(market, specs, date, published, day_stamp(stamp, date), disruption)
+        plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption)
         commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
         if publish:
             if on_step:

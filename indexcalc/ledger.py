@@ -131,7 +131,7 @@ def _sorted(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     return frame if ordered else frame.sort(*keys)
 
 
-def _hash_column(digest, series: pl.Series) -> None:
+def _hash_column(digest: "hashlib._Hash", series: pl.Series) -> None:
     digest.update(f"\x1f{series.name}:{series.dtype}".encode())
     if series.dtype == pl.String:
         runs = series.rle()

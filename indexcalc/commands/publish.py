@@ -27,13 +27,23 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
             progress: bool, workers: int | None) -> None:
     """Compute every catalogue index and publish levels, weights, tables, factsheets,
     methodology documents and the site's index page into OUT (every folder written is
-    replaced whole, on success only; other folders there, such as the ledger, stay)."""
+    replaced whole, on success only; other folders there, such as the ledger, stay).
+
+    A folder that holds a ledger of published levels is refused: there ``indexcalc rebuild``
+    and ``indexcalc run`` publish, so that the files always show the ledger's levels."""
     from indexcalc.data.load import load_market
+    from indexcalc.ledger import Ledger
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import default_workers, publish_all
     from indexcalc.publish.progress import DelayedProgress
     from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
 
+    if Ledger(out_dir / "ledger").exists():
+        raise StateError(
+            "holds a ledger of published levels; publish there with `indexcalc rebuild` or `indexcalc run "
+            "--date D`, which keep the files and the ledger in step (or choose another --out)",
+            file=str(out_dir),
+        )
     market = load_market(data_path, data_format)
     specs, skipped = computable(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR), market)
     for index in skipped:

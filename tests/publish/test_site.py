@@ -260,3 +260,17 @@ def test_parallel_rendering_writes_the_same_files(tmp_path, published_site, fabr
     assert parallel == serial
     for relative in serial:
         assert (tmp_path / relative).read_bytes() == (published_site / relative).read_bytes(), relative
+
+
+def test_publish_refuses_a_folder_whose_ledger_it_would_contradict(tmp_path):
+    # A real ledger part (part-<stamp>-<run>.parquet) makes OUT a publication of record.
+    out = tmp_path / "outputs"
+    (out / "ledger").mkdir(parents=True)
+    (out / "ledger" / "part-20260101T000000000000Z-abc.parquet").write_bytes(b"x")
+    result = CliRunner().invoke(main, ["publish", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: {out}: holds a ledger of published levels; publish there with `indexcalc rebuild` or "
+        "`indexcalc run --date D`, which keep the files and the ledger in step (or choose another --out)"
+    ]
+    assert sorted(path.name for path in out.iterdir()) == ["ledger"]

@@ -51,8 +51,16 @@ def _missing_inputs(spec: IndexSpecBase, market: MarketData) -> str | None:
         from indexcalc.families.momentum import missing_inputs
 
         return missing_inputs(spec, market)
-    if spec.kind == "carry_basket" and market.inflation.is_empty():
-        return "no inflation (CPI) series in the market data; real carry needs it"
+    if spec.kind == "carry_basket":
+        if market.inflation.is_empty():
+            return "no inflation (CPI) series in the market data; real carry needs it"
+        # Real carry needs a year of CPI changes, the seasonal stage seasonal_min_years of
+        # month-ends before it, and the z-score min_obs scored month-ends after that.
+        needed = spec.inflation_window_months + 12 * spec.seasonal_min_years + spec.zscore_min_obs + 2
+        first, last = market.prices.get_column("date").min(), market.prices.get_column("date").max()
+        months = (last.year - first.year) * 12 + last.month - first.month
+        if months < needed:
+            return f"needs about {needed} months of prices for a complete carry signal; the data spans {months}"
     if spec.kind == "copper_macro":
         known = set(market.macro.get_column("series").unique().to_list())
         absent = [factor.series for factor in spec.factors if factor.series not in known]

@@ -8,11 +8,15 @@ Layout read (see ``../shared/data/README.md``):
 - ``adjusted_prices_csv/ROOT.csv``: ``DATETIME, price`` (back-adjusted PRICE series).
 - ``csvconfig/instrumentconfig.csv`` and ``csvconfig/rollconfig.csv``.
 
-Daily close of a root = the day's last row (latest DATETIME). On that row each of PRICE,
-FORWARD and CARRY gives one (contract, settle) pair when its price cell is not empty; a contract
-named in two columns on one day gives one row (PRICE's value first, then FORWARD's). The held
-contract of the day is that row's PRICE_CONTRACT (roll rule "data"). There is no volume, open
-interest or interest rate in this layout: those frames are empty/null.
+Daily close of a contract = its last non-empty price of the day, as pysystemtrade's own daily
+resample-last (each column's last non-empty value of the day). Each row gives up to three
+(contract, price) pairs, one per column PRICE, FORWARD, CARRY whose price cell is not empty; a
+contract's settle on a day is the pair of the latest row (latest DATETIME, then file order) that
+prices it, in any column; within one row PRICE's value wins over FORWARD's over CARRY's. So a
+day whose last row has an empty PRICE cell still prices the held contract from an earlier row
+(intraday rows from about 2012, holidays). The held contract of the day is the PRICE_CONTRACT of
+the day's last row (roll rule "data"). There is no volume, open interest or interest rate in this
+layout: those frames are empty/null.
 """
 
 from __future__ import annotations
@@ -83,30 +87,40 @@ MAX_MONTHS_BEFORE = 3
 
 def read_pysystemtrade(directory: Path | str) -> MarketData:
     """Every root of ``directory/multiple_prices_csv`` as a validated :class:`MarketData`
-    (prices, held contracts, instruments from ``csvconfig``; no rates: an empty frame)."""
+    (prices, held contracts, instruments from ``csvconfig``; no rates: an empty frame).
+
+    settle of (root, date, contract) = the contract's last non-empty price that day in any of
+    PRICE, FORWARD, CARRY (PRICE first, then FORWARD, within one row); held contract = the
+    PRICE_CONTRACT of the day's last row (module docstring)."""
     directory = Path(directory)
     raw = _read_root_files(directory / MULTIPLE_PRICES_DIR, _MULTIPLE_PRICES_COLUMNS)
-    closes = _day_closes(_parse_multiple_prices(raw))
+    rows = _in_time_order(_parse_multiple_prices(raw))
     pairs = pl.concat(
         [
-            closes.select(
+            rows.select(
                 "date",
                 "root",
+                "sequence",
                 contract=(pl.col(f"{column}_CONTRACT") // 100).cast(pl.Int32),
                 settle=pl.col(column),
                 preference=pl.lit(rank, dtype=pl.Int8),
-            )
+            ).filter(pl.col("settle").is_not_null())
             for rank, column in enumerate(PRICE_COLUMNS)
         ]
-    ).filter(pl.col("settle").is_not_null())
+    )
+    # Later rows rank higher, and within a row the preferred column: the top pair is the close.
+    recency = pl.col("sequence").cast(pl.Int64) * len(PRICE_COLUMNS) - pl.col("preference")
     prices = (
-        pairs.sort("root", "date", "contract", "preference")
-        .unique(["root", "date", "contract"], keep="first", maintain_order=True)
+        pairs.lazy()
+        .filter(recency == recency.max().over("root", "date", "contract"))
+        .sort("root", "date", "contract")
         .select(
             pl.col(name).cast(dtype) if name in pairs.columns else pl.lit(None, dtype=dtype).alias(name)
             for name, dtype in PRICES_SCHEMA.items()
         )
+        .collect()
     )
+    closes = _last_rows(rows)
     held = closes.select(
         "date", "root", contract=(pl.col("PRICE_CONTRACT") // 100).cast(pl.Int32)
     ).select(pl.col(name).cast(dtype) for name, dtype in HELD_SCHEMA.items())
@@ -117,13 +131,15 @@ def read_pysystemtrade(directory: Path | str) -> MarketData:
 
 
 def read_adjusted_prices(directory: Path | str) -> pl.DataFrame:
-    """``date, root, adjusted``: the back-adjusted price at each day's close (last row); days
-    whose last row has no price are left out."""
+    """``date, root, adjusted``: the back-adjusted price at each day's close, its last non-empty
+    price of the day (the rule of :func:`read_pysystemtrade`); days without any price are left
+    out."""
     raw = _read_root_files(Path(directory) / ADJUSTED_PRICES_DIR, ("DATETIME", "price"))
     parsed = _with_datetime(raw).with_columns(adjusted=pl.col("price").cast(pl.Float64, strict=False))
     checks = [_datetime_check()] + _number_checks("price", "adjusted", positive=False)
     _raise_first(parsed, checks)
-    return _day_closes(parsed).select("date", "root", "adjusted").drop_nulls("adjusted")
+    priced = _in_time_order(parsed).drop_nulls("adjusted")
+    return _last_rows(priced).select("date", "root", "adjusted")
 
 
 def read_instruments(config_dir: Path, used_months: pl.DataFrame) -> dict[str, Instrument]:
@@ -228,11 +244,14 @@ def _parse_multiple_prices(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _day_closes(parsed: pl.DataFrame) -> pl.DataFrame:
-    """The last row (latest time stamp) of each (root, date); file order breaks ties."""
-    return parsed.sort("root", "datetime", maintain_order=True).unique(
-        ["root", "date"], keep="last", maintain_order=True
-    )
+def _in_time_order(parsed: pl.DataFrame) -> pl.DataFrame:
+    """Rows sorted by root and time stamp (file order breaks ties), numbered in ``sequence``."""
+    return parsed.sort("root", "datetime", maintain_order=True).with_row_index("sequence")
+
+
+def _last_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """The last row of each (root, date) of rows in time order (:func:`_in_time_order`)."""
+    return rows.unique(["root", "date"], keep="last", maintain_order=True)
 
 
 def _with_datetime(raw: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,7 @@ import csv
 import functools
 import datetime as dt
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 import pytest
@@ -20,18 +21,26 @@ SHARED_ROOTS = ["BRENT_W", "COFFEE", "COPPER", "CORN", "CRUDE_W", "GAS_US", "GOL
 COPPER_DAYS = (
     # 9 June: one daily row; CARRY and FORWARD name the same contract (one row, 2.70).
     "2015-06-09 23:00:00,2.70,20150900,2.69,20150700,2.70,20150900\n"
-    # 10 June: intraday rows; the close is the 22:00 row. There CARRY (2.76) and FORWARD (2.75)
-    # both name Sep 2015: FORWARD's value wins. CARRY's 2.71 at 21:00 is not the close.
+    # 10 June: intraday rows; each contract closes at its last price of the day, here all on the
+    # 22:00 row. There CARRY (2.76) and FORWARD (2.75) both name Sep 2015: FORWARD's value wins.
+    # CARRY's 2.71 at 21:00 is earlier.
     "2015-06-10 21:00:00,2.71,20150900,2.72,20150700,2.71,20150900\n"
     "2015-06-10 22:00:00,2.76,20150900,2.74,20150700,2.75,20150900\n"
-    # 11 June: the last row has no PRICE: Jul 2015 has no settle that day, but is still held.
+    # 11 June: the last row has no PRICE: Jul 2015 closes at its last price, 2.78 at 10:00;
+    # Sep 2015 at 2.80 (FORWARD, 23:00), not 2.79 (10:00).
     "2015-06-11 10:00:00,2.79,20150900,2.78,20150700,2.79,20150900\n"
     "2015-06-11 23:00:00,,20150900,,20150700,2.80,20150900\n"
+    # 12 June: rolled intraday. The last row holds Sep 2015 without a PRICE; Sep's last price is
+    # FORWARD's 2.83 at 15:00 (another column), Jul's is PRICE's 2.82 at 15:00, Dec's 2.90 at 23:00.
+    "2015-06-12 15:00:00,,20150900,2.82,20150700,2.83,20150900\n"
+    "2015-06-12 23:00:00,,20150700,,20150900,2.90,20151200\n"
+    # 15 June: no price at all for the held Sep 2015: it is held without a settle.
+    "2015-06-15 23:00:00,,20150700,,20150900,2.95,20151200\n"
 )
 LEANHOG_DAYS = "2015-06-09 23:00:00,80.1,20150800,79.5,20150600,81.0,20150800\n"
 
 
-def test_day_close_is_the_last_row_and_each_contract_appears_once(pysystemtrade_folder):
+def test_a_contract_closes_at_its_last_price_of_the_day_in_any_column(pysystemtrade_folder):
     market = read_pysystemtrade(pysystemtrade_folder({"COPPER": COPPER_DAYS, "LEANHOG": LEANHOG_DAYS}))
     copper = market.prices.filter(pl.col("root") == "COPPER").select("date", "contract", "settle").rows()
     assert copper == [
@@ -39,13 +48,36 @@ def test_day_close_is_the_last_row_and_each_contract_appears_once(pysystemtrade_
         (dt.date(2015, 6, 9), 201509, 2.70),
         (dt.date(2015, 6, 10), 201507, 2.74),
         (dt.date(2015, 6, 10), 201509, 2.75),
+        (dt.date(2015, 6, 11), 201507, 2.78),
         (dt.date(2015, 6, 11), 201509, 2.80),
+        (dt.date(2015, 6, 12), 201507, 2.82),
+        (dt.date(2015, 6, 12), 201509, 2.83),
+        (dt.date(2015, 6, 12), 201512, 2.90),
+        (dt.date(2015, 6, 15), 201512, 2.95),
     ]
     assert market.prices.get_column("volume").null_count() == market.prices.height
     assert market.prices.get_column("open_interest").null_count() == market.prices.height
+    # The held contract is the PRICE_CONTRACT of the day's last row.
     held = market.held.filter(pl.col("root") == "COPPER").select("date", "contract").rows()
-    assert held == [(dt.date(2015, 6, 9), 201507), (dt.date(2015, 6, 10), 201507), (dt.date(2015, 6, 11), 201507)]
+    assert held == [
+        (dt.date(2015, 6, 9), 201507),
+        (dt.date(2015, 6, 10), 201507),
+        (dt.date(2015, 6, 11), 201507),
+        (dt.date(2015, 6, 12), 201509),
+        (dt.date(2015, 6, 15), 201509),
+    ]
     assert market.rates.height == 0
+
+
+def test_rows_out_of_time_order_in_the_file_are_read_in_time_order(pysystemtrade_folder):
+    # The 22:00 row comes first in the file; the 21:00 row is still the earlier one.
+    body = (
+        "2015-06-10 22:00:00,2.76,20150900,2.74,20150700,2.75,20150900\n"
+        "2015-06-10 21:00:00,2.71,20150900,2.72,20150800,2.71,20150900\n"
+    )
+    market = read_pysystemtrade(pysystemtrade_folder({"COPPER": body}))
+    assert market.prices.select("contract", "settle").rows() == [(201507, 2.74), (201508, 2.72), (201509, 2.75)]
+    assert market.held.select("contract").rows() == [(201507,)]
 
 
 def test_instruments_come_from_csvconfig(pysystemtrade_folder):
@@ -105,7 +137,7 @@ def test_unparseable_datetime(pysystemtrade_folder, tmp_path):
     folder = pysystemtrade_folder({"COPPER": COPPER_DAYS + "2015-06-31 23:00:00,2.7,20150900,2.7,20150700,2.7,20150900\n"})
     assert_user_error(
         _import(folder, tmp_path),
-        f"{folder}/multiple_prices_csv/COPPER.csv: row 7: unparseable DATETIME '2015-06-31 23:00:00' "
+        f"{folder}/multiple_prices_csv/COPPER.csv: row 10: unparseable DATETIME '2015-06-31 23:00:00' "
         "(expected YYYY-MM-DD HH:MM:SS)",
     )
 
@@ -151,13 +183,42 @@ def test_root_without_config_row(pysystemtrade_folder, tmp_path):
 # --- the shared real data --------------------------------------------------------------------
 
 
+class RawDay(NamedTuple):
+    """One day of a raw file: its last row, and each contract's last price as
+    ``{contract YYYYMM: (DATETIME, column, price)}``."""
+
+    last_row: dict[str, str]
+    closes: dict[int, tuple[str, str, float]]
+
+
 @functools.lru_cache(maxsize=None)
-def _raw_day_closes(path: Path) -> dict[dt.date, dict[str, str]]:
-    """Each day's last row of a pysystemtrade CSV, with the csv module (rows are in time order)."""
-    closes: dict[dt.date, dict[str, str]] = {}
+def _raw_days(path: Path) -> dict[dt.date, RawDay]:
+    """A pysystemtrade CSV day by day with the csv module: a contract's close is its last
+    non-empty price of the day in any column (PRICE over FORWARD over CARRY within one row).
+    Rows must be in time order (checked) so that later rows overwrite earlier ones."""
+    days: dict[dt.date, RawDay] = {}
+    previous = ""
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
-            closes[dt.date.fromisoformat(row["DATETIME"][:10])] = row
+            assert row["DATETIME"] >= previous, f"{path}: {row['DATETIME']} after {previous}"
+            previous = row["DATETIME"]
+            day = dt.date.fromisoformat(row["DATETIME"][:10])
+            closes = days[day].closes if day in days else {}
+            days[day] = RawDay(row, closes)
+            for column in ("CARRY", "FORWARD", "PRICE"):  # later wins: PRICE, then FORWARD, over CARRY
+                if row[column] != "":
+                    closes[int(row[f"{column}_CONTRACT"]) // 100] = (row["DATETIME"], column, float(row[column]))
+    return days
+
+
+@functools.lru_cache(maxsize=None)
+def _raw_adjusted_closes(path: Path) -> dict[dt.date, tuple[str, float]]:
+    """``{day: (DATETIME, price)}``: each day's last non-empty adjusted price, with the csv module."""
+    closes = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["price"] != "":
+                closes[dt.date.fromisoformat(row["DATETIME"][:10])] = (row["DATETIME"], float(row["price"]))
     return closes
 
 
@@ -177,21 +238,37 @@ def test_all_ten_shared_roots_load(shared_market):
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("root", SHARED_ROOTS)
-def test_prices_and_held_equal_the_last_raw_row_of_every_day(shared_market, pysystemtrade_dir, root):
-    closes = _raw_day_closes(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv")
-    expected_prices = set()
-    for day, row in closes.items():
-        priced = {}
-        for column in ("CARRY", "FORWARD", "PRICE"):  # later wins: PRICE, then FORWARD, over CARRY
-            if row[column] != "":
-                priced[int(row[f"{column}_CONTRACT"]) // 100] = float(row[column])
-        expected_prices |= {(day, contract, settle) for contract, settle in priced.items()}
+def test_prices_are_each_contracts_last_raw_price_and_held_the_last_rows_contract(shared_market, pysystemtrade_dir, root):
+    days = _raw_days(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv")
+    expected_prices = {
+        (day, contract, settle) for day, raw in days.items() for contract, (_, _, settle) in raw.closes.items()
+    }
     prices = shared_market.prices.filter(pl.col("root") == root)
     assert set(prices.select("date", "contract", "settle").rows()) == expected_prices
     assert prices.height == len(expected_prices)
 
     held = shared_market.held.filter(pl.col("root") == root).select("date", "contract").rows()
-    assert held == sorted((day, int(row["PRICE_CONTRACT"]) // 100) for day, row in closes.items())
+    assert held == sorted((day, int(raw.last_row["PRICE_CONTRACT"]) // 100) for day, raw in days.items())
+
+
+@pytest.mark.realdata
+def test_held_contract_priced_only_before_the_last_row_closes_at_that_price(shared_market, pysystemtrade_dir):
+    # COPPER, 31 August 2021: the 23:00 row prices only CARRY (Jan 2022, 4.368); the held Dec 2021
+    # (PRICE) and Mar 2022 (FORWARD) last traded on the 21:00 row at 4.3655 and 4.352.
+    day = dt.date(2021, 8, 31)
+    raw = _raw_days(pysystemtrade_dir / "multiple_prices_csv" / "COPPER.csv")[day]
+    assert (raw.last_row["DATETIME"], raw.last_row["PRICE"], raw.last_row["PRICE_CONTRACT"]) == ("2021-08-31 23:00:00", "", "20211200")
+    assert raw.closes[202112] == ("2021-08-31 21:00:00", "PRICE", 4.3655)
+    copper = shared_market.prices.filter((pl.col("root") == "COPPER") & (pl.col("date") == day))
+    assert copper.select("contract", "settle").rows() == [(202112, 4.3655), (202201, 4.368), (202203, 4.352)]
+    assert shared_market.held.filter((pl.col("root") == "COPPER") & (pl.col("date") == day)).get_column("contract").to_list() == [202112]
+    # Across the ten roots, hundreds of held contracts are priced this way.
+    recovered = 0
+    for root in SHARED_ROOTS:
+        for raw in _raw_days(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv").values():
+            held = int(raw.last_row["PRICE_CONTRACT"]) // 100
+            recovered += raw.last_row["PRICE"] == "" and held in raw.closes
+    assert recovered > 400
 
 
 @pytest.mark.realdata
@@ -214,13 +291,18 @@ def test_intraday_day_after_2012_takes_the_23_00_row(shared_market, pysystemtrad
 def test_adjusted_price_changes_equal_held_contract_changes(shared_market, pysystemtrade_dir):
     adjusted = read_adjusted_prices(pysystemtrade_dir)
     assert sorted(adjusted.get_column("root").unique().to_list()) == SHARED_ROOTS
-    # Where both files' days end on the same time stamp (the adjusted file lacks some rows),
-    # and the held contract does not change, the back-adjusted series moves like the contract.
+    # Where the held contract's close is the PRICE cell of the row that closes the adjusted
+    # series too (the adjusted file lacks some rows), and the held contract does not change,
+    # the back-adjusted series moves like the contract.
     same_close = []
     for root in SHARED_ROOTS:
-        prices = _raw_day_closes(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv")
-        back = _raw_day_closes(pysystemtrade_dir / "adjusted_prices_csv" / f"{root}.csv")
-        same_close += [(root, day) for day, row in back.items() if day in prices and prices[day]["DATETIME"] == row["DATETIME"]]
+        raw_days = _raw_days(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv")
+        back = _raw_adjusted_closes(pysystemtrade_dir / "adjusted_prices_csv" / f"{root}.csv")
+        for day, (stamp, _) in back.items():
+            raw = raw_days.get(day)
+            close = raw and raw.closes.get(int(raw.last_row["PRICE_CONTRACT"]) // 100)
+            if close and close[:2] == (stamp, "PRICE"):
+                same_close.append((root, day))
     days = pl.DataFrame(same_close, schema={"root": pl.String, "date": pl.Date}, orient="row")
     joined = (
         shared_market.held.join(shared_market.prices, on=["date", "root", "contract"])

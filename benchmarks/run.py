@@ -264,15 +264,23 @@ def run_child(name: str, repeat: int, big_market_dir: Path) -> dict:
     return figures
 
 
-def git_commit() -> str:
+def package_dir() -> Path:
+    """Where the ``indexcalc`` being measured lives (found without importing it)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("indexcalc")
+    return Path(spec.origin).resolve().parent.parent if spec and spec.origin else PROJECT
+
+
+def git_commit(directory: Path) -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT,
-                                check=True).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=directory, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=PROJECT).stdout.strip()
+                               text=True, cwd=directory).stdout.strip()
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return f"unknown ({directory})"
 
 
 def machine() -> dict:
@@ -378,7 +386,7 @@ def main() -> None:
         return
 
     names = arguments.only or list(BENCHMARKS)
-    report: dict = {"commit": git_commit(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    report: dict = {"commit": git_commit(package_dir()), "package": str(package_dir()), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "machine": machine(), "repeat": repeat, "memory": "ru_maxrss via os.wait4 of a fresh process",
                     "benchmarks": {}}
     if "rebuild_200x30" in names:

@@ -124,9 +124,10 @@ def import_() -> None:
 def import_pysystemtrade(directory: Path, out: Path) -> None:
     """Convert a pysystemtrade data folder DIRECTORY to the long format.
 
-    Reads multiple_prices_csv/ROOT.csv (daily close = each day's last row; PRICE, FORWARD and
-    CARRY give the contracts priced that day; PRICE_CONTRACT is the held contract) and
-    csvconfig/ (instruments). Files are written atomically (temporary file, then rename).
+    Reads multiple_prices_csv/ROOT.csv (PRICE, FORWARD and CARRY give the contracts priced that
+    day, each closing at its last non-empty price of the day; the PRICE_CONTRACT of the day's
+    last row is the held contract) and csvconfig/ (instruments). Files are written atomically
+    (temporary file, then rename).
     """
     market = read_pysystemtrade(directory)
     if out.suffix in PRICE_FILE_SUFFIXES:

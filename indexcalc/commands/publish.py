@@ -23,11 +23,16 @@ DEFAULT_OUT = Path("outputs")
               help="Progress bar on a terminal when the run takes longer than a second.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes rendering the pages (default: one per CPU, up to 4, for 8 indexes or more).")
+@click.option("--carry-forward", is_flag=True,
+              help="On a market disruption (a held contract without a settlement) carry the last settle "
+                   "forward (flagged) instead of stopping.")
 def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
-            progress: bool, workers: int | None) -> None:
+            progress: bool, workers: int | None, carry_forward: bool) -> None:
     """Compute every catalogue index and publish levels, weights, tables, factsheets,
     methodology documents and the site's index page into OUT (every folder written is
     replaced whole, on success only; other folders there, such as the ledger, stay).
+    A held contract without a settlement stops the run naming root, contract and date, unless
+    --carry-forward (DESIGN.md section 2).
 
     A folder that holds a ledger of published levels is refused: there ``indexcalc rebuild``
     and ``indexcalc run`` publish, so that the files always show the ledger's levels."""
@@ -51,7 +56,8 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     if not specs:
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
     with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
-        results = rebuild_all(market, specs, on_step=bar.advance)
+        results = rebuild_all(market, specs, on_step=bar.advance,
+                              disruption="carry_forward" if carry_forward else "error")
     publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
     click.echo(f"published {len(results)} indexes to {out_dir}; open {out_dir / 'index.html'} "
                f"or run `indexcalc serve --dir {out_dir}`")

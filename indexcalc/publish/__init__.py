@@ -72,7 +72,12 @@ class PublicationInputs:
 def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> PublicationInputs:
     """Build the series once per roll rule in use, for the roots the indexes' weights hold, and
     the collateral returns on the union of the indexes' dates (the same functions and rule
-    choice as :func:`indexcalc.pipeline.rebuild_all`)."""
+    choice as :func:`indexcalc.pipeline.rebuild_all`).
+
+    ``results`` were computed on this ``market`` by :func:`indexcalc.pipeline.rebuild_all`, which
+    applied the run's disruption policy to these roots: under "error" they have no disruption,
+    so carrying prices forward here changes nothing; under "carry_forward" it rebuilds the
+    calculation's own series (instead of stopping at a disruption the run chose to carry)."""
     from indexcalc.pipeline import roll_rule_for
     from indexcalc.series import build_series, collateral_returns
 
@@ -86,7 +91,9 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
         key = rule.model_dump_json()
         roots = sorted(held[key] & available)
         if key not in root_levels and roots:
-            root_levels[key] = build_series(market, rule, roots=roots).select("date", "root", "level")
+            root_levels[key] = build_series(market, rule, roots=roots, disruption="carry_forward").select(
+                "date", "root", "level"
+            )
     risk_free = None
     if any(result.spec.return_type == "tr" for result in results.values()) and market.rates.height:
         dates = pl.concat([result.levels.get_column("date") for result in results.values()]).unique().sort()

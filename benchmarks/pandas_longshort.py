@@ -27,6 +27,12 @@ Formulas, for an index over roots i with dates t on the union of the roots' date
 - signal_{i,r} = ER_{i,r} / mean(ER_i over the window) - 1; D = +1 above +tol, -1 below -tol,
   else the previous D (0 if none); the family maps D to a direction (energy shorts flat);
 - base date = the first rebalance at which every root has full direction and magnitude windows;
+- with annual reconstitution (``reconstitution_month`` set): a root is eligible at r when both
+  its windows are full and 0 < avgDOI_{i,r} >= ``min_dollar_open_interest``; the chosen roots
+  are the eligible ones, the ``max_roots`` largest avgDOI first (ties by name); the base date is
+  the first rebalance with at least 1/cap chosen roots; the universe is the choice at the base
+  date, replaced by the choice at each later rebalance in the reconstitution month, and m_i is
+  normalised and capped over the current universe (0 outside it);
 - W_i = m_i * direction_i held from a to the next effective date a':
   C_t = C_a * (1 + sum_i W_i * (ER_{i,t} / ER_{i,a} - 1)) for a < t <= a'; C = base value
   from the base date to the first effective date.
@@ -54,6 +60,9 @@ class LongShortParameters:
     flat_short_sectors: tuple[str, ...] = ("energy",)
     tie_tolerance: float = 1e-12
     base_value: float = 1000.0
+    reconstitution_month: int | None = None
+    min_dollar_open_interest: float = 0.0
+    max_roots: int | None = None
 
 
 def family_direction(momentum: pd.DataFrame, family: str, flat_short: pd.Series) -> pd.DataFrame:
@@ -158,14 +167,30 @@ def long_short_levels(
     )
     momentum = decided.where(full).ffill().fillna(0.0).where(full)
 
-    complete = (full & magnitude_ok).all(axis=1)
-    if not complete.any():
-        raise ValueError("no rebalance date has full windows for every root")
-    base_date = complete.idxmax()
+    all_averages = magnitude_mean.reindex(months)[roots].set_axis(rebalances)
+    if parameters.reconstitution_month is None:
+        complete = (full & magnitude_ok).all(axis=1)
+        if not complete.any():
+            raise ValueError("no rebalance date has full windows for every root")
+        base_date = complete.idxmax()
+    else:
+        chosen = _chosen_roots(all_averages, full & magnitude_ok, parameters)
+        viable = chosen.sum(axis=1) * parameters.cap >= 1.0 - 1e-12
+        if not viable.any():
+            raise ValueError("no rebalance date has enough eligible roots for the cap")
+        base_date = viable.idxmax()
     keep = rebalances >= base_date
     rebalances, effective, months, momentum = rebalances[keep], effective[keep], months[keep], momentum[keep]
 
-    averages = magnitude_mean.reindex(months)[roots].to_numpy()
+    averages = all_averages.loc[rebalances].to_numpy()
+    if parameters.reconstitution_month is not None:
+        chosen = chosen.loc[rebalances]
+        selection = (rebalances == base_date) | (rebalances.month == parameters.reconstitution_month)
+        for date in rebalances[selection]:
+            if chosen.loc[date].sum() * parameters.cap < 1.0 - 1e-12:
+                raise ValueError(f"reconstitution on {date.date()}: too few roots for the cap")
+        universe = chosen.astype(float).where(np.broadcast_to(np.asarray(selection)[:, None], chosen.shape)).ffill() > 0
+        averages = np.where(universe.to_numpy(), averages, 0.0)
     magnitude = np.vstack([cap_row(row, parameters.cap) for row in averages])
 
     flat_short = pd.Series({root: sectors[root] in parameters.flat_short_sectors for root in roots})
@@ -181,6 +206,8 @@ def long_short_levels(
         weights = pd.DataFrame(magnitude, index=effective, columns=roots) * family_direction(
             momentum, family, flat_short
         ).to_numpy()
+        # outside a reconstituted universe the magnitude is 0 (its D may be undefined)
+        weights = weights.where(magnitude != 0.0, 0.0)
         held_weights = weights.iloc[periods].set_axis(held.index)
         period_return = (held_weights * ratio).where(held_weights != 0.0, 0.0).sum(axis=1)
         # C at each effective date after the first: the previous one times the closing return
@@ -192,3 +219,16 @@ def long_short_levels(
         level.loc[held.index] = anchor_level.iloc[periods].to_numpy() * (1.0 + period_return)
         results[family] = level.rename("level").rename_axis("date").reset_index()
     return results
+
+
+def _chosen_roots(averages: pd.DataFrame, full: pd.DataFrame, parameters: LongShortParameters) -> pd.DataFrame:
+    """Per rebalance (rows) and root: whether a reconstitution on that date would choose it."""
+    eligible = full & (averages > 0) & (averages >= parameters.min_dollar_open_interest)
+    chosen = pd.DataFrame(False, index=averages.index, columns=averages.columns)
+    for date in averages.index:
+        candidates = sorted(
+            (root for root in averages.columns if eligible.at[date, root]),
+            key=lambda root: (-averages.at[date, root], root),
+        )
+        chosen.loc[date, candidates[: parameters.max_roots]] = True
+    return chosen

@@ -1,7 +1,8 @@
 """The Long/Short momentum family against an independent plain-pandas implementation
 (``benchmarks/pandas_longshort.py``, written from DESIGN.md section 3 without indexcalc) used
 as an oracle: on the embedded market every momentum ER index of the catalogue (LS, LF, SF, LO,
-SO and the sector Long/Short sub-indexes) must equal the peer's levels to 1e-9 relative."""
+SO, the sector Long/Short sub-indexes and the annually reconstituted Long/Short) must equal the
+peer's levels to 1e-9 relative."""
 
 from __future__ import annotations
 
@@ -59,16 +60,16 @@ def peer_inputs(embedded_market, embedded_series):
 
 
 def test_every_momentum_er_index_equals_the_pandas_peer(momentum_results, peer_inputs, embedded_market):
-    assert {"LS-ER", "LF-ER", "SF-ER", "LO-ER", "SO-ER"} <= set(momentum_results)
+    assert {"LS-ER", "LF-ER", "SF-ER", "LO-ER", "SO-ER", "LS-RECON-ER"} <= set(momentum_results)
     checked = 0
     # indexes over the same roots and parameters are computed by the peer in one call
     calls: dict[tuple, list[str]] = {}
     for index_id, result in momentum_results.items():
         spec = result.spec
         roots = tuple(sorted(spec.select_roots(embedded_market.instruments)))
-        key = (roots, spec.magnitude.cap, spec.base_value, spec.implementation_lag)
+        key = (roots, spec.magnitude.cap, spec.base_value, spec.implementation_lag, spec.reconstitution)
         calls.setdefault(key, []).append(index_id)
-    for (roots, cap, base_value, lag), index_ids in calls.items():
+    for (roots, cap, base_value, lag, reconstitution), index_ids in calls.items():
         spec = momentum_results[index_ids[0]].spec
         assert spec.magnitude.source == "open_interest"
         parameters = peer.LongShortParameters(
@@ -79,6 +80,9 @@ def test_every_momentum_er_index_equals_the_pandas_peer(momentum_results, peer_i
             flat_short_sectors=tuple(spec.direction.flat_short_sectors),
             tie_tolerance=spec.direction.tie_tolerance,
             base_value=base_value,
+            reconstitution_month=None if reconstitution is None else reconstitution.month,
+            min_dollar_open_interest=0.0 if reconstitution is None else reconstitution.min_dollar_open_interest,
+            max_roots=None if reconstitution is None else reconstitution.max_roots,
         )
         families = sorted({momentum_results[index_id].spec.family for index_id in index_ids})
         expected = peer.long_short_levels(roots=roots, families=families, parameters=parameters, **peer_inputs)

@@ -18,14 +18,29 @@ rather than entering part-way: the universe, the cap and the magnitudes stay the
 roots from the first published level on (a spec that wants an earlier start names a smaller
 ``universe``).
 
-Magnitude and direction depend on (roots, magnitude spec, direction spec, lag) only, so they
-are computed once per distinct combination and shared by the families and by ER and TR; the
-ER levels are shared by the ER and TR versions of a family.
+Reconstitution (optional, ``spec.reconstitution``; :mod:`indexcalc.rules.reconstitution`):
+the universe is chosen from the index's roots at the base date and then once a year, at the
+rebalance of the reconstitution month, by a minimum average dollar open interest (and at most
+``max_roots`` roots); in between, the monthly magnitudes are re-normalised and capped over the
+current members only, and the weights frame holds the members only (a root outside the
+universe has no row: weight 0, its magnitude in nobody's hands). The base date is then the
+first rebalance at which enough roots (``1 / cap``) have full windows and pass the threshold:
+the initial universe is those roots, and a root whose history starts later enters at the
+first reconstitution after its window is full. The choice at every selection date is
+published as the ``universe`` table (:data:`indexcalc.rules.reconstitution.UNIVERSE_SCHEMA`).
+A reconstitution leaving fewer than ``1 / cap`` members is a :class:`SpecError` naming the
+index and the date. Without ``reconstitution`` nothing of the above runs: the universe is
+fixed and the levels are those of the fixed-universe code path.
+
+Magnitude and direction depend on (roots, magnitude spec, direction spec, lag, reconstitution)
+only, so they are computed once per distinct combination and shared by the families and by ER
+and TR; the ER levels are shared by the ER and TR versions of a family.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,8 +58,10 @@ from indexcalc.rules.magnitude import (
     dollar_open_interest,
     fixed_magnitude,
     magnitude_weights,
+    member_magnitude_weights,
     read_cftc_open_interest,
 )
+from indexcalc.rules.reconstitution import eligibility, membership, selection_dates
 from indexcalc.specs.momentum import MagnitudeSpec, MomentumIndexSpec
 
 WEIGHTS_COLUMNS = ("date", "effective_date", "root", "magnitude", "signal", "direction", "weight")
@@ -53,15 +70,17 @@ WEIGHTS_COLUMNS = ("date", "effective_date", "root", "magnitude", "signal", "dir
 
 @dataclass(frozen=True)
 class MomentumInputs:
-    """What the five families of one (roots, magnitude, direction, lag) share.
+    """What the five families of one (roots, magnitude, direction, lag, reconstitution) share.
 
     ``levels``: ``date, root, level`` aligned on the index axis; ``table``: per rebalance from the
-    base date and root, ``date, effective_date, root, magnitude, signal, momentum`` (D).
+    base date and member root, ``date, effective_date, root, magnitude, signal, momentum`` (D);
+    ``universe``: the reconstitution choices (None without reconstitution).
     """
 
     base_date: dt.date
     levels: pl.DataFrame
     table: pl.DataFrame
+    universe: pl.DataFrame | None = None
 
 
 def compute_momentum(
@@ -74,7 +93,8 @@ def compute_momentum(
 
     ``series``: ``date, root, level, ...`` linked ER series of every root (indexcalc.series);
     ``collateral``: ``date, collateral_return`` (TBR_t) over the union of the series' dates.
-    The weights frame has :data:`WEIGHTS_COLUMNS`. The CFTC file of a ``cftc`` magnitude is read
+    The weights frame has :data:`WEIGHTS_COLUMNS` (members only with reconstitution, whose
+    choices are the ``universe`` table of the result). The CFTC file of a ``cftc`` magnitude is read
     once per file (the only I/O, at this edge).
     """
     sectors = {root: instrument.sector for root, instrument in market.instruments.items()}
@@ -87,7 +107,13 @@ def compute_momentum(
     groups: dict[tuple, list[MomentumIndexSpec]] = {}
     for spec in specs:
         # specs are frozen but hold dicts (fixed weights): key on their canonical JSON
-        key = (roots_of[spec.id], spec.magnitude.model_dump_json(), spec.direction.model_dump_json(), spec.implementation_lag)
+        key = (
+            roots_of[spec.id],
+            spec.magnitude.model_dump_json(),
+            spec.direction.model_dump_json(),
+            spec.implementation_lag,
+            None if spec.reconstitution is None else spec.reconstitution.model_dump_json(),
+        )
         groups.setdefault(key, []).append(spec)
 
     results: dict[str, IndexResult] = {}
@@ -111,7 +137,8 @@ def compute_momentum(
             levels = excess[(spec.family, spec.base_value)]
             if spec.return_type == "tr":
                 levels = composite_total_return(levels, collateral, spec.base_value)
-            results[spec.id] = IndexResult(spec=spec, levels=levels, weights=weights[spec.family])
+            tables = {} if inputs.universe is None else {"universe": inputs.universe}
+            results[spec.id] = IndexResult(spec=spec, levels=levels, weights=weights[spec.family], tables=tables)
     return {spec.id: results[spec.id] for spec in specs}
 
 
@@ -166,17 +193,34 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
             averages.select("date", "root", pl.col("full_window").alias("magnitude_full")), on=["date", "root"], how="left"
         ).select("date", "root", pl.col("full_window") & pl.col("magnitude_full").fill_null(False))
 
-    complete = eligible.group_by("date").agg(pl.col("full_window").all()).filter(pl.col("full_window"))
-    if complete.height == 0:
-        raise SpecError(_history_problem(spec, levels), key=f"index {spec.id}")
-    base_date = complete.get_column("date").min()
+    reconstitution = spec.reconstitution
+    if reconstitution is None:
+        complete = eligible.group_by("date").agg(pl.col("full_window").all()).filter(pl.col("full_window"))
+        if complete.height == 0:
+            raise SpecError(_history_problem(spec, levels), key=f"index {spec.id}")
+        base_date = complete.get_column("date").min()
+    else:
+        candidates = eligibility(
+            averages.select("date", "root", "average").join(eligible, on=["date", "root"], how="left"),
+            reconstitution.min_dollar_open_interest,
+            reconstitution.max_roots,
+        )
+        base_date = _first_viable_date(spec, candidates)
     schedule = schedule.filter(pl.col("date") >= base_date)
     rebalances = schedule.get_column("date")
 
+    universe = None
     if magnitude_spec.source == "fixed":
         magnitude = fixed_magnitude(magnitude_spec.fixed_weights, roots, rebalances, magnitude_spec.cap)
-    else:
+    elif reconstitution is None:
         magnitude = magnitude_weights(averages.filter(pl.col("date") >= base_date), magnitude_spec.cap)
+    else:
+        selections = selection_dates(rebalances, base_date, reconstitution.month)
+        universe = candidates.filter(pl.col("date").is_in(selections.implode()))
+        _check_universe(spec, universe)
+        magnitude = member_magnitude_weights(
+            averages.filter(pl.col("date") >= base_date), membership(universe, rebalances), magnitude_spec.cap
+        )
     # ties look back to the previous D, which may predate the base date for early roots
     momentum = momentum_direction(signals.filter(pl.col("full_window")), spec.direction.tie_tolerance)
     table = (
@@ -185,7 +229,7 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
         .select("date", "effective_date", "root", "magnitude", "signal", "momentum")
         .sort("date", "root")
     )
-    return MomentumInputs(base_date=base_date, levels=levels, table=table)
+    return MomentumInputs(base_date=base_date, levels=levels, table=table, universe=universe)
 
 
 class _Shared:
@@ -286,3 +330,55 @@ def _history_problem(spec: MomentumIndexSpec, levels: pl.DataFrame) -> str:
         f"{max(spec.direction.window_months, magnitude_months)} months of price and open-interest history "
         f"(latest series start: root {latest['root']} on {latest['date']})"
     )
+
+
+def _members_needed(cap: float) -> int:
+    """The fewest members a magnitude cap can hold over: ceil(1 / cap)."""
+    return math.ceil(1.0 / cap - CAP_TOLERANCE)
+
+
+def _threshold_text(spec: MomentumIndexSpec) -> str:
+    reconstitution = spec.reconstitution
+    limit = "" if reconstitution.max_roots is None else f", at most {reconstitution.max_roots} kept"
+    return (
+        f"full {max(spec.direction.window_months, spec.magnitude.window_months)}-month windows and an average "
+        f"dollar open interest of at least {reconstitution.min_dollar_open_interest:,.0f} USD{limit}"
+    )
+
+
+def _first_viable_date(spec: MomentumIndexSpec, candidates: pl.DataFrame) -> dt.date:
+    """The base date with reconstitution: the first rebalance whose eligible roots (after
+    ``max_roots``) are enough for the cap."""
+    cap = spec.magnitude.cap
+    counts = candidates.group_by("date").agg(pl.col("member").sum().alias("members")).sort("date")
+    viable = counts.filter(pl.col("members") * cap >= 1.0 - CAP_TOLERANCE)
+    if viable.height:
+        return viable.item(0, "date")
+    most = counts.sort("members", "date", descending=[True, False])
+    found = f"the most: {most.item(0, 'members')} on {most.item(0, 'date')}" if most.height else "no rebalance date"
+    raise SpecError(
+        f"no rebalance date at which the {_members_needed(cap)} roots that magnitude cap {cap:g} needs have "
+        f"{_threshold_text(spec)} ({found})",
+        key=f"index {spec.id}",
+    )
+
+
+def _check_universe(spec: MomentumIndexSpec, universe: pl.DataFrame) -> None:
+    """A :class:`SpecError` at the first reconstitution whose members are too few for the cap."""
+    cap = spec.magnitude.cap
+    members = (
+        universe.filter(pl.col("member"))
+        .group_by("date")
+        .agg(pl.col("root").sort().alias("roots"))
+        .join(universe.select("date").unique(), on="date", how="right")
+        .with_columns(pl.col("roots").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .filter(pl.col("roots").list.len() * cap < 1.0 - CAP_TOLERANCE)
+        .sort("date")
+    )
+    if members.height:
+        date, roots = members.item(0, "date"), members.item(0, "roots").to_list()
+        raise SpecError(
+            f"reconstitution on {date}: {len(roots)} root(s) ({', '.join(roots) or 'none'}) have "
+            f"{_threshold_text(spec)}; magnitude cap {cap:g} needs at least {_members_needed(cap)}",
+            key=f"index {spec.id}",
+        )

@@ -256,6 +256,46 @@ def magnitude_weights(averages: pl.DataFrame, cap: float) -> pl.DataFrame:
     return frame.select("date", "root", pl.Series("magnitude", cap_weights(matrix, cap).ravel()))
 
 
+def member_magnitude_weights(averages: pl.DataFrame, members: pl.DataFrame, cap: float) -> pl.DataFrame:
+    """``date, root, magnitude`` of the members only: per rebalance date ``r`` with members
+    ``M_r`` (a reconstituted universe, :mod:`indexcalc.rules.reconstitution`),
+    ``m_i = avg_i / sum_{j in M_r} avg_j`` for ``i in M_r``, capped at ``cap``.
+
+    ``averages``: ``date, root, average`` for every root at every date (as
+    :func:`magnitude_weights`); ``members``: ``date, root``. Non-members enter the capping matrix
+    at zero (a zero weight stays zero, so the result is :func:`magnitude_weights` over the
+    members, bit for bit when every root is a member). A member's missing or null average is a
+    :class:`DataError` naming root and date; the caller checks beforehand that every date has
+    at least ``1 / cap`` members.
+    """
+    frame = (
+        averages.select("date", "root", "average")
+        .join(members.select("date", "root", pl.lit(True).alias("member")), on=["date", "root"], how="left")
+        .with_columns(pl.col("member").fill_null(False))
+        .filter(pl.col("date").is_in(members.get_column("date").unique().implode()))
+        .sort("date", "root")
+    )
+    dates = frame.get_column("date").unique().sort()
+    roots = frame.get_column("root").unique().sort()
+    if frame.height != dates.len() * roots.len() or frame.filter(pl.col("member")).height != members.height:
+        counts = frame.group_by("date").len().filter(pl.col("len") != roots.len()).sort("date")
+        problem = f"on {counts.item(0, 'date')}" if counts.height else "for a member"
+        raise DataError(f"magnitude averages incomplete {problem}", key="rebalance")
+    null = frame.filter(pl.col("member") & pl.col("average").is_null())
+    if null.height:
+        raise DataError(
+            f"no open-interest average on {null.item(0, 'date')} (no observation in the window)",
+            key=f"root {null.item(0, 'root')}",
+        )
+    weights = frame.select(pl.when(pl.col("member")).then(pl.col("average")).otherwise(0.0)).to_series()
+    matrix = weights.to_numpy().reshape(dates.len(), roots.len())
+    return (
+        frame.select("date", "root", "member", pl.Series("magnitude", cap_weights(matrix, cap).ravel()))
+        .filter(pl.col("member"))
+        .select(list(MAGNITUDE_SCHEMA))
+    )
+
+
 def fixed_magnitude(
     fixed_weights: Mapping[str, float], roots: Sequence[str], rebalances: pl.Series, cap: float
 ) -> pl.DataFrame:

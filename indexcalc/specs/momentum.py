@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -53,6 +54,28 @@ class DirectionSpec(Frozen):
     tie_tolerance: float = Field(1e-12, ge=0, lt=0.01, description="|signal| at or below this is a tie")
 
 
+class ReconstitutionSpec(Frozen):
+    """Annual reconstitution of the universe (DESIGN.md section 3).
+
+    Once a year, at the rebalance of ``month`` (its last business day), the members are chosen
+    from the index's roots: those with full direction and magnitude windows whose average dollar
+    open interest over the magnitude window (``avgDOI``, USD, the magnitude's own average) is
+    positive and at least ``min_dollar_open_interest``, then, if ``max_roots`` is set, the
+    ``max_roots`` largest by ``avgDOI`` (ties: root name). The members hold from that rebalance
+    (effective one lag later) until the next reconstitution; the monthly rebalances in between
+    re-normalise and cap the magnitudes over the members only. Default ``month`` 12: the December
+    rebalance, effective in early January, fixes the universe held through the next year.
+    """
+
+    month: int = Field(12, ge=1, le=12, description="calendar month whose rebalance chooses the next year's universe")
+    min_dollar_open_interest: float = Field(
+        ge=0, description="USD; eligibility threshold on the average dollar open interest of the magnitude window"
+    )
+    max_roots: int | None = Field(
+        None, ge=1, description="keep at most this many roots, the largest by average dollar open interest"
+    )
+
+
 class MomentumIndexSpec(IndexSpecBase):
     kind: Literal["momentum"] = "momentum"
     family: MomentumFamily
@@ -60,6 +83,9 @@ class MomentumIndexSpec(IndexSpecBase):
     magnitude: MagnitudeSpec = MagnitudeSpec()
     direction: DirectionSpec = DirectionSpec()
     rebalance: Literal["monthly"] = "monthly"
+    reconstitution: ReconstitutionSpec | None = Field(
+        None, description="annual choice of the universe by dollar open interest; none: the universe is fixed"
+    )
 
     @model_validator(mode="after")
     def _cap_can_hold(self) -> "MomentumIndexSpec":
@@ -70,4 +96,16 @@ class MomentumIndexSpec(IndexSpecBase):
                 f"magnitude cap {self.magnitude.cap:g} cannot hold over {len(self.universe)} roots "
                 f"(needs a cap of at least {1.0 / len(self.universe):.4g})"
             )
+        reconstitution = self.reconstitution
+        if reconstitution is not None:
+            if self.magnitude.source == "fixed":
+                raise ValueError(
+                    "reconstitution chooses roots by dollar open interest: magnitude source 'fixed' has none"
+                )
+            max_roots = reconstitution.max_roots
+            if max_roots is not None and max_roots * self.magnitude.cap < 1.0 - CAP_TOLERANCE:
+                raise ValueError(
+                    f"magnitude cap {self.magnitude.cap:g} cannot hold over reconstitution.max_roots "
+                    f"{reconstitution.max_roots} (needs at least {math.ceil(1.0 / self.magnitude.cap - CAP_TOLERANCE)})"
+                )
         return self

@@ -485,3 +485,294 @@ def test_missing_inputs_names_what_the_market_lacks(synthetic):
     assert "no open interest in the market data" in missing_inputs(_spec("LS-ER", "long_short"), without_oi)
     fixed = _spec("LO-FIXED", "long_only", magnitude={"source": "fixed", "cap": CAP, "fixed_weights": dict.fromkeys(ROOTS, 1.0)})
     assert missing_inputs(fixed, without_oi) is None
+
+
+# ---- annual reconstitution (spec.reconstitution) ----------------------------------------------
+
+RECON_ROOTS = ["C", "GC", "HG", "KC", "W"]
+RECON_CAP = 0.3  # needs ceil(1 / 0.3) = 4 members
+MILLION = 1e6
+DOI_REGIMES = {
+    # from date: dollar open interest (USD millions) per root, constant until the next regime
+    dt.date(2000, 1, 1): {"C": 50.0, "GC": 30.0, "HG": 20.0, "KC": 5.0, "W": 15.0},
+    dt.date(2000, 7, 1): {"C": 50.0, "GC": 30.0, "HG": 20.0, "KC": 40.0, "W": 5.0},
+}
+
+
+def _recon_market(regimes: dict[dt.date, dict[str, float]] = DOI_REGIMES, seed: int = 3):
+    """Series, market and collateral over weekdays 3 Jan 2000 - 31 Jan 2002 for RECON_ROOTS: one
+    contract per root whose settle is the root's level (a random walk) and whose open interest
+    makes the dollar open interest (OI x multiplier x settle) the regime's constant value."""
+    rng = np.random.default_rng(seed)
+    days = pl.date_range(dt.date(2000, 1, 3), dt.date(2002, 1, 31), "1d", eager=True)
+    days = days.filter(days.dt.weekday() <= 5)
+    starts = sorted(regimes)
+    regime = np.searchsorted(np.array(starts, dtype="datetime64[D]"), days.to_numpy(), side="right") - 1
+    frames = []
+    for root in RECON_ROOTS:
+        levels = 100.0 * np.cumprod(1.0 + 0.01 * rng.standard_normal(len(days)))
+        dollar_oi = np.array([regimes[start][root] * MILLION for start in starts])[regime]
+        frames.append(pl.DataFrame({"date": days, "root": root, "level": levels, "dollar_oi": dollar_oi}))
+    frame = pl.concat(frames)
+    multiplier = pl.col("root").replace_strict({root: INSTRUMENTS[root].multiplier for root in RECON_ROOTS},
+                                               return_dtype=pl.Float64)
+    prices = frame.select(
+        "date", "root", pl.lit(200001, dtype=pl.Int32).alias("contract"), pl.col("level").alias("settle"),
+        pl.lit(1.0).alias("volume"), (pl.col("dollar_oi") / (pl.col("level") * multiplier)).alias("open_interest"),
+    )
+    series = frame.select(
+        "date", "root", "level",
+        (pl.col("level") / pl.col("level").shift(1).over("root") - 1.0).fill_null(0.0).alias("daily_return"),
+    )
+    market = MarketData(prices=prices, instruments={root: INSTRUMENTS[root] for root in RECON_ROOTS})
+    collateral = pl.DataFrame({"date": days, "collateral_return": 1e-4})
+    return series, market, collateral
+
+
+def _recon_spec(index_id: str = "LS-RECON-ER", family: str = "long_short", **reconstitution) -> MomentumIndexSpec:
+    """3-month windows, cap 0.3, December reconstitution with a USD 10 million threshold."""
+    return _spec(
+        index_id,
+        family,
+        magnitude={"cap": RECON_CAP, "window_months": 3},
+        direction={"window_months": 3},
+        reconstitution={"month": 12, "min_dollar_open_interest": 10 * MILLION} | reconstitution,
+    )
+
+
+def _members(weights: pl.DataFrame) -> dict[dt.date, list[str]]:
+    return dict(weights.group_by("date").agg(pl.col("root").sort()).sort("date").iter_rows())
+
+
+def _magnitudes(weights: pl.DataFrame, date: dt.date) -> dict[str, float]:
+    return dict(weights.filter(pl.col("date") == date).select("root", "magnitude").iter_rows())
+
+
+@pytest.fixture(scope="module")
+def recon_result():
+    series, market, collateral = _recon_market()
+    return compute_momentum([_recon_spec()], market, series, collateral)["LS-RECON-ER"]
+
+
+def test_universe_changes_exactly_at_the_reconstitution_rebalance(recon_result):
+    # 3-month windows from 3 Jan 2000: the first full window is Feb-Apr, rebalance Fri 28 Apr 2000,
+    # where C 50, GC 30, HG 20, W 15 pass USD 10m and KC 5 does not: 4 members, enough for the
+    # cap, so that is the base date. From July KC has 40 and W 5, but the universe holds until the
+    # December rebalance (Fri 29 Dec 2000): then C, GC, HG, KC; on 31 Dec 2001 the same again.
+    members = _members(recon_result.weights)
+    assert min(members) == dt.date(2000, 4, 28)
+    assert recon_result.levels.item(0, "date") == dt.date(2000, 4, 28)
+    assert len(members) == 21  # Apr 2000 - Dec 2001 (Jan 2002 has no later month yet)
+    before, after = ["C", "GC", "HG", "W"], ["C", "GC", "HG", "KC"]
+    for date, roots in members.items():
+        assert roots == (before if date < dt.date(2000, 12, 29) else after), date
+    changes = [date for date, previous in zip(list(members)[1:], list(members)) if members[date] != members[previous]]
+    assert changes == [dt.date(2000, 12, 29)]
+    assert tuple(recon_result.weights.columns) == WEIGHTS_COLUMNS
+
+
+def test_reconstituted_magnitude_is_renormalised_and_capped_over_the_members(recon_result):
+    weights = recon_result.weights
+    # 28 Apr 2000: C 50, GC 30, HG 20, W 15 (sum 115): C 0.4348 -> 0.3, rest x 0.7/0.5652:
+    # GC 0.3231 -> 0.3, rest x 0.4/0.3769: HG 20/35 x 0.4 = 8/35, W 15/35 x 0.4 = 6/35
+    assert _magnitudes(weights, dt.date(2000, 4, 28)) == pytest.approx(
+        {"C": 0.3, "GC": 0.3, "HG": 8 / 35, "W": 6 / 35}, rel=1e-12)
+    # 29 Sep 2000 (window Jul-Sep, all the July regime): W's 5 is below the threshold but W stays
+    # until December, KC's 40 waits outside. C 50, GC 30, HG 20, W 5 (sum 105): C, GC and HG
+    # capped in turn (0.4762, 0.3818, 0.32) and W takes the remaining 0.1
+    assert _magnitudes(weights, dt.date(2000, 9, 29)) == pytest.approx(
+        {"C": 0.3, "GC": 0.3, "HG": 0.3, "W": 0.1}, rel=1e-12)
+    # 29 Dec 2000: C 50, GC 30, HG 20, KC 40 (sum 140): C 0.3571 -> 0.3, rest x 0.7/0.6429:
+    # KC 0.3111 -> 0.3, rest x 0.4/0.3889: GC 30/50 x 0.4 = 0.24, HG 0.16
+    assert _magnitudes(weights, dt.date(2000, 12, 29)) == pytest.approx(
+        {"C": 0.3, "GC": 0.24, "HG": 0.16, "KC": 0.3}, rel=1e-12)
+    totals = weights.group_by("date").agg(pl.col("magnitude").sum(), pl.col("magnitude").max().alias("largest"))
+    np.testing.assert_allclose(totals.get_column("magnitude").to_numpy(), 1.0, rtol=0, atol=1e-12)
+    assert totals.get_column("largest").max() <= RECON_CAP
+    assert (weights.get_column("weight") == weights["magnitude"] * weights["direction"]).all()
+
+
+def test_universe_table_publishes_each_choice_with_its_averages_and_ranks(recon_result):
+    universe = recon_result.tables["universe"]
+    assert universe.get_column("date").unique().sort().to_list() == [
+        dt.date(2000, 4, 28), dt.date(2000, 12, 29), dt.date(2001, 12, 31)
+    ]
+    december = {
+        row["root"]: row for row in universe.filter(pl.col("date") == dt.date(2000, 12, 29)).iter_rows(named=True)
+    }
+    # averages over Oct-Dec 2000: C 50, KC 40, GC 30, HG 20 pass (ranks 1-4), W 5 does not
+    for root, average in {"C": 50, "GC": 30, "HG": 20, "KC": 40, "W": 5}.items():
+        assert december[root]["average_dollar_open_interest"] == pytest.approx(average * MILLION, rel=1e-12)
+    assert {root: row["rank"] for root, row in december.items()} == {"C": 1, "KC": 2, "GC": 3, "HG": 4, "W": None}
+    assert {root for root, row in december.items() if row["member"]} == {"C", "GC", "HG", "KC"}
+    # the levels use the members' weights: every root weighted in a period is a member of its choice
+    assert recon_result.weights.filter(pl.col("root") == "W", pl.col("date") >= dt.date(2000, 12, 29)).height == 0
+
+
+def test_max_roots_keeps_the_largest_eligible_roots():
+    # threshold USD 1m (every root passes), at most 4 roots: on 28 Apr 2000 the largest four are
+    # C 50, GC 30, HG 20, W 15 (KC 5 is fifth); on 29 Dec 2000, C 50, KC 40, GC 30, HG 20 (W 5 is
+    # fifth). With a cap of 0.25 and four members every magnitude is exactly 1/4.
+    series, market, collateral = _recon_market()
+    spec = _spec("LS-TOP4-ER", "long_short", magnitude={"cap": 0.25, "window_months": 3},
+                 direction={"window_months": 3}, reconstitution={"min_dollar_open_interest": MILLION, "max_roots": 4})
+    result = compute_momentum([spec], market, series, collateral)["LS-TOP4-ER"]
+    members = _members(result.weights)
+    assert members[dt.date(2000, 4, 28)] == members[dt.date(2000, 11, 30)] == ["C", "GC", "HG", "W"]
+    assert members[dt.date(2000, 12, 29)] == members[dt.date(2001, 12, 31)] == ["C", "GC", "HG", "KC"]
+    np.testing.assert_allclose(result.weights.get_column("magnitude").to_numpy(), 0.25, rtol=0, atol=1e-15)
+    universe = result.tables["universe"].filter(pl.col("date") == dt.date(2000, 4, 28))
+    assert universe.filter(pl.col("eligible")).height == 5 and universe.filter(pl.col("member")).height == 4
+
+
+def test_too_few_members_at_a_reconstitution_names_the_index_and_the_date():
+    # from July 2001 HG falls to 5: at the 31 Dec 2001 reconstitution only C 50, KC 40, GC 30 pass
+    regimes = DOI_REGIMES | {dt.date(2001, 7, 1): {"C": 50.0, "GC": 30.0, "HG": 5.0, "KC": 40.0, "W": 5.0}}
+    series, market, collateral = _recon_market(regimes)
+    with pytest.raises(SpecError) as raised:
+        compute_momentum([_recon_spec()], market, series, collateral)
+    assert str(raised.value) == (
+        "index LS-RECON-ER: reconstitution on 2001-12-31: 3 root(s) (C, GC, KC) have full 3-month windows and an "
+        "average dollar open interest of at least 10,000,000 USD; magnitude cap 0.3 needs at least 4"
+    )
+    # the data up to November 2001 is still computable: the error belongs to that reconstitution
+    cut = pl.col("date") <= dt.date(2001, 12, 14)
+    partial = compute_momentum([_recon_spec()], market.up_to(dt.date(2001, 12, 14)), series.filter(cut), collateral)
+    assert max(_members(partial["LS-RECON-ER"].weights)) == dt.date(2001, 11, 30)
+
+
+def test_a_threshold_no_four_roots_ever_pass_is_a_spec_error():
+    series, market, collateral = _recon_market()
+    with pytest.raises(SpecError, match=r"index LS-RECON-ER: no rebalance date at which the 4 roots that magnitude "
+                                        r"cap 0.3 needs have full 3-month windows and an average dollar open interest "
+                                        r"of at least 45,000,000 USD \(the most: 1 on 2000-04-28\)"):
+        compute_momentum([_recon_spec(min_dollar_open_interest=45 * MILLION)], market, series, collateral)
+
+
+def test_a_root_with_a_late_history_enters_at_the_first_reconstitution_after_its_window_is_full():
+    # KC starts on 15 Jun 2000: without reconstitution the index waits for it (base 29 Jun 2001,
+    # test above); with reconstitution the other seven start on 31 Jan 2001 and KC, whose
+    # 12-month window is full from June 2001, joins at the December 2001 reconstitution
+    series, market, collateral = _synthetic(late_root_start=dt.date(2000, 6, 15))
+    spec = _spec("LS-RECON-ER", "long_short", reconstitution={"min_dollar_open_interest": 0.0})
+    weights = compute_momentum([spec], market, series, collateral)["LS-RECON-ER"].weights
+    assert weights.get_column("date").min() == dt.date(2001, 1, 31)
+    assert weights.filter(pl.col("root") == "KC").get_column("date").min() == dt.date(2001, 12, 31)
+    assert set(_members(weights)[dt.date(2001, 11, 30)]) == set(ROOTS) - {"KC"}
+
+
+def test_reconstitution_needs_an_open_interest_magnitude_and_a_max_roots_the_cap_can_hold():
+    with pytest.raises(ValueError, match="magnitude source 'fixed' has none"):
+        _spec("X", "long_short", magnitude={"source": "fixed", "fixed_weights": dict.fromkeys(ROOTS, 1.0), "cap": CAP},
+              reconstitution={"min_dollar_open_interest": 1.0})
+    with pytest.raises(ValueError, match=r"cap 0.1 cannot hold over reconstitution.max_roots 9 \(needs at least 10\)"):
+        MomentumIndexSpec.model_validate({"id": "X", "name": "X", "family": "long_short",
+                                          "reconstitution": {"min_dollar_open_interest": 1.0, "max_roots": 9}})
+
+
+def test_cli_reports_a_reconstitution_spec_error_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from indexcalc.cli import main
+
+    (tmp_path / "momentum.toml").write_text(
+        '[[index]]\nid = "LS-RECON-ER"\nkind = "momentum"\nname = "Recon"\nfamily = "long_short"\n'
+        '[index.reconstitution]\nmonth = 13\nmin_dollar_open_interest = 1e9\n'
+    )
+    outcome = CliRunner().invoke(main, ["list", "--catalogue", str(tmp_path)])
+    assert outcome.exit_code == 2
+    message = outcome.output.strip()
+    assert "\n" not in message
+    assert ("momentum.toml: index LS-RECON-ER: momentum.reconstitution.month: "
+            "Input should be less than or equal to 12") in message
+
+
+def test_methodology_describes_the_reconstitution_only_when_it_is_set():
+    from indexcalc.publish.methodology import render_methodology
+
+    plain = render_methodology(_spec("LS-ER", "long_short", magnitude={"cap": 0.1}), INSTRUMENTS)
+    assert "reconstituted" not in plain
+    recon = _spec("LS-RECON-ER", "long_short", magnitude={"cap": 0.125},
+                  reconstitution={"month": 6, "min_dollar_open_interest": 1.5e9, "max_roots": 15})
+    html = render_methodology(recon, INSTRUMENTS)
+    paragraph = " ".join(html.split("<p data-reconstitution>")[1].split("</p>")[0].split())
+    assert "At the rebalance of June each year" in paragraph
+    assert "over the 12 months ending at that date is at least USD 1,500,000,000, keeping the 15 largest" in paragraph
+    assert "at least 8 commodities have complete history" in paragraph
+
+
+# ---- reconstitution on the embedded market ----------------------------------------------------
+
+
+def _catalogue_reconstitution() -> dict:
+    from indexcalc.specs import load_catalogue
+
+    [spec] = [spec for spec in load_catalogue() if spec.id == "LS-RECON-ER"]
+    return spec.reconstitution.model_dump()
+
+
+@pytest.fixture(scope="module")
+def embedded_recon_results(embedded_market, embedded_series):
+    """The five families with the catalogue's reconstitution (ER), LS also in TR, and a Long-Only
+    whose reconstitution keeps every root (threshold 0)."""
+    from indexcalc.series import collateral_returns
+
+    reconstitution = _catalogue_reconstitution()
+    specs = [_spec(f"{short}-RECON-ER", family, magnitude={"cap": 0.1}, reconstitution=reconstitution)
+             for short, family in FAMILIES.items()]
+    specs.append(_spec("LS-RECON-TR", "long_short", "tr", magnitude={"cap": 0.1}, reconstitution=reconstitution))
+    specs.append(_spec("LO-EVERY-ER", "long_only", magnitude={"cap": 0.1},
+                       reconstitution={"min_dollar_open_interest": 0.0}))
+    collateral = collateral_returns(embedded_market.rates, embedded_series.get_column("date").unique().sort())
+    return compute_momentum(specs, embedded_market, embedded_series, collateral)
+
+
+def test_reconstituted_long_short_is_long_flat_plus_short_flat_in_every_period(embedded_recon_results):
+    ls, lf, sf = (_period_returns(embedded_recon_results[f"{name}-RECON-ER"]) for name in ("LS", "LF", "SF"))
+    assert ls.get_column("date").to_list() == lf.get_column("date").to_list() == sf.get_column("date").to_list()
+    assert (ls["period_return"] - lf["period_return"] - sf["period_return"]).abs().max() <= 1e-12
+    assert ls.height > 7000
+
+
+def test_reconstituted_short_only_is_minus_long_only_in_every_period(embedded_recon_results):
+    lo, so = (_period_returns(embedded_recon_results[f"{name}-RECON-ER"]) for name in ("LO", "SO"))
+    assert (so["period_return"] + lo["period_return"]).abs().max() <= 1e-12
+
+
+def test_embedded_universe_changes_only_in_december_and_some_roots_leave(embedded_recon_results, embedded_market):
+    result = embedded_recon_results["LS-RECON-ER"]
+    members = _members(result.weights)
+    dates = list(members)
+    changes = [date for date, previous in zip(dates[1:], dates) if members[date] != members[previous]]
+    assert changes and all(date.month == 12 for date in changes)
+    left = [date for date, previous in zip(dates[1:], dates) if set(members[previous]) - set(members[date])]
+    assert left, "the threshold should make some root leave in some year"
+    assert all(10 <= len(roots) < len(embedded_market.instruments) for roots in members.values())
+    # every weighted root is a member of the latest choice, and the choice is the threshold's
+    universe = result.tables["universe"]
+    threshold = _catalogue_reconstitution()["min_dollar_open_interest"]
+    chosen = universe.filter(pl.col("member"))
+    assert (chosen.get_column("average_dollar_open_interest") >= threshold).all()
+    assert universe.filter(~pl.col("member")).filter(pl.col("average_dollar_open_interest") >= threshold).height == 0
+    for date, roots in members.items():
+        latest = chosen.filter(pl.col("date") == chosen.filter(pl.col("date") <= date).get_column("date").max())
+        assert roots == latest.get_column("root").sort().to_list(), date
+    totals = result.weights.group_by("date").agg(pl.col("magnitude").sum(), pl.col("magnitude").max().alias("largest"))
+    np.testing.assert_allclose(totals.get_column("magnitude").to_numpy(), 1.0, rtol=0, atol=1e-12)
+    assert totals.get_column("largest").max() <= 0.1
+    assert embedded_recon_results["LS-RECON-TR"].weights is result.weights
+
+
+def test_reconstitution_that_keeps_every_root_gives_the_fixed_universe_levels_exactly(embedded_results,
+                                                                                      embedded_recon_results):
+    # on the embedded market every root starts on the same day, so with a zero threshold the
+    # universe is every root at every choice, and the levels are those without reconstitution
+    assert embedded_recon_results["LO-EVERY-ER"].levels.equals(embedded_results["LO-ER"].levels)
+    assert embedded_recon_results["LO-EVERY-ER"].weights.equals(embedded_results["LO-ER"].weights)
+
+
+def test_catalogue_reconstituted_index_matches_the_same_spec_computed_alone(embedded_results, embedded_recon_results):
+    # LS-RECON-ER of the catalogue, computed with every other momentum index, is the test's spec
+    assert embedded_results["LS-RECON-ER"].levels.equals(embedded_recon_results["LS-RECON-ER"].levels)
+    assert embedded_results["LS-RECON-ER"].tables["universe"].equals(
+        embedded_recon_results["LS-RECON-ER"].tables["universe"])

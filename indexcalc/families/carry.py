@@ -92,10 +92,17 @@ class Universe:
         """From ``date, root, level`` rows whose dates are all on the (sorted, unique) ``axis``;
         ``aligned`` equals :func:`indexcalc.composite.align_levels` on ``axis`` (built from the
         matrix here, which is several times faster)."""
-        roots = sorted(series.get_column("root").unique().to_list())
-        axis_days = axis.to_numpy()
-        rows = np.searchsorted(axis_days, series.get_column("date").to_numpy())
-        columns = series.get_column("root").cast(pl.Enum(roots)).to_physical().to_numpy()
+        root_column = series.get_column("root")
+        roots = _sorted_runs(root_column)
+        if roots is None:
+            roots = sorted(root_column.unique().to_list())
+            columns = root_column.cast(pl.Enum(roots)).to_physical().to_numpy()
+        else:
+            # grouped by root (the series' order): one column number per run of rows
+            lengths = root_column.rle().struct.field("len").to_numpy()
+            columns = np.repeat(np.arange(len(roots)), lengths)
+        axis_days = axis.to_physical().to_numpy()
+        rows = _axis_rows(axis_days, series.get_column("date").to_physical().to_numpy())
         observed = np.full((len(axis_days), len(roots)), np.nan)
         observed[rows, columns] = series.get_column("level").to_numpy()
         # forward fill down each column: the row of the latest observation so far
@@ -118,6 +125,31 @@ class Universe:
         growth = self.levels[rows[1:]] / self.levels[rows[:-1]] - 1.0
         frame = pl.DataFrame(growth, schema=self.roots).with_columns(periods.get_column("date").slice(0, len(rows) - 1))
         return frame.unpivot(index="date", variable_name="root", value_name="holding_return").drop_nans().drop_nulls()
+
+
+def _sorted_runs(values: pl.Series) -> list[str] | None:
+    """The distinct values in order when ``values`` is grouped into runs of increasing values
+    (each value one run, runs sorted), else None."""
+    runs = values.rle().struct.field("value")
+    if runs.null_count() or (runs.len() > 1 and not (runs.slice(1) > runs.slice(0, runs.len() - 1)).all()):
+        return None
+    return runs.to_list()
+
+
+def _axis_rows(axis_days: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Row of each day number in the sorted axis (a table lookup over the axis' span; the
+    binary search when a day is not on the axis, as before)."""
+    if axis_days.size == 0 or days.size == 0:
+        return np.searchsorted(axis_days, days)
+    first = int(axis_days[0])
+    table = np.full(int(axis_days[-1]) - first + 1, -1, dtype=np.int64)
+    table[axis_days - first] = np.arange(axis_days.size)
+    offset = days.astype(np.int64) - first
+    inside = (offset >= 0) & (offset < table.size)
+    rows = table[np.where(inside, offset, 0)]
+    if not inside.all() or (rows < 0).any():
+        return np.searchsorted(axis_days, days)
+    return rows
 
 
 def compute_carry_basket(

@@ -100,7 +100,10 @@ def build_series(
     )
     returns = _excess_returns(schedule, days, indexed, disruption, market.source)
     carry = _carry(market, indexed, selected, rule)
+    # the keyed price rows and the schedule are the largest frames here: freed once done with
+    del indexed
     held = held_contracts_text(schedule)
+    del schedule
     root_position = pl.col("day_key") // KEY_SCALE
     # days, held (one row per day) and the joined frames are all in day_key order; flagged as
     # sorted, the joins merge instead of hashing (several times faster on a large market).

@@ -13,29 +13,14 @@ from indexcalc.data.instruments import MONTH_CODES, Instrument
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.rolls import business_days, first_notice_day, future_business_days, roll_schedule
+from tests.builders import instrument, weekdays
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, WindowRoll
 
 OLD, NEW = 202403, 202405
 
 
-def instrument(root: str = "XX", **fields) -> Instrument:
-    terms = {
-        "name": "test commodity",
-        "sector": "energy",
-        "exchange": "TEST",
-        "calendar": "CMES",
-        "multiplier": 1.0,
-        "listed_months": "FGHJKMNQUVXZ",
-        "hold_months": "FHKNUX",
-        "roll_months_before": 1,
-    }
-    terms.update(fields)
-    return Instrument(root=root, **terms)
 
 
-def weekdays(start: dt.date, end: dt.date, closed: tuple[dt.date, ...] = ()) -> list[dt.date]:
-    days = (start + dt.timedelta(days=offset) for offset in range((end - start).days + 1))
-    return [day for day in days if day.weekday() < 5 and day not in closed]
 
 
 def market_on(

@@ -18,25 +18,13 @@ from indexcalc.data.market import PRICES_SCHEMA, RATES_SCHEMA, MarketData
 from indexcalc.errors import DataError
 from indexcalc.rolls import roll_schedule
 from indexcalc.series import SERIES_SCHEMA, build_series, collateral_returns
+from tests.builders import instrument
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, WindowRoll
 
 H, K, N = 202403, 202405, 202407
 D = dt.date
 
 
-def instrument(root: str = "XX", **fields) -> Instrument:
-    terms = {
-        "name": "test commodity",
-        "sector": "energy",
-        "exchange": "TEST",
-        "calendar": "CMES",
-        "multiplier": 1.0,
-        "listed_months": "FGHJKMNQUVXZ",
-        "hold_months": "FHKNUX",
-        "roll_months_before": 1,
-    }
-    terms.update(fields)
-    return Instrument(root=root, **terms)
 
 
 def market_from(

@@ -67,7 +67,7 @@ def month_index_contract(month_index: pl.Expr) -> pl.Expr:
 
 def select_roots(market: MarketData, roots: list[str] | None) -> list[str]:
     """The roots to work on, sorted: all roots with prices, or ``roots`` (each must have prices)."""
-    available = price_roots(market.prices)
+    available = market.roots  # found once per market (MarketData caches it)
     if roots is None:
         return available
     missing = sorted(set(roots) - set(available))

@@ -40,6 +40,10 @@ def _family_computers() -> dict[str, Callable]:
     }
 
 
+# Kinds whose compute function builds its own curve from the market and ignores ``series``.
+_OWN_CURVE_KINDS = frozenset({"copper_macro"})
+
+
 def roll_rule_for(spec: IndexSpecBase, market: MarketData):
     """The spec's roll rule, except on vendor data that names the held contract (data roll)."""
     return DataRoll() if market.held is not None else spec.roll
@@ -116,14 +120,18 @@ def rebuild_all(
     for spec in specs:
         rule_key = roll_rule_for(spec, market).model_dump_json()
         groups.setdefault((spec.kind, rule_key), []).append(spec)
-        roots_by_rule.setdefault(rule_key, set()).update(set(spec.select_roots(market.instruments)) & available)
+        if spec.kind not in _OWN_CURVE_KINDS:
+            roots_by_rule.setdefault(rule_key, set()).update(set(spec.select_roots(market.instruments)) & available)
 
     series_by_rule: dict[str, pl.DataFrame] = {}
     results: dict[str, IndexResult] = {}
     collateral: pl.DataFrame | None = None
     for (kind, rule_key), group in groups.items():
         rule = roll_rule_for(group[0], market)
-        if rule_key not in series_by_rule:
+        if kind in _OWN_CURVE_KINDS:
+            series_by_rule.setdefault("none", pl.DataFrame())
+            rule_key = "none"
+        elif rule_key not in series_by_rule:
             if on_step:
                 on_step(f"series ({rule.rule} roll)")
             # Each roll rule's series is built once, for every root any spec using it holds.

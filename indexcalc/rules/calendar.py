@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 
@@ -64,12 +65,31 @@ def monthly_totals(values: pl.DataFrame, value_column: str) -> pl.DataFrame:
     The monthly step of :func:`trailing_mean`, exposed so that a family computing several
     windows over the same daily values (each index's rebalance dates) aggregates them once.
     """
+    # Summed with numpy over sorted runs, not a parallel group-by: a float sum's order (and so
+    # its last bit) must not depend on thread scheduling, or reruns would not be identical.
+    ordered = values.select("root", "date", pl.col(value_column).cast(pl.Float64)).sort("root", "date")
+    if ordered.height == 0:
+        return pl.DataFrame(schema=MONTHLY_SCHEMA)
+    keyed = ordered.with_columns(pl.col("date").dt.month_start().alias("month"))
+    starts = (
+        keyed.select(
+            ((pl.col("root") != pl.col("root").shift(1)) | (pl.col("month") != pl.col("month").shift(1)))
+            .fill_null(True)
+            .arg_true()
+        )
+        .to_series()
+        .to_numpy()
+    )
+    sums = np.add.reduceat(keyed.get_column(value_column).to_numpy(), starts)
+    counts = np.diff(np.append(starts, keyed.height))
+    heads = keyed[starts]
     return (
-        values.group_by("root", pl.col("date").dt.month_start().alias("month"))
-        .agg(
-            pl.col(value_column).sum().alias("month_sum"),
-            pl.len().alias("month_count"),
-            pl.col("date").min().alias("first_date"),
+        heads.select(
+            "root",
+            "month",
+            pl.Series("month_sum", sums, dtype=pl.Float64),
+            pl.Series("month_count", counts, dtype=pl.UInt32),
+            pl.col("date").alias("first_date"),
         )
         .with_columns(pl.col("first_date").min().over("root"))
         .sort("root", "month")
@@ -96,26 +116,30 @@ def window_table(monthly: pl.DataFrame, window_months: int, through: dt.date) ->
         return pl.DataFrame(schema=WINDOW_SCHEMA)
     months = pl.date_range(monthly.get_column("month").min(), through.replace(day=1), "1mo", eager=True).alias("month")
     first_dates = monthly.group_by("root").agg(pl.col("first_date").first())
-    # every root x month, so that shifting by k rows is shifting by k months
-    return (
+    # every root x month, so that the table is a roots x months matrix
+    grid = (
         first_dates.join(pl.DataFrame(months), how="cross")
         .join(monthly.select("root", "month", "month_sum", "month_count"), on=["root", "month"], how="left")
         .with_columns(pl.col("month_sum").fill_null(0.0), pl.col("month_count").fill_null(0))
         .sort("root", "month")
-        .with_columns(
-            pl.sum_horizontal(
-                [pl.col("month_sum").shift(lag).over("root") for lag in range(window_months)]
-            ).alias("window_sum"),
-            pl.sum_horizontal(
-                [pl.col("month_count").shift(lag).over("root") for lag in range(window_months)]
-            ).alias("window_count"),
-        )
-        .select(
-            "root",
-            "month",
-            pl.when(pl.col("window_count") > 0).then(pl.col("window_sum") / pl.col("window_count")).alias("mean"),
-            (pl.col("first_date") < pl.col("month").dt.offset_by(f"-{window_months - 1}mo")).alias("full_window"),
-        )
+    )
+    shape = (first_dates.height, months.len())
+    sums = grid.get_column("month_sum").to_numpy().reshape(shape)
+    counts = grid.get_column("month_count").cast(pl.Int64).to_numpy().reshape(shape)
+    # Window sums added lag by lag in numpy: a fixed order of float additions, so reruns are
+    # bit-identical (a parallel horizontal sum is not guaranteed to be).
+    window_sum = np.zeros(shape)
+    window_count = np.zeros(shape, dtype=np.int64)
+    for lag in range(min(window_months, shape[1])):
+        window_sum[:, lag:] += sums[:, : shape[1] - lag]
+        window_count[:, lag:] += counts[:, : shape[1] - lag]
+    return grid.with_columns(
+        pl.Series("window_sum", window_sum.ravel()), pl.Series("window_count", window_count.ravel())
+    ).select(
+        "root",
+        "month",
+        pl.when(pl.col("window_count") > 0).then(pl.col("window_sum") / pl.col("window_count")).alias("mean"),
+        (pl.col("first_date") < pl.col("month").dt.offset_by(f"-{window_months - 1}mo")).alias("full_window"),
     )
 
 

@@ -112,8 +112,7 @@ def macrosynergy_pipeline(carry, returns) -> dict:
 
 def indexcalc_pipeline(panel: pl.DataFrame, series: pl.DataFrame, axis: pl.Series, spec) -> dict:
     """The same stages in indexcalc: z-scores, relative values, proportional global basket levels."""
-    from indexcalc.composite import composite_excess_returns_on_matrix
-    from indexcalc.families.carry import Universe, basket_signals, risk_scaled_weights
+    from indexcalc.families.carry import Universe, basket_excess_levels, basket_signals, risk_scaled_weights
     from indexcalc.rules.calendar import rebalance_schedule
     from indexcalc.rules.relative import relative_value
     from indexcalc.rules.zscore import sequential_zn_scores
@@ -136,15 +135,7 @@ def indexcalc_pipeline(panel: pl.DataFrame, series: pl.DataFrame, axis: pl.Serie
     universe = Universe.from_series(series.select("date", "root", "level"), axis)
     schedule = rebalance_schedule(axis, spec.implementation_lag)
     weights = risk_scaled_weights(basket_signals(stages, spec), universe, schedule, spec)
-    base_date = weights.get_column("date").min()
-    levels = composite_excess_returns_on_matrix(
-        universe.levels,
-        universe.dates,
-        pl.Series(universe.roots, dtype=pl.String),
-        {"index": weights.select("effective_date", "root", "weight")},
-        base_date=base_date,
-        base_value=spec.base_value,
-    )["index"]
+    levels = basket_excess_levels(weights, universe, spec.base_value)
     return {"scores": scores, "relative": relative, "levels": levels}
 
 

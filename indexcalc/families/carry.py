@@ -304,6 +304,21 @@ def forward_returns(signals: pl.DataFrame, holding_returns: pl.DataFrame, *, rel
     return frame.select("date", "root", "signal", "forward_return")
 
 
+def basket_excess_levels(weights: pl.DataFrame, universe: "Universe", base_value: float) -> pl.DataFrame:
+    """Excess-return levels ``date, level, daily_return`` of a basket's signed weights
+    (``date, effective_date, root, weight``), at ``base_value`` on its first rebalance date
+    (DESIGN.md s3 composite on the universe's aligned level matrix)."""
+    # the universe's level matrix is the aligned levels: no long frame to build and re-read
+    return composite_excess_returns_on_matrix(
+        universe.levels,
+        universe.dates,
+        pl.Series(universe.roots, dtype=pl.String),
+        {"index": weights.select("effective_date", "root", "weight")},
+        base_date=weights.get_column("date").min(),
+        base_value=base_value,
+    )["index"]
+
+
 def _basket(
     spec: CarryBasketSpec, stages: pl.DataFrame, universe: Universe, schedule: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -316,16 +331,7 @@ def _basket(
             "no month-end has a complete carry signal and covariance window (history too short)",
             key=f"index {spec.id}",
         )
-    base_date = weights.get_column("date").min()
-    # the universe's level matrix is the aligned levels: no long frame to build and re-read
-    excess = composite_excess_returns_on_matrix(
-        universe.levels,
-        universe.dates,
-        pl.Series(universe.roots, dtype=pl.String),
-        {"index": weights.select("effective_date", "root", "weight")},
-        base_date=base_date,
-        base_value=spec.base_value,
-    )["index"]
+    excess = basket_excess_levels(weights, universe, spec.base_value)
     stage_table = stages.join(signals.select("date", "root", "signal"), on=["date", "root"], how="left")
     pairs = forward_returns(signals, universe.holding_returns(schedule), relative=spec.construction != "managed_long")
     return weights, excess, stage_table, signal_analytics(pairs)

@@ -24,6 +24,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 TRADING_DAYS_PER_YEAR = 252
@@ -324,6 +325,40 @@ def annual_turnover(weights: pl.DataFrame) -> float | None:
     return float(per_rebalance.get_column("turnover").slice(1).sum()) / years
 
 
+def level_on_or_before_by_root(root_levels: pl.DataFrame, roots: pl.Series, days: pl.Series) -> pl.Series:
+    """For every ``(roots[k], days[k])``, the root's last ``level`` on or before that day (a
+    backward as-of lookup per root; null where the root has no level on or before the day).
+
+    ``root_levels``: ``date, root, level``. Vectorised: each row is keyed ``(root code, day
+    number)`` in one int64, the keys of ``root_levels`` are sorted (already sorted when the frame
+    is sorted by root and date, as the series are) and all lookups are one binary search.
+    """
+    table = root_levels.select("date", "root", "level")
+    root_column = table.get_column("root")
+    # code the roots run by run (a run: consecutive rows of one root), not row by row
+    run_starts = np.flatnonzero(
+        table.select((pl.col("root") != pl.col("root").shift(1)).fill_null(True)).to_series().to_numpy()
+    )
+    run_roots = root_column.gather(run_starts).to_list()
+    codes = {root: code for code, root in enumerate(sorted(set(run_roots) | set(roots.drop_nulls().to_list())))}
+    table_codes = np.repeat(
+        np.array([codes[root] for root in run_roots], dtype=np.int64), np.diff(np.append(run_starts, table.height))
+    )
+    table_keys = (table_codes << 32) + table.get_column("date").cast(pl.Int64).to_numpy()
+    table_levels = table.get_column("level").to_numpy()
+    if table_keys.size > 1 and not bool(np.all(table_keys[1:] >= table_keys[:-1])):
+        order = np.argsort(table_keys, kind="stable")
+        table_keys, table_codes, table_levels = table_keys[order], table_codes[order], table_levels[order]
+    query_codes = roots.replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
+    query_keys = (query_codes << 32) + days.cast(pl.Int64).to_numpy()
+    # the last row with a key <= the query's: the same root on or before the day, else another root
+    position = np.searchsorted(table_keys, query_keys, side="right") - 1
+    found = (position >= 0) & (query_codes >= 0)
+    found[found] = table_codes[position[found]] == query_codes[found]
+    values = np.where(found, table_levels[np.clip(position, 0, None)] if table_levels.size else np.nan, np.nan)
+    return pl.select(pl.when(pl.lit(pl.Series(found))).then(pl.lit(pl.Series(values)))).to_series().alias("level")
+
+
 def return_contribution(
     weights: pl.DataFrame, root_levels: pl.DataFrame, start: dt.date, end: dt.date
 ) -> pl.DataFrame:
@@ -342,17 +377,17 @@ def return_contribution(
         pl.max_horizontal(pl.col("effective_date"), pl.lit(start)).alias("begin"),
         pl.min_horizontal(pl.col("period_end").fill_null(end), pl.lit(end)).alias("finish"),
     ).filter(pl.col("begin") < pl.col("finish"))
-    dated = root_levels.sort("root", "date").select("date", "root", "level")
-    held = weights.select("effective_date", "root", "weight").join(bounds, on="effective_date", how="inner")
-
-    def level_at(column: str, alias: str) -> pl.DataFrame:
-        return held.sort(column).join_asof(
-            dated.rename({"date": "level_date"}).sort("level_date"),
-            left_on=column, right_on="level_date", by="root", strategy="backward", check_sortedness=False,
-        ).rename({"level": alias}).select("effective_date", "root", alias)
-
-    periods = held.join(level_at("begin", "level_begin"), on=["effective_date", "root"]).join(
-        level_at("finish", "level_finish"), on=["effective_date", "root"]
+    held = weights.select("effective_date", "root", "weight").join(
+        bounds, on="effective_date", how="inner", maintain_order="left"
+    )
+    # one lookup for both ends: the begin dates, then the finish dates
+    looked_up = level_on_or_before_by_root(
+        root_levels,
+        pl.concat([held.get_column("root")] * 2),
+        pl.concat([held.get_column("begin"), held.get_column("finish")]),
+    )
+    periods = held.with_columns(
+        looked_up.head(held.height).alias("level_begin"), looked_up.tail(held.height).alias("level_finish")
     )
     term = pl.col("weight") * (pl.col("level_finish") / pl.col("level_begin") - 1.0)
     return (

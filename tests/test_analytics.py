@@ -287,3 +287,46 @@ def test_yearly_and_monthly_returns_compound_to_the_total_return(returns):
     assert math.prod(1 + r for r in yearly) == pytest.approx(total)
     assert math.prod(1 + r for r in monthly) == pytest.approx(total)
     assert analytics.max_drawdown(frame).depth <= 0.0
+
+
+def test_level_on_or_before_by_root_looks_up_each_root_backward_in_any_row_order():
+    # rows deliberately not sorted by root and date; B has no level before Jan 3, Z none at all
+    root_levels = pl.DataFrame(
+        {
+            "date": [D(2024, 1, 3), D(2024, 1, 1), D(2024, 1, 5), D(2024, 1, 3), D(2024, 1, 2)],
+            "root": ["A", "A", "B", "B", "A"],
+            "level": [103.0, 101.0, 55.0, 53.0, 102.0],
+        }
+    )
+    roots = pl.Series(["A", "A", "A", "B", "B", "B", "Z"])
+    days = pl.Series([D(2023, 12, 31), D(2024, 1, 2), D(2024, 1, 9), D(2024, 1, 2), D(2024, 1, 4), D(2024, 1, 5),
+                      D(2024, 1, 5)])
+    looked_up = analytics.level_on_or_before_by_root(root_levels, roots, days)
+    assert looked_up.to_list() == [None, 102.0, 103.0, None, 53.0, 55.0, None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 40), st.floats(1.0, 1e3)), min_size=0, max_size=40,
+             unique_by=lambda row: row[:2]),
+    st.lists(st.tuples(st.sampled_from("ABCD"), st.integers(-3, 45)), min_size=1, max_size=20),
+)
+def test_level_on_or_before_by_root_matches_a_backward_join_asof(table_rows, queries):
+    base = D(2000, 1, 1)
+    root_levels = pl.DataFrame(
+        {"date": [base + dt.timedelta(days=day) for _, day, _ in table_rows], "root": [row[0] for row in table_rows],
+         "level": [row[2] for row in table_rows]},
+        schema={"date": pl.Date, "root": pl.String, "level": pl.Float64},
+    )
+    query = pl.DataFrame({"root": [root for root, _ in queries],
+                          "day": [base + dt.timedelta(days=day) for _, day in queries]},
+                         schema={"root": pl.String, "day": pl.Date}).with_row_index("position")
+    expected = (
+        query.sort("day")
+        .join_asof(root_levels.sort("date"), left_on="day", right_on="date", by="root", strategy="backward",
+                   check_sortedness=False)
+        .sort("position")
+        .get_column("level")
+    )
+    looked_up = analytics.level_on_or_before_by_root(root_levels, query.get_column("root"), query.get_column("day"))
+    assert looked_up.to_list() == expected.to_list()

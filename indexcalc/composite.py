@@ -141,7 +141,7 @@ def _excess_levels(
     held = np.flatnonzero(period >= 0)
     held_weights = weight_matrix[period[held]]
     anchor_levels = level_matrix[anchor_row[period[held]]]
-    contribution = np.where(held_weights != 0.0, held_weights * (level_matrix[held] / anchor_levels - 1.0), 0.0)
+    contribution = contributions(held_weights, anchor_levels, level_matrix[held])
     if np.isnan(contribution).any():
         row, column = np.argwhere(np.isnan(contribution))[0]
         anchor = anchors[int(period[held[row]])]
@@ -156,10 +156,38 @@ def _excess_levels(
     closing_growth = 1.0 + period_return[np.searchsorted(held, anchor_row[1:])]
     anchor_level = np.cumprod(np.concatenate(([base_value], closing_growth)))
     level = np.full(days.shape[0], float(base_value))
-    level[held] = anchor_level[period[held]] * (1.0 + period_return)
+    level[held] = continued_excess_levels(anchor_level[period[held]], period_return)
     return pl.DataFrame({"date": dates, "level": level}).select(
         "date", "level", (pl.col("level") / pl.col("level").shift(1) - 1.0).fill_null(0.0).alias("daily_return")
     )
+
+
+def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``W_i * (ER_{i,t} / ER_{i,a} - 1)`` per row t and root i (rows of ``levels``, with the
+    weights and anchor levels of their period); a root with ``W_i = 0`` contributes exactly 0,
+    whatever its levels. ``contributions(...).sum(axis=1)`` is the period return ``R_t``."""
+    return np.where(weights != 0.0, weights * (levels / anchor_levels - 1.0), 0.0)
+
+
+def continued_excess_levels(anchor_level: np.ndarray | float, period_return: np.ndarray) -> np.ndarray:
+    """``C_t = C_a * (1 + R_t)``: the excess-return level from the anchor level and the period
+    return (the daily run continues a period with the same expression, DESIGN.md s7)."""
+    return anchor_level * (1.0 + period_return)
+
+
+def continued_total_level(last_total: float, last_excess: float, excess: float, accrued: float) -> float:
+    """``CTR_t = CTR_s * (C_t / C_s + TBR_(s,t])``: the total-return level one index date on
+    from the previous one ``s``, with the collateral return accrued over ``(s, t]``
+    (:func:`accrued_collateral`); the step of :func:`composite_total_return`."""
+    return last_total * (excess / last_excess + accrued)
+
+
+def accrued_collateral(returns: np.ndarray) -> float:
+    """``TBR_(s,t]`` from the collateral returns of the collateral dates in ``(s, t]``: the one
+    return itself, or ``prod (1 + TBR_d) - 1`` over several (as :func:`composite_total_return`)."""
+    if returns.size == 1:
+        return float(returns[0])
+    return float(np.multiply.reduce(1.0 + returns) - 1.0)
 
 
 def _matrix(

@@ -2,15 +2,16 @@
 (DESIGN.md section 7).
 
 **State.** The published state is the ledger (:mod:`indexcalc.ledger`): every level ever
-published, per index id and date. Positions and signals are not stored separately: they are
-recomputed from the data by the same code as the rebuild, and the published levels are the
-check that they are the ones that were used (a recomputed history equal to the published one
-at every published date is only possible with the same positions).
+published, per index id and date. Beside it the daily run keeps its stored state
+(:data:`STATE_FILE`, :mod:`indexcalc.daystate`): per composite index the positions of its
+current period (anchor date and level, weights, anchor series levels) and its last levels, per
+root its last series level. The state is a cache of the ledger and the data: it is used only
+when it is as of the last published date, holds every index's last published level exactly,
+was computed with the same specs, roll rules and disruption policy, and the data up to its
+date still has the input hash it was computed on (:func:`state_problem`); otherwise, or
+without it, the run calculates in full.
 
-**Daily run for D** (:func:`run_daily`). The calculation is :func:`indexcalc.pipeline.rebuild_all`
-on ``market.up_to(D)``, so a daily run and a rebuild share every line of calculation and D's
-levels equal a rebuild's by construction (no family may look past its data; the 60-day test
-checks this). Around it:
+**Daily run for D** (:func:`run_daily`, :func:`plan_day`):
 
 1. D must be a business day of the index calendar (:func:`index_calendar`); the published
    state must exist (``indexcalc rebuild`` creates it) and have no gap before D: the business
@@ -19,11 +20,24 @@ checks this). Around it:
 2. Required data (:func:`check_required_data`): every root in use whose exchange is open on D
    must have a settlement on D for each contract it held at the previous close; otherwise a
    DataError names root, contract and date.
-3. The recomputed levels must equal the published ones at every published date
+3. D's levels. Inside a month the stored state continues the composite indexes (the momentum
+   family, carry and base-metals baskets) from the day's series alone
+   (:func:`indexcalc.daystate.continue_day`: ``C_D = C_a (1 + sum_i W_i (ER_{i,D} / ER_{i,a} - 1))``,
+   the full calculation's expressions), and the copper strategy, whose position is
+   path-dependent every day, is calculated in full. On a day that may change positions (the
+   first of a month, a drift trigger, a pending rebalance) or when the state cannot be used,
+   every index is calculated in full: ``rebuild_all`` on ``market.up_to(D)``, the same code as
+   the rebuild (no family may look past its data; the 60-day test checks this and that the
+   continued days equal the rebuild to 1e-12).
+4. What was calculated in full must reproduce the published levels at every published date
    (:func:`compare_with_ledger`, relative tolerance :data:`LEVEL_TOLERANCE`); otherwise the run
-   refuses and points to ``indexcalc rebuild``, which reports the restatement.
-4. D's rows (version 1) are appended to the ledger and the publication is rewritten from the
-   published levels (:func:`with_published_levels`) and the recomputed weights and tables.
+   refuses and points to ``indexcalc rebuild``, which reports the restatement. A continued day
+   needs no such check: the state check (the input hash of the data up to its date) sees any
+   change to the published history's data, and the next full day re-checks all of it.
+5. D's rows (version 1) are appended to the ledger (the commit point), then the state as of D
+   is stored. With publication, the files are rewritten from the published levels
+   (:func:`with_published_levels`) and a full calculation's weights and tables; on a continued
+   day that full calculation also audits the continued levels (:func:`complete_results`).
 
 Checking every published date (not only the last one) matters: a one-day error in a settle
 moves a fixed-position index's level on that day only (the next day's return undoes it).
@@ -34,8 +48,9 @@ are the union of the exchange calendars (:mod:`indexcalc.data.calendars`) of its
 The run's calendar is the union over the catalogue. Required data is judged on each root's own
 exchange calendar in both cases.
 
-**Cost.** A daily run costs one full-history calculation on the data up to D plus about 0.2 s
-of checks (ledger view, comparison, input hash); see ``benchmarks/daily_bench.py``.
+**Cost.** A continued day costs the day's series (a window of prices), the copper strategy
+and two input hashes, about 0.5-0.9 s on the embedded market; a full day one full-history
+calculation plus about 0.2 s of checks; see ``benchmarks/daily_bench.py``.
 
 **Idempotence.** Running the last published date again appends nothing and republishes the
 same bytes (the publication holds no timestamps; it is a function of the ledger and the data),
@@ -69,9 +84,10 @@ import polars as pl
 
 from indexcalc.data.calendars import business_days
 from indexcalc.data.market import MarketData
+from indexcalc.daystate import DayState, Discontinued, continue_day, continued_specs, state_from_calculation
 from indexcalc.errors import DataError, StateError
 from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, ledger_rows, methodology_version
-from indexcalc.pipeline import Skipped, computable, rebuild_all, roll_rule_for
+from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
 from indexcalc.specs import IndexSpecBase
 
@@ -84,6 +100,8 @@ HELD_CONTRACT_LOOKBACK_DAYS = 120
 roll schedule at a close depends only on its own and the previous month's business days)."""
 
 LEDGER_FOLDER = "ledger"
+STATE_FILE = "day-state.json"
+"""The daily run's stored state (:mod:`indexcalc.daystate`), in the ledger folder."""
 RESTATEMENTS_FOLDER = "restatements"
 RESTATEMENT_SCHEMA: dict[str, pl.DataType] = {
     "index": pl.String(),
@@ -307,13 +325,13 @@ def with_published_levels(results: dict[str, IndexResult], published: pl.DataFra
 
 def rows_for_ledger(
     levels: pl.DataFrame,
-    results: dict[str, IndexResult],
+    specs: dict[str, IndexSpecBase],
     stamp: RunStamp,
     hash_value: str,
     reason: str | None = None,
 ) -> pl.DataFrame:
     """Ledger rows from ``index_id, date, level, daily_return[, version]`` (version 1 when the
-    column is absent), with each index's methodology version from its spec."""
+    column is absent), with each index's methodology version from its spec (``specs`` by id)."""
     if "version" not in levels.columns:
         levels = levels.with_columns(pl.lit(1, dtype=pl.Int32).alias("version"))
     frames = [
@@ -323,7 +341,7 @@ def rows_for_ledger(
             version=pl.col("version"),
             run_id=stamp.run_id,
             run_time=stamp.run_time,
-            methodology_version=methodology_version(results[index_id].spec),
+            methodology_version=methodology_version(specs[index_id]),
             input_hash_value=hash_value,
             reason=reason,
         )
@@ -407,6 +425,8 @@ class RunOutcome:
     republished: bool = False
     already_published: bool = False
     skipped: list[Skipped] = field(default_factory=list)
+    full_days: list[dt.date] = field(default_factory=list)
+    """The dates run calculated in full (the others were continued from the stored state)."""
 
 
 def run_daily(
@@ -472,29 +492,39 @@ def run_daily(
                 file=str(ledger.directory),
             )
         appended: dict[dt.date, int] = {}
+        full_days: list[dt.date] = []
+        stored = state_path(out_dir)
+        state = read_state(stored)
         for day in missing_days:
             if on_step:
                 on_step(f"catching up {day}")
-            plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption)
+            plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption, state)
             ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
-            appended[day] = plan.rows.height
+            write_state(stored, plan.state)
+            appended[day], state = plan.rows.height, plan.state
+            if plan.full_reason is not None:
+                full_days.append(day)
             published = _updated(published, plan.rows)
         if on_step:
             on_step(f"computing {date}")
-        plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption)
+        plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption, state)
+        if plan.full_reason is not None:
+            full_days.append(date)
         commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
         if publish:
+            results = complete_results(plan, specs, disruption)
             if on_step:
                 on_step("publishing")
             published_after = _updated(published, plan.rows)
-            publish_with_commit(
-                with_published_levels(plan.results, published_after), plan.market, out_dir, commit, workers
-            )
+            publish_with_commit(with_published_levels(results, published_after), plan.market, out_dir, commit, workers)
         else:
             commit()
+        if not (plan.rows.is_empty() and state is not None and state.as_of == date):
+            write_state(stored, plan.state)  # (a date run again keeps the state it left)
         appended[date] = plan.rows.height
     return RunOutcome(
-        date, appended=appended, republished=publish, already_published=date == last, skipped=skipped
+        date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
+        full_days=full_days,
     )
 
 
@@ -505,13 +535,84 @@ def day_stamp(stamp: RunStamp, date: dt.date) -> RunStamp:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """One computed day: the market it used, the results, and the ledger rows to append."""
+    """One computed day: the market it used, the results, the ledger rows to append, and the
+    state after it. ``results`` are complete (every spec, whole history) only when the day was
+    calculated in full (``continued`` is None); a continued day has the results of the specs
+    computed in full every day and ``continued`` holds why the state could be used."""
 
     date: dt.date
     market: MarketData
     results: dict[str, IndexResult]
     rows: pl.DataFrame
     stamp: RunStamp
+    state: DayState | None = None
+    full_reason: str | None = None
+    """Why the day was calculated in full (None when the stored state continued it)."""
+
+
+# --- the stored state -----------------------------------------------------------------------------
+
+
+def state_path(out_dir: Path | str) -> Path:
+    """Where the daily run keeps its state (:data:`STATE_FILE` in the ledger folder)."""
+    return Path(out_dir) / LEDGER_FOLDER / STATE_FILE
+
+
+def read_state(path: Path) -> DayState | None:
+    """The stored state at ``path``; None when there is none or it cannot be read (the state is
+    a cache of the ledger and the data: without it the run calculates in full)."""
+    try:
+        return DayState.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def write_state(path: Path, state: DayState | None) -> None:
+    """Write the state atomically (remove it when ``state`` is None)."""
+    from indexcalc.publish.atomic import atomic_write_bytes
+
+    if state is None:
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_bytes(path, state.model_dump_json().encode())
+
+
+def state_problem(
+    state: DayState | None,
+    published: pl.DataFrame,
+    specs: list[IndexSpecBase],
+    market: MarketData,
+    disruption: Disruption,
+    check_data: bool = True,
+) -> str | None:
+    """Why ``state`` cannot continue the published state on ``market`` (None when it can): it
+    must be as of the last published date, hold for each index its last published date and
+    level exactly, have been computed with the same specs, roll rules and disruption policy,
+    and on the same data up to its date (same :func:`indexcalc.ledger.input_hash`)."""
+    if state is None:
+        return "no stored state"
+    if state.as_of != published.get_column("date").max():
+        return f"the stored state is as of {state.as_of}, not the last published date"
+    if state.disruption != disruption:
+        return "the stored state was computed with another disruption policy"
+    for spec in specs:
+        index = state.indexes.get(spec.id)
+        if index is not None and (index.methodology != methodology_version(spec) or index.rule != rule_key(spec, market)):
+            return f"the spec or roll rule of {spec.id} changed since the stored state"
+    last = published.group_by("index_id").agg(pl.col("date").last(), pl.col("level").last())
+    stored = pl.DataFrame(
+        [(index_id, index.last_date, index.last_level) for index_id, index in state.indexes.items()],
+        schema={"index_id": pl.String(), "state_date": pl.Date(), "state_level": pl.Float64()},
+        orient="row",
+    )
+    moved = stored.join(last, on="index_id", how="left").filter(
+        (pl.col("date") != pl.col("state_date")).fill_null(True) | (pl.col("level") != pl.col("state_level")).fill_null(True)
+    )
+    if moved.height:
+        return f"the stored state of {moved.item(0, 'index_id')} is not its last published level"
+    if check_data and input_hash(market.up_to(state.as_of)) != state.input_hash:
+        return f"the data up to {state.as_of} changed since the stored state"
+    return None
 
 
 def plan_day(
@@ -521,14 +622,19 @@ def plan_day(
     published: pl.DataFrame,
     stamp: RunStamp,
     disruption: Disruption = "error",
+    state: DayState | None = None,
 ) -> DayPlan:
     """Compute ``date`` from the data up to it and check it against the published state
     (pure: reads and writes nothing).
 
-    Steps: required data (:func:`check_required_data`); ``rebuild_all(market.up_to(date))``;
-    every published level must be reproduced (:func:`compare_with_ledger`); every index must be
-    published already; its unpublished levels must all be on ``date`` (an earlier one is a gap).
-    Rows are version 1, hashed over the data up to ``date``.
+    Steps: required data (:func:`check_required_data`); then either the stored ``state``
+    continues the composite indexes to ``date`` (:func:`indexcalc.daystate.continue_day`, when
+    :func:`state_problem` finds nothing and the state can continue) and the specs without state
+    (the copper strategy) are calculated in full, or every spec is (``rebuild_all`` on
+    ``market.up_to(date)``). What is calculated in full must reproduce every published level
+    (:func:`compare_with_ledger`) and its unpublished levels must all be on ``date`` (an
+    earlier one is a gap); every index must be published already. Rows are version 1, hashed
+    over the data up to ``date``.
     """
     unknown = sorted({spec.id for spec in specs} - set(published.get_column("index_id").unique().to_list()))
     if unknown:
@@ -538,8 +644,17 @@ def plan_day(
         )
     day_market = market.up_to(date)
     check_required_data(day_market, specs, date)
-    results = rebuild_all(day_market, specs, disruption=disruption)
-    levels = all_levels(results)
+    reason = state_problem(state, published, specs, market, disruption)
+    continued_levels: pl.DataFrame | None = None
+    full_specs = specs
+    if reason is None:
+        try:
+            continued, full_specs = continued_specs(state, specs)
+            continued_levels, next_state = continue_day(state, day_market, continued, date)
+        except Discontinued as problem:
+            reason, full_specs = str(problem), specs
+    calculation = calculate(day_market, full_specs, disruption=disruption)
+    levels = all_levels(calculation.results)
     report = _compare_levels(levels, published, LEVEL_TOLERANCE)
     if report.height:
         first = report.row(0, named=True)
@@ -557,8 +672,38 @@ def plan_day(
             f"unpublished level before {date}: run that date first (or `indexcalc rebuild`)",
             key=f"index {index_id}, date {gap}",
         )
-    rows = rows_for_ledger(new, results, stamp, input_hash(day_market))
-    return DayPlan(date, day_market, results, rows, stamp)
+    hash_value = input_hash(day_market)
+    if continued_levels is None:
+        next_state = state_from_calculation(calculation, specs, day_market, date, hash_value, disruption)
+    else:
+        new = pl.concat([new, continued_levels.cast(new.schema)]).sort("index_id", "date")
+        next_state = next_state.model_copy(update={"input_hash": hash_value})
+    rows = rows_for_ledger(new, {spec.id: spec for spec in specs}, stamp, hash_value)
+    return DayPlan(date, day_market, calculation.results, rows, stamp, next_state, reason)
+
+
+def complete_results(plan: DayPlan, specs: list[IndexSpecBase], disruption: Disruption) -> dict[str, IndexResult]:
+    """Every spec's results on the plan's data (for the publication): the plan's own when it
+    was calculated in full, otherwise a full calculation whose levels on the plan's date must
+    equal the continued ones (:data:`LEVEL_TOLERANCE`; a StateError otherwise)."""
+    if plan.full_reason is not None:
+        return plan.results
+    results = rebuild_all(plan.market, specs, disruption=disruption)
+    full = all_levels(results).filter(pl.col("date") == plan.date).select("index_id", "date", "level")
+    continued = plan.rows.select("index_id", "date", pl.col("level").alias("continued"))
+    differing = continued.join(full, on=["index_id", "date"], how="full", coalesce=True).filter(
+        pl.col("level").is_null()
+        | pl.col("continued").is_null()
+        | ((pl.col("continued") - pl.col("level")).abs() > LEVEL_TOLERANCE * pl.col("level").abs())
+    )
+    if differing.height:
+        row = differing.row(0, named=True)
+        raise StateError(
+            f"the level continued from the stored state ({row['continued']!r}) differs from the full "
+            f"calculation ({row['level']!r}); nothing was published (delete {STATE_FILE} and run again)",
+            key=f"index {row['index_id']}, date {plan.date}",
+        )
+    return results
 
 
 def _updated(published: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
@@ -620,7 +765,8 @@ def rebuild(
     with ledger.lock():
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
-        results = rebuild_all(market, specs, on_step=on_step, disruption=disruption)
+        calculation = calculate(market, specs, on_step=on_step, disruption=disruption)
+        results = calculation.results
         published = ledger.current()
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)
@@ -641,11 +787,13 @@ def rebuild(
                 )
         restated = restated_levels(report, results, published) if report.height else None
         new = unpublished_levels(results, published)
-        parts = [rows_for_ledger(new, results, stamp, hash_value)]
+        by_id = {spec.id: spec for spec in specs}
+        parts = [rows_for_ledger(new, by_id, stamp, hash_value)]
         if restated is not None:
-            parts.append(rows_for_ledger(restated, results, stamp, hash_value, reason=restate_reason))
+            parts.append(rows_for_ledger(restated, by_id, stamp, hash_value, reason=restate_reason))
         rows = pl.concat(parts, how="vertical")
         published_after = _updated(published, rows)
+        state = rebuilt_state(calculation, specs, market, published_after, hash_value, disruption)
         commit = lambda: ledger.append(rows, stamp.run_time, stamp.run_id)  # noqa: E731
         if publish:
             if on_step:
@@ -653,6 +801,7 @@ def rebuild(
             publish_with_commit(with_published_levels(results, published_after), market, out_dir, commit, workers)
         else:
             commit()
+        write_state(state_path(out_dir), state)
     return RebuildOutcome(
         appended=new.height,
         restated=0 if restated is None else restated.height,
@@ -661,6 +810,28 @@ def rebuild(
         initial=published.is_empty(),
         skipped=skipped,
     )
+
+
+def rebuilt_state(
+    calculation: Calculation,
+    specs: list[IndexSpecBase],
+    market: MarketData,
+    published: pl.DataFrame,
+    hash_value: str,
+    disruption: Disruption,
+) -> DayState | None:
+    """The stored state after a rebuild: as of the last published date, when every index's
+    recomputed last level is the published one (a rebuild that leaves moved levels unrestated
+    cannot refuse here, so it leaves no state and the next daily run calculates in full).
+    ``hash_value`` is the input hash of ``market``, used when the market ends on that date."""
+    as_of = published.get_column("date").max()
+    if market.prices.get_column("date").max() != as_of or any(
+        frame.height and frame.get_column("date").max() > as_of for frame in (market.rates, market.inflation, market.macro)
+    ):
+        market = market.up_to(as_of)
+        hash_value = input_hash(market)
+    state = state_from_calculation(calculation, specs, market, as_of, hash_value, disruption)
+    return None if state_problem(state, published, specs, market, disruption, check_data=False) else state
 
 
 # --- history ------------------------------------------------------------------------------------

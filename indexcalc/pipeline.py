@@ -41,7 +41,7 @@ def _family_computers() -> dict[str, Callable]:
 
 
 # Kinds whose compute function builds its own curve from the market and ignores ``series``.
-_OWN_CURVE_KINDS = frozenset({"copper_macro"})
+OWN_CURVE_KINDS = frozenset({"copper_macro"})
 
 
 def roll_rule_for(spec: IndexSpecBase, market: MarketData):
@@ -96,13 +96,39 @@ def computable(specs: Iterable[IndexSpecBase], market: MarketData) -> tuple[list
     return keep, skipped
 
 
+@dataclass(frozen=True)
+class Calculation:
+    """What :func:`calculate` produces: the results keyed by index id (in spec order) and the
+    linked series they were built on, keyed by roll rule (:func:`rule_key`)."""
+
+    results: dict[str, IndexResult]
+    series: dict[str, pl.DataFrame]
+
+
+def rule_key(spec: IndexSpecBase, market: MarketData) -> str:
+    """The canonical JSON of the roll rule ``spec`` uses on ``market`` (:func:`roll_rule_for`):
+    specs with equal keys share their series."""
+    return roll_rule_for(spec, market).model_dump_json()
+
+
 def rebuild_all(
     market: MarketData,
     specs: Iterable[IndexSpecBase],
     on_step: Callable[[str], None] | None = None,
     disruption: Literal["error", "carry_forward"] = "error",
 ) -> dict[str, IndexResult]:
-    """Compute every spec over the market's full history; results keyed by index id, in spec order.
+    """Compute every spec over the market's full history; results keyed by index id, in spec
+    order (:func:`calculate` without the series)."""
+    return calculate(market, specs, on_step, disruption).results
+
+
+def calculate(
+    market: MarketData,
+    specs: Iterable[IndexSpecBase],
+    on_step: Callable[[str], None] | None = None,
+    disruption: Literal["error", "carry_forward"] = "error",
+) -> Calculation:
+    """Compute every spec over the market's full history: the results and the series.
 
     ``disruption``: what a held contract without a settlement does (DESIGN.md s2): stop with
     an error naming root, contract and date, or carry the last price forward (flagged in the
@@ -118,30 +144,30 @@ def rebuild_all(
     roots_by_rule: dict[str, set[str]] = {}
     available = set(market.roots)
     for spec in specs:
-        rule_key = roll_rule_for(spec, market).model_dump_json()
-        groups.setdefault((spec.kind, rule_key), []).append(spec)
-        if spec.kind not in _OWN_CURVE_KINDS:
-            roots_by_rule.setdefault(rule_key, set()).update(set(spec.select_roots(market.instruments)) & available)
+        key = rule_key(spec, market)
+        groups.setdefault((spec.kind, key), []).append(spec)
+        if spec.kind not in OWN_CURVE_KINDS:
+            roots_by_rule.setdefault(key, set()).update(set(spec.select_roots(market.instruments)) & available)
 
     series_by_rule: dict[str, pl.DataFrame] = {}
     results: dict[str, IndexResult] = {}
     collateral: pl.DataFrame | None = None
-    for (kind, rule_key), group in groups.items():
+    for (kind, key), group in groups.items():
         rule = roll_rule_for(group[0], market)
-        if kind in _OWN_CURVE_KINDS:
-            series_by_rule.setdefault("none", pl.DataFrame())
-            rule_key = "none"
-        elif rule_key not in series_by_rule:
-            if on_step:
-                on_step(f"series ({rule.rule} roll)")
-            # Each roll rule's series is built once, for every root any spec using it holds.
-            series_by_rule[rule_key] = build_series(
-                market, rule, roots=sorted(roots_by_rule[rule_key]), disruption=disruption
-            )
-        series = series_by_rule[rule_key]
+        if kind in OWN_CURVE_KINDS:
+            series = pl.DataFrame()
+        else:
+            if key not in series_by_rule:
+                if on_step:
+                    on_step(f"series ({rule.rule} roll)")
+                # Each roll rule's series is built once, for every root any spec using it holds.
+                series_by_rule[key] = build_series(
+                    market, rule, roots=sorted(roots_by_rule[key]), disruption=disruption
+                )
+            series = series_by_rule[key]
         if collateral is None:
             collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
         if on_step:
             on_step(f"{kind} ({len(group)} indexes)")
         results.update(computers[kind](group, market, series, collateral))
-    return {spec.id: results[spec.id] for spec in specs}
+    return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)

@@ -265,9 +265,16 @@ def test_sixty_daily_runs_equal_a_full_rebuild_for_every_index(published_state, 
     out = fresh(published_state, tmp_path)
     days = business_days_after(market, specs, PUBLISHED_THROUGH, DAILY_RUNS)
     assert len(days) == DAILY_RUNS
+    full_days = []
     for number, day in enumerate(days, start=1):
         outcome = run_daily(market, specs, day, out, stamp(number), publish=False)
         assert outcome.appended[day] > 0 and not outcome.already_published
+        full_days += outcome.full_days
+    # The stored state continued the days inside a month; the first day of each month (new
+    # positions) was calculated in full, and a base-metals drift trigger may add a day.
+    month_starts = [day for previous, day in zip([PUBLISHED_THROUGH, *days], days) if day.month != previous.month]
+    assert set(month_starts) <= set(full_days)
+    assert len(full_days) <= len(month_starts) + 6
     ledger = Ledger(out / "ledger")
     assert len(ledger.parts()) == 1 + DAILY_RUNS  # the initial publication, then one part a day
 
@@ -372,6 +379,39 @@ def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(publ
     repaired = run_daily(market, small_specs, day, out, stamp(2))
     assert repaired.already_published and repaired.appended == {day: 0}
     assert snapshot(out) == snapshot(clean)
+
+
+def test_the_stored_state_is_audited_by_a_publishing_run_and_is_only_a_cache(published_small, tmp_path, market,
+                                                                              small_specs):
+    from indexcalc.daystate import DayState
+    from indexcalc.operations import state_path
+
+    out = fresh(published_small, tmp_path)
+    first, second, third = business_days_after(market, small_specs, PUBLISHED_THROUGH, 3)
+    assert run_daily(market, small_specs, first, out, stamp(1), publish=False).full_days == [first]  # new month
+    state = DayState.model_validate_json(state_path(out).read_bytes())
+    assert state.as_of == first and set(state.indexes) == set(SMALL_IDS) - {"CU-MACRO-ER"}
+
+    # A damaged state (a weight changed) is caught by the full calculation a publishing run
+    # makes: nothing is appended or published.
+    index = state.indexes["LO-ER"]
+    damaged = index.model_copy(update={"weights": tuple(1.5 * weight for weight in index.weights)})
+    state_path(out).write_text(state.model_copy(update={"indexes": {**state.indexes, "LO-ER": damaged}})
+                               .model_dump_json())
+    before = snapshot(out)
+    with pytest.raises(StateError, match="index LO-ER.*differs from the full calculation"):
+        run_daily(market, small_specs, second, out, stamp(2))
+    assert snapshot(out) == before
+
+    # Without a readable state the run calculates in full, then continues from the state it left.
+    state_path(out).write_text("not json")
+    assert run_daily(market, small_specs, second, out, stamp(3)).full_days == [second]
+    assert run_daily(market, small_specs, third, out, stamp(4), publish=False).full_days == []
+    daily = Ledger(out / "ledger").current().filter(pl.col("date") == third)
+    full = all_levels(rebuild_all(market.up_to(third), small_specs)).filter(pl.col("date") == third)
+    joined = full.join(daily, on=["index_id", "date"], suffix="_daily")
+    assert joined.height == len(small_specs)
+    assert joined.select(((pl.col("level_daily") / pl.col("level")) - 1.0).abs().max()).item() < 1e-13
 
 
 # --- refusals -----------------------------------------------------------------------------------

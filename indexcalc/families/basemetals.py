@@ -333,7 +333,10 @@ def _compute_one(
             )
         levels = composite_total_return(excess, collateral, spec.base_value)
     tables = _tables(spec, basket, base_date, events, weights, excess, levels, scenarios)
-    return IndexResult(spec=spec, levels=levels, weights=weights, tables=tables)
+    return IndexResult(
+        spec=spec, levels=levels, weights=weights, tables=tables,
+        excess=excess if spec.return_type == "tr" else None, axis_roots=basket.roots,
+    )
 
 
 def compute_base_metals(

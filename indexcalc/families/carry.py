@@ -160,6 +160,7 @@ def compute_carry_basket(
     axis = series.get_column("date").unique().sort()
     month_ends = rebalance_dates(axis)
     available = set(series.get_column("root").unique().to_list())
+    axis_roots = tuple(sorted(available))  # the axis is the union of every series root's dates
     sectors = pl.DataFrame(
         {"root": list(market.instruments), "group": [i.sector for i in market.instruments.values()]},
         schema={"root": pl.String(), "group": pl.String()},
@@ -190,7 +191,8 @@ def compute_carry_basket(
         weights, excess, stage_table, analytics = basket_cache[basket_key]
         levels = excess if spec.return_type == "er" else composite_total_return(excess, collateral, spec.base_value)
         results[spec.id] = IndexResult(
-            spec=spec, levels=levels, weights=weights, tables={"carry_stages": stage_table, "analytics": analytics}
+            spec=spec, levels=levels, weights=weights, tables={"carry_stages": stage_table, "analytics": analytics},
+            excess=excess if spec.return_type == "tr" else None, axis_roots=axis_roots,
         )
     return results
 

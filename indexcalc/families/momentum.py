@@ -134,11 +134,15 @@ def compute_momentum(
             )
             excess.update({(family, base_value): frame for family, frame in levels.items()})
         for spec in group:
-            levels = excess[(spec.family, spec.base_value)]
+            excess_levels = excess[(spec.family, spec.base_value)]
+            levels = excess_levels
             if spec.return_type == "tr":
-                levels = composite_total_return(levels, collateral, spec.base_value)
+                levels = composite_total_return(excess_levels, collateral, spec.base_value)
             tables = {} if inputs.universe is None else {"universe": inputs.universe}
-            results[spec.id] = IndexResult(spec=spec, levels=levels, weights=weights[spec.family], tables=tables)
+            results[spec.id] = IndexResult(
+                spec=spec, levels=levels, weights=weights[spec.family], tables=tables,
+                excess=excess_levels if spec.return_type == "tr" else None, axis_roots=tuple(roots),
+            )
     return {spec.id: results[spec.id] for spec in specs}
 
 

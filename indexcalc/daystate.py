@@ -1,0 +1,377 @@
+"""The daily run's stored state: continuing the composite indexes from their last date
+(DESIGN.md section 7, "the daily run for D appends D's levels from stored state").
+
+Between two effective dates a composite index (the momentum family, the carry baskets, the
+base-metals baskets; :mod:`indexcalc.composite`) holds fixed positions, so its level on its
+next index date t after its last date s follows from numbers fixed at the anchor ``a`` (the
+last effective date) and the day's series alone::
+
+    ER_{i,t} = ER_{i,s_i} * (1 + ER_ret_{i,t})      root i priced on t (s_i its last series date)
+    ER_{i,t} = ER_{i,s_i}                           root i not priced on t (its exchange closed)
+    C_t      = C_a * (1 + sum_i W_i * (ER_{i,t} / ER_{i,a} - 1))
+    CTR_t    = CTR_s * (C_t / C_s + TBR_(s,t])       (total return)
+
+with ``ER_ret`` from the series of a short window of prices (:data:`WINDOW_DAYS`; the roll
+schedule at a close depends only on its own and the previous month's business days) and
+``TBR_(s,t]`` the collateral return accrued over the collateral dates in ``(s, t]``. These are
+the expressions of the full calculation (:func:`indexcalc.composite.contributions`,
+:func:`~indexcalc.composite.continued_excess_levels`,
+:func:`~indexcalc.composite.continued_total_level`), so a continued level equals the full
+calculation's to a few units in the last place.
+
+**State** (:class:`DayState`, built by :func:`state_from_calculation` from a full
+calculation, advanced by :func:`continue_day`): its date (``as_of``, the last published date),
+the input hash of the data up to it, the disruption policy; per index (:class:`IndexState`) the
+anchor date and level, the weights and the anchor ER levels, its last date with its excess-
+return and published levels, its axis roots; per roll rule and root the last series date and
+ER level.
+
+**When the state cannot continue** (:class:`Discontinued`; the daily run then computes the
+whole history, which is always correct):
+
+- D is after an index's ``valid_through``. Rebalances are fixed at month-ends and recognised
+  only once a date of the next month is on the axis (:func:`indexcalc.rules.calendar.rebalance_dates`),
+  so positions can change only in a new month: ``valid_through`` is the last calendar day of the
+  state's month when the anchor is in that month, and the state's date itself (no continuation)
+  when the anchor is older (a rebalance fixed at the last month-end is not effective yet).
+- A drift trigger (base metals): the weights drifted to on D breach the threshold (that fixes a
+  rebalance); an index whose weights breached on a date after its anchor has a drift rebalance
+  pending and is not continued.
+- A root has a series row between its last date and D (a date the run calendar lacks), its last
+  date is outside the window, or a window row is disrupted (a price carried forward).
+- An index of the calculation is not a composite with an anchor yet, unless it builds its own
+  curve (the copper strategy, recomputed in full every day: its position is path-dependent daily).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from indexcalc.composite import (
+    accrued_collateral,
+    continued_excess_levels,
+    continued_total_level,
+    contributions,
+)
+from indexcalc.data.market import MarketData
+from indexcalc.errors import DataError
+from indexcalc.ledger import methodology_version
+from indexcalc.pipeline import OWN_CURVE_KINDS, Calculation, roll_rule_for, rule_key
+from indexcalc.rules.weights import drift_breaches, drifted_weights
+from indexcalc.specs import IndexSpecBase
+
+WINDOW_DAYS = 120
+"""Calendar days of prices before the state's date from which the day's series are built (from
+the first of that month, and at least back to every root's and index's last date)."""
+
+DAY_LEVEL_SCHEMA: dict[str, pl.DataType] = {
+    "index_id": pl.String(),
+    "date": pl.Date(),
+    "level": pl.Float64(),
+    "daily_return": pl.Float64(),
+}
+
+
+class Discontinued(Exception):
+    """The state cannot continue to the day (the reason is the message): compute in full."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
+
+
+class RootState(_Frozen):
+    """A root's last series date and its linked excess-return level then."""
+
+    date: dt.date
+    level: float
+
+
+class IndexState(_Frozen):
+    """What continues one composite index (module docstring)."""
+
+    methodology: str
+    """:func:`indexcalc.ledger.methodology_version` of the spec the state was computed with."""
+    rule: str
+    """The roll rule of its series (:func:`indexcalc.pipeline.rule_key`)."""
+    axis_roots: tuple[str, ...]
+    roots: tuple[str, ...]
+    """The composite's columns (every root ever weighted, sorted), in the calculation's order."""
+    weights: tuple[float, ...]
+    """``W_i`` of the period opened at ``anchor_date`` (0 for a root without a weight)."""
+    anchor_er: tuple[float, ...]
+    """``ER_{i,a}`` on the root's index axis (forward-filled)."""
+    anchor_date: dt.date
+    anchor_level: float
+    """``C_a``: the excess-return composite level on the anchor date."""
+    last_date: dt.date
+    last_excess: float
+    """``C_s`` on the index's last date."""
+    last_level: float
+    """The published level on the last date (``C_s``, or ``CTR_s`` for total return)."""
+    total_return: bool
+    drift_threshold: float | None
+    valid_through: dt.date
+
+
+class DayState(_Frozen):
+    """The stored state of the daily run as of ``as_of`` (module docstring)."""
+
+    as_of: dt.date
+    input_hash: str
+    disruption: str
+    series: dict[str, dict[str, RootState]]
+    """Per roll rule (:func:`indexcalc.pipeline.rule_key`) and root."""
+    indexes: dict[str, IndexState]
+
+
+# --- building the state from a full calculation ---------------------------------------------------
+
+
+def _histories(series: pl.DataFrame, roots: Iterable[str], as_of: dt.date) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per root: its series dates (as day numbers) and ER levels up to ``as_of``."""
+    frame = (
+        series.filter(pl.col("root").is_in(sorted(set(roots))) & (pl.col("date") <= as_of))
+        .select("root", "date", "level")
+        .sort("root", "date")
+    )
+    runs = frame.get_column("root").rle().struct.unnest()
+    ends = np.cumsum(runs.get_column("len").to_numpy())
+    days = frame.get_column("date").to_physical().to_numpy()
+    levels = frame.get_column("level").to_numpy()
+    return {
+        root: (days[end - length : end], levels[end - length : end])
+        for root, length, end in zip(runs.get_column("value").to_list(), runs.get_column("len").to_list(), ends)
+    }
+
+
+def _level_on(history: tuple[np.ndarray, np.ndarray], day: int) -> float:
+    """The root's level on or before ``day`` (NaN before its first)."""
+    days, levels = history
+    position = int(np.searchsorted(days, day, side="right")) - 1
+    return float(levels[position]) if position >= 0 else float("nan")
+
+
+def _day(date: dt.date) -> int:
+    return (date - dt.date(1970, 1, 1)).days
+
+
+def _month_end(date: dt.date) -> dt.date:
+    return date.replace(day=calendar.monthrange(date.year, date.month)[1])
+
+
+def _drift_since_anchor(
+    histories: dict[str, tuple[np.ndarray, np.ndarray]],
+    axis_roots: Sequence[str],
+    roots: Sequence[str],
+    weights: np.ndarray,
+    anchor_er: np.ndarray,
+    anchor: dt.date,
+    last: dt.date,
+    threshold: float,
+) -> bool:
+    """Whether the drifted weights breach ``threshold`` on some axis date in ``(anchor, last]``."""
+    axis = np.unique(
+        np.concatenate([histories[root][0] for root in axis_roots if root in histories] or [np.empty(0, np.int64)])
+    )
+    axis = axis[(axis > _day(anchor)) & (axis <= _day(last))]
+    if not axis.size:
+        return False
+    levels = np.array([[_level_on(histories[root], int(day)) for root in roots] for day in axis])
+    return bool(drift_breaches(drifted_weights(levels, anchor_er, weights), weights, threshold).any())
+
+
+def index_state(
+    spec: IndexSpecBase,
+    calculation: Calculation,
+    market: MarketData,
+    as_of: dt.date,
+    histories: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+) -> IndexState | None:
+    """The state of one composite index of ``calculation`` as of ``as_of`` (None when it is not
+    a composite or has no anchor yet); ``histories``: :func:`_histories` per rule."""
+    result = calculation.results[spec.id]
+    if not result.axis_roots or result.weights.is_empty():
+        return None
+    key = rule_key(spec, market)
+    history = histories[key]
+    weights = result.weights.select("effective_date", "root", "weight")
+    anchor = weights.get_column("effective_date").max()
+    roots = tuple(sorted(weights.get_column("root").unique().to_list()))
+    current = dict(weights.filter(pl.col("effective_date") == anchor).select("root", "weight").iter_rows())
+    vector = np.array([float(current.get(root, 0.0)) for root in roots])
+    anchor_er = np.array([_level_on(history[root], _day(anchor)) if root in history else np.nan for root in roots])
+    excess = result.excess if result.excess is not None else result.levels
+    anchor_level = excess.filter(pl.col("date") == anchor).get_column("level")
+    if anchor_level.len() != 1 or np.isnan(anchor_er[vector != 0.0]).any():
+        return None
+    threshold = getattr(spec, "drift_threshold", None)
+    valid_through = _month_end(as_of) if (anchor.year, anchor.month) == (as_of.year, as_of.month) else as_of
+    last_date = result.levels.item(-1, "date")
+    if threshold is not None and _drift_since_anchor(
+        history, result.axis_roots, roots, vector, anchor_er, anchor, last_date, threshold
+    ):
+        valid_through = as_of  # a drift rebalance is fixed and not yet effective
+    return IndexState(
+        methodology=methodology_version(spec),
+        rule=key,
+        axis_roots=tuple(result.axis_roots),
+        roots=roots,
+        weights=tuple(vector.tolist()),
+        anchor_er=tuple(anchor_er.tolist()),
+        anchor_date=anchor,
+        anchor_level=float(anchor_level.item()),
+        last_date=last_date,
+        last_excess=float(excess.item(-1, "level")),
+        last_level=float(result.levels.item(-1, "level")),
+        total_return=result.excess is not None,
+        drift_threshold=threshold,
+        valid_through=valid_through,
+    )
+
+
+def state_from_calculation(
+    calculation: Calculation,
+    specs: Sequence[IndexSpecBase],
+    market: MarketData,
+    as_of: dt.date,
+    input_hash: str,
+    disruption: str,
+) -> DayState:
+    """The state as of ``as_of`` of a full calculation on ``market`` (the data up to ``as_of``,
+    whose :func:`indexcalc.ledger.input_hash` is ``input_hash``)."""
+    histories = {
+        key: _histories(series, series.get_column("root").unique().to_list(), as_of)
+        for key, series in calculation.series.items()
+    }
+    indexes = {}
+    for spec in specs:
+        state = index_state(spec, calculation, market, as_of, histories)
+        if state is not None:
+            indexes[spec.id] = state
+    used_rules = {state.rule for state in indexes.values()}
+    series = {
+        key: {root: RootState(date=dt.date(1970, 1, 1) + dt.timedelta(days=int(days[-1])), level=float(levels[-1]))
+              for root, (days, levels) in history.items()}
+        for key, history in histories.items()
+        if key in used_rules
+    }
+    return DayState(as_of=as_of, input_hash=input_hash, disruption=disruption, series=series, indexes=indexes)
+
+
+# --- continuing the state one day ------------------------------------------------------------------
+
+
+def continued_specs(state: DayState, specs: Sequence[IndexSpecBase]) -> tuple[list[IndexSpecBase], list[IndexSpecBase]]:
+    """Split ``specs`` into those the state continues and those computed in full every day
+    (own-curve kinds); raises :class:`Discontinued` when another spec has no state."""
+    continued, full = [], []
+    for spec in specs:
+        if spec.id in state.indexes:
+            continued.append(spec)
+        elif spec.kind in OWN_CURVE_KINDS:
+            full.append(spec)
+        else:
+            raise Discontinued(f"{spec.id} has no stored state (no anchor yet, or not in the last calculation)")
+    return continued, full
+
+
+def _window(market: MarketData, start: dt.date, date: dt.date) -> MarketData:
+    inside = pl.col("date").is_between(start, date)
+    return replace(
+        market,
+        prices=market.prices.filter(inside),
+        held=None if market.held is None else market.held.filter(inside),
+    )
+
+
+def _day_series(
+    state: DayState, market: MarketData, specs: Sequence[IndexSpecBase], date: dt.date, start: dt.date
+) -> dict[str, dict[str, RootState]]:
+    """Per rule and root the series state after ``date`` (a root priced on ``date`` moves on
+    by its day's ER return; the others keep theirs)."""
+    from indexcalc.series import build_series
+
+    rules = {rule_key(spec, market): roll_rule_for(spec, market) for spec in specs}
+    window = _window(market, start, date)
+    advanced: dict[str, dict[str, RootState]] = {}
+    for key, roots in state.series.items():
+        if key not in rules:
+            raise Discontinued("a roll rule of the state is not used by the specs")
+        try:
+            frame = build_series(window, rules[key], roots=sorted(roots), disruption=state.disruption)
+        except DataError as error:  # the full calculation reports it if it is not an edge of the window
+            raise Discontinued(f"the window's series: {error}") from None
+        if frame.get_column("disrupted").any():
+            raise Discontinued("a price is carried forward in the window")
+        after = {root: roots[root].date for root in roots}
+        new = frame.filter(pl.col("date") > pl.col("root").replace_strict(after, return_dtype=pl.Date))
+        if new.filter(pl.col("date") != date).height:
+            row = new.filter(pl.col("date") != date).row(0, named=True)
+            raise Discontinued(f"{row['root']} has a series row on {row['date']}, between its last date and {date}")
+        moved = dict(new.select("root", "daily_return").iter_rows())
+        advanced[key] = {
+            root: RootState(date=date, level=last.level * (1.0 + moved[root])) if root in moved else last
+            for root, last in roots.items()
+        }
+    return advanced
+
+
+def continue_day(
+    state: DayState, market: MarketData, specs: Sequence[IndexSpecBase], date: dt.date
+) -> tuple[pl.DataFrame, DayState]:
+    """``index_id, date, level, daily_return`` on ``date`` of every index of ``state`` whose axis
+    has ``date`` (module docstring), and the state as of ``date`` (its input hash is left for the
+    caller to set). ``market``: the data up to ``date``; ``specs``: the specs of the run.
+    Raises :class:`Discontinued` when the state cannot continue to ``date``."""
+    from indexcalc.series import collateral_returns
+
+    if date <= state.as_of:
+        raise Discontinued(f"{date} is not after the state's date {state.as_of}")
+    expired = [index_id for index_id, index in state.indexes.items() if date > index.valid_through]
+    if expired:
+        raise Discontinued(f"a rebalance may change the positions of {expired[0]} (new month or pending rebalance)")
+    last_dates = [root.date for roots in state.series.values() for root in roots.values()]
+    last_dates += [index.last_date for index in state.indexes.values()]
+    # from the first of a month: a root's business days are counted from its first date in a month
+    start = min([state.as_of - dt.timedelta(days=WINDOW_DAYS), *last_dates]).replace(day=1)
+    series = _day_series(state, market, specs, date, start)
+    dates = market.prices.filter(pl.col("date").is_between(start, date)).get_column("date").unique().sort()
+    collateral = collateral_returns(market.rates, dates)
+    rows: list[tuple[str, dt.date, float, float]] = []
+    indexes: dict[str, IndexState] = {}
+    for index_id, index in state.indexes.items():
+        roots = series[index.rule]
+        if not any(roots[root].date == date for root in index.axis_roots if root in roots):
+            indexes[index_id] = index  # not an index date: nothing moves
+            continue
+        er = np.array([roots[root].level if root in roots else np.nan for root in index.roots])
+        weights, anchor_er = np.array(index.weights), np.array(index.anchor_er)
+        if index.drift_threshold is not None and drift_breaches(
+            drifted_weights(er, anchor_er, weights), weights, index.drift_threshold
+        ):
+            raise Discontinued(f"the weights of {index_id} drift past the threshold on {date}")
+        period_return = contributions(weights[None, :], anchor_er[None, :], er[None, :]).sum(axis=1)
+        excess = float(continued_excess_levels(index.anchor_level, period_return)[0])
+        level = excess
+        if index.total_return:
+            accruing = collateral.filter(pl.col("date").is_between(index.last_date, date, closed="right"))
+            returns = accruing.get_column("collateral_return").drop_nulls().to_numpy()
+            if not accruing.height or returns.size != accruing.height:
+                raise Discontinued(f"no collateral return for {index_id} between {index.last_date} and {date}")
+            level = continued_total_level(index.last_level, index.last_excess, excess, accrued_collateral(returns))
+        if not np.isfinite(level):
+            raise Discontinued(f"{index_id} has no finite level on {date}")
+        rows.append((index_id, date, level, level / index.last_level - 1.0))
+        indexes[index_id] = index.model_copy(update={"last_date": date, "last_excess": excess, "last_level": level})
+    levels = pl.DataFrame(rows, schema=DAY_LEVEL_SCHEMA, orient="row")
+    return levels, DayState(
+        as_of=date, input_hash="", disruption=state.disruption, series=series, indexes=indexes
+    )

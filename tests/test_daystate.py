@@ -1,0 +1,159 @@
+"""The daily run's stored state (indexcalc.daystate): hand-computed continuation steps, the
+state against full calculations day by day on the embedded market, and every reason the state
+refuses to continue (then the run calculates in full)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from indexcalc.composite import accrued_collateral, continued_excess_levels, continued_total_level, contributions
+from indexcalc.daystate import DayState, Discontinued, continue_day, continued_specs, state_from_calculation
+from indexcalc.ledger import input_hash
+from indexcalc.operations import all_levels, calendar_days, index_calendar
+from indexcalc.pipeline import calculate
+from indexcalc.specs import load_catalogue
+from tests.test_operations import SPAN, cut, short_spec
+
+START = dt.date(2024, 7, 1)
+"""The state is built on the data up to START (the first business day of a month: the month's
+positions are effective)."""
+
+
+# --- the continuation step, by hand ----------------------------------------------------------------
+
+
+def test_contributions_and_the_continued_excess_level_by_hand():
+    # W = (0.5, -0.3, 0), ER_a = (100, 50, 10), ER_t = (110, 45, 99):
+    # 0.5 * (110/100 - 1) = 0.05; -0.3 * (45/50 - 1) = 0.03; the unweighted root adds exactly 0.
+    weights = np.array([[0.5, -0.3, 0.0]])
+    anchor = np.array([[100.0, 50.0, 10.0]])
+    today = np.array([[110.0, 45.0, 99.0]])
+    parts = contributions(weights, anchor, today)
+    assert parts[0, 2] == 0.0
+    assert parts[0, :2] == pytest.approx([0.05, 0.03], rel=1e-14)
+    # C_t = C_a (1 + R_t) = 200 * 1.08 = 216
+    assert continued_excess_levels(200.0, parts.sum(axis=1))[0] == pytest.approx(216.0, rel=1e-15)
+
+
+def test_a_weighted_root_without_a_level_makes_the_step_nan_not_a_silent_zero():
+    parts = contributions(np.array([[1.0]]), np.array([[100.0]]), np.array([[np.nan]]))
+    assert np.isnan(parts.sum())
+
+
+def test_the_total_return_step_and_the_accrued_collateral_by_hand():
+    # One collateral date: TBR = 0.0001. CTR_t = 1000 * (216/200 + 0.0001) = 1080.1
+    assert accrued_collateral(np.array([0.0001])) == 0.0001
+    assert continued_total_level(1000.0, 200.0, 216.0, 0.0001) == pytest.approx(1080.1, rel=1e-15)
+    # Two collateral dates in (s, t]: (1.0001)(1.0002) - 1 = 0.00030002
+    assert accrued_collateral(np.array([0.0001, 0.0002])) == pytest.approx(0.00030002, rel=1e-12)
+
+
+# --- the state against full calculations ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def market(embedded_market):
+    return cut(embedded_market, *SPAN)
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return [short_spec(spec) for spec in load_catalogue()]
+
+
+@pytest.fixture(scope="module")
+def days(market, specs):
+    return calendar_days(index_calendar(market, specs, START - dt.timedelta(days=7), dt.date(2024, 8, 9)))
+
+
+@pytest.fixture(scope="module")
+def first_state(market, specs, days):
+    as_of = next(day for day in days if day >= START)
+    day_market = market.up_to(as_of)
+    calculation = calculate(day_market, specs)
+    return state_from_calculation(calculation, specs, day_market, as_of, input_hash(day_market), "error")
+
+
+def test_the_state_continues_every_composite_index_to_the_full_calculation_day_by_day(market, specs, days,
+                                                                                      first_state):
+    state = first_state
+    continued, full = continued_specs(state, specs)
+    assert {spec.kind for spec in full} == {"copper_macro"}
+    assert {spec.kind for spec in continued} == {"momentum", "carry_basket", "base_metals"}
+    july = [day for day in days if START <= day <= dt.date(2024, 7, 31)]
+    checked = 0
+    for day in july[1:9]:  # each day is one full calculation to compare with: a week and a half
+        levels, state = continue_day(state, market.up_to(day), continued, day)
+        full_levels = all_levels(calculate(market.up_to(day), continued).results).filter(pl.col("date") == day)
+        joined = full_levels.join(levels, on=["index_id", "date"], how="full", coalesce=True, suffix="_state")
+        assert joined.filter(pl.col("level").is_null() | pl.col("level_state").is_null()).is_empty()
+        worst = joined.select(((pl.col("level_state") / pl.col("level")) - 1.0).abs().max()).item()
+        assert worst < 1e-13
+        worst_return = joined.select((pl.col("daily_return_state") - pl.col("daily_return")).abs().max()).item()
+        assert worst_return < 1e-13
+        checked += joined.height
+    assert checked >= 8 * 30
+
+
+def test_the_state_goes_through_json_unchanged(first_state):
+    again = DayState.model_validate_json(first_state.model_dump_json())
+    assert again == first_state
+    values = [value for index in first_state.indexes.values() for value in (*index.weights, *index.anchor_er)]
+    assert all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(
+        values, [value for index in again.indexes.values() for value in (*index.weights, *index.anchor_er)]))
+
+
+# --- when the state refuses --------------------------------------------------------------------------
+
+
+def test_a_new_month_is_calculated_in_full(market, specs, days, first_state):
+    continued, _ = continued_specs(first_state, specs)
+    august = next(day for day in days if day >= dt.date(2024, 8, 1))
+    assert all(index.valid_through == dt.date(2024, 7, 31) for index in first_state.indexes.values()
+               if index.anchor_date.month == 7)
+    with pytest.raises(Discontinued, match="new month or pending rebalance"):
+        continue_day(first_state, market.up_to(august), continued, august)
+
+
+def test_a_skipped_business_day_is_not_continued_over(market, specs, days, first_state):
+    continued, _ = continued_specs(first_state, specs)
+    july = [day for day in days if START <= day <= dt.date(2024, 7, 31)]
+    # July 3rd skips the 2nd, on which every root has a row: the state cannot jump it
+    assert july[1:3] == [dt.date(2024, 7, 2), dt.date(2024, 7, 3)]
+    with pytest.raises(Discontinued, match="series row on 2024-07-02"):
+        continue_day(first_state, market.up_to(july[2]), continued, july[2])
+    with pytest.raises(Discontinued, match="not after"):
+        continue_day(first_state, market, continued, first_state.as_of)
+
+
+def test_a_drift_breach_stops_the_continuation(market, specs, days, first_state):
+    continued, _ = continued_specs(first_state, specs)
+    basket = next(index_id for index_id, index in first_state.indexes.items() if index.drift_threshold is not None)
+    tight = first_state.indexes[basket].model_copy(update={"drift_threshold": 1e-9})
+    state = first_state.model_copy(update={"indexes": {**first_state.indexes, basket: tight}})
+    day = next(day for day in days if day > START)
+    with pytest.raises(Discontinued, match=f"{basket} drift past the threshold"):
+        continue_day(state, market.up_to(day), continued, day)
+
+
+def test_a_rebalance_fixed_but_not_yet_effective_is_not_continued(market, specs, days):
+    # With a two-day lag the June month-end rebalance becomes effective on July's second day:
+    # a state as of July's first day must not continue (its positions are about to change).
+    lagged = [spec.model_copy(update={"implementation_lag": 2}) for spec in specs if spec.kind == "momentum"][:2]
+    first_july = next(day for day in days if day >= START)
+    day_market = market.up_to(first_july)
+    state = state_from_calculation(calculate(day_market, lagged), lagged, day_market, first_july, "", "error")
+    assert all(index.valid_through == first_july for index in state.indexes.values())
+    assert all(index.anchor_date.month == 6 for index in state.indexes.values())
+
+
+def test_a_spec_without_state_that_is_not_its_own_curve_refuses(first_state, specs):
+    momentum = next(spec for spec in specs if spec.kind == "momentum")
+    new = momentum.model_copy(update={"id": "NEW-ER"})
+    with pytest.raises(Discontinued, match="NEW-ER has no stored state"):
+        continued_specs(first_state, [*specs, new])

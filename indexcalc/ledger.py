@@ -31,7 +31,7 @@ import fcntl
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,13 +79,25 @@ def methodology_version(spec) -> str:
 
 def input_hash(market: MarketData) -> str:
     """SHA-256 (hex) of every input frame (prices, rates, inflation, macro, held), each sorted by
-    its keys: equal inputs give equal hashes, and the hash does not depend on the library version.
+    its keys: equal inputs give equal hashes, and the hash does not depend on the library version
+    (:func:`input_hashes` for the layout)."""
+    return input_hashes(market, [None])[0]
 
-    Each column is hashed with its name: numeric and date columns as their little-endian values
-    (nulls as a separate validity mask), string columns run-length encoded (the key columns are
-    sorted, so this is short and fast).
+
+def input_hashes(market: MarketData, cuts: Sequence[dt.date | None]) -> list[str]:
+    """``input_hash(market.up_to(cut))`` for each cut (None: the whole market), in one pass.
+
+    Each frame is sorted by its keys (``prices`` by root, date, contract; ``macro`` by series,
+    date; ``held`` by root, date; the others by date) and split into its groups (runs of the
+    first key; one group when the first key is the date). Every column of every group is hashed
+    on its own, as its little-endian values (dates and integers as their physical values, a
+    validity mask of one byte per row first when it has nulls; strings as the lengths and
+    values of their runs); the digest of a frame is SHA-256 of its name, height, column names
+    and types and the group digests, and the input hash SHA-256 of the frame digests. Rows of a
+    group are in date order, so the rows up to a cut are a prefix of the group: the digest of
+    each cut is a copy of the running hash at its prefix, and one pass over the bytes serves
+    every cut.
     """
-    digest = hashlib.sha256()
     frames = {
         "prices": (market.prices, ("root", "date", "contract")),
         "rates": (market.rates, ("date",)),
@@ -93,12 +105,11 @@ def input_hash(market: MarketData) -> str:
         "macro": (market.macro, ("series", "date")),
         "held": (market.held if market.held is not None else pl.DataFrame(), ("root", "date")),
     }
+    totals = [hashlib.sha256() for _ in cuts]
     for name, (frame, keys) in frames.items():
-        frame = _sorted(frame, keys)
-        digest.update(f"\x1e{name}:{frame.height}".encode())
-        for column in frame.columns:
-            _hash_column(digest, frame.get_column(column))
-    return digest.hexdigest()
+        for total, digest in zip(totals, _frame_digests(name, _sorted(frame, keys), keys, cuts)):
+            total.update(digest)
+    return [total.hexdigest() for total in totals]
 
 
 def _sorted(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
@@ -131,18 +142,76 @@ def _sorted(frame: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     return frame if ordered else frame.sort(*keys)
 
 
-def _hash_column(digest: "hashlib._Hash", series: pl.Series) -> None:
-    digest.update(f"\x1f{series.name}:{series.dtype}".encode())
+def _frame_digests(name: str, frame: pl.DataFrame, keys: tuple[str, ...], cuts: Sequence[dt.date | None]) -> list[bytes]:
+    """Per cut, the digest of ``frame``'s rows up to it (see :func:`input_hashes`)."""
+    grouped = keys[0] != "date" and keys[0] in frame.columns
+    if frame.height == 0:
+        starts = ends = np.zeros(0, dtype=np.int64)
+    elif grouped:
+        ends = np.cumsum(frame.get_column(keys[0]).rle().struct.field("len").to_numpy()).astype(np.int64)
+        starts = np.concatenate(([0], ends[:-1]))
+    else:
+        starts, ends = np.array([0]), np.array([frame.height])
+    days = frame.get_column("date").to_physical().to_numpy() if "date" in frame.columns else None
+    # per cut and group: the end of the group's rows up to the cut (a group's rows are in date order)
+    stops = np.array(
+        [ends if cut is None or days is None else
+         starts + np.array([np.searchsorted(days[a:b], (cut - dt.date(1970, 1, 1)).days, side="right")
+                            for a, b in zip(starts, ends)], dtype=np.int64)
+         for cut in cuts],
+        dtype=np.int64,
+    ).reshape(len(cuts), len(starts))
+    digests = [hashlib.sha256(f"\x1e{name}:{int((row - starts).sum())}".encode()) for row in stops]
+    for column in frame.columns:
+        series = frame.get_column(column)
+        header = f"\x1f{column}:{series.dtype}".encode()
+        for digest in digests:
+            digest.update(header)
+        group_key = grouped and column == keys[0]
+        arrays = None if group_key else _column_arrays(series)
+        for group, (start, end) in enumerate(zip(starts, ends)):
+            if group_key:  # constant in its group: its value once
+                value = hashlib.sha256(str(series[int(start)]).encode()).digest()
+                parts = [value] * len(cuts)
+            else:
+                parts = _prefix_digests(arrays, int(start), stops[:, group])
+            for position, part in enumerate(parts):
+                if stops[position, group] > start:  # a group with no row up to a cut is not in it
+                    digests[position].update(part)
+    return [digest.digest() for digest in digests]
+
+
+def _prefix_digests(arrays: tuple[np.ndarray, np.ndarray | list[bytes]], start: int, stops: np.ndarray) -> list[bytes]:
+    """The digest of rows ``start:stop`` of a column (:func:`_column_arrays`) for each stop,
+    hashing each row once: the stops are visited in increasing order and the running hashes
+    copied at each. One running hash of the validity bytes and one of the values, so that the
+    bytes of a slice followed by those of the next slice are those of the two together."""
+    validity_bytes, value_bytes = arrays
+    validity, values = hashlib.sha256(), hashlib.sha256()
+    results: list[bytes] = [b""] * len(stops)
+    position = start
+    for index in np.argsort(stops, kind="stable"):
+        stop = int(stops[index])
+        if stop > position:
+            validity.update(memoryview(validity_bytes[position:stop]))
+            if isinstance(value_bytes, list):
+                values.update(b"".join(value_bytes[position:stop]))
+            else:
+                values.update(memoryview(value_bytes[position:stop]))
+            position = stop
+        results[index] = validity.copy().digest() + values.copy().digest()
+    return results
+
+
+def _column_arrays(series: pl.Series) -> tuple[np.ndarray, np.ndarray | list[bytes]]:
+    """A column as (validity, values): one validity byte per row (1 = null); the values as
+    little-endian physical values (nulls as 0), or for strings each value followed by a 0 byte."""
+    validity = series.is_null().to_numpy().astype(np.uint8)
     if series.dtype == pl.String:
-        runs = series.rle()
-        digest.update(runs.struct.field("len").cast(pl.Int64).to_numpy().astype("<i8").tobytes())
-        digest.update("\x00".join(runs.struct.field("value").fill_null("\x01").to_list()).encode())
-        return
-    if series.null_count():
-        digest.update(np.packbits(series.is_null().to_numpy()).tobytes())
+        return validity, [(value + "\x00").encode() for value in series.fill_null("").to_list()]
     physical = series.to_physical()
     values = physical.fill_null(0).to_numpy() if physical.null_count() else physical.to_numpy()
-    digest.update(np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<"), copy=False).tobytes())
+    return validity, np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"), copy=False))
 
 
 class Ledger:

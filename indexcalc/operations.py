@@ -86,7 +86,7 @@ from indexcalc.data.calendars import business_days
 from indexcalc.data.market import MarketData
 from indexcalc.daystate import DayState, Discontinued, continue_day, continued_specs, state_from_calculation
 from indexcalc.errors import DataError, StateError
-from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, ledger_rows, methodology_version
+from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
 from indexcalc.specs import IndexSpecBase
@@ -583,12 +583,13 @@ def state_problem(
     specs: list[IndexSpecBase],
     market: MarketData,
     disruption: Disruption,
-    check_data: bool = True,
+    data_hash: str | None = None,
 ) -> str | None:
     """Why ``state`` cannot continue the published state on ``market`` (None when it can): it
     must be as of the last published date, hold for each index its last published date and
     level exactly, have been computed with the same specs, roll rules and disruption policy,
-    and on the same data up to its date (same :func:`indexcalc.ledger.input_hash`)."""
+    and on the same data up to its date: ``data_hash`` is the :func:`indexcalc.ledger.input_hash`
+    of ``market.up_to(state.as_of)`` (computed here when None)."""
     if state is None:
         return "no stored state"
     if state.as_of != published.get_column("date").max():
@@ -610,7 +611,7 @@ def state_problem(
     )
     if moved.height:
         return f"the stored state of {moved.item(0, 'index_id')} is not its last published level"
-    if check_data and input_hash(market.up_to(state.as_of)) != state.input_hash:
+    if (data_hash or input_hash(market.up_to(state.as_of))) != state.input_hash:
         return f"the data up to {state.as_of} changed since the stored state"
     return None
 
@@ -644,7 +645,12 @@ def plan_day(
         )
     day_market = market.up_to(date)
     check_required_data(day_market, specs, date)
-    reason = state_problem(state, published, specs, market, disruption)
+    if state is not None and state.as_of < date:
+        # the data up to the state's date and up to D, hashed in one pass
+        hash_as_of, hash_value = input_hashes(day_market, [state.as_of, date])
+    else:
+        hash_as_of, hash_value = None, input_hash(day_market)
+    reason = state_problem(state, published, specs, day_market, disruption, hash_as_of)
     continued_levels: pl.DataFrame | None = None
     full_specs = specs
     if reason is None:
@@ -672,7 +678,6 @@ def plan_day(
             f"unpublished level before {date}: run that date first (or `indexcalc rebuild`)",
             key=f"index {index_id}, date {gap}",
         )
-    hash_value = input_hash(day_market)
     if continued_levels is None:
         next_state = state_from_calculation(calculation, specs, day_market, date, hash_value, disruption)
     else:
@@ -831,7 +836,7 @@ def rebuilt_state(
         market = market.up_to(as_of)
         hash_value = input_hash(market)
     state = state_from_calculation(calculation, specs, market, as_of, hash_value, disruption)
-    return None if state_problem(state, published, specs, market, disruption, check_data=False) else state
+    return None if state_problem(state, published, specs, market, disruption, hash_value) else state
 
 
 # --- history ------------------------------------------------------------------------------------

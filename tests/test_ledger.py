@@ -19,6 +19,7 @@ from indexcalc.ledger import (
     Ledger,
     current_view,
     input_hash,
+    input_hashes,
     ledger_rows,
     methodology_version,
     new_run_id,
@@ -232,6 +233,26 @@ def test_input_hash_of_the_embedded_market_is_stable(embedded_market):
     assert input_hash(embedded_market) == input_hash(replace(embedded_market))
     cut = embedded_market.up_to(dt.date(2020, 1, 31))
     assert input_hash(cut) != input_hash(embedded_market)
+
+
+def test_input_hashes_of_several_cuts_in_one_pass_equal_the_hash_of_each_cut_market(embedded_market):
+    # before any data, a root's first years, a day inside the data, the day before the end, the whole
+    cuts = [dt.date(1990, 1, 1), dt.date(1996, 3, 15), dt.date(2024, 6, 28), dt.date(2026, 10, 29), None]
+    expected = [input_hash(embedded_market if cut is None else embedded_market.up_to(cut)) for cut in cuts]
+    assert input_hashes(embedded_market, cuts) == expected
+    assert input_hashes(embedded_market, cuts[::-1]) == expected[::-1]
+    assert len(set(expected)) == len(cuts)
+
+
+def test_input_hashes_with_nulls_strings_and_a_held_frame():
+    market = small_market()
+    held = pl.DataFrame({"date": [D1, D2, D1], "root": ["CL", "CL", "GC"], "contract": [202405, 202405, 202406]},
+                        schema_overrides={"contract": pl.Int32})
+    market = replace(market, held=held)
+    last = market.prices.get_column("date").max()
+    cuts = [D1, last, None]
+    assert input_hashes(market, cuts) == [input_hash(market.up_to(D1)), input_hash(market.up_to(last)),
+                                          input_hash(market)]
 
 
 def test_methodology_version_fingerprints_the_spec():

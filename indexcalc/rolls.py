@@ -94,6 +94,48 @@ def _root_runs(prices: pl.DataFrame) -> pl.DataFrame | None:
     return runs
 
 
+PRICE_BLOCK_ROWS = 4_000_000
+"""Price rows per block of roots (:func:`root_blocks`) in work done root by root over the price
+rows: a memory bound (a block's intermediates are a few hundred bytes per row), not a
+methodology parameter, since the results are the same for any block size. Markets up to this
+size are one block."""
+
+
+def root_blocks(prices: pl.DataFrame, roots: list[str], max_rows: int) -> list[tuple[list[str], pl.DataFrame]]:
+    """``prices`` cut into blocks of whole roots, each holding about ``max_rows`` rows of ``roots``.
+
+    Returns ``(block roots, block prices)`` pairs in root order; together the block roots are
+    the sorted ``roots``. A root with more than ``max_rows`` rows is a block of its own. On
+    prices sorted by root (the documented order) a block's prices are a zero-copy slice from
+    its first root's rows to its last root's (rows of other roots in between are left for the
+    caller to drop, as :func:`indexed_prices` does); otherwise, or when all the prices fit, one
+    block ``(sorted roots, prices)``. Work done per root (roll schedules, linked series) can
+    then run block by block, so that its per-price-row intermediates take a block's memory
+    rather than the whole market's.
+    """
+    wanted = sorted(roots)
+    if prices.height <= max_rows:
+        return [(wanted, prices)]
+    runs = _root_runs(prices)
+    if runs is None:
+        return [(wanted, prices)]
+    keep = set(wanted)
+    blocks: list[list] = []  # [roots, first row, end row, rows of the roots]
+    offset = 0
+    for root, length in zip(runs.get_column("value").to_list(), runs.get_column("len").to_list()):
+        if root in keep:
+            if blocks and blocks[-1][3] + length <= max_rows:
+                blocks[-1][0].append(root)
+                blocks[-1][2] = offset + length
+                blocks[-1][3] += length
+            else:
+                blocks.append([[root], offset, offset + length, length])
+        offset += length
+    if len(blocks) <= 1:
+        return [(wanted, prices)]
+    return [(block, prices.slice(first, end - first)) for block, first, end, _ in blocks]
+
+
 KEY_SCALE = 2**20
 """Packing base of the integer lookup keys: contracts (YYYYMM) and day numbers are below it."""
 

@@ -35,20 +35,23 @@ row of t is flagged ``disrupted``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import polars as pl
 
 from indexcalc.data.market import MarketData
-from indexcalc.errors import DataError, SpecError
+from indexcalc.errors import DataError, IndexCalcError, SpecError
 from indexcalc.rolls import (
     KEY_SCALE,
     MONTHS_PER_YEAR,
+    PRICE_BLOCK_ROWS,
     contract_month_index,
     day_key,
     indexed_prices,
     lookup_settle,
     month_mask,
+    root_blocks,
     schedule_from_prices,
     select_roots,
 )
@@ -82,13 +85,38 @@ def build_series(
     rule: RollRule = WindowRoll(),
     roots: list[str] | None = None,
     disruption: Disruption = "error",
+    block_rows: int = PRICE_BLOCK_ROWS,
 ) -> pl.DataFrame:
-    """Linked ER, TR, carry and held contracts per root and business day (see module doc)."""
+    """Linked ER, TR, carry and held contracts per root and business day (see module doc).
+
+    Roots are processed in blocks of about ``block_rows`` price rows (:func:`indexcalc.rolls.
+    root_blocks`; one block on a market of that size or less): a root's series depends on its
+    own prices only, so the result is the same, bit for bit, while the per-price-row keys and
+    intermediates take one block's memory. An error found in a block is reported as the whole
+    market at once would report it (the earliest disruption over all roots, for instance).
+    """
     if disruption not in ("error", "carry_forward"):
         raise SpecError(f"disruption must be 'error' or 'carry_forward', got {disruption!r}")
     selected = select_roots(market, roots)
     if not selected:
         return pl.DataFrame(schema=SERIES_SCHEMA)
+    blocks = root_blocks(market.prices, selected, block_rows)
+    if len(blocks) == 1:
+        return _block_series(market, rule, selected, disruption)
+    parts = []
+    try:
+        for block_roots, block_prices in blocks:
+            parts.append(_block_series(replace(market, prices=block_prices), rule, block_roots, disruption))
+    except IndexCalcError:
+        # Which problem is reported first depends on all roots: let the whole market report it.
+        parts.clear()
+        _block_series(market, rule, selected, disruption)
+        raise
+    return pl.concat(parts)
+
+
+def _block_series(market: MarketData, rule: RollRule, selected: list[str], disruption: Disruption) -> pl.DataFrame:
+    """:func:`build_series` of the sorted roots ``selected`` (all with prices), in one pass."""
     indexed = indexed_prices(market.prices, selected, market.source)
     schedule = schedule_from_prices(market, rule, selected, indexed)
     first_of_day = (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from indexcalc.data.instruments import MONTH_CODES, Instrument
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
 from indexcalc.errors import DataError, SpecError
-from indexcalc.rolls import business_days, first_notice_day, future_business_days, roll_schedule
+from indexcalc.rolls import business_days, first_notice_day, future_business_days, roll_schedule, root_blocks
 from tests.builders import instrument, weekdays
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, WindowRoll
 
@@ -275,3 +275,44 @@ def test_window_weights_lie_in_0_1_and_sum_to_1_every_day(case) -> None:
     ).to_series()
     assert (month >= months_before).all()
     assert set((schedule.get_column("contract") % 100).to_list()) <= set(item.hold_month_numbers)
+
+
+# --- blocks of roots -------------------------------------------------------------------------------
+
+
+def rows_per_root(counts: dict[str, int]) -> pl.DataFrame:
+    """A prices frame (sorted by root) with ``counts[root]`` rows per root (one contract, one row a day)."""
+    start = dt.date(2024, 1, 1)
+    rows = [
+        (start + dt.timedelta(days=day), root, 202412, 1.0, None, None)
+        for root in sorted(counts)
+        for day in range(counts[root])
+    ]
+    return pl.DataFrame(rows, schema=PRICES_SCHEMA, orient="row")
+
+
+def test_root_blocks_cut_at_whole_roots_within_the_row_budget() -> None:
+    prices = rows_per_root({"AA": 3, "BB": 4, "CC": 2, "DD": 9, "EE": 1})
+    blocks = root_blocks(prices, ["AA", "BB", "CC", "DD", "EE"], 7)
+    # AA+BB = 7 rows; CC alone (CC+DD = 11 > 7); DD over the budget is a block of its own; EE.
+    assert [roots for roots, _ in blocks] == [["AA", "BB"], ["CC"], ["DD"], ["EE"]]
+    assert [block.height for _, block in blocks] == [7, 2, 9, 1]
+    assert pl.concat([block for _, block in blocks]).equals(prices)
+
+
+def test_root_blocks_span_left_out_roots_and_count_only_the_chosen_ones() -> None:
+    prices = rows_per_root({"AA": 3, "BB": 50, "CC": 4, "DD": 5})
+    blocks = root_blocks(prices, ["DD", "AA", "CC"], 7)
+    # AA (3) and CC (4) fit together: the slice runs from AA's first row to CC's last (BB's 50
+    # rows in between are left for the caller to drop); DD is the next block.
+    assert [roots for roots, _ in blocks] == [["AA", "CC"], ["DD"]]
+    assert [block.height for _, block in blocks] == [57, 5]
+    assert blocks[1][1].get_column("root").unique().to_list() == ["DD"]
+
+
+def test_root_blocks_give_one_block_when_everything_fits_or_the_prices_are_not_sorted_by_root() -> None:
+    prices = rows_per_root({"AA": 3, "BB": 4})
+    (roots, block), = root_blocks(prices, ["BB", "AA"], 7)
+    assert roots == ["AA", "BB"] and block is prices
+    shuffled = prices.sample(fraction=1.0, shuffle=True, seed=3)
+    assert [roots for roots, _ in root_blocks(shuffled, ["AA", "BB"], 2)] == [["AA", "BB"]]

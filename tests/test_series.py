@@ -415,3 +415,59 @@ def test_every_embedded_root_gets_a_complete_series_over_the_full_history(
     assert sums.is_between(1 - 1e-12, 1 + 1e-12).all()
     # The window rolls: on business days 5-9 of some months two contracts are held.
     assert schedule.group_by("root", "date").len().get_column("len").max() == 2
+
+
+# --- blocks of roots (memory bound on large markets) ---------------------------------------------
+
+
+def test_series_built_in_blocks_of_roots_equal_the_one_pass_series_bit_for_bit(embedded_market) -> None:
+    # The embedded market (about 2 million rows) in blocks of about 300,000 price rows: seven
+    # or more blocks, each root in one; every column must be identical to the one-pass build.
+    from indexcalc.rolls import root_blocks
+
+    roots = embedded_market.roots[3:17]  # a subset: blocks then hold rows of roots left out
+    assert len(root_blocks(embedded_market.prices, roots, 300_000)) >= 3
+    for rule, chosen in ((WindowRoll(), embedded_market.roots), (WindowRoll(), roots)):
+        whole = build_series(embedded_market, rule, roots=chosen, block_rows=10**9)
+        blocked = build_series(embedded_market, rule, roots=chosen, block_rows=300_000)
+        assert blocked.equals(whole)
+        assert blocked.get_column("root").unique(maintain_order=True).to_list() == sorted(chosen)
+
+
+def three_root_market(settles_by_root: dict[str, dict], rates: dict[dt.date, float] | None = None) -> MarketData:
+    markets = [market_from(settles, rates, item=instrument(root)) for root, settles in settles_by_root.items()]
+    return MarketData(
+        prices=pl.concat([market.prices for market in markets]).sort("root", "date", "contract"),
+        instruments={root: instrument(root) for root in settles_by_root},
+        rates=markets[0].rates,
+    )
+
+
+def test_blocks_give_the_same_series_for_every_rule_and_carry_forward() -> None:
+    copper = instrument("AA", first_notice_offset=1)
+    settles = {
+        D(2024, 4, 24): {K: 4.0, N: 4.1, 202409: 4.2},
+        D(2024, 4, 25): {K: 4.1, N: 4.2, 202409: 4.3},
+        D(2024, 4, 26): {K: 4.2, N: 4.4, 202409: 4.5},
+    }
+    prices = pl.concat(
+        [market_from(settles, item=copper).prices.with_columns(pl.lit(root).alias("root")) for root in ("AA", "BB", "CC")]
+    ).sort("root", "date", "contract")
+    market = MarketData(prices=prices, instruments={root: instrument(root, first_notice_offset=1) for root in ("AA", "BB", "CC")})
+    rule = FirstNoticeRoll(position=2, days_before=2)
+    assert build_series(market, rule, block_rows=9).equals(build_series(market, rule, block_rows=10**9))
+    gap = three_root_market({root: with_settle(D(2024, 2, 9), H, None) for root in ("AA", "BB", "CC")})
+    assert build_series(gap, disruption="carry_forward", block_rows=20).equals(
+        build_series(gap, disruption="carry_forward", block_rows=10**9)
+    )
+
+
+def test_blocks_report_the_disruption_the_whole_market_reports_first() -> None:
+    # AA's gap (Feb 12) lies in the first block, CC's (Feb 9) in the last one: the error names
+    # the earliest disruption over all roots, as a one-pass build does.
+    market = three_root_market(
+        {"AA": with_settle(D(2024, 2, 12), K, None), "BB": HOLIDAY_WINDOW, "CC": with_settle(D(2024, 2, 9), H, None)}
+    )
+    for block_rows in (20, 10**9):
+        with pytest.raises(DataError, match="root CC, contract 202403, date 2024-02-09: market disruption"):
+            build_series(market, block_rows=block_rows)

@@ -89,7 +89,10 @@ def cap_weights(weights: Sequence[float] | np.ndarray, cap: float) -> np.ndarray
 
 
 def dollar_open_interest(
-    prices: pl.DataFrame, instruments: Mapping[str, Instrument], roots: Sequence[str]
+    prices: pl.DataFrame,
+    instruments: Mapping[str, Instrument],
+    roots: Sequence[str],
+    block_rows: int | None = None,
 ) -> pl.DataFrame:
     """``date, root, dollar_open_interest``: DOI_{i,t} = sum_c OI_{c,t} * multiplier_i * F_{c,t} (USD).
 
@@ -101,7 +104,48 @@ def dollar_open_interest(
     is in ``instruments``), so each (root, date) is a run of consecutive rows and the contract
     sum is a segmented sum over run starts (numpy ``add.reduceat``): a hash group-by over
     millions of rows costs several times more. Prices found out of order are sorted first.
+    The sums are taken over blocks of whole roots of about ``block_rows`` price rows
+    (:func:`indexcalc.rolls.root_blocks`; ``None``: :data:`indexcalc.rolls.PRICE_BLOCK_ROWS`), so
+    that the per-row products take a block's memory; each day's sum is the same whatever the blocks.
     """
+    # imported here: indexcalc.rolls imports the specs, which import this module
+    from indexcalc.rolls import PRICE_BLOCK_ROWS, root_blocks
+
+    block_rows = PRICE_BLOCK_ROWS if block_rows is None else block_rows
+    wanted = list(roots)
+    parts = []
+    for _, block in root_blocks(prices, wanted, block_rows):
+        daily = _daily_contract_values(block, instruments)
+        if daily is None:
+            return dollar_open_interest(prices.sort("root", "date", "contract"), instruments, roots, block_rows)
+        parts.append(daily.filter(pl.col("root").is_in(wanted)))
+    daily = pl.concat(parts) if len(parts) > 1 else parts[0]
+    missing = daily.filter(pl.col("value").is_nan())
+    if missing.height:
+        first = missing.sort("date", "root").row(0, named=True)
+        contract = (
+            prices.filter((pl.col("root") == first["root"]) & (pl.col("date") == first["date"]))
+            .filter(pl.col("open_interest").is_null() | pl.col("settle").is_null())
+            .item(0, "contract")
+        )
+        raise SpecError(
+            f"open interest or settle missing on {first['date']} (contract {contract}): "
+            "magnitude source 'open_interest' needs them; use source 'cftc' or 'fixed'",
+            key=f"root {first['root']}",
+        )
+    multiplier = _multipliers(instruments, roots)
+    return daily.select(
+        "date",
+        "root",
+        (pl.col("value") * pl.col("root").replace_strict(multiplier["root"], multiplier["multiplier"])).alias(
+            "dollar_open_interest"
+        ),
+    )
+
+
+def _daily_contract_values(prices: pl.DataFrame, instruments: Mapping[str, Instrument]) -> pl.DataFrame | None:
+    """``date, root, value``: sum_c OI_{c,t} * F_{c,t} per root and date of ``prices`` (NaN where
+    an open interest or settle is null), or None when ``prices`` is not sorted by root, date."""
     selected = prices.select("date", "root", "contract", "settle", "open_interest")
     # runs start where the date changes or a root's block begins (binary search in the sorted
     # root column: comparing millions of strings row by row costs more than the sum itself)
@@ -120,32 +164,11 @@ def dollar_open_interest(
         .all()
     ).item()
     if not in_order:
-        return dollar_open_interest(prices.sort("root", "date", "contract"), instruments, roots)
+        return None
     contract_value = selected.select(pl.col("open_interest") * pl.col("settle")).to_series()
-    # a null open interest or settle makes the day's sum NaN: found below, per selected root
+    # a null open interest or settle makes the day's sum NaN: found by the caller, per selected root
     value = np.add.reduceat(contract_value.fill_null(np.nan).to_numpy(), starts) if starts.size else []
-    daily = daily.with_columns(pl.Series("value", value, dtype=pl.Float64)).filter(pl.col("root").is_in(list(roots)))
-    missing = daily.filter(pl.col("value").is_nan())
-    if missing.height:
-        first = missing.sort("date", "root").row(0, named=True)
-        contract = (
-            selected.filter((pl.col("root") == first["root"]) & (pl.col("date") == first["date"]))
-            .filter(pl.col("open_interest").is_null() | pl.col("settle").is_null())
-            .item(0, "contract")
-        )
-        raise SpecError(
-            f"open interest or settle missing on {first['date']} (contract {contract}): "
-            "magnitude source 'open_interest' needs them; use source 'cftc' or 'fixed'",
-            key=f"root {first['root']}",
-        )
-    multiplier = _multipliers(instruments, roots)
-    return daily.select(
-        "date",
-        "root",
-        (pl.col("value") * pl.col("root").replace_strict(multiplier["root"], multiplier["multiplier"])).alias(
-            "dollar_open_interest"
-        ),
-    )
+    return daily.with_columns(pl.Series("value", value, dtype=pl.Float64))
 
 
 def read_cftc_open_interest(path: Path | str) -> pl.DataFrame:

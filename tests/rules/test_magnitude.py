@@ -149,6 +149,28 @@ def test_dollar_open_interest_ignores_missing_open_interest_of_other_roots():
     assert dollar_open_interest(prices, INSTRUMENTS, ["CL"]).rows() == [(day, "CL", 500_000.0)]
 
 
+def test_dollar_open_interest_in_blocks_of_roots_equals_one_pass_bit_for_bit(embedded_market):
+    # about 300,000 price rows per block: the embedded market in several blocks of whole roots
+    roots = embedded_market.roots
+    whole = dollar_open_interest(embedded_market.prices, embedded_market.instruments, roots, block_rows=10**9)
+    blocked = dollar_open_interest(embedded_market.prices, embedded_market.instruments, roots, block_rows=300_000)
+    assert blocked.equals(whole)
+    some = roots[2:9:2]  # blocks then also hold rows of roots left out
+    assert dollar_open_interest(
+        embedded_market.prices, embedded_market.instruments, some, block_rows=300_000
+    ).equals(whole.filter(pl.col("root").is_in(some)))
+
+
+def test_dollar_open_interest_in_blocks_names_the_earliest_missing_open_interest_over_all_roots():
+    days = [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    rows = [(day, root, 202402, 50.0, 1.0, 10.0) for root in ("CL", "GC") for day in days]
+    rows[1] = (days[1], "CL", 202402, 50.0, 1.0, None)  # CL's gap: 3 Jan, first block
+    rows[2] = (days[0], "GC", 202402, 50.0, 1.0, None)  # GC's gap: 2 Jan, second block
+    for block_rows in (2, 10**9):
+        with pytest.raises(SpecError, match=r"root GC: open interest or settle missing on 2024-01-02"):
+            dollar_open_interest(_prices(rows), INSTRUMENTS, ["CL", "GC"], block_rows=block_rows)
+
+
 def test_magnitude_weights_normalise_then_cap_per_rebalance():
     rebalance = dt.date(2024, 2, 29)
     averages = pl.DataFrame(

@@ -5,8 +5,15 @@ through pyplot, so no global figure state is shared and nothing is drawn on a sc
 text (``svg.fonttype = none``: the page's fonts render it, no font is embedded or fetched), the
 output is deterministic (fixed hash salt, no date), the root element scales to its container
 (``viewBox`` kept, fixed width/height removed) and every ``id`` is prefixed with the chart's
-name so that several charts can share one HTML page. Long histories are thinned to weekly points
-before plotting: SVG path size and rendering time grow with the number of points.
+name so that several charts can share one HTML page.
+
+Long daily histories are decimated before plotting (:func:`min_max_decimation`): per bucket of
+days narrower than a rendered pixel, the first, lowest, highest and last points are kept, so the
+drawn line covers exactly the same vertical range in every column of pixels (peaks and troughs
+stay exact) with a few points per pixel column instead of every day. Axis ticks are placed by
+matplotlib's own locators and formatters but drawn as plain lines and texts
+(:func:`_draw_line_axes`): matplotlib's tick objects cost more to build and lay out than the
+rest of a chart.
 """
 
 from __future__ import annotations
@@ -19,16 +26,31 @@ import matplotlib
 import numpy as np
 import polars as pl
 from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.collections import LineCollection
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.markers import TICKDOWN, TICKLEFT
+from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import offset_copy
 
 LINE_COLOUR = "#1f4e79"
 DRAWDOWN_COLOUR = "#b03a2e"
 LINE_MARGINS = (0.75, 0.15, 0.1, 0.3)
 """Left, right, top, bottom margins of the line charts, inches."""
-WEEKLY_AFTER_POINTS = 600
-"""Daily series longer than this are plotted at weekly points (the last level of each week)."""
+LINE_WIDTH = 7.5
+"""Width of the line charts, inches."""
+DECIMATION_BUCKETS_PER_INCH = 100
+"""Buckets of the min/max decimation per inch of plot width (660 over the 6.6 inch plot area of
+the line charts: finer than a pixel column at 100 px per inch)."""
+TICK_LENGTH = 3.5
+TICK_PAD = 3.5
+TICK_WIDTH = 0.8
+"""Tick marks and the gap to their labels, points (matplotlib's defaults)."""
+YLABEL_X = 0.12
+"""Horizontal position of the centre of a line chart's y-axis title, inches from the left edge."""
 
 STYLE = {
     "svg.fonttype": "none",
@@ -59,32 +81,110 @@ def _figure(width: float, height: float, margins: tuple[float, float, float, flo
     return figure
 
 
+_ID_REFERENCE = re.compile(r'(\bid="|url\(#|xlink:href="#|href="#)([^"\)]+)(?=["\)])')
+
+
 def _svg(figure: Figure, name: str, label: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    metadata_start = text.find("<metadata>")
+    if metadata_start >= 0:
+        metadata_end = text.index("</metadata>", metadata_start) + len("</metadata>")
+        text = text[:metadata_start] + text[metadata_end:].lstrip()
     text = re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r"\1", text, count=1)
     text = text.replace("<svg ", f'<svg class="chart" role="img" aria-label="{label}" ', 1)
     ids = set(re.findall(r'\bid="([^"]+)"', text))
     if ids:
-        pattern = re.compile(r'(\bid="|url\(#|xlink:href="#|href="#)(' + "|".join(map(re.escape, ids)) + r')(?=["\)])')
-        text = pattern.sub(lambda match: f"{match.group(1)}{name}-{match.group(2)}", text)
+        # one pass over the text; only ids defined in this chart are prefixed
+        text = _ID_REFERENCE.sub(
+            lambda match: f"{match.group(1)}{name}-{match.group(2)}" if match.group(2) in ids else match.group(0), text
+        )
     return text.strip()
 
 
-def _thin(frame: pl.DataFrame, value: str, how: str) -> pl.DataFrame:
-    """Weekly points (``how`` = last or min of each week) for long daily series."""
-    if frame.height <= WEEKLY_AFTER_POINTS:
-        return frame
-    aggregate = pl.col(value).last() if how == "last" else pl.col(value).min()
-    return (
-        frame.with_columns(pl.col("date").dt.truncate("1w").alias("week"))
-        .group_by("week", maintain_order=True)
-        .agg(pl.col("date").last(), aggregate)
-        .select("date", value)
-    )
+def min_max_decimation(days: np.ndarray, values: np.ndarray, buckets: int) -> np.ndarray:
+    """Positions of the points to draw of a series sorted by day: the day range is cut into
+    ``buckets`` buckets of equal length and each bucket keeps its first, lowest, highest and
+    last points (at most four; fewer when they coincide), in day order.
+
+    Drawn as a line, the kept points reach in every bucket exactly the minimum and maximum of
+    the full series, and join the neighbouring buckets through the same first and last points:
+    at a bucket no wider than a pixel column the picture is the one the full series gives.
+    ``days``: day numbers (int), ascending; ``values``: floats. Series of at most ``4 *
+    buckets`` points, or holding a non-finite value, are kept whole.
+    """
+    count = len(values)
+    if count <= 4 * buckets or not np.all(np.isfinite(values)):
+        return np.arange(count)
+    span = int(days[-1] - days[0]) + 1
+    bucket = (days - days[0]) * buckets // span
+    starts = np.flatnonzero(np.diff(bucket, prepend=-1))
+    ends = np.append(starts[1:], count) - 1
+    # sorted by bucket, then value (stable, so equal values keep their day order): the first row
+    # of each bucket is its earliest minimum, the last row its latest maximum
+    by_value = np.lexsort((values, bucket))
+    lowest, highest = by_value[starts], by_value[ends]
+    return np.unique(np.concatenate([starts, ends, lowest, highest]))
+
+
+def _decimated(frame: pl.DataFrame, value: str, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Dates and values of ``frame`` (``date``, ``value``, sorted by date) to plot over a plot
+    area ``width`` inches wide (:func:`min_max_decimation`)."""
+    dates = frame.get_column("date")
+    values = frame.get_column(value).to_numpy()
+    kept = min_max_decimation(dates.to_physical().to_numpy(), values, int(width * DECIMATION_BUCKETS_PER_INCH))
+    return dates.to_numpy()[kept], values[kept]
+
+
+def _draw_line_axes(figure: Figure, axes, y_locator, y_title: str) -> None:
+    """Ticks, tick labels, grid and the y title of a line chart, drawn as a few lines and texts.
+
+    The positions and labels are matplotlib's (the axis's date locator and formatter for x, the
+    given locator with the default formatter for y) for the final view limits; the axis objects
+    themselves are hidden, so matplotlib builds no tick objects. Tick marks point out, labels
+    sit :data:`TICK_PAD` beyond them, the grid lines lie under the data lines (as with
+    ``axes.axisbelow = "line"``).
+    """
+    axes.yaxis.set_major_locator(y_locator)
+    axes.set_xlim(axes.get_xlim())  # freeze the view: nothing added below may move it
+    axes.set_ylim(axes.get_ylim())
+    offset = TICK_LENGTH + TICK_PAD
+    for axis, blended, marker in ((axes.xaxis, axes.get_xaxis_transform(), TICKDOWN),
+                                  (axes.yaxis, axes.get_yaxis_transform(), TICKLEFT)):
+        low, high = sorted(axis.get_view_interval())
+        tolerance = (high - low) * 1e-10
+        locations = [location for location in axis.get_majorticklocs() if low - tolerance <= location <= high + tolerance]
+        labels = axis.get_major_formatter().format_ticks(locations)
+        vertical = axis is axes.xaxis
+        along = [(location, 0.0) if vertical else (0.0, location) for location in locations]
+        segments = [[(location, 0.0), (location, 1.0)] if vertical else [(0.0, location), (1.0, location)]
+                    for location in locations]
+        axes.add_collection(
+            LineCollection(segments, transform=blended, colors=matplotlib.rcParams["grid.color"],
+                           linewidths=matplotlib.rcParams["grid.linewidth"], alpha=matplotlib.rcParams["grid.alpha"],
+                           zorder=1.5),
+            autolim=False,
+        )
+        axes.add_artist(Line2D([point[0] for point in along], [point[1] for point in along], transform=blended,
+                               linestyle="none", marker=marker, markersize=TICK_LENGTH, markeredgewidth=TICK_WIDTH,
+                               color=matplotlib.rcParams["xtick.color"], clip_on=False))
+        shifted = offset_copy(blended, fig=figure, x=0.0 if vertical else -offset, y=-offset if vertical else 0.0,
+                              units="points")
+        for (x, y), label in zip(along, labels):
+            if vertical:
+                axes.text(x, y, label, transform=shifted, ha="center", va="top", clip_on=False)
+            else:
+                axes.text(x, y, label, transform=shifted, ha="right", va="center_baseline", clip_on=False)
+        offset_text = axis.get_major_formatter().get_offset()
+        if offset_text:
+            axes.text(0.0 if not vertical else 1.0, 1.01 if not vertical else -0.12, offset_text,
+                      transform=axes.transAxes, ha="left" if not vertical else "right", va="bottom")
+    axes.xaxis.set_visible(False)
+    axes.yaxis.set_visible(False)
+    figure.text(YLABEL_X / figure.get_figwidth(), (axes.get_position().y0 + axes.get_position().y1) / 2, y_title,
+                rotation=90, ha="center", va="center")
 
 
 def _grid_labels(axes, column_labels: list[str], row_labels: list[str], rotate_columns: bool = False) -> None:
@@ -100,33 +200,39 @@ def _grid_labels(axes, column_labels: list[str], row_labels: list[str], rotate_c
 
 
 def level_chart(levels: pl.DataFrame, name: str = "level") -> str:
-    """Index level since inception (weekly points past :data:`WEEKLY_AFTER_POINTS` days)."""
-    points = _thin(levels.sort("date").select("date", "level"), "level", "last")
+    """Index level since inception (min/max decimated, :func:`min_max_decimation`)."""
+    left, right = LINE_MARGINS[:2]
+    dates, values = _decimated(levels.sort("date").select("date", "level"), "level", LINE_WIDTH - left - right)
     with matplotlib.rc_context(STYLE):
-        figure = _figure(7.5, 2.8, LINE_MARGINS)
+        figure = _figure(LINE_WIDTH, 2.8, LINE_MARGINS)
         axes = figure.add_subplot()
-        axes.plot(points.get_column("date").to_numpy(), points.get_column("level").to_numpy(),
-                  color=LINE_COLOUR, linewidth=1.1)
-        axes.set_ylabel("index level")
-        axes.yaxis.set_major_locator(MaxNLocator(5))
+        axes.plot(dates, values, color=LINE_COLOUR, linewidth=1.1)
         axes.margins(x=0.01)
+        _draw_line_axes(figure, axes, MaxNLocator(5), "index level")
         return _svg(figure, name, "Index level since inception")
 
 
 def drawdown_chart(drawdowns: pl.DataFrame, name: str = "drawdown") -> str:
-    """Drawdown from the running peak, in percent (weekly minima past the threshold, so the
-    deepest points stay visible)."""
-    points = _thin(drawdowns.sort("date").select("date", "drawdown"), "drawdown", "min")
-    dates = points.get_column("date").to_numpy()
-    values = points.get_column("drawdown").to_numpy() * 100.0
+    """Drawdown from the running peak, in percent (min/max decimated, so the deepest points and
+    the returns to the peak stay exact)."""
+    left, right = LINE_MARGINS[:2]
+    dates, values = _decimated(drawdowns.sort("date").select("date", "drawdown"), "drawdown", LINE_WIDTH - left - right)
+    values = values * 100.0
     with matplotlib.rc_context(STYLE):
-        figure = _figure(7.5, 2.0, LINE_MARGINS)
+        figure = _figure(LINE_WIDTH, 2.0, LINE_MARGINS)
         axes = figure.add_subplot()
-        axes.fill_between(dates, values, 0.0, color=DRAWDOWN_COLOUR, alpha=0.35, linewidth=0)
         axes.plot(dates, values, color=DRAWDOWN_COLOUR, linewidth=0.8)
-        axes.set_ylabel("drawdown (%)")
-        axes.yaxis.set_major_locator(MaxNLocator(4))
+        # the area between the curve and 0 as one polygon closed along the zero line by its two
+        # ends (fill_between repeats every date along the zero line); added as a plain artist,
+        # since add_patch measures the limits segment by segment (the line gave them, and the
+        # first drawdown is 0)
+        days = date2num(dates)
+        axes.add_artist(Polygon(np.column_stack([np.concatenate([days[:1], days, days[-1:]]),
+                                                 np.concatenate([[0.0], values, [0.0]])]),
+                                closed=True, transform=axes.transData, facecolor=DRAWDOWN_COLOUR, alpha=0.35,
+                                linewidth=0, zorder=1))
         axes.margins(x=0.01)
+        _draw_line_axes(figure, axes, MaxNLocator(4), "drawdown (%)")
         return _svg(figure, name, "Drawdown from the running peak")
 
 

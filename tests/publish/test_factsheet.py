@@ -150,15 +150,6 @@ def test_pages_are_self_contained_with_unique_ids(pages):
         assert 'name="viewport"' in html and "@media print" in html
 
 
-def test_charts_keep_weekly_points_for_long_histories(fabricated_results):
-    levels = fabricated_results["LS-ER"].levels
-    assert levels.height > charts.WEEKLY_AFTER_POINTS
-    thinned = charts._thin(levels.select("date", "level"), "level", "last")
-    assert thinned.height == levels.select(pl.col("date").dt.truncate("1w").n_unique()).item()
-    drawdown = charts._thin(analytics.drawdowns(levels), "drawdown", "min")
-    assert drawdown.get_column("drawdown").min() == analytics.max_drawdown(levels).depth
-
-
 def test_correlation_grid_reads_wide_and_long_tables():
     wide = pl.DataFrame({"root": ["A", "B"], "A": [1.0, 0.3], "B": [0.3, 1.0]})
     long = pl.DataFrame({"root_a": ["A", "A", "B"], "root_b": ["A", "B", "B"], "correlation": [1.0, 0.3, 1.0]})

@@ -1,0 +1,132 @@
+"""Charts: the min/max decimation of long daily series keeps what a reader sees (every bucket's
+first, last, lowest and highest points), and the hand-drawn axes carry matplotlib's ticks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.dates import AutoDateFormatter, AutoDateLocator, date2num
+from matplotlib.ticker import MaxNLocator
+
+from indexcalc import analytics
+from indexcalc.publish import charts
+
+
+def test_decimation_keeps_first_last_and_the_extremes_of_each_bucket():
+    days = np.arange(12)
+    values = np.array([5.0, 9.0, 1.0, 4.0, 8.0, 6.0, 3.0, 7.0, 2.0, 10.0, 0.0, 4.0])
+    # two buckets of 12 / 2 = 6 days: days 0-5 and 6-11
+    # bucket 0: first 0, last 5, lowest 2 (1.0), highest 1 (9.0)
+    # bucket 1: first 6, last 11, lowest 10 (0.0), highest 9 (10.0)
+    kept = charts.min_max_decimation(days, values, buckets=2)
+    assert kept.tolist() == [0, 1, 2, 5, 6, 9, 10, 11]
+
+
+def test_decimation_buckets_follow_the_calendar_and_keep_the_earliest_of_equal_minima():
+    # business days with a weekend gap: days 0-4 and 7-11, span 12 days, 2 buckets of 6 days
+    days = np.array([0, 1, 2, 3, 4, 7, 8, 9, 10, 11])
+    values = np.array([2.0, 1.0, 3.0, 1.0, 2.0, 5.0, 5.0, 4.0, 6.0, 5.5])
+    # bucket 0 (days 0-5): first 0, last 4 (day 4), lowest 1 (day 1, before the equal day 3),
+    # highest 2; bucket 1 (days 6-11): first 5, last 9, lowest 7 (4.0), highest 8 (6.0)
+    kept = charts.min_max_decimation(days, values, buckets=1 + 1)
+    assert kept.tolist() == [0, 1, 2, 4, 5, 7, 8, 9]
+
+
+def test_short_or_non_finite_series_are_kept_whole():
+    assert charts.min_max_decimation(np.arange(8), np.arange(8.0), buckets=2).tolist() == list(range(8))
+    values = np.arange(20.0)
+    values[3] = np.nan
+    assert charts.min_max_decimation(np.arange(20), values, buckets=2).tolist() == list(range(20))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=400),
+    st.lists(st.floats(-1e6, 1e6), min_size=400, max_size=400),
+    st.integers(1, 40),
+)
+def test_decimated_series_has_the_same_first_last_min_and_max_in_every_bucket(gaps, pool, buckets):
+    days = np.cumsum(np.array(gaps)) - gaps[0]
+    values = np.array(pool[: len(days)])
+    kept = charts.min_max_decimation(days, values, buckets)
+    assert np.all(np.diff(kept) > 0)
+    assert kept[0] == 0 and kept[-1] == len(days) - 1
+    full = pl.DataFrame({"bucket": days * buckets // (days[-1] + 1), "value": values})
+    shown = full[kept.tolist()]
+    if len(days) > 4 * buckets:
+        assert len(kept) <= 4 * full.get_column("bucket").n_unique()
+
+    def per_bucket(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.group_by("bucket").agg(
+            pl.col("value").first().alias("first"), pl.col("value").last().alias("last"),
+            pl.col("value").min().alias("min"), pl.col("value").max().alias("max"),
+        ).sort("bucket")
+
+    assert per_bucket(shown).equals(per_bucket(full))
+
+
+def long_random_levels(days: int = 8000, seed: int = 3) -> pl.DataFrame:
+    dates = pl.date_range(dt.date(1995, 1, 3), dt.date(1995, 1, 3) + dt.timedelta(days=days * 7 // 5 + 10),
+                          interval="1d", eager=True)
+    dates = dates.filter(dates.dt.weekday() <= 5).head(days)
+    returns = np.random.default_rng(seed).normal(0.0002, 0.01, dates.len())
+    return pl.DataFrame({"date": dates, "level": 100.0 * np.cumprod(1.0 + returns)})
+
+
+def test_long_level_and_drawdown_series_are_decimated_with_their_extremes_kept():
+    levels = long_random_levels()
+    plot_width = charts.LINE_WIDTH - charts.LINE_MARGINS[0] - charts.LINE_MARGINS[1]
+    dates, values = charts._decimated(levels, "level", plot_width)
+    assert len(values) < levels.height / 2
+    assert values.max() == levels.get_column("level").max() and values.min() == levels.get_column("level").min()
+    assert dates[0] == levels.get_column("date").to_numpy()[0] and dates[-1] == levels.get_column("date").to_numpy()[-1]
+    _, depths = charts._decimated(analytics.drawdowns(levels), "drawdown", plot_width)
+    assert depths.min() == analytics.max_drawdown(levels).depth
+    # every return to a new high (drawdown 0) between the first and last drawdown stays drawn
+    assert (depths == 0.0).sum() >= 2
+
+
+def svg_texts(svg: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", text).strip() for text in re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)]
+
+
+def test_line_chart_axes_show_matplotlibs_tick_labels():
+    levels = long_random_levels(days=2000)
+    svg = charts.level_chart(levels)
+    texts = svg_texts(svg)
+    dates = levels.get_column("date")
+    low, high = levels.get_column("level").min(), levels.get_column("level").max()
+    # the y labels: MaxNLocator(5) inside the view (data range plus matplotlib's 5% margins)
+    margin = (high - low) * 0.05
+    expected_y = [value for value in MaxNLocator(5).tick_values(low - margin, high + margin)
+                  if low - margin <= value <= high + margin]
+    assert len(expected_y) >= 3
+    assert all(f"{value:g}" in texts for value in expected_y), (expected_y, texts)
+    # the x labels: the yearly ticks of the automatic date locator
+    locator = AutoDateLocator()
+    first, last = (dt.datetime.combine(day, dt.time()) for day in (dates[0], dates[-1]))
+    span = (last - first) * 0.01
+    view = date2num([first - span, last + span])
+    checked = 0
+    for tick in locator.tick_values(first - span, last + span):
+        if not view[0] <= tick <= view[1]:
+            continue
+        label = AutoDateFormatter(locator)(tick)
+        assert label in texts, (label, texts)
+        checked += 1
+    assert checked >= 3
+    assert "index level" in texts
+    assert svg.startswith('<svg class="chart" role="img" aria-label="Index level since inception"')
+
+
+def test_chart_ids_are_prefixed_with_the_chart_name():
+    svg = charts.drawdown_chart(analytics.drawdowns(long_random_levels(days=300)), name="dd")
+    ids = re.findall(r'\bid="([^"]+)"', svg)
+    assert ids and all(identifier.startswith("dd-") for identifier in ids)
+    references = re.findall(r'(?:url\(#|href="#)([^"\)]+)', svg)
+    assert all(reference in ids for reference in references)

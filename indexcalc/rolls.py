@@ -424,6 +424,13 @@ def future_business_days(calendar: str, after: dt.date, count: int) -> tuple[dt.
     data cannot show yet. The calendar is built for that span only, so the answer does not
     depend on the day it is asked."""
     horizon = after + dt.timedelta(days=2 * count + 14)
+    from indexcalc.data.calendars import exchange_sessions
+
+    # the same sessions from the per-process cache when it covers the span (a calendar built
+    # for each new date costs about 70 ms, once per daily run)
+    cached = exchange_sessions(calendar, after + dt.timedelta(days=1), horizon)
+    if cached is not None:
+        return tuple(day.item() for day in cached[:count])
     try:
         import exchange_calendars
 

@@ -316,3 +316,17 @@ def test_root_blocks_give_one_block_when_everything_fits_or_the_prices_are_not_s
     assert roots == ["AA", "BB"] and block is prices
     shuffled = prices.sample(fraction=1.0, shuffle=True, seed=3)
     assert [roots for roots, _ in root_blocks(shuffled, ["AA", "BB"], 2)] == [["AA", "BB"]]
+
+
+def test_future_business_days_from_the_session_cache_equal_a_calendar_built_for_the_span():
+    import exchange_calendars
+    import numpy as np
+
+    from indexcalc.rolls import future_business_days
+
+    for code in ("CMES", "IEPA", "XLON"):
+        for after in (dt.date(1995, 3, 31), dt.date(2008, 12, 19), dt.date(2024, 3, 28), dt.date(2026, 10, 30)):
+            built = exchange_calendars.get_calendar(code, start=after + dt.timedelta(days=1),
+                                                    end=after + dt.timedelta(days=40)).sessions
+            expected = tuple(day.item() for day in np.asarray(built, dtype="datetime64[D]")[:12])
+            assert future_business_days.__wrapped__(code, after, 12) == expected

@@ -56,6 +56,19 @@ def business_days(calendar_code: str, start: date, end: date) -> pl.Series:
     return pl.Series("date", days.astype("datetime64[D]"), dtype=pl.Date)
 
 
+def exchange_sessions(calendar_code: str, start: date, end: date) -> np.ndarray | None:
+    """The exchange's own sessions from ``start`` to ``end`` (``datetime64[D]``) from the cache,
+    or None when the span leaves what the package covers for the code (no weekday fallback) or
+    the code is unknown."""
+    try:
+        sessions, covered_start, covered_end = _cached_sessions(calendar_code)
+    except SpecError:
+        return None
+    if start < covered_start or end > covered_end:
+        return None
+    return sessions[(sessions >= np.datetime64(start, "D")) & (sessions <= np.datetime64(end, "D"))]
+
+
 def business_days_array(calendar_code: str, start: date, end: date) -> np.ndarray:
     """:func:`business_days` as a numpy ``datetime64[D]`` array (for vectorised generators)."""
     return business_days(calendar_code, start, end).to_numpy().astype("datetime64[D]")

@@ -167,6 +167,29 @@ def test_daily_run_appends_once_and_history_shows_levels_as_published(setup, tmp
     assert pl.read_csv(earlier.stdout.encode(), try_parse_dates=True).get_column("date").max() == PUBLISHED_THROUGH
 
 
+def test_a_ledger_only_run_continues_from_the_stored_state_and_a_rerun_publishes(setup, tmp_path):
+    out = fresh(setup, tmp_path)
+    levels_before = (out / "levels" / "LO-ER.csv").read_bytes()
+    first = run_cli(*run_args(setup, out, NEXT_DAY), "--no-publish")
+    assert first.exit_code == 0, first.output
+    assert "(calculated in full); files not republished (--no-publish)" in first.stdout  # a new month
+    second_day = NEXT_DAY + dt.timedelta(days=1)
+    second = run_cli(*run_args(setup, out, second_day), "--no-publish")
+    assert second.exit_code == 0, second.output
+    assert f"{second_day}: {len(INDEX_IDS)} levels appended" in second.stdout
+    assert "(continued from the stored state)" in second.stdout
+    assert (out / "levels" / "LO-ER.csv").read_bytes() == levels_before
+    again = run_cli(*run_args(setup, out, second_day), "--no-publish")
+    assert "already published; nothing to do" in again.stdout
+    published = run_cli(*run_args(setup, out, second_day))
+    assert published.exit_code == 0, published.output
+    assert f"{out} republished" in published.stdout
+    levels = pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True)
+    ledger = Ledger(out / "ledger").current().filter(pl.col("index_id") == "LO-ER")
+    assert levels.get_column("date").max() == second_day
+    assert levels.equals(ledger.select("date", "level", "daily_return"))
+
+
 def test_user_errors_are_one_line_with_exit_code_2(setup, tmp_path):
     out = fresh(setup, tmp_path)
     assert_user_error(run_cli(*run_args(setup, out, dt.date(2024, 7, 6))), "date 2024-07-06",

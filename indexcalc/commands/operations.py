@@ -83,13 +83,17 @@ def _report_skipped(skipped) -> None:
 @_catalogue_option
 @_out_option
 @_carry_forward_option
+@click.option("--publish/--no-publish", "publish", default=True, show_default=True,
+              help="Republish the files (levels, weights, tables, factsheets), or append to the ledger only: "
+                   "a day inside a month is then continued from the stored state in under a second, and "
+                   "running the same date again later publishes it.")
 @_progress_option
 def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data_path: Path | None,
         data_format: str | None, catalogue_dir: Path | None, out_dir: Path, carry_forward: bool,
-        progress: bool) -> None:
-    """Compute DATE's levels of every catalogue index from the published state and the data up
-    to DATE, append them to the ledger and republish the files. Running a published date again
-    appends nothing (and repairs the files of an interrupted run)."""
+        publish: bool, progress: bool) -> None:
+    """Compute DATE's levels of every catalogue index from the stored state and the data up to
+    DATE, append them to the ledger and republish the files. Running a published date again
+    appends nothing (and republishes, which also repairs the files of an interrupted run)."""
     from indexcalc.data.load import load_market
     from indexcalc.operations import run_daily
 
@@ -98,21 +102,26 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
     specs = _specs(catalogue_dir)
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
-                            calendar_source=source, workers=_workers(specs),
+                            calendar_source=source, workers=_workers(specs), publish=publish,
                             disruption="carry_forward" if carry_forward else "error", on_step=bar.advance)
     _report_skipped(outcome.skipped)
     date = outcome.date
     if outcome.already_published and not outcome.republished:
         click.echo(f"{date} was already published; nothing to do")
         return
+
+    def how(day: dt.date) -> str:
+        return "calculated in full" if day in outcome.full_days else "continued from the stored state"
+
     for day, rows in outcome.appended.items():
         if day != date:
-            click.echo(f"caught up {day}: {rows} levels appended")
+            click.echo(f"caught up {day}: {rows} levels appended ({how(day)})")
+    published = f"{out_dir} republished" if outcome.republished else "files not republished (--no-publish)"
     if outcome.already_published:
-        click.echo(f"{date} was already published: nothing appended; {out_dir} republished")
+        click.echo(f"{date} was already published: nothing appended; {published}")
     else:
-        click.echo(f"{date}: {outcome.appended.get(date, 0)} levels appended to {out_dir / 'ledger'}; "
-                   f"{out_dir} republished")
+        click.echo(f"{date}: {outcome.appended.get(date, 0)} levels appended to {out_dir / 'ledger'} "
+                   f"({how(date)}); {published}")
 
 
 @main.command("rebuild")

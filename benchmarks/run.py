@@ -12,7 +12,10 @@ Benchmarks (each in a fresh Python process, so that its peak memory is its own):
   into ``--big-market`` (default ``/tmp/indexcalc-bench/market-200x30``) and reused.
 - ``daily``: one daily run, ``indexcalc.operations.run_daily`` for the market's last date on a
   published state of the day before (ledger only: ``publish=False``; the state is made before
-  the timing and copied afresh for every run).
+  the timing and copied afresh for every run): a day inside a month, continued from the
+  stored state (the run must report it so).
+- ``daily_full``: the same for the first business day of the market's last month, on a state
+  published through the day before: a new month, so every index is calculated in full.
 - ``publish``: ``indexcalc.publish.publish_all`` of every factsheet, methodology page and data
   file of the rebuild's results into a fresh folder.
 - ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
@@ -58,13 +61,14 @@ DEFAULT_BIG_MARKET = Path(tempfile.gettempdir()) / "indexcalc-bench" / "market-2
 BIG_MARKET = {"extra_roots": 177, "start": dt.date(1996, 11, 1), "end": dt.date(2026, 10, 31)}
 """200 roots (23 templates + 177 clones) over 30 years."""
 
-BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "publish", "peers")
+BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "publish", "peers")
 TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0)}
 MEMORY_TARGETS_MIB = {"rebuild_200x30": 2048.0}
 DESCRIPTIONS = {
     "rebuild": "full rebuild, embedded market (23 roots)",
     "rebuild_200x30": "full rebuild, 200 roots x 30 years",
-    "daily": "one daily run (ledger, no publication)",
+    "daily": "one daily run (ledger; continued day)",
+    "daily_full": "one daily run (ledger; month's first day)",
     "publish": "publish all factsheets + methodology",
 }
 
@@ -159,7 +163,7 @@ def big_market(directory: Path) -> dict:
             "price_rows": market.prices.height}
 
 
-def bench_daily(repeat: int) -> dict:
+def bench_daily(repeat: int, first_of_month: bool = False) -> dict:
     try:
         from indexcalc.operations import RunStamp, rebuild, run_daily
     except ImportError as error:
@@ -171,7 +175,12 @@ def bench_daily(repeat: int) -> dict:
     market = load_default_market()
     specs, _ = _catalogue(market)
     dates = market.prices.get_column("date").unique().sort()
-    day, previous = dates[-1], dates[-2]
+    if first_of_month:
+        month_dates = dates.filter((dates.dt.year() == dates[-1].year) & (dates.dt.month() == dates[-1].month))
+        position = dates.to_list().index(month_dates[0])
+        day, previous = dates[position], dates[position - 1]
+    else:
+        day, previous = dates[-1], dates[-2]
     stamp = RunStamp(dt.datetime(2026, 11, 2, 22, 0, tzinfo=dt.timezone.utc), "benchmark")
     scratch = Path(tempfile.mkdtemp(prefix="indexcalc-daily-"))
     state, out_dir = scratch / "state", scratch / "run"
@@ -189,6 +198,8 @@ def bench_daily(repeat: int) -> dict:
 
         figures = measure(run, repeat, before_each=fresh_state)
         appended = sum(outcome["result"].appended.values())
+        if bool(outcome["result"].full_days) != first_of_month:
+            raise RuntimeError(f"{day} was {'not ' if first_of_month else ''}calculated in full")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return figures | {"date": str(day), "indexes": len(specs), "ledger_rows_appended": appended,
@@ -238,6 +249,8 @@ def child(name: str, repeat: int, big_market_dir: Path) -> dict:
         return bench_rebuild(repeat, big_market_dir)
     if name == "daily":
         return bench_daily(repeat)
+    if name == "daily_full":
+        return bench_daily(repeat, first_of_month=True)
     if name == "publish":
         return bench_publish(repeat)
     if name == "peers":

@@ -329,12 +329,19 @@ def continue_day(
 ) -> tuple[pl.DataFrame, DayState]:
     """``index_id, date, level, daily_return`` on ``date`` of every index of ``state`` whose axis
     has ``date`` (module docstring), and the state as of ``date`` (its input hash is left for the
-    caller to set). ``market``: the data up to ``date``; ``specs``: the specs of the run.
+    caller to set). ``market``: the data up to ``date``; ``specs``: the specs to continue (each
+    needs a state; the state's other indexes are left out of the result and the new state).
     Raises :class:`Discontinued` when the state cannot continue to ``date``."""
     from indexcalc.series import collateral_returns
 
     if date <= state.as_of:
         raise Discontinued(f"{date} is not after the state's date {state.as_of}")
+    wanted = {spec.id for spec in specs}
+    missing = sorted(wanted - set(state.indexes))
+    if missing:
+        raise Discontinued(f"{missing[0]} has no stored state")
+    # indexes no longer in the run leave the state
+    state = state.model_copy(update={"indexes": {key: value for key, value in state.indexes.items() if key in wanted}})
     expired = [index_id for index_id, index in state.indexes.items() if date > index.valid_through]
     if expired:
         raise Discontinued(f"a rebalance may change the positions of {expired[0]} (new month or pending rebalance)")

@@ -157,3 +157,11 @@ def test_a_spec_without_state_that_is_not_its_own_curve_refuses(first_state, spe
     new = momentum.model_copy(update={"id": "NEW-ER"})
     with pytest.raises(Discontinued, match="NEW-ER has no stored state"):
         continued_specs(first_state, [*specs, new])
+
+
+def test_indexes_dropped_from_the_run_leave_the_state_and_the_others_continue(market, specs, days, first_state):
+    continued, _ = continued_specs(first_state, specs)
+    kept = [spec for spec in continued if spec.kind != "carry_basket"]
+    day = next(day for day in days if day > START)
+    levels, state = continue_day(first_state, market.up_to(day), kept, day)
+    assert set(levels.get_column("index_id")) == set(state.indexes) == {spec.id for spec in kept}

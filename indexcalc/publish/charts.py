@@ -30,11 +30,12 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
-from matplotlib.markers import TICKDOWN, TICKLEFT
-from matplotlib.patches import Polygon
-from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import offset_copy
+from matplotlib.markers import TICKDOWN, TICKLEFT, TICKRIGHT
+from matplotlib.patches import Polygon, Rectangle
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, ScalarFormatter
+from matplotlib.transforms import blended_transform_factory, offset_copy
 
 LINE_COLOUR = "#1f4e79"
 DRAWDOWN_COLOUR = "#b03a2e"
@@ -49,6 +50,12 @@ TICK_LENGTH = 3.5
 TICK_PAD = 3.5
 TICK_WIDTH = 0.8
 """Tick marks and the gap to their labels, points (matplotlib's defaults)."""
+COLOUR_BAR_WIDTH = 0.12
+"""Width of the heatmaps' colour bars, inches."""
+COLOUR_BAR_STEPS = 256
+"""Colours of a colour bar, bottom to top (matplotlib's colour maps have 256)."""
+COLOUR_BAR_LABEL_GAP = 0.45
+"""From the colour bar's right edge to the centre of its title, inches."""
 YLABEL_X = 0.12
 """Horizontal position of the centre of a line chart's y-axis title, inches from the left edge."""
 
@@ -236,6 +243,41 @@ def drawdown_chart(drawdowns: pl.DataFrame, name: str = "drawdown") -> str:
         return _svg(figure, name, "Drawdown from the running peak")
 
 
+def _colour_bar(figure: Figure, axes, image, left: float, ticks: list[float], formatter, label: str | None) -> None:
+    """A vertical colour bar for ``image``: :data:`COLOUR_BAR_WIDTH` inches wide, ``left``
+    inches from the figure's left edge, as tall as ``axes``; ``ticks`` (data values) labelled
+    by ``formatter`` on its right, ``label`` beyond them.
+
+    Drawn as an unsampled image of :data:`COLOUR_BAR_STEPS` colours, an outline, tick marks and
+    texts in ``axes`` (what ``figure.colorbar`` shows, without a second axes and its axis
+    objects, which cost more than the heatmap itself).
+    """
+    place = blended_transform_factory(figure.dpi_scale_trans, axes.transAxes)
+    low, high = image.norm.vmin, image.norm.vmax
+    right = left + COLOUR_BAR_WIDTH
+    bar = AxesImage(axes, cmap=image.get_cmap(), norm=image.norm, interpolation="none", origin="lower",
+                    extent=(left, right, 0.0, 1.0))
+    bar.set_data(np.linspace(low, high, COLOUR_BAR_STEPS)[:, np.newaxis])
+    bar.set_transform(place)
+    axes.add_artist(bar)
+    bar.set_clip_on(False)
+    axes.add_artist(Rectangle((left, 0.0), COLOUR_BAR_WIDTH, 1.0, transform=place, fill=False, clip_on=False,
+                              linewidth=matplotlib.rcParams["axes.linewidth"],
+                              edgecolor=matplotlib.rcParams["axes.edgecolor"]))
+    heights = [(tick - low) / (high - low) for tick in ticks]
+    axes.add_artist(Line2D([right] * len(ticks), heights, transform=place, linestyle="none", marker=TICKRIGHT,
+                           markersize=TICK_LENGTH, markeredgewidth=TICK_WIDTH,
+                           color=matplotlib.rcParams["ytick.color"], clip_on=False))
+    formatter.create_dummy_axis()
+    formatter.axis.set_view_interval(low, high)
+    shifted = offset_copy(place, fig=figure, x=TICK_LENGTH + TICK_PAD, units="points")
+    for height, text in zip(heights, formatter.format_ticks(ticks)):
+        axes.text(right, height, text, transform=shifted, ha="left", va="center_baseline", clip_on=False)
+    if label:
+        axes.text(right + COLOUR_BAR_LABEL_GAP, 0.5, label, transform=place, rotation=90, ha="center", va="center",
+                  clip_on=False)
+
+
 def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to_years: int = 12) -> str:
     """Monthly returns (``year, month, monthly_return``) as a year x month grid in percent;
     the colour scale is symmetric around 0; cells carry their value when the grid has at most
@@ -257,16 +299,15 @@ def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to
         figure = _figure(7.5, height, (0.55, 1.15, 0.1, 0.3))
         axes = figure.add_subplot()
         image = axes.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", aspect="auto",
-                            norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), interpolation="nearest")
+                            norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), interpolation="none")
         step = max(1, math.ceil(len(years) / MAX_YEAR_LABELS))
         _grid_labels(axes, list(MONTH_LABELS), [str(year) if row % step == 0 else "" for row, year in enumerate(years)])
         if len(years) <= annotate_up_to_years:
             for (row, column), value in np.ndenumerate(grid):
                 if np.isfinite(value):
                     axes.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
-        colour_axes = figure.add_axes((1 - 1.0 / 7.5, 0.3 / height, 0.12 / 7.5, 1 - 0.4 / height))
-        figure.colorbar(image, cax=colour_axes, label="monthly return (%)",
-                        ticks=[-bound, -bound / 2, 0.0, bound / 2, bound], format="%g")
+        _colour_bar(figure, axes, image, 7.5 - 1.0, [-bound, -bound / 2, 0.0, bound / 2, bound],
+                    FormatStrFormatter("%g"), "monthly return (%)")
         return _svg(figure, name, "Monthly returns heatmap")
 
 
@@ -282,15 +323,13 @@ def correlation_heatmap(matrix: pl.DataFrame, name: str = "correlation") -> str:
         size = max(3.0, 0.5 * len(labels))
         figure = _figure(size + 1.8, size + 0.7, (0.6, 1.2, 0.1, 0.6))
         axes = figure.add_subplot()
-        image = axes.imshow(values, cmap="RdBu_r", vmin=-1.0, vmax=1.0, interpolation="nearest")
+        image = axes.imshow(values, cmap="RdBu_r", vmin=-1.0, vmax=1.0, interpolation="none")
         _grid_labels(axes, labels, labels, rotate_columns=True)
         for (row, column), value in np.ndenumerate(values):
             if np.isfinite(value):
                 axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
                           color="white" if abs(value) > 0.6 else "black")
-        width, height = figure.get_size_inches()
-        colour_axes = figure.add_axes((1 - 0.9 / width, 0.6 / height, 0.12 / width, 1 - 0.7 / height))
-        figure.colorbar(image, cax=colour_axes, ticks=[-1.0, -0.5, 0.0, 0.5, 1.0])
+        _colour_bar(figure, axes, image, size + 1.8 - 0.9, [-1.0, -0.5, 0.0, 0.5, 1.0], ScalarFormatter(), None)
         return _svg(figure, name, "Correlation matrix")
 
 

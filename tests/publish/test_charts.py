@@ -130,3 +130,21 @@ def test_chart_ids_are_prefixed_with_the_chart_name():
     assert ids and all(identifier.startswith("dd-") for identifier in ids)
     references = re.findall(r'(?:url\(#|href="#)([^"\)]+)', svg)
     assert all(reference in ids for reference in references)
+
+
+def test_monthly_heatmap_embeds_the_grid_unsampled_with_its_colour_bar():
+    levels = long_random_levels(days=600).with_columns(pl.lit(0.0).alias("daily_return"))
+    monthly = analytics.monthly_returns(levels)
+    svg = charts.monthly_heatmap(monthly)
+    # the grid (one pixel per month) and the colour bar, both drawn with crisp pixels
+    images = re.findall(r"<image [^>]*>", svg)
+    assert len(images) == 2 and all("image-rendering:pixelated" in image for image in images)
+    grid_width = re.search(r'width="(\d+)" height="(\d+)"', images[0]).groups()
+    assert grid_width == ("12", str(monthly.get_column("year").n_unique()))
+    # scale: the 98th percentile of |monthly return| in percent, rounded up, at -b, -b/2, 0, b/2, b
+    bound = float(np.ceil(np.percentile(np.abs(monthly.get_column("monthly_return").to_numpy() * 100), 98)))
+    texts = svg_texts(svg)
+    assert "monthly return (%)" in texts
+    for tick in (bound, bound / 2, 0.0):
+        assert f"{tick:g}" in texts
+    assert f"{-bound:g}" in texts or f"\N{MINUS SIGN}{bound:g}" in texts

@@ -67,9 +67,21 @@ def monthly_totals(values: pl.DataFrame, value_column: str) -> pl.DataFrame:
     """
     # Summed with numpy over sorted runs, not a parallel group-by: a float sum's order (and so
     # its last bit) must not depend on thread scheduling, or reruns would not be identical.
-    ordered = values.select("root", "date", pl.col(value_column).cast(pl.Float64)).sort("root", "date")
+    ordered = values.select("root", "date", pl.col(value_column).cast(pl.Float64))
     if ordered.height == 0:
         return pl.DataFrame(schema=MONTHLY_SCHEMA)
+    # Daily values usually arrive sorted (series and prices are sorted by root and date): a
+    # check is cheaper than a sorted copy of every row.
+    in_order = ordered.select(
+        (
+            (pl.col("root") > pl.col("root").shift(1))
+            | ((pl.col("root") == pl.col("root").shift(1)) & (pl.col("date") > pl.col("date").shift(1)))
+        )
+        .fill_null(True)
+        .all()
+    ).item()
+    if not in_order:
+        ordered = ordered.sort("root", "date")
     keyed = ordered.with_columns(pl.col("date").dt.month_start().alias("month"))
     starts = (
         keyed.select(

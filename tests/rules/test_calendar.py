@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from indexcalc.rules.calendar import rebalance_dates, rebalance_schedule, trailing_mean
+from indexcalc.rules.calendar import monthly_totals, rebalance_dates, rebalance_schedule, trailing_mean
 
 
 def _axis(*days: tuple[int, int, int]) -> pl.Series:
@@ -112,3 +112,20 @@ def test_trailing_mean_depends_only_on_the_window_not_on_earlier_history():
     long_mean = trailing_mean(long_history, "value", rebalance, 12).item(0, "mean")
     assert long_mean == trailing_mean(short_history, "value", rebalance, 12).item(0, "mean")
     assert abs(long_mean / 0.1 - 1.0) < 1e-14
+
+
+def test_monthly_totals_of_unsorted_values_equal_those_of_sorted_values():
+    # A: Jan 2 + Jan 5 = 3 + 5 = 8 over 2 days; Feb 1 = 7. B: Jan 3 = 11.
+    values = pl.concat(
+        [
+            _daily("B", {dt.date(2024, 1, 3): 11.0}),
+            _daily("A", {dt.date(2024, 2, 1): 7.0, dt.date(2024, 1, 5): 5.0, dt.date(2024, 1, 2): 3.0}),
+        ]
+    )
+    shuffled = monthly_totals(values, "value")
+    assert shuffled.rows() == [
+        ("A", dt.date(2024, 1, 1), 8.0, 2, dt.date(2024, 1, 2)),
+        ("A", dt.date(2024, 2, 1), 7.0, 1, dt.date(2024, 1, 2)),
+        ("B", dt.date(2024, 1, 1), 11.0, 1, dt.date(2024, 1, 3)),
+    ]
+    assert monthly_totals(values.sort("root", "date"), "value").equals(shuffled)

@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -87,11 +87,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
 
-class RootState(_Frozen):
-    """A root's last series date and its linked excess-return level then."""
+class SeriesState(_Frozen):
+    """Per root of one roll rule's series (sorted roots): its last series date and its linked
+    excess-return level then."""
 
-    date: dt.date
-    level: float
+    roots: tuple[str, ...]
+    dates: tuple[dt.date, ...]
+    levels: tuple[float, ...]
 
 
 class IndexState(_Frozen):
@@ -127,65 +129,75 @@ class DayState(_Frozen):
     as_of: dt.date
     input_hash: str
     disruption: str
-    series: dict[str, dict[str, RootState]]
-    """Per roll rule (:func:`indexcalc.pipeline.rule_key`) and root."""
+    series: dict[str, SeriesState]
+    """Per roll rule (:func:`indexcalc.pipeline.rule_key`)."""
     indexes: dict[str, IndexState]
 
 
 # --- building the state from a full calculation ---------------------------------------------------
 
 
-def _histories(series: pl.DataFrame, roots: Iterable[str], as_of: dt.date) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per root: its series dates (as day numbers) and ER levels up to ``as_of``."""
-    frame = (
-        series.filter(pl.col("root").is_in(sorted(set(roots))) & (pl.col("date") <= as_of))
-        .select("root", "date", "level")
-        .sort("root", "date")
-    )
-    runs = frame.get_column("root").rle().struct.unnest()
-    ends = np.cumsum(runs.get_column("len").to_numpy())
-    days = frame.get_column("date").to_physical().to_numpy()
-    levels = frame.get_column("level").to_numpy()
-    return {
-        root: (days[end - length : end], levels[end - length : end])
-        for root, length, end in zip(runs.get_column("value").to_list(), runs.get_column("len").to_list(), ends)
-    }
+@dataclass(frozen=True)
+class _History:
+    """A rule's series up to the state's date as sorted (root, day) keys: ``levels[k]`` is the
+    ER level of root ``roots[k // KEY]`` on day ``k % KEY`` (day numbers since 1970)."""
+
+    roots: pl.Series
+    keys: np.ndarray
+    levels: np.ndarray
+
+    @classmethod
+    def of(cls, series: pl.DataFrame, as_of: dt.date) -> "_History":
+        frame = series.filter(pl.col("date") <= as_of).select("root", "date", "level").sort("root", "date")
+        roots = frame.get_column("root").unique().sort()
+        codes = roots.search_sorted(frame.get_column("root")).to_numpy().astype(np.int64)
+        keys = codes * _KEY + frame.get_column("date").to_physical().to_numpy().astype(np.int64)
+        return cls(roots, keys, frame.get_column("level").to_numpy())
+
+    def codes(self, roots: Sequence[str]) -> np.ndarray:
+        """Positions of ``roots`` in the history's roots (-1 for a root it lacks)."""
+        wanted = pl.Series(list(roots), dtype=pl.String)
+        position = np.minimum(self.roots.search_sorted(wanted).to_numpy().astype(np.int64), max(self.roots.len() - 1, 0))
+        found = (self.roots.gather(position) == wanted).to_numpy() if self.roots.len() else np.zeros(len(roots), bool)
+        return np.where(found, position, -1)
+
+    def level_on(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The level of each root code on or before each day (broadcast; NaN before a root's
+        first level or for code -1): the aligned (forward-filled) level of the index axis."""
+        codes, days = np.broadcast_arrays(codes, days)
+        row = np.searchsorted(self.keys, codes * _KEY + days, side="right") - 1
+        found = (codes >= 0) & (row >= 0) & (self.keys[np.maximum(row, 0)] // _KEY == codes)
+        return np.where(found, self.levels[np.maximum(row, 0)], np.nan)
+
+    def last(self) -> SeriesState:
+        """Each root's last date and level."""
+        ends = np.flatnonzero(np.append(np.diff(self.keys // _KEY) != 0, True)) if self.keys.size else np.zeros(0, int)
+        return SeriesState(
+            roots=tuple(self.roots.to_list()),
+            dates=tuple((self.keys[ends] % _KEY).astype("datetime64[D]").tolist()),
+            levels=tuple(self.levels[ends].tolist()),
+        )
+
+    def days_between(self, codes: np.ndarray, first: dt.date, last: dt.date) -> np.ndarray:
+        """The sorted days in ``(first, last]`` on which one of the roots ``codes`` has a level."""
+        wanted = np.isin(self.keys // _KEY, codes[codes >= 0])
+        days = self.keys[wanted] % _KEY
+        return np.unique(days[(days > _day(first)) & (days <= _day(last))])
 
 
-def _level_on(history: tuple[np.ndarray, np.ndarray], day: int) -> float:
-    """The root's level on or before ``day`` (NaN before its first)."""
-    days, levels = history
-    position = int(np.searchsorted(days, day, side="right")) - 1
-    return float(levels[position]) if position >= 0 else float("nan")
+_KEY = 1 << 32
+"""Day numbers are below it: ``root code * _KEY + day`` orders by root, then day."""
 
 
 def _day(date: dt.date) -> int:
-    return (date - dt.date(1970, 1, 1)).days
+    return (date - _EPOCH).days
+
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 def _month_end(date: dt.date) -> dt.date:
     return date.replace(day=calendar.monthrange(date.year, date.month)[1])
-
-
-def _drift_since_anchor(
-    histories: dict[str, tuple[np.ndarray, np.ndarray]],
-    axis_roots: Sequence[str],
-    roots: Sequence[str],
-    weights: np.ndarray,
-    anchor_er: np.ndarray,
-    anchor: dt.date,
-    last: dt.date,
-    threshold: float,
-) -> bool:
-    """Whether the drifted weights breach ``threshold`` on some axis date in ``(anchor, last]``."""
-    axis = np.unique(
-        np.concatenate([histories[root][0] for root in axis_roots if root in histories] or [np.empty(0, np.int64)])
-    )
-    axis = axis[(axis > _day(anchor)) & (axis <= _day(last))]
-    if not axis.size:
-        return False
-    levels = np.array([[_level_on(histories[root], int(day)) for root in roots] for day in axis])
-    return bool(drift_breaches(drifted_weights(levels, anchor_er, weights), weights, threshold).any())
 
 
 def index_state(
@@ -193,10 +205,10 @@ def index_state(
     calculation: Calculation,
     market: MarketData,
     as_of: dt.date,
-    histories: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    histories: dict[str, _History],
 ) -> IndexState | None:
     """The state of one composite index of ``calculation`` as of ``as_of`` (None when it is not
-    a composite or has no anchor yet); ``histories``: :func:`_histories` per rule."""
+    a composite or has no anchor yet)."""
     result = calculation.results[spec.id]
     if not result.axis_roots or result.weights.is_empty():
         return None
@@ -204,10 +216,12 @@ def index_state(
     history = histories[key]
     weights = result.weights.select("effective_date", "root", "weight")
     anchor = weights.get_column("effective_date").max()
-    roots = tuple(sorted(weights.get_column("root").unique().to_list()))
-    current = dict(weights.filter(pl.col("effective_date") == anchor).select("root", "weight").iter_rows())
-    vector = np.array([float(current.get(root, 0.0)) for root in roots])
-    anchor_er = np.array([_level_on(history[root], _day(anchor)) if root in history else np.nan for root in roots])
+    roots = weights.get_column("root").unique().sort()
+    current = weights.filter(pl.col("effective_date") == anchor)
+    vector = np.zeros(roots.len())
+    vector[roots.search_sorted(current.get_column("root")).to_numpy()] = current.get_column("weight").to_numpy()
+    codes = history.codes(roots.to_list())
+    anchor_er = history.level_on(codes, np.int64(_day(anchor)))
     excess = result.excess if result.excess is not None else result.levels
     anchor_level = excess.filter(pl.col("date") == anchor).get_column("level")
     if anchor_level.len() != 1 or np.isnan(anchor_er[vector != 0.0]).any():
@@ -215,15 +229,17 @@ def index_state(
     threshold = getattr(spec, "drift_threshold", None)
     valid_through = _month_end(as_of) if (anchor.year, anchor.month) == (as_of.year, as_of.month) else as_of
     last_date = result.levels.item(-1, "date")
-    if threshold is not None and _drift_since_anchor(
-        history, result.axis_roots, roots, vector, anchor_er, anchor, last_date, threshold
-    ):
-        valid_through = as_of  # a drift rebalance is fixed and not yet effective
+    if threshold is not None:
+        # a breach on an axis date after the anchor fixed a drift rebalance not yet effective
+        days = history.days_between(history.codes(result.axis_roots), anchor, last_date)
+        drifted = drifted_weights(history.level_on(codes[None, :], days[:, None]), anchor_er, vector)
+        if days.size and drift_breaches(drifted, vector, threshold).any():
+            valid_through = as_of
     return IndexState(
         methodology=methodology_version(spec),
         rule=key,
         axis_roots=tuple(result.axis_roots),
-        roots=roots,
+        roots=tuple(roots.to_list()),
         weights=tuple(vector.tolist()),
         anchor_er=tuple(anchor_er.tolist()),
         anchor_date=anchor,
@@ -247,22 +263,14 @@ def state_from_calculation(
 ) -> DayState:
     """The state as of ``as_of`` of a full calculation on ``market`` (the data up to ``as_of``,
     whose :func:`indexcalc.ledger.input_hash` is ``input_hash``)."""
-    histories = {
-        key: _histories(series, series.get_column("root").unique().to_list(), as_of)
-        for key, series in calculation.series.items()
-    }
+    histories = {key: _History.of(series, as_of) for key, series in calculation.series.items()}
     indexes = {}
     for spec in specs:
         state = index_state(spec, calculation, market, as_of, histories)
         if state is not None:
             indexes[spec.id] = state
     used_rules = {state.rule for state in indexes.values()}
-    series = {
-        key: {root: RootState(date=dt.date(1970, 1, 1) + dt.timedelta(days=int(days[-1])), level=float(levels[-1]))
-              for root, (days, levels) in history.items()}
-        for key, history in histories.items()
-        if key in used_rules
-    }
+    series = {key: history.last() for key, history in histories.items() if key in used_rules}
     return DayState(as_of=as_of, input_hash=input_hash, disruption=disruption, series=series, indexes=indexes)
 
 
@@ -294,34 +302,49 @@ def _window(market: MarketData, start: dt.date, date: dt.date) -> MarketData:
 
 def _day_series(
     state: DayState, market: MarketData, specs: Sequence[IndexSpecBase], date: dt.date, start: dt.date
-) -> dict[str, dict[str, RootState]]:
-    """Per rule and root the series state after ``date`` (a root priced on ``date`` moves on
-    by its day's ER return; the others keep theirs)."""
+) -> dict[str, tuple[SeriesState, np.ndarray]]:
+    """Per rule: the series state after ``date`` (a root priced on ``date`` moves on by its
+    day's ER return, ``ER_{i,D} = ER_{i,s_i} (1 + ER_ret_{i,D})``; the others keep theirs) and
+    which of its roots are priced on ``date``."""
     from indexcalc.series import build_series
 
     rules = {rule_key(spec, market): roll_rule_for(spec, market) for spec in specs}
     window = _window(market, start, date)
-    advanced: dict[str, dict[str, RootState]] = {}
-    for key, roots in state.series.items():
+    advanced: dict[str, tuple[SeriesState, np.ndarray]] = {}
+    for key, last in state.series.items():
         if key not in rules:
-            raise Discontinued("a roll rule of the state is not used by the specs")
+            continue  # no index of the run uses it
         try:
-            frame = build_series(window, rules[key], roots=sorted(roots), disruption=state.disruption)
+            frame = build_series(window, rules[key], roots=list(last.roots), disruption=state.disruption)
         except DataError as error:  # the full calculation reports it if it is not an edge of the window
             raise Discontinued(f"the window's series: {error}") from None
         if frame.get_column("disrupted").any():
             raise Discontinued("a price is carried forward in the window")
-        after = {root: roots[root].date for root in roots}
-        new = frame.filter(pl.col("date") > pl.col("root").replace_strict(after, return_dtype=pl.Date))
-        if new.filter(pl.col("date") != date).height:
-            row = new.filter(pl.col("date") != date).row(0, named=True)
-            raise Discontinued(f"{row['root']} has a series row on {row['date']}, between its last date and {date}")
-        moved = dict(new.select("root", "daily_return").iter_rows())
-        advanced[key] = {
-            root: RootState(date=date, level=last.level * (1.0 + moved[root])) if root in moved else last
-            for root, last in roots.items()
-        }
+        roots = pl.Series(last.roots, dtype=pl.String)
+        codes = roots.search_sorted(frame.get_column("root")).to_numpy()
+        days = frame.get_column("date").to_physical().to_numpy()
+        last_days = np.array(last.dates, dtype="datetime64[D]").astype(np.int64)
+        new = days > last_days[codes]
+        if (new & (days != _day(date))).any():
+            row = int(np.flatnonzero(new & (days != _day(date)))[0])
+            raise Discontinued(f"{frame.item(row, 'root')} has a series row on {frame.item(row, 'date')}, "
+                               f"between its last date and {date}")
+        levels = np.array(last.levels)
+        moved = codes[new]
+        levels[moved] = levels[moved] * (1.0 + frame.get_column("daily_return").to_numpy()[new])
+        priced = np.zeros(len(last.roots), dtype=bool)
+        priced[moved] = True
+        dates = np.where(priced, _day(date), last_days).astype("datetime64[D]")
+        advanced[key] = (SeriesState(roots=last.roots, dates=tuple(dates.tolist()), levels=tuple(levels.tolist())),
+                         priced)
     return advanced
+
+
+def _positions(roots: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:
+    """Positions of ``wanted`` in the sorted ``roots`` (-1 for a root not there)."""
+    position = np.minimum(np.searchsorted(roots, wanted), max(len(roots) - 1, 0)).astype(np.int64)
+    found = np.asarray(roots, dtype=object)[position] == np.asarray(wanted, dtype=object) if roots else False
+    return np.where(found, position, -1)
 
 
 def continue_day(
@@ -345,7 +368,7 @@ def continue_day(
     expired = [index_id for index_id, index in state.indexes.items() if date > index.valid_through]
     if expired:
         raise Discontinued(f"a rebalance may change the positions of {expired[0]} (new month or pending rebalance)")
-    last_dates = [root.date for roots in state.series.values() for root in roots.values()]
+    last_dates = [day for series in state.series.values() for day in series.dates]
     last_dates += [index.last_date for index in state.indexes.values()]
     # from the first of a month: a root's business days are counted from its first date in a month
     start = min([state.as_of - dt.timedelta(days=WINDOW_DAYS), *last_dates]).replace(day=1)
@@ -354,12 +377,14 @@ def continue_day(
     collateral = collateral_returns(market.rates, dates)
     rows: list[tuple[str, dt.date, float, float]] = []
     indexes: dict[str, IndexState] = {}
-    for index_id, index in state.indexes.items():
-        roots = series[index.rule]
-        if not any(roots[root].date == date for root in index.axis_roots if root in roots):
+    for index_id, index in state.indexes.items():  # a loop over indexes; each step is on arrays of roots
+        rule_series, priced = series[index.rule]
+        axis = _positions(rule_series.roots, index.axis_roots)
+        if not priced[axis[axis >= 0]].any():
             indexes[index_id] = index  # not an index date: nothing moves
             continue
-        er = np.array([roots[root].level if root in roots else np.nan for root in index.roots])
+        columns = _positions(rule_series.roots, index.roots)
+        er = np.where(columns >= 0, np.array(rule_series.levels)[np.maximum(columns, 0)], np.nan)
         weights, anchor_er = np.array(index.weights), np.array(index.anchor_er)
         if index.drift_threshold is not None and drift_breaches(
             drifted_weights(er, anchor_er, weights), weights, index.drift_threshold
@@ -379,6 +404,8 @@ def continue_day(
         rows.append((index_id, date, level, level / index.last_level - 1.0))
         indexes[index_id] = index.model_copy(update={"last_date": date, "last_excess": excess, "last_level": level})
     levels = pl.DataFrame(rows, schema=DAY_LEVEL_SCHEMA, orient="row")
+    used = {index.rule for index in indexes.values()}
     return levels, DayState(
-        as_of=date, input_hash="", disruption=state.disruption, series=series, indexes=indexes
+        as_of=date, input_hash="", disruption=state.disruption,
+        series={key: advanced for key, (advanced, _) in series.items() if key in used}, indexes=indexes,
     )

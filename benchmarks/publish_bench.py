@@ -1,5 +1,6 @@
-"""Time the publisher on the embedded market: per factsheet (charts vs the rest), methodology,
-site page, and the whole ``publish_all`` into a temporary folder.
+"""Time the publisher on the embedded market: per factsheet (charts vs the rest, each kind of
+chart, the contributions table), methodology, site page, and the whole ``publish_all`` into a
+temporary folder.
 
     python3 benchmarks/publish_bench.py [--catalogue DIR] [--repeat N] [--workers 1 2]
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="rendering processes to compare")
     arguments = parser.parse_args()
 
+    from indexcalc import analytics
     from indexcalc.data.embedded import load_default_market
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import charts, publication_inputs, publish_all
@@ -42,17 +44,25 @@ def main() -> None:
     inputs = publication_inputs(results, market)
     print(f"publication inputs (series per roll rule, collateral): {time.perf_counter() - started:.2f} s")
 
+    def timed(function, seconds: list[float]):
+        def wrapper(*args, **kwargs):
+            begin = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds.append(time.perf_counter() - begin)
+        return wrapper
+
     chart_seconds: list[float] = []
-    original = charts._svg
-
-    def timed_svg(*args, **kwargs):
-        begin = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            chart_seconds.append(time.perf_counter() - begin)
-
-    charts._svg = timed_svg
+    chart_kinds = ("level_chart", "drawdown_chart", "monthly_heatmap", "correlation_heatmap")
+    kind_seconds: dict[str, list[float]] = {kind: [] for kind in chart_kinds}
+    contribution_seconds: list[float] = []
+    originals = {name: getattr(charts, name) for name in ("_svg", *chart_kinds)}
+    original_contribution = analytics.return_contribution
+    charts._svg = timed(originals["_svg"], chart_seconds)
+    for kind in chart_kinds:
+        setattr(charts, kind, timed(originals[kind], kind_seconds[kind]))
+    analytics.return_contribution = timed(original_contribution, contribution_seconds)
     factsheet_seconds, methodology_seconds = [], []
     for index_id, result in results.items():
         roll, root_levels = inputs.for_index(index_id)
@@ -63,7 +73,9 @@ def main() -> None:
         begin = time.perf_counter()
         render_methodology(result.spec, market.instruments, roll)
         methodology_seconds.append(time.perf_counter() - begin)
-    charts._svg = original
+    for name, function in originals.items():
+        setattr(charts, name, function)
+    analytics.return_contribution = original_contribution
     begin = time.perf_counter()
     render_site_index(results)
     site_seconds = time.perf_counter() - begin
@@ -73,6 +85,11 @@ def main() -> None:
     print(f"factsheet: mean {mean_ms:.0f} ms, max {max_ms:.0f} ms "
           f"per index (longest history {days} days); SVG serialisation share "
           f"{sum(chart_seconds) / sum(factsheet_seconds):.0%} ({len(chart_seconds)} charts)")
+    print("charts (whole function, ms each): " + ", ".join(
+        f"{kind} {statistics.mean(seconds) * 1000:.0f} x {len(seconds)}" for kind, seconds in kind_seconds.items() if seconds
+    ))
+    print(f"return_contribution (12-month window): {sum(contribution_seconds):.2f} s for {len(contribution_seconds)} "
+          f"factsheets")
     print(f"methodology: mean {statistics.mean(methodology_seconds) * 1000:.1f} ms; "
           f"site page {site_seconds * 1000:.1f} ms")
 

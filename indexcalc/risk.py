@@ -326,7 +326,8 @@ def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: 
     drifted to the close of t-1, ``w_a L_{t-1} / L_a / (1 - sum w_a + sum_j w_j,a L_j,t-1 / L_j,a)``,
     and ``contribution = start_weight * (L_t / L_{t-1} - 1)``; per date they sum to the
     composite's daily return. One row per weighted root and date from the first effective
-    date on (sorted by date, root). Computed on dates x roots arrays.
+    date on (sorted by date, root). Computed on dates x roots arrays
+    (:func:`daily_contributions_on_matrix`).
     """
     roots = sorted(weights.get_column("root").unique().to_list())
     levels = levels.filter(pl.col("root").is_in(roots))
@@ -334,6 +335,21 @@ def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: 
     anchors = weights.get_column("effective_date").unique().sort().to_numpy()
     level = _matrix(levels, "date", axis, roots, "level", np.nan)
     weight = _matrix(weights, "effective_date", anchors, roots, "weight", 0.0)
+    return daily_contributions_on_matrix(level, axis, roots, anchors, weight, base_date)
+
+
+def daily_contributions_on_matrix(
+    level: np.ndarray,
+    axis: np.ndarray,
+    roots: Sequence[str],
+    anchors: np.ndarray,
+    weight: np.ndarray,
+    base_date: dt.date,
+) -> pl.DataFrame:
+    """:func:`daily_contributions` from the arrays a family already holds: ``level[t, i]`` the
+    level of ``roots[i]`` (sorted) on ``axis[t]`` (sorted ``datetime64[D]`` days, NaN where
+    none); ``weight[k, i]`` the weight set effective on ``anchors[k]`` (sorted, unique; 0 for
+    a root without one)."""
     days = np.flatnonzero(axis > np.datetime64(base_date))
     period = np.searchsorted(anchors, axis[days], side="left") - 1  # last anchor strictly before t
     days, period = days[period >= 0], period[period >= 0]
@@ -348,7 +364,7 @@ def daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: 
     return pl.DataFrame(
         {
             "date": np.repeat(axis[days], count),
-            "root": pl.Series(roots).gather(np.tile(np.arange(count), len(days))),
+            "root": np.array(roots, dtype=str)[np.tile(np.arange(count), len(days))],
             "start_weight": start_weight.ravel(),
             "prev_level": previous.ravel(),
             "level": current.ravel(),

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_return, composite_total_return
+from indexcalc.composite import align_levels, composite_excess_returns_on_matrix, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.results import IndexResult
@@ -49,7 +49,7 @@ from indexcalc.risk import (
     attribution,
     correlation_matrix,
     correlation_monitor,
-    daily_contributions,
+    daily_contributions_on_matrix,
     pairs_monitor,
     risk_contribution,
     scenario_moves,
@@ -131,14 +131,21 @@ def _positions(axis: pl.Series, dates: pl.Series) -> np.ndarray:
     return np.searchsorted(axis.to_numpy(), dates.to_numpy())
 
 
-def _schedule(spec: BaseMetalsSpec, basket: _Basket) -> tuple[dt.date, np.ndarray, np.ndarray]:
-    """Base date and the axis positions of the fixing and effective dates of the scheduled
-    rebalances (first one included)."""
+def _calendar(basket: _Basket, spec: BaseMetalsSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Axis positions of every month-end fixing and its effective date for the spec's lag, and
+    each root's first return position (shared by the specs of a basket with that lag)."""
     schedule = rebalance_schedule(basket.dates, spec.implementation_lag)
     fixing = _positions(basket.dates, schedule.get_column("date"))
     effective = _positions(basket.dates, schedule.get_column("effective_date"))
     finite = np.isfinite(basket.return_matrix)
     first_return = np.where(finite.any(axis=0), finite.argmax(axis=0), len(finite))
+    return fixing, effective, first_return
+
+
+def _schedule(spec: BaseMetalsSpec, basket: _Basket) -> tuple[dt.date, np.ndarray, np.ndarray]:
+    """Base date and the axis positions of the fixing and effective dates of the scheduled
+    rebalances (first one included)."""
+    fixing, effective, first_return = basket.memo(("schedule", spec.implementation_lag), lambda: _calendar(basket, spec))
     earliest = int(first_return.max()) + spec.history_days - 1
     keep = fixing >= earliest
     if spec.base_date is not None:
@@ -247,7 +254,8 @@ def _weights_frame(
     events: list[Rebalance], scheduled_fixing: np.ndarray, base: np.ndarray, basket: _Basket, spec: BaseMetalsSpec
 ) -> pl.DataFrame:
     """One row per rebalance and root; ``base`` (pre-tilt) weights of the scheduled rebalances
-    (fixing positions ``scheduled_fixing``) also stand for the drift rebalances that follow them."""
+    (fixing positions ``scheduled_fixing``) also stand for the drift rebalances that follow them.
+    Columns are gathered with numpy and handed to polars whole (no per-column polars query)."""
     count = len(basket.roots)
     fixing = np.array([event.fixing for event in events])
     effective = np.array([event.effective for event in events])
@@ -255,20 +263,21 @@ def _weights_frame(
     drifted = np.stack([event.drifted if event.drifted is not None else np.full(count, np.nan) for event in events])
     pre_tilt = base[np.searchsorted(scheduled_fixing, fixing, side="right") - 1]
     volatility = trailing_volatility(basket.return_matrix, fixing, spec.vol_window, spec.annualisation)
+    days = basket.dates.to_numpy()
     return pl.DataFrame(
         {
-            "date": basket.dates.gather(np.repeat(fixing, count)),
-            "effective_date": basket.dates.gather(np.repeat(effective, count)),
-            "root": pl.Series(basket.roots).gather(np.tile(np.arange(count), len(events))),
+            "date": days[np.repeat(fixing, count)],
+            "effective_date": days[np.repeat(effective, count)],
+            "root": np.array(basket.roots)[np.tile(np.arange(count), len(events))],
             "weight": weights.ravel(),
             "target_weight": weights.ravel(),
             "base_weight": pre_tilt.ravel(),
-            "drifted_weight": drifted.ravel(),
+            "drifted_weight": pl.Series(drifted.ravel(), nan_to_null=True),
             "volatility": volatility.ravel(),
-            "reason": pl.Series([event.reason for event in events]).gather(np.arange(len(events)).repeat(count)),
+            "reason": np.array([event.reason for event in events]).repeat(count),
         },
         schema=WEIGHTS_SCHEMA,
-    ).with_columns(pl.col("drifted_weight").fill_nan(None))
+    )
 
 
 def _tables(
@@ -289,7 +298,7 @@ def _tables(
     current_weights = pl.DataFrame({"root": roots, "weight": current})
     current_vol = trailing_volatility(basket.return_matrix, np.array([last]), spec.vol_window, spec.annualisation)[0]
     recent = basket.returns.filter(pl.col("date") > basket.dates[max(last - spec.risk_window, 0)])
-    contributions = daily_contributions(basket.levels, weights.select("effective_date", "root", "weight"), base_date)
+    contributions = _contributions(basket, events, base_date)
     monitor_key = ("correlation", spec.correlation_window, spec.correlation_alert)
     pairs_key = ("pairs", spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit)
     return {
@@ -315,6 +324,39 @@ def _tables(
     }
 
 
+def _sorted_levels(basket: _Basket) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The basket's column order that sorts its roots, the sorted roots, and the level matrix
+    in that order (the order in which the composite and the attribution read the roots)."""
+
+    def compute() -> tuple[np.ndarray, list[str], np.ndarray]:
+        order = np.argsort(np.array(basket.roots), kind="stable")
+        return order, [basket.roots[column] for column in order], basket.level_matrix[:, order]
+
+    return basket.memo(("sorted_levels",), compute)
+
+
+def _excess_levels(basket: _Basket, held: pl.DataFrame, base_date: dt.date, base_value: float) -> pl.DataFrame:
+    """:func:`indexcalc.composite.composite_excess_return` of ``held`` (``effective_date, root,
+    weight``) on the basket's level matrix (its columns in sorted root order, as the composite
+    reads them from the long frame): same levels, without re-reading the long frame."""
+    _, roots, matrix = _sorted_levels(basket)
+    return composite_excess_returns_on_matrix(
+        matrix, basket.dates, pl.Series(roots, dtype=pl.String), {"index": held}, base_date, base_value
+    )["index"]
+
+
+def _contributions(basket: _Basket, events: list[Rebalance], base_date: dt.date) -> pl.DataFrame:
+    """:func:`indexcalc.risk.daily_contributions` of the rebalances' weights on the basket's
+    level matrix (same rows and values as from the long frames)."""
+    order, roots, matrix = _sorted_levels(basket)
+    days = basket.dates.to_numpy()
+    effective = days[np.array([event.effective for event in events])]
+    anchors = np.unique(effective)
+    weight = np.zeros((len(anchors), len(roots)))
+    weight[np.searchsorted(anchors, effective)] = np.stack([event.weights for event in events])[:, order]
+    return daily_contributions_on_matrix(matrix, days, roots, anchors, weight, base_date)
+
+
 def _compute_one(
     spec: BaseMetalsSpec, basket: _Basket, collateral: pl.DataFrame, scenarios: list[StressScenario]
 ) -> IndexResult:
@@ -323,7 +365,7 @@ def _compute_one(
     events = rebalance_with_drift(basket.level_matrix, scheduled, spec.drift_threshold, spec.implementation_lag)
     weights = _weights_frame(events, fixing, base, basket, spec)
     held = weights.select("effective_date", "root", "weight")
-    excess = composite_excess_return(basket.levels, held, base_date, spec.base_value)
+    excess = _excess_levels(basket, held, base_date, spec.base_value)
     levels = excess
     if spec.return_type == "tr":
         missing = excess.join(collateral, on="date", how="left").filter(pl.col("collateral_return").is_null())

@@ -264,7 +264,10 @@ def composite_total_return(excess: pl.DataFrame, collateral: pl.DataFrame, base_
         accrued = np.where(ends == starts, returns[ends], np.multiply.reduceat(1.0 + returns, starts) - 1.0)
     frame = frame.with_columns(pl.Series("collateral_return", np.concatenate(([0.0], accrued))))
     step = (pl.col("level") / pl.col("level").shift(1) + pl.col("collateral_return")).fill_null(1.0)
-    frame = frame.with_columns((base_value * step.cum_prod()).alias("tr_level"))
+    # multiplied in sequence from the base value: CTR_t = CTR_{t-1} * step_t exactly, as the
+    # daily run continues it (continued_total_level)
+    first = pl.int_range(pl.len()) == 0
+    frame = frame.with_columns(pl.when(first).then(float(base_value)).otherwise(step).cum_prod().alias("tr_level"))
     return frame.select(
         "date",
         pl.col("tr_level").alias("level"),

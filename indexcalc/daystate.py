@@ -14,10 +14,11 @@ last effective date) and the day's series alone::
 with ``ER_ret`` from the series of a short window of prices (:data:`WINDOW_DAYS`; the roll
 schedule at a close depends only on its own and the previous month's business days) and
 ``TBR_(s,t]`` the collateral return accrued over the collateral dates in ``(s, t]``. These are
-the expressions of the full calculation (:func:`indexcalc.composite.contributions`,
+the expressions of the full calculation in the same order (:func:`indexcalc.composite.contributions`,
 :func:`~indexcalc.composite.continued_excess_levels`,
-:func:`~indexcalc.composite.continued_total_level`), so a continued level equals the full
-calculation's to a few units in the last place.
+:func:`~indexcalc.composite.continued_total_level`; the linked series and the total-return
+levels are multiplied in sequence from their base), so a continued level equals the full
+calculation's to the bit.
 
 **State** (:class:`DayState`, built by :func:`state_from_calculation` from a full
 calculation, advanced by :func:`continue_day`): its date (``as_of``, the last published date),

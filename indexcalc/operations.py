@@ -27,8 +27,8 @@ without it, the run calculates in full.
    path-dependent every day, is calculated in full. On a day that may change positions (the
    first of a month, a drift trigger, a pending rebalance) or when the state cannot be used,
    every index is calculated in full: ``rebuild_all`` on ``market.up_to(D)``, the same code as
-   the rebuild (no family may look past its data; the 60-day test checks this and that the
-   continued days equal the rebuild to 1e-12).
+   the rebuild (no family may look past its data; the 60-day test checks this and that every
+   day, continued or full, equals the rebuild to the bit).
 4. What was calculated in full must reproduce the published levels at every published date
    (:func:`compare_with_ledger`, relative tolerance :data:`LEVEL_TOLERANCE`); otherwise the run
    refuses and points to ``indexcalc rebuild``, which reports the restatement. A continued day

@@ -144,15 +144,19 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], disru
             pl.col("disrupted").fill_null(False),
         )
     )
+    # ER_t = ER_{t-1} (1 + ER_ret_t) multiplied in sequence from 100 on the root's first date,
+    # so that a level continued from the previous one (the daily run) is the same to the bit
+    first = (root_position != root_position.shift(1)).fill_null(True)
+
+    def linked(growth: pl.Expr) -> pl.Expr:
+        return pl.when(first).then(SERIES_BASE_LEVEL * growth).otherwise(growth).cum_prod().over(root_position)
+
     return frame.select(
         "date",
         "root",
-        (SERIES_BASE_LEVEL * (1.0 + pl.col("daily_return")).cum_prod().over(root_position)).alias("level"),
+        linked(1.0 + pl.col("daily_return")).alias("level"),
         "daily_return",
-        (
-            SERIES_BASE_LEVEL
-            * (1.0 + pl.col("daily_return") + pl.col("collateral_return")).cum_prod().over(root_position)
-        ).alias("tr_level"),
+        linked(1.0 + pl.col("daily_return") + pl.col("collateral_return")).alias("tr_level"),
         "carry",
         "held_contracts",
         "disrupted",

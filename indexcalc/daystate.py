@@ -22,7 +22,8 @@ calculation's to the bit.
 
 **State** (:class:`DayState`, built by :func:`state_from_calculation` from a full
 calculation, advanced by :func:`continue_day`): its date (``as_of``, the last published date),
-the input hash of the data up to it, the disruption policy; per index (:class:`IndexState`) the
+the input hash of the data up to it, the disruption policy, a fingerprint of the instruments and
+the code (:func:`reference_fingerprint`); per index (:class:`IndexState`) the
 anchor date and level, the weights and the anchor ER levels, its last date with its excess-
 return and published levels, its axis roots; per roll rule and root the last series date and
 ER level.
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -130,12 +132,25 @@ class DayState(_Frozen):
     as_of: dt.date
     input_hash: str
     disruption: str
+    reference: str
+    """:func:`reference_fingerprint` of the instruments and code the state was computed with."""
     series: dict[str, SeriesState]
     """Per roll rule (:func:`indexcalc.pipeline.rule_key`)."""
     indexes: dict[str, IndexState]
 
 
 # --- building the state from a full calculation ---------------------------------------------------
+
+
+def reference_fingerprint(market: MarketData) -> str:
+    """SHA-256 (hex, 16 characters) of the package version and the instrument definitions: what
+    the calculation depends on besides the specs and the market frames (a changed multiplier or
+    hold cycle moves the series, so a state computed before cannot continue)."""
+    from indexcalc import __version__
+
+    instruments = [market.instruments[root].model_dump_json() for root in sorted(market.instruments)]
+    return hashlib.sha256("\n".join([__version__, *instruments]).encode()).hexdigest()[:16]
+
 
 
 @dataclass(frozen=True)
@@ -272,7 +287,8 @@ def state_from_calculation(
             indexes[spec.id] = state
     used_rules = {state.rule for state in indexes.values()}
     series = {key: history.last() for key, history in histories.items() if key in used_rules}
-    return DayState(as_of=as_of, input_hash=input_hash, disruption=disruption, series=series, indexes=indexes)
+    return DayState(as_of=as_of, input_hash=input_hash, disruption=disruption,
+                    reference=reference_fingerprint(market), series=series, indexes=indexes)
 
 
 # --- continuing the state one day ------------------------------------------------------------------
@@ -407,6 +423,6 @@ def continue_day(
     levels = pl.DataFrame(rows, schema=DAY_LEVEL_SCHEMA, orient="row")
     used = {index.rule for index in indexes.values()}
     return levels, DayState(
-        as_of=date, input_hash="", disruption=state.disruption,
+        as_of=date, input_hash="", disruption=state.disruption, reference=state.reference,
         series={key: advanced for key, (advanced, _) in series.items() if key in used}, indexes=indexes,
     )

@@ -7,7 +7,8 @@ published, per index id and date. Beside it the daily run keeps its stored state
 current period (anchor date and level, weights, anchor series levels) and its last levels, per
 root its last series level. The state is a cache of the ledger and the data: it is used only
 when it is as of the last published date, holds every index's last published level exactly,
-was computed with the same specs, roll rules and disruption policy, and the data up to its
+was computed with the same specs, roll rules, disruption policy, instruments and package
+version, and the data up to its
 date still has the input hash it was computed on (:func:`state_problem`); otherwise, or
 without it, the run calculates in full.
 
@@ -84,7 +85,14 @@ import polars as pl
 
 from indexcalc.data.calendars import business_days
 from indexcalc.data.market import MarketData
-from indexcalc.daystate import DayState, Discontinued, continue_day, continued_specs, state_from_calculation
+from indexcalc.daystate import (
+    DayState,
+    Discontinued,
+    continue_day,
+    continued_specs,
+    reference_fingerprint,
+    state_from_calculation,
+)
 from indexcalc.errors import DataError, StateError
 from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
@@ -587,8 +595,8 @@ def state_problem(
 ) -> str | None:
     """Why ``state`` cannot continue the published state on ``market`` (None when it can): it
     must be as of the last published date, hold for each index its last published date and
-    level exactly, have been computed with the same specs, roll rules and disruption policy,
-    and on the same data up to its date: ``data_hash`` is the :func:`indexcalc.ledger.input_hash`
+    level exactly, have been computed with the same specs, roll rules, disruption policy,
+    instruments and package version, and on the same data up to its date: ``data_hash`` is the :func:`indexcalc.ledger.input_hash`
     of ``market.up_to(state.as_of)`` (computed here when None)."""
     if state is None:
         return "no stored state"
@@ -596,6 +604,8 @@ def state_problem(
         return f"the stored state is as of {state.as_of}, not the last published date"
     if state.disruption != disruption:
         return "the stored state was computed with another disruption policy"
+    if state.reference != reference_fingerprint(market):
+        return "the instruments or the indexcalc version changed since the stored state"
     for spec in specs:
         index = state.indexes.get(spec.id)
         if index is not None and (index.methodology != methodology_version(spec) or index.rule != rule_key(spec, market)):

@@ -414,6 +414,34 @@ def test_the_stored_state_is_audited_by_a_publishing_run_and_is_only_a_cache(pub
     assert joined.filter(pl.col("level_daily") != pl.col("level")).is_empty()
 
 
+def test_the_stored_state_is_used_only_when_it_matches_the_ledger_specs_instruments_and_data(published_state,
+                                                                                                market, specs):
+    from indexcalc.daystate import DayState
+    from indexcalc.operations import state_path, state_problem
+
+    state = DayState.model_validate_json(state_path(published_state).read_bytes())
+    published = Ledger(published_state / "ledger").current()
+    data = market.up_to(PUBLISHED_THROUGH)
+    assert state.as_of == PUBLISHED_THROUGH
+    assert state_problem(state, published, specs, data, "error") is None
+    assert "disruption policy" in state_problem(state, published, specs, data, "carry_forward")
+    older = published.filter(pl.col("date") < PUBLISHED_THROUGH)
+    assert "not the last published date" in state_problem(state, older, specs, data, "error")
+    moved = published.with_columns(
+        pl.when((pl.col("index_id") == "LS-ER") & (pl.col("date") == PUBLISHED_THROUGH))
+        .then(pl.col("level") * (1 + 1e-15)).otherwise(pl.col("level")).alias("level"))
+    assert "LS-ER is not its last published level" in state_problem(state, moved, specs, data, "error")
+    changed_spec = [spec.model_copy(update={"base_value": 1.0}) if spec.id == "LO-ER" else spec for spec in specs]
+    assert "spec or roll rule of LO-ER" in state_problem(state, published, changed_spec, data, "error")
+    copper = data.instruments["HG"].model_copy(update={"multiplier": 1.0})
+    other_instruments = replace(data, instruments={**data.instruments, "HG": copper})
+    assert "instruments" in state_problem(state, published, specs, other_instruments, "error")
+    corrected = replace(data, prices=data.prices.with_columns(
+        pl.when((pl.col("root") == "GC") & (pl.col("date") == dt.date(2023, 3, 1)))
+        .then(pl.col("settle") + 0.1).otherwise(pl.col("settle")).alias("settle")))
+    assert "data up to 2024-06-28 changed" in state_problem(state, published, specs, corrected, "error")
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 

@@ -287,6 +287,14 @@ def risk_contribution(weights: pl.DataFrame, returns: pl.DataFrame, annualisatio
     roots = weights.get_column("root").to_list()
     weight = weights.get_column("weight").to_numpy().astype(float)
     _, matrix = returns_matrix(returns, roots)
+    return risk_contribution_on_matrix(roots, weight, matrix, annualisation)
+
+
+def risk_contribution_on_matrix(
+    roots: Sequence[str], weight: np.ndarray, matrix: np.ndarray, annualisation: int
+) -> pl.DataFrame:
+    """:func:`risk_contribution` from a (days, roots) array of daily returns in the order of
+    ``roots`` (rows with a missing return are left out)."""
     matrix = matrix[np.isfinite(matrix).all(axis=1)]
     covariance = np.atleast_2d(np.cov(matrix, rowvar=False, ddof=1)) * annualisation
     volatility = np.sqrt(np.diag(covariance))
@@ -296,13 +304,13 @@ def risk_contribution(weights: pl.DataFrame, returns: pl.DataFrame, annualisatio
         contribution = weight * (covariance @ weight) / portfolio_volatility
     return pl.DataFrame(
         {
-            "root": roots,
+            "root": list(roots),
             "weight": weight,
-            "volatility": volatility,
-            "correlation_with_portfolio": correlation,
-            "risk_contribution": contribution,
+            "volatility": pl.Series(volatility, nan_to_null=True),
+            "correlation_with_portfolio": pl.Series(correlation, nan_to_null=True),
+            "risk_contribution": pl.Series(contribution, nan_to_null=True),
         }
-    ).with_columns(pl.col("volatility", "correlation_with_portfolio", "risk_contribution").fill_nan(None))
+    )
 
 
 # --- attribution ------------------------------------------------------------------------------

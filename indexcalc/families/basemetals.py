@@ -51,7 +51,7 @@ from indexcalc.risk import (
     correlation_monitor,
     daily_contributions_on_matrix,
     pairs_monitor,
-    risk_contribution,
+    risk_contribution_on_matrix,
     scenario_moves,
     stress_pnl,
 )
@@ -297,7 +297,7 @@ def _tables(
     current = drifted_weights(basket.level_matrix[last], basket.level_matrix[held.effective], held.weights)
     current_weights = pl.DataFrame({"root": roots, "weight": current})
     current_vol = trailing_volatility(basket.return_matrix, np.array([last]), spec.vol_window, spec.annualisation)[0]
-    recent = basket.returns.filter(pl.col("date") > basket.dates[max(last - spec.risk_window, 0)])
+    recent = basket.return_matrix[max(last - spec.risk_window, 0) + 1 : last + 1]
     contributions = _contributions(basket, events, base_date)
     monitor_key = ("correlation", spec.correlation_window, spec.correlation_alert)
     pairs_key = ("pairs", spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit)
@@ -316,11 +316,14 @@ def _tables(
         ).filter(since_base),
         "stress": stress_pnl(
             current_weights,
-            scenario_moves(scenarios, roots, dict(zip(roots, current_vol))),
+            basket.memo(
+                ("scenarios", spec.scenarios_path(), spec.vol_window, spec.annualisation),
+                lambda: scenario_moves(scenarios, roots, dict(zip(roots, current_vol))),
+            ),
             levels.get_column("level")[-1],
         ),
         "attribution": attribution(contributions, excess, spec.annualisation),
-        "risk_contribution": risk_contribution(current_weights, recent, spec.annualisation),
+        "risk_contribution": risk_contribution_on_matrix(roots, current, recent, spec.annualisation),
     }
 
 

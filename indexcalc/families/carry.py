@@ -170,6 +170,7 @@ def compute_carry_basket(
     stages_cache: dict[str, pl.DataFrame] = {}
     basket_cache: dict[str, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
     schedules: dict[int, pl.DataFrame] = {}
+    holding_cache: dict[tuple[tuple[str, ...], int], pl.DataFrame] = {}
     results: dict[str, IndexResult] = {}
     for spec in specs:
         roots = tuple(sorted(root for root in spec.select_roots(market.instruments) if root in available))
@@ -187,7 +188,12 @@ def compute_carry_basket(
             if spec.implementation_lag not in schedules:
                 schedules[spec.implementation_lag] = rebalance_schedule(axis, spec.implementation_lag)
             schedule = schedules[spec.implementation_lag]
-            basket_cache[basket_key] = _basket(spec, stages_cache[stage_key], universes[roots], schedule)
+            holding_key = (roots, spec.implementation_lag)
+            if holding_key not in holding_cache:
+                holding_cache[holding_key] = universes[roots].holding_returns(schedule)
+            basket_cache[basket_key] = _basket(
+                spec, stages_cache[stage_key], universes[roots], schedule, holding_cache[holding_key]
+            )
         weights, excess, stage_table, analytics = basket_cache[basket_key]
         levels = excess if spec.return_type == "er" else composite_total_return(excess, collateral, spec.base_value)
         results[spec.id] = IndexResult(
@@ -259,12 +265,15 @@ def risk_scaled_weights(
         (pl.col("signal") / pl.col("volatility")).alias("position")
     )
     window = spec.covariance_window_days
-    by_rebalance = positions.pivot(on="root", index="date", values="position").sort("date")
-    rebalances = by_rebalance.get_column("date")
-    held = set(by_rebalance.columns)
-    matrix = by_rebalance.select(
-        pl.col(root).fill_null(0.0) if root in held else pl.lit(0.0).alias(root) for root in universe.roots
-    ).to_numpy()
+    # rebalances x roots positions (0 where a root has none), built with numpy from the long rows
+    position = positions.get_column("position")
+    days = positions.get_column("date").to_physical().to_numpy()
+    rebalance_days, row = np.unique(days, return_inverse=True)
+    column = np.searchsorted(np.array(universe.roots), positions.get_column("root").to_numpy())
+    # column-major like a frame's to_numpy: einsum's summation order (and so the last bit) follows the layout
+    matrix = np.zeros((len(rebalance_days), len(universe.roots)), order="F")
+    matrix[row, column] = (position.fill_null(0.0) if position.null_count() else position).to_numpy()
+    rebalances = pl.Series("date", rebalance_days.astype("datetime64[D]"), dtype=pl.Date)
     last_return = universe.rows(rebalances)
     fits = last_return - window >= 0  # row 0 holds no return
     # windows[s] = the returns of rows s .. s + window - 1, shape (T - window + 1, N, window)
@@ -276,9 +285,10 @@ def risk_scaled_weights(
     with np.errstate(divide="ignore"):
         scale = np.where(ex_ante > 0, spec.vol_target / ex_ante, 0.0)
     scale = np.where(fits, scale, np.nan)
-    scales = pl.DataFrame({"date": rebalances, "scale": scale}).filter(pl.col("scale").is_not_nan())
     return (
-        positions.join(scales, on="date", how="inner")
+        positions.lazy()
+        .with_columns(pl.Series("scale", scale[row]))
+        .filter(pl.col("scale").is_not_nan())
         .select(
             "date",
             "effective_date",
@@ -290,6 +300,7 @@ def risk_scaled_weights(
             "scale",
         )
         .sort("date", "root")
+        .collect()
     )
 
 
@@ -322,10 +333,18 @@ def basket_excess_levels(weights: pl.DataFrame, universe: "Universe", base_value
 
 
 def _basket(
-    spec: CarryBasketSpec, stages: pl.DataFrame, universe: Universe, schedule: pl.DataFrame
+    spec: CarryBasketSpec,
+    stages: pl.DataFrame,
+    universe: Universe,
+    schedule: pl.DataFrame,
+    holding_returns: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Weights, excess-return levels, stage table and signal analytics of one basket
-    (``schedule``: ``date, effective_date`` of the index axis for the spec's lag)."""
+    (``schedule``: ``date, effective_date`` of the index axis for the spec's lag;
+    ``holding_returns``: ``universe.holding_returns(schedule)`` when already computed, as it is
+    shared by the baskets of a universe and lag)."""
+    if holding_returns is None:
+        holding_returns = universe.holding_returns(schedule)
     signals = basket_signals(stages, spec)
     weights = risk_scaled_weights(signals, universe, schedule, spec)
     if weights.height == 0:
@@ -335,5 +354,5 @@ def _basket(
         )
     excess = basket_excess_levels(weights, universe, spec.base_value)
     stage_table = stages.join(signals.select("date", "root", "signal"), on=["date", "root"], how="left")
-    pairs = forward_returns(signals, universe.holding_returns(schedule), relative=spec.construction != "managed_long")
+    pairs = forward_returns(signals, holding_returns, relative=spec.construction != "managed_long")
     return weights, excess, stage_table, signal_analytics(pairs)

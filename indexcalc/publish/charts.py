@@ -165,11 +165,12 @@ def _draw_line_axes(figure: Figure, axes, y_locator, y_title: str) -> None:
                                   (axes.yaxis, axes.get_yaxis_transform(), TICKLEFT)):
         low, high = sorted(axis.get_view_interval())
         tolerance = (high - low) * 1e-10
-        locations = [location for location in axis.get_majorticklocs() if low - tolerance <= location <= high + tolerance]
+        locations = [location for location in axis.get_majorticklocs()
+                     if low - tolerance <= location <= high + tolerance]
         labels = axis.get_major_formatter().format_ticks(locations)
-        vertical = axis is axes.xaxis
-        along = [(location, 0.0) if vertical else (0.0, location) for location in locations]
-        segments = [[(location, 0.0), (location, 1.0)] if vertical else [(0.0, location), (1.0, location)]
+        x_axis = axis is axes.xaxis
+        along = [(location, 0.0) if x_axis else (0.0, location) for location in locations]
+        segments = [[(location, 0.0), (location, 1.0)] if x_axis else [(0.0, location), (1.0, location)]
                     for location in locations]
         axes.add_collection(
             LineCollection(segments, transform=blended, colors=matplotlib.rcParams["grid.color"],
@@ -180,17 +181,18 @@ def _draw_line_axes(figure: Figure, axes, y_locator, y_title: str) -> None:
         axes.add_artist(Line2D([point[0] for point in along], [point[1] for point in along], transform=blended,
                                linestyle="none", marker=marker, markersize=TICK_LENGTH, markeredgewidth=TICK_WIDTH,
                                color=matplotlib.rcParams["xtick.color"], clip_on=False))
-        shifted = offset_copy(blended, fig=figure, x=0.0 if vertical else -offset, y=-offset if vertical else 0.0,
+        shifted = offset_copy(blended, fig=figure, x=0.0 if x_axis else -offset, y=-offset if x_axis else 0.0,
                               units="points")
         for (x, y), label in zip(along, labels):
-            if vertical:
+            if x_axis:
                 axes.text(x, y, label, transform=shifted, ha="center", va="top", clip_on=False)
             else:
                 axes.text(x, y, label, transform=shifted, ha="right", va="center_baseline", clip_on=False)
-        offset_text = axis.get_major_formatter().get_offset()
-        if offset_text:
-            axes.text(0.0 if not vertical else 1.0, 1.01 if not vertical else -0.12, offset_text,
-                      transform=axes.transAxes, ha="left" if not vertical else "right", va="bottom")
+    # the y formatter's offset ("+1e6" when the labels only show the last digits), where
+    # matplotlib puts it: above the top of the y axis (the date formatter has none)
+    offset_text = axes.yaxis.get_major_formatter().get_offset()
+    if offset_text:
+        axes.text(0.0, 1.01, offset_text, transform=axes.transAxes, ha="left", va="bottom")
     axes.xaxis.set_visible(False)
     axes.yaxis.set_visible(False)
     figure.text(YLABEL_X / figure.get_figwidth(), (axes.get_position().y0 + axes.get_position().y1) / 2, y_title,

@@ -148,3 +148,11 @@ def test_monthly_heatmap_embeds_the_grid_unsampled_with_its_colour_bar():
     for tick in (bound, bound / 2, 0.0):
         assert f"{tick:g}" in texts
     assert f"{-bound:g}" in texts or f"\N{MINUS SIGN}{bound:g}" in texts
+
+
+def test_y_labels_with_an_offset_show_the_offset_like_matplotlib():
+    # levels within 5 points of a million: matplotlib labels the last digits and shows "+1e6"
+    dates = pl.date_range(dt.date(2020, 1, 1), dt.date(2020, 12, 31), "1d", eager=True)
+    levels = pl.DataFrame({"date": dates, "level": 1e6 + np.linspace(0.0, 5.0, dates.len())})
+    texts = svg_texts(charts.level_chart(levels))
+    assert "+1e6" in texts and "4.5" in texts

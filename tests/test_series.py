@@ -456,6 +456,21 @@ def test_blocks_give_the_same_series_for_every_rule_and_carry_forward() -> None:
     market = MarketData(prices=prices, instruments={root: instrument(root, first_notice_offset=1) for root in ("AA", "BB", "CC")})
     rule = FirstNoticeRoll(position=2, days_before=2)
     assert build_series(market, rule, block_rows=9).equals(build_series(market, rule, block_rows=10**9))
+    data_settles = {
+        D(2024, 1, 2): {H: 10.0, 202404: 10.5, K: 11.0},
+        D(2024, 1, 3): {H: 10.2, 202404: 10.6, K: 11.5},
+        D(2024, 1, 4): {H: 10.1, 202404: 10.4, K: 11.0},
+    }
+    held = {D(2024, 1, 2): H, D(2024, 1, 3): H, D(2024, 1, 4): K}
+    singles = [market_from(data_settles, item=instrument(root), held=held) for root in ("AA", "BB", "CC")]
+    data_market = MarketData(
+        prices=pl.concat([single.prices for single in singles]),
+        instruments={root: instrument(root) for root in ("AA", "BB", "CC")},
+        held=pl.concat([single.held for single in singles]),
+    )
+    data_blocked = build_series(data_market, DataRoll(), block_rows=9)
+    assert data_blocked.equals(build_series(data_market, DataRoll(), block_rows=10**9))
+    assert data_blocked.height == 9 and data_blocked.get_column("carry").null_count() < 9
     gap = three_root_market({root: with_settle(D(2024, 2, 9), H, None) for root in ("AA", "BB", "CC")})
     assert build_series(gap, disruption="carry_forward", block_rows=20).equals(
         build_series(gap, disruption="carry_forward", block_rows=10**9)

@@ -177,7 +177,10 @@ def compute_carry_basket(
         if not roots:
             raise DataError("no root of the index is in the series", key=f"index {spec.id}")
         if roots not in universes:
-            selections[roots] = series.filter(pl.col("root").is_in(roots))
+            # only the columns the stages and the universe read (not the held-contract text)
+            selections[roots] = series.select("date", "root", "level", "daily_return", "carry").filter(
+                pl.col("root").is_in(roots)
+            )
             universes[roots] = Universe.from_series(selections[roots], axis)
         stage_key = repr((roots, tuple(getattr(spec, name) for name in STAGE_FIELDS)))
         if stage_key not in stages_cache:

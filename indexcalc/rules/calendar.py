@@ -59,6 +59,18 @@ MONTHLY_SCHEMA: dict[str, pl.DataType] = {
 root's first observation date (for the full-window test)."""
 
 
+def in_root_date_order(frame: pl.DataFrame) -> bool:
+    """Whether the rows of ``frame`` are sorted by root, then strictly by date within a root."""
+    return frame.select(
+        (
+            (pl.col("root") > pl.col("root").shift(1))
+            | ((pl.col("root") == pl.col("root").shift(1)) & (pl.col("date") > pl.col("date").shift(1)))
+        )
+        .fill_null(True)
+        .all()
+    ).item()
+
+
 def monthly_totals(values: pl.DataFrame, value_column: str) -> pl.DataFrame:
     """:data:`MONTHLY_SCHEMA` from daily ``date, root, <value_column>`` (non-null values).
 
@@ -72,15 +84,7 @@ def monthly_totals(values: pl.DataFrame, value_column: str) -> pl.DataFrame:
         return pl.DataFrame(schema=MONTHLY_SCHEMA)
     # Daily values usually arrive sorted (series and prices are sorted by root and date): a
     # check is cheaper than a sorted copy of every row.
-    in_order = ordered.select(
-        (
-            (pl.col("root") > pl.col("root").shift(1))
-            | ((pl.col("root") == pl.col("root").shift(1)) & (pl.col("date") > pl.col("date").shift(1)))
-        )
-        .fill_null(True)
-        .all()
-    ).item()
-    if not in_order:
+    if not in_root_date_order(ordered):
         ordered = ordered.sort("root", "date")
     keyed = ordered.with_columns(pl.col("date").dt.month_start().alias("month"))
     starts = (

@@ -177,7 +177,7 @@ def carry_stages(
     """
     if inflation.height == 0:
         raise DataError("the market has no inflation (CPI) series; real carry needs it", key="carry stages")
-    daily = series.sort("root", "date").select(
+    daily = series.select("date", "root", "carry", "daily_return").sort("root", "date").select(
         "date",
         "root",
         "carry",

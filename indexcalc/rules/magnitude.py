@@ -33,6 +33,7 @@ import polars as pl
 from indexcalc.data.instruments import Instrument
 from indexcalc.data.longformat import read_table
 from indexcalc.errors import DataError, SpecError
+from indexcalc.rules.calendar import in_root_date_order
 
 CAP_TOLERANCE = 1e-12
 """Slack of the feasibility test ``positive roots * cap >= 1`` (10 * 0.1 is not exactly 1)."""
@@ -155,15 +156,7 @@ def _daily_contract_values(prices: pl.DataFrame, instruments: Mapping[str, Instr
     run_start[root_blocks[root_blocks < selected.height]] = True
     starts = np.flatnonzero(run_start)
     daily = selected.select("date", "root").filter(pl.Series(run_start))
-    in_order = daily.select(
-        (
-            (pl.col("root") > pl.col("root").shift(1))
-            | ((pl.col("root") == pl.col("root").shift(1)) & (pl.col("date") > pl.col("date").shift(1)))
-        )
-        .fill_null(True)
-        .all()
-    ).item()
-    if not in_order:
+    if not in_root_date_order(daily):
         return None
     contract_value = selected.select(pl.col("open_interest") * pl.col("settle")).to_series()
     # a null open interest or settle makes the day's sum NaN: found by the caller, per selected root

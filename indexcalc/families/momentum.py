@@ -44,20 +44,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_returns, composite_total_return
+from indexcalc.composite import align_levels, composite_excess_returns_on_matrix, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import SpecError
 from indexcalc.results import IndexResult
-from indexcalc.rules.calendar import at_rebalances, monthly_totals, rebalance_schedule, window_table
-from indexcalc.rules.direction import family_direction, momentum_direction, momentum_signal
+from indexcalc.rules.calendar import monthly_totals, rebalance_positions, window_table
+from indexcalc.rules.direction import family_direction, momentum_direction_matrix
 from indexcalc.rules.magnitude import (
     CAP_TOLERANCE,
+    cap_weights,
     cftc_dollar_open_interest,
     dollar_open_interest,
-    fixed_magnitude,
-    magnitude_weights,
+    fixed_weights_of,
+    magnitude_matrix,
     member_magnitude_weights,
     read_cftc_open_interest,
 )
@@ -72,13 +74,16 @@ WEIGHTS_COLUMNS = ("date", "effective_date", "root", "magnitude", "signal", "dir
 class MomentumInputs:
     """What the five families of one (roots, magnitude, direction, lag, reconstitution) share.
 
-    ``levels``: ``date, root, level`` aligned on the index axis; ``table``: per rebalance from the
+    ``level_matrix``: the levels of ``roots`` (sorted) on the index axis ``dates``, forward-filled
+    (dates x roots, NaN before a root's first level); ``table``: per rebalance from the
     base date and member root, ``date, effective_date, root, magnitude, signal, momentum`` (D);
     ``universe``: the reconstitution choices (None without reconstitution).
     """
 
     base_date: dt.date
-    levels: pl.DataFrame
+    dates: pl.Series
+    roots: pl.Series
+    level_matrix: np.ndarray
     table: pl.DataFrame
     universe: pl.DataFrame | None = None
 
@@ -126,8 +131,10 @@ def compute_momentum(
         }
         excess: dict[tuple[str, float], pl.DataFrame] = {}
         for base_value in dict.fromkeys(spec.base_value for spec in group):
-            levels = composite_excess_returns(
-                inputs.levels,
+            levels = composite_excess_returns_on_matrix(
+                inputs.level_matrix,
+                inputs.dates,
+                inputs.roots,
                 {family: frame.select("effective_date", "root", "weight") for family, frame in weights.items()},
                 inputs.base_date,
                 base_value,
@@ -173,75 +180,167 @@ def family_weights(
 
 
 def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Shared") -> MomentumInputs:
-    """Aligned levels, base date, and per-rebalance magnitude, signal and D of one index."""
-    levels = shared.aligned_levels(roots)
-    schedule = rebalance_schedule(levels.get_column("date").unique().sort(), spec.implementation_lag)
-    rebalances = schedule.get_column("date")
+    """Aligned levels, base date, and per-rebalance magnitude, signal and D of one index.
 
-    selected = pl.col("root").is_in(list(roots))
-    level_window = levels.filter(pl.col("date").is_in(rebalances.implode())).select(
-        "date", "root", pl.col("level").alias("latest")
-    ).join(
-        at_rebalances(shared.level_windows(spec.direction.window_months).filter(selected), rebalances),
-        on=["date", "root"],
-        how="left",
+    Computed on rebalances x roots matrices read from the shared tables (no per-index joins):
+    the latest level and the trailing-window means at each rebalance row, then the signal,
+    D (:func:`momentum_direction_matrix`) and the capped magnitude row by row."""
+    dates, level_matrix = shared.aligned_matrix(roots)
+    rebalance_rows, effective_rows = rebalance_positions(dates.to_numpy(), spec.implementation_lag)
+    rebalance_days = dates.to_numpy()[rebalance_rows]
+    latest = level_matrix[rebalance_rows]
+    level_mean, has_level_mean, level_full = shared.level_windows(spec.direction.window_months).at(
+        rebalance_days, roots
     )
-    signals = momentum_signal(level_window)
-    eligible = signals.select("date", "root", pl.col("full_window").fill_null(False))
+    has_signal = ~np.isnan(latest) & has_level_mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        signal = latest / level_mean - 1.0
+    eligible = level_full
     magnitude_spec = spec.magnitude
     if magnitude_spec.source != "fixed":
-        averages = at_rebalances(shared.dollar_oi_windows(magnitude_spec, roots).filter(selected), rebalances).rename(
-            {"mean": "average"}
-        )
-        eligible = eligible.join(
-            averages.select("date", "root", pl.col("full_window").alias("magnitude_full")), on=["date", "root"], how="left"
-        ).select("date", "root", pl.col("full_window") & pl.col("magnitude_full").fill_null(False))
+        windows = shared.dollar_oi_windows(magnitude_spec, roots)
+        average, has_average, magnitude_full = windows.at(rebalance_days, roots)
+        eligible = level_full & magnitude_full
 
     reconstitution = spec.reconstitution
     if reconstitution is None:
-        complete = eligible.group_by("date").agg(pl.col("full_window").all()).filter(pl.col("full_window"))
-        if complete.height == 0:
-            raise SpecError(_history_problem(spec, levels), key=f"index {spec.id}")
-        base_date = complete.get_column("date").min()
+        complete = np.flatnonzero(eligible.all(axis=1))
+        if complete.size == 0:
+            raise SpecError(_history_problem(spec, shared.aligned_levels(roots)), key=f"index {spec.id}")
+        first = int(complete[0])
     else:
-        candidates = eligibility(
-            averages.select("date", "root", "average").join(eligible, on=["date", "root"], how="left"),
-            reconstitution.min_dollar_open_interest,
-            reconstitution.max_roots,
+        # the roots of the open-interest table only: a root without open interest is no candidate
+        candidate_roots = [root for root in roots if root in windows.columns]
+        kept = np.array([windows.columns.get(root) is not None for root in roots])
+        averages = pl.DataFrame(
+            {
+                "date": dates.gather(np.repeat(rebalance_rows, len(candidate_roots))),
+                "root": pl.Series(candidate_roots, dtype=pl.String).gather(
+                    np.tile(np.arange(len(candidate_roots)), rebalance_rows.size)
+                ),
+                "average": _nullable(average[:, kept], has_average[:, kept]),
+                "full_window": eligible[:, kept].ravel(),
+            }
         )
+        candidates = eligibility(averages, reconstitution.min_dollar_open_interest, reconstitution.max_roots)
         base_date = _first_viable_date(spec, candidates)
-    schedule = schedule.filter(pl.col("date") >= base_date)
-    rebalances = schedule.get_column("date")
+        first = int(np.searchsorted(rebalance_days, np.datetime64(base_date, "D")))
+    base_date = dates[int(rebalance_rows[first])]
+    rebalance_rows, effective_rows = rebalance_rows[first:], effective_rows[first:]
+    momentum = momentum_direction_matrix(
+        signal[first:], has_signal[first:], level_full[first:], spec.direction.tie_tolerance
+    )
+    root_series = pl.Series("root", list(roots), dtype=pl.String)
 
     universe = None
-    if magnitude_spec.source == "fixed":
-        magnitude = fixed_magnitude(magnitude_spec.fixed_weights, roots, rebalances, magnitude_spec.cap)
-    elif reconstitution is None:
-        magnitude = magnitude_weights(averages.filter(pl.col("date") >= base_date), magnitude_spec.cap)
+    if reconstitution is None:
+        rebalances = dates.gather(rebalance_rows)
+        if magnitude_spec.source == "fixed":
+            per_root = cap_weights(fixed_weights_of(magnitude_spec.fixed_weights, roots), magnitude_spec.cap)
+            magnitude = np.tile(per_root, (rebalance_rows.size, 1))
+        else:
+            magnitude = magnitude_matrix(
+                average[first:], has_average[first:], rebalances, roots, magnitude_spec.cap
+            )
+        cells = rebalance_rows.size * len(roots)
+        column = np.tile(np.arange(len(roots)), rebalance_rows.size)
+        table = pl.DataFrame(
+            {
+                "date": dates.gather(np.repeat(rebalance_rows, len(roots))),
+                "effective_date": dates.gather(np.repeat(effective_rows, len(roots))),
+                "root": root_series.gather(column) if cells else root_series.clear(),
+                "magnitude": pl.Series(magnitude.ravel(), dtype=pl.Float64),
+                "signal": _nullable(signal[first:], has_signal[first:] & level_full[first:]),
+                "momentum": _nullable(momentum, level_full[first:], pl.Int8),
+            }
+        )
     else:
+        schedule = pl.DataFrame({"date": dates.gather(rebalance_rows), "effective_date": dates.gather(effective_rows)})
+        rebalances = schedule.get_column("date")
         selections = selection_dates(rebalances, base_date, reconstitution.month)
         universe = candidates.filter(pl.col("date").is_in(selections.implode()))
         _check_universe(spec, universe)
         magnitude = member_magnitude_weights(
             averages.filter(pl.col("date") >= base_date), membership(universe, rebalances), magnitude_spec.cap
         )
-    # ties look back to the previous D, which may predate the base date for early roots
-    momentum = momentum_direction(signals.filter(pl.col("full_window")), spec.direction.tie_tolerance)
-    table = (
-        schedule.join(magnitude, on="date", how="inner")
-        .join(momentum, on=["date", "root"], how="left")
-        .select("date", "effective_date", "root", "magnitude", "signal", "momentum")
-        .sort("date", "root")
+        full = level_full[first:].ravel()
+        signals = pl.DataFrame(
+            {
+                "date": dates.gather(np.repeat(rebalance_rows, len(roots))),
+                "root": root_series.gather(np.tile(np.arange(len(roots)), rebalance_rows.size)),
+                "signal": _nullable(signal[first:], has_signal[first:] & level_full[first:]),
+                "momentum": pl.Series(momentum.ravel(), dtype=pl.Int8),
+            }
+        ).filter(pl.Series(full))
+        table = (
+            schedule.join(magnitude, on="date", how="inner")
+            .join(signals, on=["date", "root"], how="left")
+            .select("date", "effective_date", "root", "magnitude", "signal", "momentum")
+            .sort("date", "root")
+        )
+    return MomentumInputs(
+        base_date=base_date, dates=dates, roots=root_series, level_matrix=level_matrix, table=table, universe=universe
     )
-    return MomentumInputs(base_date=base_date, levels=levels, table=table, universe=universe)
+
+
+def _nullable(values: np.ndarray, valid: np.ndarray, dtype: pl.DataType = pl.Float64) -> pl.Series:
+    """``values`` (any shape, flattened) as a polars Series, null where ``valid`` is false."""
+    series = pl.Series(values.ravel(), dtype=dtype)
+    invalid = np.flatnonzero(~valid.ravel())
+    return series.scatter(invalid, None) if invalid.size else series
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """A :func:`window_table` as roots x months matrices: ``mean`` (NaN where null), whether it
+    has a mean, and ``full_window``; ``columns`` maps a root to its row, ``first_month`` is the
+    first month's number (numpy months since 1970)."""
+
+    columns: dict[str, int]
+    first_month: int
+    mean: np.ndarray
+    has_mean: np.ndarray
+    full_window: np.ndarray
+
+    @classmethod
+    def of(cls, table: pl.DataFrame) -> "_Windows":
+        # window_table rows: every root x month, sorted by root then month
+        roots = table.get_column("root").unique(maintain_order=True).to_list()
+        shape = (len(roots), table.height // max(len(roots), 1))
+        months = table.get_column("month").to_numpy().astype("datetime64[M]").astype(np.int64)
+        mean = table.get_column("mean")
+        return cls(
+            columns={root: row for row, root in enumerate(roots)},
+            first_month=int(months[0]) if months.size else 0,
+            mean=mean.to_numpy().astype(np.float64).reshape(shape),
+            has_mean=mean.is_not_null().to_numpy().reshape(shape),
+            full_window=table.get_column("full_window").to_numpy().astype(bool).reshape(shape),
+        )
+
+    def at(self, days: np.ndarray, roots: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``mean, has_mean, full_window`` as rebalances x roots matrices: the rows of the months
+        of ``days`` (:func:`indexcalc.rules.calendar.at_rebalances`: NaN, False, False for a
+        month or root the table does not have)."""
+        month = days.astype("datetime64[M]").astype(np.int64) - self.first_month
+        inside = (month >= 0) & (month < self.mean.shape[1])
+        column = np.array([self.columns.get(root, -1) for root in roots], dtype=np.int64)
+        known = inside[:, None] & (column >= 0)[None, :]
+        at_month = np.where(inside, month, 0)[:, None]
+        at_root = np.maximum(column, 0)[None, :]
+        return (
+            np.where(known, self.mean[at_root, at_month], np.nan),
+            known & self.has_mean[at_root, at_month],
+            known & self.full_window[at_root, at_month],
+        )
 
 
 class _Shared:
     """Work shared by every index of one :func:`compute_momentum` call, done once on first use:
-    the levels aligned on the union axis of all roots (a sub-index takes its roots on its own
-    axis: forward-filled values are the same), and the monthly trailing-window means of ER
-    levels and of dollar open interest per window length and source (an index reads its roots
-    at its rebalance months)."""
+    the levels aligned on the union axis of all roots as a dates x roots matrix (a sub-index
+    takes its roots' columns on its own axis, the dates where one of them has a level:
+    forward-filled values are the same), and the monthly trailing-window means of ER levels and
+    of dollar open interest per window length and source (an index reads its roots at its
+    rebalance months)."""
 
     def __init__(
         self, market: MarketData, series: pl.DataFrame, indexes: Sequence[tuple[MomentumIndexSpec, Sequence[str]]]
@@ -254,7 +353,8 @@ class _Shared:
         self._levels = series.filter(pl.col("root").is_in(self._roots)).select("date", "root", "level")
         self._last_date = self._levels.get_column("date").max()
         self._aligned: pl.DataFrame | None = None
-        self._windows: dict[tuple, pl.DataFrame] = {}
+        self._matrix: tuple[pl.Series, np.ndarray, np.ndarray] | None = None
+        self._windows: dict[tuple, _Windows] = {}
         self._daily_dollar_oi: pl.DataFrame | None = None
         self._reports: dict[str, pl.DataFrame] = {}
 
@@ -268,14 +368,35 @@ class _Shared:
         axis = self._levels.filter(selected).get_column("date").unique()
         return self._aligned.filter(selected & pl.col("date").is_in(axis.implode()))
 
-    def level_windows(self, window_months: int) -> pl.DataFrame:
+    def aligned_matrix(self, roots: Sequence[str]) -> tuple[pl.Series, np.ndarray]:
+        """The axis of ``roots`` (the dates where one of them has a row) and their levels on it,
+        forward-filled (:func:`align_levels`), as a dates x roots matrix (NaN before a root's
+        first level; columns in ``roots`` order)."""
+        if self._matrix is None:
+            aligned = self.aligned_levels(self._roots)  # every root x axis date, by root then date
+            n_roots = len(self._roots)
+            axis = aligned.get_column("date").head(aligned.height // max(n_roots, 1))
+            matrix = aligned.get_column("level").to_numpy().astype(np.float64).reshape(n_roots, -1).T
+            present = np.zeros(matrix.shape, dtype=bool)
+            row = np.searchsorted(axis.to_physical().to_numpy(), self._levels.get_column("date").to_physical().to_numpy())
+            column = pl.Series(self._roots, dtype=pl.String).search_sorted(self._levels.get_column("root")).to_numpy()
+            present[row, column] = True
+            self._matrix = (axis, matrix, present)
+        axis, matrix, present = self._matrix
+        columns = np.searchsorted(np.array(self._roots), np.array(list(roots)))
+        rows = np.flatnonzero(present[:, columns].any(axis=1))
+        return axis.gather(rows), matrix[np.ix_(rows, columns)]
+
+    def level_windows(self, window_months: int) -> _Windows:
         """Trailing-window means of the ER levels of every root, every month."""
         key = ("level", window_months)
         if key not in self._windows:
-            self._windows[key] = window_table(monthly_totals(self._levels, "level"), window_months, self._last_date)
+            self._windows[key] = _Windows.of(
+                window_table(monthly_totals(self._levels, "level"), window_months, self._last_date)
+            )
         return self._windows[key]
 
-    def dollar_oi_windows(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> pl.DataFrame:
+    def dollar_oi_windows(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> _Windows:
         """Trailing-window means of the dollar open interest of the magnitude's source, every month
         (every open-interest root of the call at once; a CFTC source per index's roots)."""
         if magnitude.source == "cftc":
@@ -285,8 +406,8 @@ class _Shared:
             key = ("open_interest", magnitude.window_months)
         if key not in self._windows:
             daily = self._dollar_oi(magnitude, roots)
-            self._windows[key] = window_table(
-                monthly_totals(daily, "dollar_open_interest"), magnitude.window_months, self._last_date
+            self._windows[key] = _Windows.of(
+                window_table(monthly_totals(daily, "dollar_open_interest"), magnitude.window_months, self._last_date)
             )
         return self._windows[key]
 

@@ -223,3 +223,15 @@ def trailing_mean(
     return latest_values(values, value_column, rebalances).join(means, on=["date", "root"], how="left").select(
         "date", "root", "latest", "mean", "full_window"
     )
+
+
+def rebalance_positions(days: np.ndarray, implementation_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of :func:`rebalance_schedule` on an axis already sorted and unique:
+    ``(rebalance_rows, effective_rows)`` into ``days`` (numpy ``datetime64[D]``), the last axis
+    date of each month followed by a date of a later month, and the row ``implementation_lag``
+    business days later (rebalances whose effective date is beyond the axis are left out).
+    The same dates as :func:`rebalance_schedule`, for a family that holds its axis as an array."""
+    months = days.astype("datetime64[M]")
+    last = np.flatnonzero(months[:-1] != months[1:])
+    last = last[last + implementation_lag < days.shape[0]]
+    return last, last + implementation_lag

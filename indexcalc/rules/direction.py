@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 FAMILY_DIRECTIONS: dict[str, dict[str, int]] = {
@@ -83,3 +84,26 @@ def family_direction(
         .otherwise(table["undecided"])
     )
     return momentum.with_columns(direction.cast(pl.Int8).alias("direction"))
+
+
+def momentum_direction_matrix(
+    signal: np.ndarray, has_signal: np.ndarray, full_window: np.ndarray, tie_tolerance: float
+) -> np.ndarray:
+    """:func:`momentum_direction` on a rebalances x roots matrix (rows: consecutive rebalance
+    dates): D (int8) at the cells where ``full_window``; elsewhere 0 (not published).
+
+    ``has_signal`` marks the cells whose signal is known (a null signal is a tie, as in
+    :func:`momentum_direction`); a NaN signal counts as above the tolerance there, as polars
+    orders NaN above every number. A tie keeps the root's D of its previous full-window row.
+    """
+    rows = np.arange(signal.shape[0])[:, None]
+    known = full_window & has_signal
+    with np.errstate(invalid="ignore"):
+        up = known & (np.isnan(signal) | (signal > tie_tolerance))
+        down = known & ~up & (signal < -tie_tolerance)
+    decided = up | down
+    # forward fill down each root's column: the last decided row at or above each row
+    last = np.maximum.accumulate(np.where(decided, rows, -1), axis=0)
+    columns = np.arange(signal.shape[1])[None, :]
+    value = np.where(up, 1, np.where(down, -1, 0)).astype(np.int8)
+    return np.where(last >= 0, value[np.maximum(last, 0), columns], 0).astype(np.int8)

@@ -262,14 +262,27 @@ def magnitude_weights(averages: pl.DataFrame, cap: float) -> pl.DataFrame:
     if frame.height != dates.len() * roots.len():
         counts = frame.group_by("date").len().filter(pl.col("len") != roots.len()).sort("date")
         raise DataError(f"magnitude averages incomplete on {counts.item(0, 'date')}", key="rebalance")
-    null = frame.filter(pl.col("average").is_null())
-    if null.height:
-        raise DataError(
-            f"no open-interest average on {null.item(0, 'date')} (no observation in the window)",
-            key=f"root {null.item(0, 'root')}",
-        )
     matrix = frame.get_column("average").to_numpy().reshape(dates.len(), roots.len())
-    return frame.select("date", "root", pl.Series("magnitude", cap_weights(matrix, cap).ravel()))
+    has_average = frame.get_column("average").is_not_null().to_numpy().reshape(matrix.shape)
+    capped = magnitude_matrix(matrix, has_average, dates, roots, cap)
+    return frame.select("date", "root", pl.Series("magnitude", capped.ravel()))
+
+
+def magnitude_matrix(
+    averages: np.ndarray, has_average: np.ndarray, dates: Sequence, roots: Sequence[str], cap: float
+) -> np.ndarray:
+    """:func:`magnitude_weights` on a rebalance dates x roots matrix of averages (rows in
+    ``dates`` order, columns in ``roots`` order): each row normalised and capped
+    (:func:`cap_weights`). A cell without an average (``has_average`` false) is a
+    :class:`DataError` naming the root and the date (the first in date, then root order)."""
+    missing = np.argwhere(~has_average)
+    if missing.size:
+        row, column = missing[0]
+        raise DataError(
+            f"no open-interest average on {dates[int(row)]} (no observation in the window)",
+            key=f"root {roots[int(column)]}",
+        )
+    return cap_weights(averages, cap)
 
 
 def member_magnitude_weights(averages: pl.DataFrame, members: pl.DataFrame, cap: float) -> pl.DataFrame:
@@ -318,11 +331,9 @@ def fixed_magnitude(
     """``date, root, magnitude``: the given weights of ``roots``, normalised and capped, at every
     rebalance date. Weights of roots outside ``roots`` are ignored (one table serves the sector
     sub-indexes); a root without a weight is a :class:`SpecError`."""
-    missing = [root for root in roots if root not in fixed_weights]
-    if missing:
-        raise SpecError("magnitude source 'fixed' has no weight for this root", key=f"root {missing[0]}")
+    fixed_weights_of(fixed_weights, roots)  # a missing weight named in the caller's root order
     ordered = sorted(roots)
-    capped = cap_weights([fixed_weights[root] for root in ordered], cap)
+    capped = cap_weights(fixed_weights_of(fixed_weights, ordered), cap)
     per_root = pl.DataFrame({"root": ordered, "magnitude": capped}, schema={"root": pl.String(), "magnitude": pl.Float64()})
     return (
         pl.DataFrame({"date": rebalances}, schema={"date": pl.Date()})
@@ -330,6 +341,14 @@ def fixed_magnitude(
         .select(list(MAGNITUDE_SCHEMA))
         .sort("date", "root")
     )
+
+
+def fixed_weights_of(fixed_weights: Mapping[str, float], roots: Sequence[str]) -> list[float]:
+    """The given weights of ``roots``, in their order; a root without one is a :class:`SpecError`."""
+    missing = [root for root in roots if root not in fixed_weights]
+    if missing:
+        raise SpecError("magnitude source 'fixed' has no weight for this root", key=f"root {missing[0]}")
+    return [fixed_weights[root] for root in roots]
 
 
 def _multipliers(instruments: Mapping[str, Instrument], roots: Sequence[str]) -> pl.DataFrame:

@@ -6,8 +6,16 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from indexcalc.rules.calendar import monthly_totals, rebalance_dates, rebalance_schedule, trailing_mean
+from indexcalc.rules.calendar import (
+    monthly_totals,
+    rebalance_dates,
+    rebalance_positions,
+    rebalance_schedule,
+    trailing_mean,
+)
 
 
 def _axis(*days: tuple[int, int, int]) -> pl.Series:
@@ -129,3 +137,27 @@ def test_monthly_totals_of_unsorted_values_equal_those_of_sorted_values():
         ("B", dt.date(2024, 1, 1), 11.0, 1, dt.date(2024, 1, 3)),
     ]
     assert monthly_totals(values.sort("root", "date"), "value").equals(shuffled)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=60, unique=True),
+    lag=st.integers(min_value=0, max_value=5),
+)
+def test_rebalance_positions_are_the_rows_of_the_rebalance_schedule(offsets, lag):
+    axis = pl.Series("date", sorted(dt.date(2024, 1, 1) + dt.timedelta(days=day) for day in offsets), dtype=pl.Date)
+    rebalance_rows, effective_rows = rebalance_positions(axis.to_numpy(), lag)
+    schedule = rebalance_schedule(axis, lag)
+    assert axis.gather(rebalance_rows).to_list() == schedule.get_column("date").to_list()
+    assert axis.gather(effective_rows).to_list() == schedule.get_column("effective_date").to_list()
+
+
+def test_rebalance_positions_hand_case():
+    # Jan 30, Jan 31, Feb 1, Feb 28, Mar 1: month ends at rows 1 (Jan 31) and 3 (Feb 28); lag 1 ->
+    # rows 2 and 4; March is not completed, so no rebalance at row 4
+    axis = pl.Series([dt.date(2024, 1, 30), dt.date(2024, 1, 31), dt.date(2024, 2, 1), dt.date(2024, 2, 28), dt.date(2024, 3, 1)])
+    rebalance_rows, effective_rows = rebalance_positions(axis.to_numpy(), 1)
+    assert rebalance_rows.tolist() == [1, 3] and effective_rows.tolist() == [2, 4]
+    # lag 2: Feb 28 + 2 rows is beyond the axis, left out
+    rebalance_rows, effective_rows = rebalance_positions(axis.to_numpy(), 2)
+    assert rebalance_rows.tolist() == [1] and effective_rows.tolist() == [3]

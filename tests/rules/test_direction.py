@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexcalc.rules.calendar import trailing_mean
-from indexcalc.rules.direction import FAMILY_DIRECTIONS, family_direction, momentum_direction, momentum_signal
+from indexcalc.rules.direction import (
+    FAMILY_DIRECTIONS,
+    family_direction,
+    momentum_direction,
+    momentum_direction_matrix,
+    momentum_signal,
+)
 
 R = [dt.date(2024, month, 28) for month in (1, 2, 3, 4, 5)]
 
@@ -82,3 +91,44 @@ def test_families_add_up_long_short_equals_long_flat_plus_short_flat():
     direction = {family: family_direction(frame, family, sectors, ("energy",)).get_column("direction") for family in FAMILY_DIRECTIONS}
     assert (direction["long_short"] == direction["long_flat"] + direction["short_flat"]).all()
     assert (direction["short_only"] == -direction["long_only"]).all()
+
+
+def test_direction_matrix_hand_case():
+    # one root, tolerance 0.01: rows 0-1 before the full window (not published), then
+    # +0.05 -> +1, 0.005 tie -> keeps +1, null signal -> tie keeps +1, -0.02 -> -1, NaN -> +1
+    signal = np.array([[0.5], [-0.5], [0.05], [0.005], [0.0], [-0.02], [np.nan]])
+    has_signal = np.array([[True], [True], [True], [True], [False], [True], [True]])
+    full = np.array([[False], [False], [True], [True], [True], [True], [True]])
+    d = momentum_direction_matrix(signal, has_signal, full, 0.01)
+    assert d[2:, 0].tolist() == [1, 1, 1, -1, 1] and d.dtype == np.int8
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cells=st.lists(
+        st.tuples(st.sampled_from([None, -0.2, -0.01, 0.0, 0.005, 0.01, 0.3, float("nan")]), st.booleans()),
+        min_size=6,
+        max_size=6 * 3,
+    ),
+)
+def test_direction_matrix_equals_momentum_direction(cells):
+    roots = ["A", "B", "C"]
+    n_rows = len(cells) // 3
+    cells = cells[: n_rows * 3]
+    signal = np.array([np.nan if value is None else value for value, _ in cells]).reshape(n_rows, 3)
+    has_signal = np.array([value is not None for value, _ in cells]).reshape(n_rows, 3)
+    # a root's window is full from some row on
+    full = np.cumsum(np.array([flag for _, flag in cells]).reshape(n_rows, 3), axis=0) > 0
+    dates = [dt.date(2020, 1, 31) + dt.timedelta(days=31 * row) for row in range(n_rows)]
+    frame = pl.DataFrame(
+        {
+            "date": [dates[row] for row in range(n_rows) for _ in roots],
+            "root": roots * n_rows,
+            "signal": [value for value, _ in cells],
+            "full": full.ravel(),
+        },
+        schema={"date": pl.Date, "root": pl.String, "signal": pl.Float64, "full": pl.Boolean},
+    ).filter(pl.col("full"))
+    expected = momentum_direction(frame, 0.01).get_column("momentum").to_list()
+    d = momentum_direction_matrix(signal, has_signal, full, 0.01)
+    assert d[full].tolist() == expected  # both in date, root order

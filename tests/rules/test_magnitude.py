@@ -18,6 +18,7 @@ from indexcalc.rules.magnitude import (
     cftc_dollar_open_interest,
     dollar_open_interest,
     fixed_magnitude,
+    magnitude_matrix,
     magnitude_weights,
     read_cftc_open_interest,
 )
@@ -186,6 +187,23 @@ def test_magnitude_weights_with_a_null_average_names_root_and_date():
     averages = pl.DataFrame({"date": dt.date(2024, 2, 29), "root": ["A", "B"], "average": [1.0, None]})
     with pytest.raises(DataError, match="root B: no open-interest average on 2024-02-29"):
         magnitude_weights(averages, 0.5)
+
+
+def test_magnitude_matrix_caps_each_rebalance_row_as_magnitude_weights():
+    dates = [dt.date(2024, 1, 31), dt.date(2024, 2, 29)]
+    roots = ["C", "CL", "GC", "HG", "W"]
+    # row 1: raw 0.1, 0.6, 0.1, 0.1, 0.1 -> CL at 0.25, the rest 0.75 / 4 = 0.1875; row 2: 0.2 each, none capped
+    averages = np.array([[10.0, 60.0, 10.0, 10.0, 10.0], [5.0, 5.0, 5.0, 5.0, 5.0]])
+    capped = magnitude_matrix(averages, np.ones(averages.shape, bool), dates, roots, 0.25)
+    np.testing.assert_allclose(capped, [[0.1875, 0.25, 0.1875, 0.1875, 0.1875], [0.2] * 5])
+    frame = pl.DataFrame({"date": [date for date in dates for _ in roots], "root": roots * 2, "average": averages.ravel()})
+    assert magnitude_weights(frame, 0.25).get_column("magnitude").to_list() == capped.ravel().tolist()
+
+
+def test_magnitude_matrix_without_an_average_names_the_first_root_and_date():
+    has_average = np.array([[True, True], [True, False]])
+    with pytest.raises(DataError, match="root B: no open-interest average on 2024-02-29"):
+        magnitude_matrix(np.ones((2, 2)), has_average, [dt.date(2024, 1, 31), dt.date(2024, 2, 29)], ["A", "B"], 0.5)
 
 
 def test_fixed_magnitude_renormalises_over_the_index_roots_and_repeats_each_rebalance():

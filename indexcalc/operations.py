@@ -390,11 +390,11 @@ def publish_with_commit(
 ) -> None:
     """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
     ledger append), then swap the staged entries into ``out_dir``
-    (:func:`indexcalc.publish.atomic.publish_directory`). If writing or ``commit`` fails, the
+    (:func:`indexcalc.atomic.publish_directory`). If writing or ``commit`` fails, the
     staging folder is dropped and ``out_dir`` is untouched. ``workers``: page-rendering
     processes (:func:`indexcalc.publish.write_publication`)."""
     from indexcalc.publish import publication_inputs, write_publication
-    from indexcalc.publish.atomic import publish_directory
+    from indexcalc.atomic import publish_directory
 
     inputs = publication_inputs(results, market)
     with publish_directory(out_dir) as staging:
@@ -577,7 +577,7 @@ def read_state(path: Path) -> DayState | None:
 
 def write_state(path: Path, state: DayState | None) -> None:
     """Write the state atomically (remove it when ``state`` is None)."""
-    from indexcalc.publish.atomic import atomic_write_bytes
+    from indexcalc.atomic import atomic_write_bytes
 
     if state is None:
         path.unlink(missing_ok=True)
@@ -787,7 +787,7 @@ def rebuild(
         report = compare_with_ledger(results, published)
         report_path = None
         if report.height:
-            from indexcalc.publish.atomic import atomic_write_csv
+            from indexcalc.atomic import atomic_write_csv
 
             report_path = out_dir / RESTATEMENTS_FOLDER / f"{stamp.run_time.astimezone(dt.timezone.utc):%Y-%m-%d}.csv"
             atomic_write_csv(report_path, report)

@@ -26,18 +26,21 @@ class Skipped:
     reason: str
 
 
-def _family_computers() -> dict[str, Callable]:
-    from indexcalc.families.basemetals import compute_base_metals
-    from indexcalc.families.carry import compute_carry_basket
-    from indexcalc.families.copper import compute_copper_macro
-    from indexcalc.families.momentum import compute_momentum
+_FAMILY_COMPUTERS = {
+    "momentum": ("indexcalc.families.momentum", "compute_momentum"),
+    "carry_basket": ("indexcalc.families.carry", "compute_carry_basket"),
+    "base_metals": ("indexcalc.families.basemetals", "compute_base_metals"),
+    "copper_macro": ("indexcalc.families.copper", "compute_copper_macro"),
+}
+"""Each kind's ``compute_<kind>``, as (module, function): imported on first use, so a run that
+computes one family does not import the others (and their scipy modules)."""
 
-    return {
-        "momentum": compute_momentum,
-        "carry_basket": compute_carry_basket,
-        "base_metals": compute_base_metals,
-        "copper_macro": compute_copper_macro,
-    }
+
+def _family_computer(kind: str) -> Callable:
+    import importlib
+
+    module, function = _FAMILY_COMPUTERS[kind]
+    return getattr(importlib.import_module(module), function)
 
 
 # Kinds whose compute function builds its own curve from the market and ignores ``series``.
@@ -139,7 +142,6 @@ def calculate(
     from indexcalc.series import build_series, collateral_returns
 
     specs = list(specs)
-    computers = _family_computers()
     groups: dict[tuple[str, str], list[IndexSpecBase]] = {}
     roots_by_rule: dict[str, set[str]] = {}
     available = set(market.roots)
@@ -169,5 +171,5 @@ def calculate(
             collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
         if on_step:
             on_step(f"{kind} ({len(group)} indexes)")
-        results.update(computers[kind](group, market, series, collateral))
+        results.update(_family_computer(kind)(group, market, series, collateral))
     return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)

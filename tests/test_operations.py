@@ -316,7 +316,7 @@ def test_the_same_date_twice_appends_nothing_and_rewrites_identical_files(publis
 
 def failing_after(calls: int, error: Exception):
     """A replacement for a writer that works ``calls`` times, then raises ``error``."""
-    from indexcalc.publish import atomic
+    from indexcalc import atomic
 
     original = atomic.atomic_write_csv
     count = {"calls": 0}
@@ -362,7 +362,7 @@ def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(publ
     run_daily(market, small_specs, day, clean, stamp(1))
 
     out = fresh(published_small, tmp_path / "broken")
-    from indexcalc.publish import atomic
+    from indexcalc import atomic
 
     def die_while_swapping(staging, target):
         # The first entry is swapped in, then the process "dies" (the rest never moves).

@@ -47,7 +47,7 @@ def _notice(message: str) -> None:
 
 def _progress(enabled: bool, description: str):
     """A progress bar on stderr, drawn only on a terminal after a second of work."""
-    from indexcalc.publish.progress import DelayedProgress
+    from indexcalc.progress import DelayedProgress
 
     return DelayedProgress(total=None, description=description, enabled=enabled)
 
@@ -102,7 +102,7 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
     specs = _specs(catalogue_dir)
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
-                            calendar_source=source, workers=_workers(specs), publish=publish,
+                            calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
                             disruption="carry_forward" if carry_forward else "error", on_step=bar.advance)
     _report_skipped(outcome.skipped)
     date = outcome.date

@@ -40,7 +40,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     from indexcalc.ledger import Ledger
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import default_workers, publish_all
-    from indexcalc.publish.progress import DelayedProgress
+    from indexcalc.progress import DelayedProgress
     from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     if Ledger(out_dir / "ledger").exists():

@@ -21,8 +21,11 @@ An unknown code is a :class:`~indexcalc.errors.SpecError`.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -108,10 +111,72 @@ def _month_start(year_months: np.ndarray) -> np.ndarray:
     return (years * 12 + months).astype("datetime64[M]").astype("datetime64[D]")
 
 
+CACHE_ENVIRONMENT = "INDEXCALC_CACHE_DIR"
+"""Environment variable naming the folder where sessions are kept between processes (default
+``$XDG_CACHE_HOME/indexcalc`` or ``~/.cache/indexcalc``; an empty value turns the cache off)."""
+
+
+def cache_directory() -> Path | None:
+    """The folder of the on-disk session cache (None when turned off)."""
+    chosen = os.environ.get(CACHE_ENVIRONMENT)
+    if chosen is not None:
+        return Path(chosen) if chosen else None
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "indexcalc"
+
+
+def _cache_file(calendar_code: str) -> Path | None:
+    """The cache file of a code: named by the exchange_calendars version and the window, so a new
+    version of the package or another window never reads an old answer."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    directory = cache_directory()
+    if directory is None:
+        return None
+    try:
+        package = version("exchange_calendars")
+    except PackageNotFoundError:
+        return None
+    start, end = CALENDAR_WINDOW
+    return directory / f"sessions-{calendar_code}-{package}-{start:%Y%m%d}-{end:%Y%m%d}.npz"
+
+
+def _read_cache(path: Path | None) -> tuple[np.ndarray, date, date] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as stored:
+            sessions = stored["sessions"].astype("datetime64[D]")
+            covered = stored["covered"].astype("datetime64[D]").astype(object)
+        sessions.setflags(write=False)
+        return sessions, covered[0], covered[1]
+    except (OSError, ValueError, KeyError):  # a damaged cache file is recomputed
+        return None
+
+
+def _write_cache(path: Path | None, sessions: np.ndarray, start: date, end: date) -> None:
+    """Store the sessions atomically; a folder that cannot be written just means no cache."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", suffix=".npz", delete=False) as handle:
+            np.savez(handle, sessions=sessions.astype(np.int64),
+                     covered=np.array([start, end], dtype="datetime64[D]").astype(np.int64))
+        os.replace(handle.name, path)
+    except OSError:
+        return
+
+
 @lru_cache(maxsize=None)
 def _cached_sessions(calendar_code: str) -> tuple[np.ndarray, date, date]:
     """Sessions of ``calendar_code`` over :data:`CALENDAR_WINDOW` clipped to the package's bounds,
-    with the covered range."""
+    with the covered range. Building them takes exchange_calendars about a second per code, so
+    they are also kept on disk (:func:`cache_directory`) for the next process."""
+    path = _cache_file(calendar_code)
+    cached = _read_cache(path)
+    if cached is not None:
+        return cached
     import exchange_calendars
     from exchange_calendars.errors import DateOutOfBounds
 
@@ -130,6 +195,7 @@ def _cached_sessions(calendar_code: str) -> tuple[np.ndarray, date, date]:
         calendar = exchange_calendars.get_calendar(calendar_code, start=start.isoformat(), end=end.isoformat())
     sessions = calendar.sessions.to_numpy().astype("datetime64[D]")
     sessions.setflags(write=False)
+    _write_cache(path, sessions, start, end)
     return sessions, start, end
 
 

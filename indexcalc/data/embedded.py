@@ -53,7 +53,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy.signal import lfilter
 
 from indexcalc.data.calendars import business_days_array, month_business_day
 from indexcalc.data.instruments import DEFAULT_INSTRUMENTS_PATH, Instrument, Sector, load_instruments
@@ -550,6 +549,8 @@ def _ar1(shocks: np.ndarray, persistence: float, initial: float | None = None) -
     ``initial`` None: x_0 = shock_0 / sqrt(1 - persistence^2) (the stationary law when shocks are
     iid); otherwise x_{-1} = ``initial``.
     """
+    from scipy.signal import lfilter  # imported here: scipy.signal takes ~1 s to import
+
     shocks = np.array(shocks, dtype=np.float64, copy=True)
     if initial is not None:
         return lfilter([1.0], [1.0, -persistence], shocks, axis=0, zi=[persistence * initial])[0]

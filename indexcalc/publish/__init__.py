@@ -12,7 +12,7 @@ Layout of a publication folder (``outputs/`` by default)::
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
 The publication is written to a staging folder and only then swapped in, folder by folder
-(:func:`atomic.publish_directory`): a failed run leaves the previous publication in place, and
+(:func:`indexcalc.atomic.publish_directory`): a failed run leaves the previous publication in place, and
 other folders of ``out_dir`` (the ledger) are untouched.
 """
 
@@ -27,11 +27,11 @@ from pathlib import Path
 import polars as pl
 
 from indexcalc.data.market import MarketData
-from indexcalc.publish.atomic import atomic_write_text, publish_directory
+from indexcalc.atomic import atomic_write_text, publish_directory
 from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
 from indexcalc.publish.levels import write_data_files
 from indexcalc.publish.methodology import render_methodology
-from indexcalc.publish.progress import DelayedProgress
+from indexcalc.progress import DelayedProgress
 from indexcalc.publish.site import render_site_index
 from indexcalc.results import IndexResult
 from indexcalc.specs import RollRule

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from indexcalc.publish.atomic import atomic_write_csv, atomic_write_parquet
+from indexcalc.atomic import atomic_write_csv, atomic_write_parquet
 from indexcalc.results import IndexResult
 
 ALL_LEVELS_FILE = "all_levels.parquet"

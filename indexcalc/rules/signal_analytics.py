@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 ANALYTICS_SCHEMA: dict[str, pl.DataType] = {
     "period": pl.String(),
@@ -43,6 +42,8 @@ def forward_correlations(signal: np.ndarray, target: np.ndarray) -> dict[str, fl
     empty = {"pearson": None, "pearson_pvalue": None, "kendall": None, "kendall_pvalue": None}
     if len(signal) < 3 or np.ptp(signal) == 0 or np.ptp(target) == 0:
         return empty
+    from scipy import stats  # imported here: scipy.stats takes ~1 s to import
+
     pearson = stats.pearsonr(signal, target)
     kendall = stats.kendalltau(signal, target)
     return {

@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.signal import lfilter
 
 ROUNDING_GUARD = 1e-9
 """Added before each floor so that 4.0 computed as 3.9999999999 still gives 4 contracts."""
@@ -78,6 +77,8 @@ def average_true_range(ranges: np.ndarray, window: int, method: Literal["simple"
     rest = ranges[seed_end + 1 :]
     if rest.size:
         decay = 1.0 - 1.0 / window
+        from scipy.signal import lfilter  # imported here: scipy.signal takes ~1 s to import
+
         smoothed, _ = lfilter([1.0 / window], [1.0, -decay], rest, zi=[decay * result[seed_end]])
         result[seed_end + 1 :] = smoothed
     return result

@@ -33,7 +33,6 @@ from typing import Iterator, Sequence
 import numpy as np
 import polars as pl
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.optimize import minimize
 
 from indexcalc.errors import DataError
 
@@ -127,6 +126,8 @@ def _solve(
 ) -> tuple[np.ndarray, object]:
     """SLSQP on ``sum w = 1`` and the bounds: the (clipped, renormalised) weights and scipy's result."""
     constraint = {"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(count)}
+    from scipy.optimize import minimize  # imported here: scipy.optimize takes ~0.9 s to import
+
     result = minimize(
         objective,
         np.full(count, 1.0 / count) if start is None else start,

@@ -14,7 +14,7 @@ from publish_pages import external_references, links, marked
 from indexcalc import analytics
 from indexcalc.cli import main
 from indexcalc.errors import StateError
-from indexcalc.publish import atomic
+from indexcalc import atomic
 from indexcalc.publish.formatting import level, signed_percent
 from indexcalc.publish.levels import ALL_LEVELS_FILE
 from indexcalc.publish.serve import make_server
@@ -59,7 +59,7 @@ def test_progress_bar_appears_only_after_the_delay():
 
     from rich.console import Console
 
-    from indexcalc.publish.progress import DelayedProgress
+    from indexcalc.progress import DelayedProgress
 
     quick_output, slow_output = io.StringIO(), io.StringIO()
     with DelayedProgress(3, "quick", delay=60.0, console=Console(file=quick_output, force_terminal=True)) as bar:

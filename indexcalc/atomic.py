@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,16 +44,22 @@ def _commit(temporary: Path, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (parents created)."""
+def _write_through(path: Path | str, write: Callable[[Path], object]) -> None:
+    """Call ``write`` on a temporary sibling of ``path``, then fsync it and rename it over
+    ``path``; the temporary file is removed if anything fails."""
     path = Path(path)
     temporary = _temporary_sibling(path)
     try:
-        temporary.write_bytes(data)
+        write(temporary)
         _commit(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (parents created)."""
+    _write_through(path, lambda temporary: temporary.write_bytes(data))
 
 
 def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> None:
@@ -63,14 +69,7 @@ def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> N
 
 def atomic_write_parquet(path: Path | str, frame: pl.DataFrame) -> None:
     """Write ``frame`` as Parquet to ``path`` atomically."""
-    path = Path(path)
-    temporary = _temporary_sibling(path)
-    try:
-        frame.write_parquet(temporary)
-        _commit(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    _write_through(path, frame.write_parquet)
 
 
 def atomic_write_csv(path: Path | str, frame: pl.DataFrame) -> None:

@@ -358,27 +358,30 @@ def _fsync_directory(directory: Path) -> None:
 
 def ledger_rows(
     levels: pl.DataFrame,
-    index_id: str,
+    index_id: str | pl.Expr,
     *,
     version: int | pl.Expr = 1,
     run_id: str,
     run_time: dt.datetime,
-    methodology_version: str,
+    methodology_version: str | pl.Expr,
     input_hash_value: str,
     reason: str | None = None,
 ) -> pl.DataFrame:
-    """Ledger rows for one index from a levels frame ``date, level, daily_return``; ``version``
-    is a number or an expression on ``levels`` (e.g. a ``version`` column it carries)."""
+    """Ledger rows from a levels frame ``date, level, daily_return``; ``index_id``,
+    ``methodology_version`` and ``version`` are values or expressions on ``levels`` (say its
+    ``index_id`` and ``version`` columns, for several indexes at once)."""
     version_expr = version if isinstance(version, pl.Expr) else pl.lit(version)
+    index_expr = index_id if isinstance(index_id, pl.Expr) else pl.lit(index_id)
+    methodology_expr = methodology_version if isinstance(methodology_version, pl.Expr) else pl.lit(methodology_version)
     return levels.select(
-        pl.lit(index_id).alias("index_id"),
+        index_expr.cast(pl.String).alias("index_id"),
         "date",
         "level",
         "daily_return",
         version_expr.cast(pl.Int32).alias("version"),
         pl.lit(run_id).alias("run_id"),
         pl.lit(run_time.astimezone(dt.timezone.utc)).cast(pl.Datetime("us", "UTC")).alias("run_time"),
-        pl.lit(methodology_version).alias("methodology_version"),
+        methodology_expr.cast(pl.String).alias("methodology_version"),
         pl.lit(input_hash_value).alias("input_hash"),
         pl.lit(reason, dtype=pl.String).alias("reason"),
     )

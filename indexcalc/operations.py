@@ -340,24 +340,19 @@ def rows_for_ledger(
 ) -> pl.DataFrame:
     """Ledger rows from ``index_id, date, level, daily_return[, version]`` (version 1 when the
     column is absent), with each index's methodology version from its spec (``specs`` by id)."""
-    if "version" not in levels.columns:
-        levels = levels.with_columns(pl.lit(1, dtype=pl.Int32).alias("version"))
-    frames = [
-        ledger_rows(
-            frame.drop("index_id"),
-            index_id,
-            version=pl.col("version"),
-            run_id=stamp.run_id,
-            run_time=stamp.run_time,
-            methodology_version=methodology_version(specs[index_id]),
-            input_hash_value=hash_value,
-            reason=reason,
-        )
-        for (index_id,), frame in levels.group_by("index_id", maintain_order=True)
-    ]
-    if not frames:
+    if levels.is_empty():
         return pl.DataFrame(schema=LEDGER_SCHEMA)
-    return pl.concat(frames)
+    versions = {index_id: methodology_version(specs[index_id]) for index_id in levels.get_column("index_id").unique()}
+    return ledger_rows(
+        levels,
+        pl.col("index_id"),
+        version=pl.col("version") if "version" in levels.columns else 1,
+        run_id=stamp.run_id,
+        run_time=stamp.run_time,
+        methodology_version=pl.col("index_id").replace_strict(versions, return_dtype=pl.String),
+        input_hash_value=hash_value,
+        reason=reason,
+    )
 
 
 def restated_levels(report: pl.DataFrame, results: dict[str, IndexResult], published: pl.DataFrame) -> pl.DataFrame:

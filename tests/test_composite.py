@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexcalc.composite import (
     align_levels,
@@ -190,3 +192,52 @@ def test_levels_on_a_matrix_equal_the_long_frame_bit_for_bit():
     )
     assert got["long"].equals(expected["long"]) and got["short"].equals(expected["short"])
     assert got["long"].get_column("level").to_list() == pytest.approx([1000.0, 1025.0, 900.0, 810.0], abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=12).flatmap(
+        lambda roots: st.tuples(
+            st.just(roots),
+            st.lists(st.floats(-0.08, 0.08), min_size=roots * 30, max_size=roots * 30),
+            st.lists(st.floats(-0.4, 0.4), min_size=roots * 3, max_size=roots * 3),
+            st.lists(st.floats(0.0, 0.002), min_size=30, max_size=30),
+        )
+    )
+)
+def test_the_daily_run_s_continuation_steps_equal_the_composite_to_the_bit(case):
+    # Random levels (30 days x n roots), weights at three anchors (days 5, 12, 20), collateral:
+    # continuing the last period day by day from its anchor (what the daily run does, with
+    # contributions / continued_excess_levels / continued_total_level) gives exactly the
+    # composite's ER and TR levels.
+    import numpy as np
+
+    from indexcalc.composite import (
+        accrued_collateral,
+        continued_excess_levels,
+        continued_total_level,
+        contributions,
+    )
+
+    roots, moves, weights, collateral = case
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=offset) for offset in range(30)]
+    names = [f"R{number:02d}" for number in range(roots)]
+    matrix = 100.0 * np.cumprod(1.0 + np.array(moves).reshape(30, roots), axis=0)
+    levels = pl.DataFrame({"date": days * roots, "root": [name for name in names for _ in days],
+                           "level": matrix.T.ravel()})
+    anchors = [days[5], days[12], days[20]]
+    weight_frame = pl.DataFrame({"effective_date": [anchor for anchor in anchors for _ in names],
+                                 "root": names * 3, "weight": weights})
+    excess = composite_excess_return(levels, weight_frame, days[5], 1000.0)
+    total = composite_total_return(
+        excess, pl.DataFrame({"date": days, "collateral_return": collateral}), 1000.0)
+    er, tr = excess.get_column("level").to_numpy(), total.get_column("level").to_numpy()
+    anchor_row, last_weights = 20 - 5, np.array(weights[-roots:])
+    last_excess, last_total = er[anchor_row], tr[anchor_row]
+    for day in range(21, 30):
+        period_return = contributions(last_weights[None, :], matrix[20][None, :], matrix[day][None, :]).sum(axis=1)
+        continued = continued_excess_levels(er[anchor_row], period_return)[0]
+        continued_total = continued_total_level(last_total, last_excess, continued,
+                                                accrued_collateral(np.array([collateral[day]])))
+        assert continued == er[day - 5] and continued_total == tr[day - 5]
+        last_excess, last_total = continued, continued_total

@@ -39,8 +39,10 @@ whole history, which is always correct):
 - A drift trigger (base metals): the weights drifted to on D breach the threshold (that fixes a
   rebalance); an index whose weights breached on a date after its anchor has a drift rebalance
   pending and is not continued.
-- A root has a series row between its last date and D (a date the run calendar lacks), its last
-  date is outside the window, or a window row is disrupted (a price carried forward).
+- A root has a series row between its last date and D (a date the run calendar lacks), or the
+  window's series cannot be built (say a price to carry forward lies before the window). A price
+  carried forward inside the window is the one the full calculation carries: the contract's
+  last positive settle on or before the day, and the window holds every day up to D.
 - An index of the calculation is not a composite with an anchor yet, unless it builds its own
   curve (the copper strategy, recomputed in full every day: its position is path-dependent daily).
 """
@@ -335,8 +337,6 @@ def _day_series(
             frame = build_series(window, rules[key], roots=list(last.roots), disruption=state.disruption)
         except DataError as error:  # the full calculation reports it if it is not an edge of the window
             raise Discontinued(f"the window's series: {error}") from None
-        if frame.get_column("disrupted").any():
-            raise Discontinued("a price is carried forward in the window")
         roots = pl.Series(last.roots, dtype=pl.String)
         codes = roots.search_sorted(frame.get_column("root")).to_numpy()
         days = frame.get_column("date").to_physical().to_numpy()

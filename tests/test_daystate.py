@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -164,3 +165,29 @@ def test_indexes_dropped_from_the_run_leave_the_state_and_the_others_continue(ma
     day = next(day for day in days if day > START)
     levels, state = continue_day(first_state, market.up_to(day), kept, day)
     assert set(levels.get_column("index_id")) == set(state.indexes) == {spec.id for spec in kept}
+
+
+def test_a_price_carried_forward_in_the_window_is_continued_as_the_full_calculation_carries_it(market, specs,
+                                                                                              days):
+    # CL's held contract loses its settlement on July 3rd (other CL contracts still trade): with
+    # carry_forward both the continued day and the full calculation use its July 2nd settle.
+    from indexcalc.series import build_series
+
+    july = [day for day in days if START <= day <= dt.date(2024, 7, 31)]
+    held = (build_series(market.up_to(july[2]), specs[0].roll, roots=["CL"])
+            .filter(pl.col("date") == july[1]).item(0, "held_contracts"))
+    contract = int(held.split(":")[0])
+    gap = pl.col("root").eq("CL") & pl.col("contract").eq(contract) & pl.col("date").eq(july[2])
+    gappy = replace(market, prices=market.prices.filter(~gap))
+    carried = build_series(gappy.up_to(july[2]), specs[0].roll, roots=["CL"], disruption="carry_forward")
+    assert carried.filter(pl.col("date") == july[2]).item(0, "disrupted")
+    composites = [spec for spec in specs if spec.kind != "copper_macro"]
+    as_of = market.up_to(july[0])
+    state = state_from_calculation(calculate(as_of, composites, disruption="carry_forward"), composites, as_of,
+                                   july[0], "", "carry_forward")
+    for day in july[1:4]:
+        levels, state = continue_day(state, gappy.up_to(day), composites, day)
+        full = all_levels(calculate(gappy.up_to(day), composites, disruption="carry_forward").results)
+        joined = full.filter(pl.col("date") == day).join(levels, on=["index_id", "date"], suffix="_state")
+        assert joined.height == levels.height > 0
+        assert joined.filter(pl.col("level_state") != pl.col("level")).is_empty()

@@ -41,11 +41,12 @@ def rebalance_schedule(dates: pl.Series, implementation_lag: int) -> pl.DataFram
     Rebalances whose effective date is not yet on the axis are left out (they appear once the
     data reaches their effective date).
     """
-    axis = pl.DataFrame({"date": dates}).unique().sort("date")
-    schedule = axis.with_columns(pl.col("date").shift(-implementation_lag).alias("effective_date"))
-    return schedule.join(
-        pl.DataFrame({"date": rebalance_dates(dates)}), on="date", how="semi"
-    ).drop_nulls("effective_date")
+    axis = dates.unique().sort() if not (dates.is_sorted() and dates.n_unique() == dates.len()) else dates
+    fixing, effective = rebalance_positions(axis.to_numpy().astype("datetime64[D]"), implementation_lag)
+    return pl.DataFrame(
+        {"date": axis.gather(fixing), "effective_date": axis.gather(effective)},
+        schema={"date": pl.Date(), "effective_date": pl.Date()},
+    )
 
 
 MONTHLY_SCHEMA: dict[str, pl.DataType] = {

@@ -145,11 +145,16 @@ def test_monthly_totals_of_unsorted_values_equal_those_of_sorted_values():
     lag=st.integers(min_value=0, max_value=5),
 )
 def test_rebalance_positions_are_the_rows_of_the_rebalance_schedule(offsets, lag):
-    axis = pl.Series("date", sorted(dt.date(2024, 1, 1) + dt.timedelta(days=day) for day in offsets), dtype=pl.Date)
+    # oracle written independently: each axis date whose next axis date is in a later month,
+    # and the axis date lag rows after it (when there is one)
+    days = sorted(dt.date(2024, 1, 1) + dt.timedelta(days=day) for day in offsets)
+    expected = [(day, days[row + lag]) for row, day in enumerate(days[:-1])
+                if (days[row + 1].year, days[row + 1].month) != (day.year, day.month) and row + lag < len(days)]
+    axis = pl.Series("date", days, dtype=pl.Date)
     rebalance_rows, effective_rows = rebalance_positions(axis.to_numpy(), lag)
-    schedule = rebalance_schedule(axis, lag)
-    assert axis.gather(rebalance_rows).to_list() == schedule.get_column("date").to_list()
-    assert axis.gather(effective_rows).to_list() == schedule.get_column("effective_date").to_list()
+    assert list(zip(axis.gather(rebalance_rows).to_list(), axis.gather(effective_rows).to_list())) == expected
+    shuffled = pl.concat([axis.reverse(), axis])  # the schedule sorts and de-duplicates its axis
+    assert list(rebalance_schedule(shuffled, lag).iter_rows()) == expected
 
 
 def test_rebalance_positions_hand_case():

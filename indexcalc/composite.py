@@ -157,9 +157,9 @@ def _excess_levels(
     anchor_level = np.cumprod(np.concatenate(([base_value], closing_growth)))
     level = np.full(days.shape[0], float(base_value))
     level[held] = continued_excess_levels(anchor_level[period[held]], period_return)
-    return pl.DataFrame({"date": dates, "level": level}).select(
-        "date", "level", (pl.col("level") / pl.col("level").shift(1) - 1.0).fill_null(0.0).alias("daily_return")
-    )
+    daily_return = np.zeros(days.shape[0])
+    daily_return[1:] = level[1:] / level[:-1] - 1.0  # L_t / L_{t-1} - 1, 0 on the first date
+    return pl.DataFrame({"date": dates, "level": level, "daily_return": daily_return})
 
 
 def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -218,10 +218,15 @@ def _root_columns(root: pl.Series, roots: pl.Series) -> np.ndarray:
 
 
 def _check_weights(weights: pl.DataFrame, dates: pl.Series, base_date: dt.date) -> None:
-    null_weight = weights.filter(pl.col("weight").is_null())
-    if null_weight.height:
-        row = null_weight.row(0, named=True)
+    if weights.get_column("weight").null_count():
+        row = weights.filter(pl.col("weight").is_null()).row(0, named=True)
         raise DataError(f"null weight effective {row['effective_date']}", key=f"root {row['root']}")
+    # every effective date on the (sorted) axis: a binary search instead of a set-membership query
+    axis = dates.to_physical().to_numpy()
+    effective = weights.get_column("effective_date").to_physical().to_numpy()
+    position = np.minimum(np.searchsorted(axis, effective), max(axis.size - 1, 0))
+    if axis.size and (axis[position] == effective).all():
+        return
     off_axis = weights.filter(~pl.col("effective_date").is_in(dates.implode()))
     if off_axis.height:
         raise DataError(

@@ -272,7 +272,7 @@ def risk_scaled_weights(
     position = positions.get_column("position")
     days = positions.get_column("date").to_physical().to_numpy()
     rebalance_days, row = np.unique(days, return_inverse=True)
-    column = np.searchsorted(np.array(universe.roots), positions.get_column("root").to_numpy())
+    column = pl.Series(universe.roots, dtype=pl.String).search_sorted(positions.get_column("root")).to_numpy()
     # column-major like a frame's to_numpy: einsum's summation order (and so the last bit) follows the layout
     matrix = np.zeros((len(rebalance_days), len(universe.roots)), order="F")
     matrix[row, column] = (position.fill_null(0.0) if position.null_count() else position).to_numpy()

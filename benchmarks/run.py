@@ -16,6 +16,9 @@ Benchmarks (each in a fresh Python process, so that its peak memory is its own):
   stored state (the run must report it so).
 - ``daily_full``: the same for the first business day of the market's last month, on a state
   published through the day before: a new month, so every index is calculated in full.
+- ``daily_cli``: the ``daily`` day through the command line, ``indexcalc run --date D
+  --no-publish``, in a fresh interpreter each time: what an operator waits for (interpreter
+  start, imports, loading the market and the catalogue, the run).
 - ``publish``: ``indexcalc.publish.publish_all`` of every factsheet, methodology page and data
   file of the rebuild's results into a fresh folder.
 - ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
@@ -61,7 +64,7 @@ DEFAULT_BIG_MARKET = Path(tempfile.gettempdir()) / "indexcalc-bench" / "market-2
 BIG_MARKET = {"extra_roots": 177, "start": dt.date(1996, 11, 1), "end": dt.date(2026, 10, 31)}
 """200 roots (23 templates + 177 clones) over 30 years."""
 
-BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "publish", "peers")
+BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "daily_cli", "publish", "peers")
 TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0)}
 MEMORY_TARGETS_MIB = {"rebuild_200x30": 2048.0}
 DESCRIPTIONS = {
@@ -69,6 +72,7 @@ DESCRIPTIONS = {
     "rebuild_200x30": "full rebuild, 200 roots x 30 years",
     "daily": "one daily run (ledger; continued day)",
     "daily_full": "one daily run (ledger; month's first day)",
+    "daily_cli": "indexcalc run --no-publish (fresh process)",
     "publish": "publish all factsheets + methodology",
 }
 
@@ -206,6 +210,40 @@ def bench_daily(repeat: int, first_of_month: bool = False) -> dict:
                       "price_rows": market.prices.filter(pl.col("date") <= day).height}
 
 
+def bench_daily_cli(repeat: int) -> dict:
+    from indexcalc.data.embedded import load_default_market
+    from indexcalc.operations import RunStamp, rebuild
+
+    market = load_default_market()
+    specs, _ = _catalogue(market)
+    dates = market.prices.get_column("date").unique().sort()
+    day, previous = dates[-1], dates[-2]
+    scratch = Path(tempfile.mkdtemp(prefix="indexcalc-daily-cli-"))
+    state, out_dir = scratch / "state", scratch / "run"
+    command = [sys.executable, "-c", "from indexcalc.cli import main; main()", "run", "--date", str(day),
+               "--no-publish", "--no-progress", "--out", str(out_dir)]
+    try:
+        stamp = RunStamp(dt.datetime(2026, 11, 2, 22, 0, tzinfo=dt.timezone.utc), "benchmark-state")
+        rebuild(market.up_to(previous), specs, state, stamp, publish=False)
+        del market
+
+        def fresh_state() -> None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            shutil.copytree(state, out_dir)
+
+        outcome: dict = {}
+
+        def run() -> None:
+            outcome["stdout"] = subprocess.run(command, capture_output=True, text=True, check=True, cwd=scratch).stdout
+
+        figures = measure(run, repeat, before_each=fresh_state)
+        if "continued from the stored state" not in outcome["stdout"]:
+            raise RuntimeError(f"{day} was not continued: {outcome['stdout'].strip()}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return figures | {"date": str(day), "command": " ".join(command[3:])}
+
+
 def bench_publish(repeat: int) -> dict:
     try:
         from indexcalc.publish import publish_all
@@ -251,6 +289,8 @@ def child(name: str, repeat: int, big_market_dir: Path) -> dict:
         return bench_daily(repeat)
     if name == "daily_full":
         return bench_daily(repeat, first_of_month=True)
+    if name == "daily_cli":
+        return bench_daily_cli(repeat)
     if name == "publish":
         return bench_publish(repeat)
     if name == "peers":

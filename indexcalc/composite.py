@@ -114,9 +114,8 @@ def composite_excess_returns_on_matrix(
     weighted = _weighted_roots(weights)
     if roots.len():
         # the weighted roots' columns (NaN for a weighted root the matrix does not have)
-        position = np.minimum(roots.search_sorted(weighted).to_numpy().astype(np.int64), roots.len() - 1)
-        present = (roots.gather(position) == weighted).to_numpy()
-        level_matrix = np.where(present[None, :], level_matrix[start:, position], np.nan)
+        position = root_positions(roots, weighted)
+        level_matrix = np.where(position[None, :] >= 0, level_matrix[start:, np.maximum(position, 0)], np.nan)
     else:
         level_matrix = np.full((dates.len(), weighted.len()), np.nan)
     return {
@@ -207,14 +206,20 @@ def _matrix(
     return matrix
 
 
+def root_positions(roots: pl.Series, wanted: pl.Series) -> np.ndarray:
+    """Position of each of ``wanted`` in the sorted ``roots`` (-1 for one not there): a binary
+    search in polars, then a check that the root found is the one wanted."""
+    if not roots.len():
+        return np.full(wanted.len(), -1, dtype=np.int64)
+    position = np.minimum(roots.search_sorted(wanted).to_numpy().astype(np.int64), roots.len() - 1)
+    return np.where((roots.gather(position) == wanted).to_numpy(), position, -1)
+
+
 def _root_columns(root: pl.Series, roots: pl.Series) -> np.ndarray:
     """Position of each row's root in the sorted ``roots`` (-1 if absent), resolved once per run
     of equal consecutive roots (long frames come grouped by root, so a handful of lookups)."""
     runs = root.rle().struct.unnest()
-    run_root, run_length = runs.get_column("value"), runs.get_column("len").to_numpy()
-    position = np.minimum(roots.search_sorted(run_root).to_numpy().astype(np.int64), max(roots.len() - 1, 0))
-    found = (roots.gather(position) == run_root).to_numpy() if roots.len() else np.zeros(run_root.len(), bool)
-    return np.repeat(np.where(found, position, -1), run_length)
+    return np.repeat(root_positions(roots, runs.get_column("value")), runs.get_column("len").to_numpy())
 
 
 def _check_weights(weights: pl.DataFrame, dates: pl.Series, base_date: dt.date) -> None:

@@ -64,6 +64,7 @@ from indexcalc.composite import (
     continued_excess_levels,
     continued_total_level,
     contributions,
+    root_positions,
 )
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
@@ -174,10 +175,7 @@ class _History:
 
     def codes(self, roots: Sequence[str]) -> np.ndarray:
         """Positions of ``roots`` in the history's roots (-1 for a root it lacks)."""
-        wanted = pl.Series(list(roots), dtype=pl.String)
-        position = np.minimum(self.roots.search_sorted(wanted).to_numpy().astype(np.int64), max(self.roots.len() - 1, 0))
-        found = (self.roots.gather(position) == wanted).to_numpy() if self.roots.len() else np.zeros(len(roots), bool)
-        return np.where(found, position, -1)
+        return root_positions(self.roots, pl.Series(list(roots), dtype=pl.String))
 
     def level_on(self, codes: np.ndarray, days: np.ndarray) -> np.ndarray:
         """The level of each root code on or before each day (broadcast; NaN before a root's
@@ -357,13 +355,6 @@ def _day_series(
     return advanced
 
 
-def _positions(roots: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:
-    """Positions of ``wanted`` in the sorted ``roots`` (-1 for a root not there)."""
-    position = np.minimum(np.searchsorted(roots, wanted), max(len(roots) - 1, 0)).astype(np.int64)
-    found = np.asarray(roots, dtype=object)[position] == np.asarray(wanted, dtype=object) if roots else False
-    return np.where(found, position, -1)
-
-
 def continue_day(
     state: DayState, market: MarketData, specs: Sequence[IndexSpecBase], date: dt.date
 ) -> tuple[pl.DataFrame, DayState]:
@@ -396,11 +387,12 @@ def continue_day(
     indexes: dict[str, IndexState] = {}
     for index_id, index in state.indexes.items():  # a loop over indexes; each step is on arrays of roots
         rule_series, priced = series[index.rule]
-        axis = _positions(rule_series.roots, index.axis_roots)
+        series_roots = pl.Series(rule_series.roots, dtype=pl.String)
+        axis = root_positions(series_roots, pl.Series(index.axis_roots, dtype=pl.String))
         if not priced[axis[axis >= 0]].any():
             indexes[index_id] = index  # not an index date: nothing moves
             continue
-        columns = _positions(rule_series.roots, index.roots)
+        columns = root_positions(series_roots, pl.Series(index.roots, dtype=pl.String))
         er = np.where(columns >= 0, np.array(rule_series.levels)[np.maximum(columns, 0)], np.nan)
         weights, anchor_er = np.array(index.weights), np.array(index.anchor_er)
         if index.drift_threshold is not None and drift_breaches(

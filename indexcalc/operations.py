@@ -699,19 +699,19 @@ def complete_results(plan: DayPlan, specs: list[IndexSpecBase], disruption: Disr
     if plan.full_reason is not None:
         return plan.results
     results = rebuild_all(plan.market, specs, disruption=disruption)
-    full = all_levels(results).filter(pl.col("date") == plan.date).select("index_id", "date", "level")
-    continued = plan.rows.select("index_id", "date", pl.col("level").alias("continued"))
-    differing = continued.join(full, on=["index_id", "date"], how="full", coalesce=True).filter(
-        pl.col("level").is_null()
-        | pl.col("continued").is_null()
-        | ((pl.col("continued") - pl.col("level")).abs() > LEVEL_TOLERANCE * pl.col("level").abs())
-    )
-    if differing.height:
-        row = differing.row(0, named=True)
+    full = all_levels(results)
+    # the plan's rows as published levels: each must be reproduced, and no level of the day missing
+    differing = _compare_levels(full, plan.rows, LEVEL_TOLERANCE)
+    missing = _unpublished(full.filter(pl.col("date") == plan.date), plan.rows)
+    if differing.height or missing.height:
+        index_id, continued, level = (
+            differing.select("index", "published", "recomputed").row(0) if differing.height
+            else (missing.item(0, "index_id"), None, missing.item(0, "level"))
+        )
         raise StateError(
-            f"the level continued from the stored state ({row['continued']!r}) differs from the full "
-            f"calculation ({row['level']!r}); nothing was published (delete {STATE_FILE} and run again)",
-            key=f"index {row['index_id']}, date {plan.date}",
+            f"the level continued from the stored state ({continued!r}) differs from the full "
+            f"calculation ({level!r}); nothing was published (delete {STATE_FILE} and run again)",
+            key=f"index {index_id}, date {plan.date}",
         )
     return results
 

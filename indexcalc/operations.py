@@ -591,8 +591,8 @@ def state_problem(
     """Why ``state`` cannot continue the published state on ``market`` (None when it can): it
     must be as of the last published date, hold for each index its last published date and
     level exactly, have been computed with the same specs, roll rules, disruption policy,
-    instruments and package version, and on the same data up to its date: ``data_hash`` is the :func:`indexcalc.ledger.input_hash`
-    of ``market.up_to(state.as_of)`` (computed here when None)."""
+    instruments and package version, and on the same data up to its date: ``data_hash`` is the
+    :func:`indexcalc.ledger.input_hash` of ``market.up_to(state.as_of)`` (computed here when None)."""
     if state is None:
         return "no stored state"
     if state.as_of != published.get_column("date").max():
@@ -650,12 +650,9 @@ def plan_day(
         )
     day_market = market.up_to(date)
     check_required_data(day_market, specs, date)
-    if state is not None and state.as_of < date:
-        # the data up to the state's date and up to D, hashed in one pass
-        hash_as_of, hash_value = input_hashes(day_market, [state.as_of, date])
-    else:
-        hash_as_of, hash_value = None, input_hash(day_market)
-    reason = state_problem(state, published, specs, day_market, disruption, hash_as_of)
+    # the data up to the state's date (for its check) and up to D (for the rows), in one pass
+    *hash_as_of, hash_value = input_hashes(day_market, [date] if state is None else [state.as_of, date])
+    reason = state_problem(state, published, specs, day_market, disruption, *hash_as_of)
     continued_levels: pl.DataFrame | None = None
     full_specs = specs
     if reason is None:

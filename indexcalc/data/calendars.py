@@ -48,7 +48,7 @@ def business_days(calendar_code: str, start: date, end: date) -> pl.Series:
     if end < start:
         return pl.Series("date", [], dtype=pl.Date)
     sessions, covered_start, covered_end = _cached_sessions(calendar_code)
-    inside = sessions[(sessions >= np.datetime64(start, "D")) & (sessions <= np.datetime64(end, "D"))]
+    inside = _between(sessions, start, end)
     parts = []
     if start < covered_start:
         parts.append(_fallback_days(start, min(end, _previous_day(covered_start))))
@@ -69,6 +69,11 @@ def exchange_sessions(calendar_code: str, start: date, end: date) -> np.ndarray 
         return None
     if start < covered_start or end > covered_end:
         return None
+    return _between(sessions, start, end)
+
+
+def _between(sessions: np.ndarray, start: date, end: date) -> np.ndarray:
+    """The sessions from ``start`` to ``end`` inclusive."""
     return sessions[(sessions >= np.datetime64(start, "D")) & (sessions <= np.datetime64(end, "D"))]
 
 

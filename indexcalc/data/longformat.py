@@ -56,17 +56,22 @@ def read_table(path: Path) -> tuple[pl.DataFrame, int]:
     if not path.is_file():
         raise DataError("no such file", file=str(path))
     if path.suffix == ".csv":
-        try:
-            frame = pl.read_csv(path, infer_schema=False)
-        except pl.exceptions.NoDataError:
-            raise DataError("empty file (no header, no data rows)", file=str(path)) from None
-        except pl.exceptions.PolarsError as error:
-            raise DataError(f"not a readable CSV ({_first_line(error)})", file=str(path)) from None
-        return _without_trailing_blank_lines(frame), CSV_FIRST_ROW
+        return _without_trailing_blank_lines(read_csv_text(path)), CSV_FIRST_ROW
     try:
         return pl.read_parquet(path), PARQUET_FIRST_ROW
     except (pl.exceptions.PolarsError, OSError) as error:
         raise DataError(f"not a readable Parquet file ({_first_line(error)})", file=str(path)) from None
+
+
+def read_csv_text(path: Path) -> pl.DataFrame:
+    """A CSV file with every cell as text; a file without a header or that polars cannot parse is
+    a DataError naming the file."""
+    try:
+        return pl.read_csv(path, infer_schema=False)
+    except pl.exceptions.NoDataError:
+        raise DataError("empty file (no header, no data rows)", file=str(path)) from None
+    except pl.exceptions.PolarsError as error:
+        raise DataError(f"not a readable CSV ({_first_line(error)})", file=str(path)) from None
 
 
 def write_long(market: MarketData, directory: Path | str) -> list[Path]:

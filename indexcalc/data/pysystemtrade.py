@@ -28,6 +28,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from indexcalc.data.instruments import MONTH_CODES, Instrument, Sector
+from indexcalc.data.longformat import read_csv_text
 from indexcalc.data.market import HELD_SCHEMA, PRICES_SCHEMA, MarketData
 from indexcalc.data.validate import Check, first_offence, validate_prices
 from indexcalc.errors import DataError, SpecError
@@ -196,12 +197,7 @@ def _read_root_files(folder: Path, columns: tuple[str, ...]) -> pl.DataFrame:
         raise DataError("no ROOT.csv files in this directory", file=str(folder))
     frames = []
     for path in paths:
-        try:
-            frame = pl.read_csv(path, infer_schema=False)
-        except pl.exceptions.NoDataError:
-            raise DataError("empty file (no header, no data rows)", file=str(path)) from None
-        except pl.exceptions.PolarsError as error:
-            raise DataError(f"not a readable CSV ({str(error).strip().splitlines()[0]})", file=str(path)) from None
+        frame = read_csv_text(path)
         if frame.height == 0:
             raise DataError("empty file (no data rows)", file=str(path))
         missing = [column for column in columns if column not in frame.columns]
@@ -319,10 +315,7 @@ def _read_config(path: Path, columns: tuple[str, ...]) -> dict[str, dict[str, st
     """A csvconfig table as ``{Instrument: {column: text}}``."""
     if not path.is_file():
         raise DataError("no such file", file=str(path))
-    try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except pl.exceptions.PolarsError as error:
-        raise DataError(f"not a readable CSV ({str(error).strip().splitlines()[0]})", file=str(path)) from None
+    frame = read_csv_text(path)
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DataError(f"missing required column(s) {', '.join(missing)}", file=str(path), key="columns")

@@ -10,7 +10,7 @@
      est_freq="M", min_obs=12, iis=False)`` -> ``make_relative_value(rel_meth="subtract")`` ->
      the relative signal put on the daily dates -> ``NaivePnL(...).make_pnl(sig_op="raw",
      rebal_freq="monthly", rebal_slip=1, vol_scale=10)``;
-   - indexcalc: :func:`indexcalc.rules.zscore.sequential_zn_scores` ->
+   - indexcalc: :func:`indexcalc.rules.carry.carry_zscores` (sequential z-scores) ->
      :func:`indexcalc.rules.relative.relative_value` -> the basket level stage of
      :mod:`indexcalc.families.carry` (proportional global basket: the universe's return matrix,
      inverse-volatility positions scaled to the 10% volatility target, composite levels).
@@ -114,17 +114,10 @@ def indexcalc_pipeline(panel: pl.DataFrame, series: pl.DataFrame, axis: pl.Serie
     """The same stages in indexcalc: z-scores, relative values, proportional global basket levels."""
     from indexcalc.families.carry import Universe, basket_excess_levels, basket_signals, risk_scaled_weights
     from indexcalc.rules.calendar import rebalance_schedule
+    from indexcalc.rules.carry import carry_zscores
     from indexcalc.rules.relative import relative_value
-    from indexcalc.rules.zscore import sequential_zn_scores
 
-    scores = sequential_zn_scores(
-        panel.select("date", "root", "vol_adjusted_carry"),
-        value="vol_adjusted_carry",
-        min_obs=spec.zscore_min_obs,
-        in_sample_initial=spec.zscore_in_sample_initial,
-        pan_weight=spec.pan_weight,
-        threshold=spec.winsor_threshold,
-    )
+    scores = carry_zscores(panel, spec)
     relative = relative_value(scores, value="zscore")
     stages = (
         panel.select("date", "root", "volatility")

@@ -165,6 +165,19 @@ def ewma_volatility(
     )
 
 
+def carry_zscores(stages: pl.DataFrame, spec: CarryBasketSpec) -> pl.DataFrame:
+    """Stage 5: ``date, root, zscore``, the spec's winsorised sequential z-scores of
+    ``vol_adjusted_carry`` (:func:`indexcalc.rules.zscore.sequential_zn_scores`)."""
+    return sequential_zn_scores(
+        stages.select("date", "root", "vol_adjusted_carry"),
+        value="vol_adjusted_carry",
+        min_obs=spec.zscore_min_obs,
+        in_sample_initial=spec.zscore_in_sample_initial,
+        pan_weight=spec.pan_weight,
+        threshold=spec.winsor_threshold,
+    )
+
+
 def carry_stages(
     series: pl.DataFrame, inflation: pl.DataFrame, month_ends: pl.Series, spec: CarryBasketSpec
 ) -> pl.DataFrame:
@@ -210,14 +223,7 @@ def carry_stages(
         .then(pl.col("seasonal_carry") / pl.col("volatility"))
         .alias("vol_adjusted_carry")
     )
-    scores = sequential_zn_scores(
-        stages.select("date", "root", "vol_adjusted_carry"),
-        value="vol_adjusted_carry",
-        min_obs=spec.zscore_min_obs,
-        in_sample_initial=spec.zscore_in_sample_initial,
-        pan_weight=spec.pan_weight,
-        threshold=spec.winsor_threshold,
-    )
+    scores = carry_zscores(stages, spec)
     return (
         stages.join(scores, on=["date", "root"], how="left")
         .select("date", "root", *STAGE_COLUMNS)

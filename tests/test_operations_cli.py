@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 
 from indexcalc.cli import main
 from indexcalc.data.longformat import write_long
-from indexcalc.data.market import MarketData
+from tests.test_operations import cut
 from indexcalc.ledger import Ledger
 
 PUBLISHED_THROUGH = dt.date(2024, 6, 28)
@@ -88,12 +88,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def ledger_temporaries(out: Path) -> list[str]:
     return sorted(path.name for path in (out / "ledger").glob(".tmp-*"))
-
-
-def cut(market: MarketData, start: dt.date, end: dt.date) -> MarketData:
-    inside = pl.col("date").is_between(start, end)
-    return replace(market, prices=market.prices.filter(inside), rates=market.rates.filter(inside),
-                   inflation=market.inflation.filter(inside), macro=market.macro.filter(inside))
 
 
 @pytest.fixture(scope="module")

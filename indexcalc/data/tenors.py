@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from indexcalc.data.instruments import MONTH_CODES, Instrument, Sector
 from indexcalc.data.longformat import read_csv_text
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
+from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE
 from indexcalc.data.validate import validate_macro, validate_prices
 from indexcalc.errors import DataError, SpecError
 
@@ -41,9 +42,6 @@ EXPIRY_COLUMNS = ("cmdty", "Last.Trade", "Year", "Month")
 MAX_MONTHLY_GAP_DAYS = 62
 """Longest span between the last trade dates of two consecutive monthly contracts (days)."""
 
-DEFAULT_RELATIVE_TOLERANCE = 1e-6
-"""Two prices of one (date, contract) agree when they differ by at most this fraction (float
-noise of a vendor's CSV, far below a tick)."""
 
 
 class TenorMapping(BaseModel):

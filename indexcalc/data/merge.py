@@ -41,10 +41,10 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from indexcalc.data.calendars import business_days
 from indexcalc.data.instruments import Instrument
 from indexcalc.data.market import HELD_SCHEMA, PRICES_SCHEMA, MarketData
 from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE, PROVENANCE_SCHEMA
+from indexcalc.data.tenors import root_sessions
 from indexcalc.errors import SpecError
 
 SourceFormat = Literal["tenors", "pysystemtrade", "long"]
@@ -169,7 +169,7 @@ def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str =
             if market.prices.height
         ]
     )
-    sessions = _sessions(ranked, instruments)
+    sessions = root_sessions(ranked, instruments)
     in_session = ranked.join(sessions, on=["root", "date"], how="semi")
     not_preferred = _not_preferred_days(in_session) if not spec.fill_days else in_session.head(0)
     kept = in_session.join(not_preferred, on=["root", "date", "rank"], how="anti")
@@ -251,16 +251,6 @@ def _not_preferred_days(prices: pl.DataFrame) -> pl.DataFrame:
         .select("root", "date", "rank")
         .unique()
     )
-
-
-def _sessions(prices: pl.DataFrame, instruments: dict[str, Instrument]) -> pl.DataFrame:
-    """``root, date``: each root's calendar sessions over the span of its prices."""
-    spans = prices.group_by("root").agg(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"))
-    frames = [
-        business_days(instruments[root].calendar, first, last).to_frame("date").with_columns(pl.lit(root).alias("root"))
-        for root, first, last in spans.iter_rows()
-    ]
-    return pl.concat(frames).select("root", "date")
 
 
 def _instruments(spec: MergeSpec, markets: dict[str, MarketData]) -> dict[str, Instrument]:

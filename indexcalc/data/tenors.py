@@ -15,7 +15,8 @@ first) and at least n contracts expiring on or after it. An uncovered (series, d
 configuration (:class:`TenorMapping`, a ``[[tenor]]`` TOML table); the defaults map CL, BRN and
 NG to pysystemtrade's CRUDE_W, BRENT_W and GAS_US. Output prices have null volume and open
 interest. A settlement that is not positive (WTI's May 2020 contract settled at -37.63) cannot
-enter a ratio of prices: it is left out and counted in :class:`TenorImport`.
+enter a ratio of prices, and one dated on a day that is not a session of the root's calendar
+would create a date of its own: both are left out and counted in :class:`TenorImport`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from indexcalc.data.calendars import business_days
 from indexcalc.data.instruments import MONTH_CODES, Instrument, Sector
 from indexcalc.data.longformat import read_csv_text
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
@@ -74,7 +76,6 @@ DEFAULT_TENOR_MAPPINGS: tuple[TenorMapping, ...] = (
         expiries="icebrent",
         name="Brent crude oil",
         exchange="ICE Futures Europe",
-        calendar="XLON",
         multiplier=1000.0,
         contracts="consecutive",
     ),
@@ -85,7 +86,10 @@ DEFAULT_TENOR_MAPPINGS: tuple[TenorMapping, ...] = (
 """CL -> CRUDE_W (cmewti), BRN -> BRENT_W (icebrent), NG -> GAS_US (cmeng): pysystemtrade's names.
 icebrent's Year/Month labels are one month early from the contract expiring 2016-01-29 (ICE
 moved Brent's expiry to the last business day of the second month before delivery) and repeat
-from 2021, so Brent's contracts are numbered consecutively from its first listed contract."""
+from 2021, so Brent's contracts are numbered consecutively from its first listed contract.
+Brent's calendar is CMES, not the London proxy XLON: ICE Futures Europe settles Brent on English
+bank holidays (Easter Monday, May and August bank holidays, Boxing Day), which XLON closes (95
+settlement days of the shared file 2007-2023 are not XLON sessions, 6 are not CMES sessions)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,9 @@ class TenorImport:
     market: MarketData
     non_positive: pl.DataFrame
     """``date, series, value`` of the settlements left out because they are not positive."""
+    non_session: pl.DataFrame
+    """``date, series, value`` of the settlements left out because their date is not a session
+    of the root's calendar (the market's dates stay sessions)."""
 
 
 def load_tenor_mappings(path: Path | str) -> tuple[TenorMapping, ...]:
@@ -329,13 +336,32 @@ def read_tenor_market(
     known = dict(instruments or {})
     derived = tenor_instruments(mappings, expiries, [root for root in roots if root not in known])
     selected = {root: known.get(root) or derived[root] for root in roots}
-    prices = located.filter(positive).select(
+    sessions = root_sessions(located, selected)
+    in_session = located.join(sessions, on=["root", "date"], how="semi")
+    non_session = located.join(sessions, on=["root", "date"], how="anti").sort("date", "series")
+    prices = in_session.filter(positive).select(
         pl.col(name) if name in located.columns else pl.lit(None, dtype=dtype).alias(name)
         for name, dtype in PRICES_SCHEMA.items()
     )
     prices = validate_prices(prices, selected, str(path), first_row=None)
-    non_positive = located.filter(~positive).select("date", "series", pl.col("settle").alias("value"))
-    return TenorImport(MarketData(prices=prices, instruments=selected, source=str(path)), non_positive)
+    non_positive = in_session.filter(~positive).select("date", "series", pl.col("settle").alias("value"))
+    return TenorImport(
+        MarketData(prices=prices, instruments=selected, source=str(path)),
+        non_positive,
+        non_session.select("date", "series", pl.col("settle").alias("value")),
+    )
+
+
+def root_sessions(prices: pl.DataFrame, instruments: dict[str, Instrument]) -> pl.DataFrame:
+    """``root, date``: the sessions of each root's calendar over the span of its ``prices``."""
+    spans = prices.group_by("root").agg(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"))
+    frames = [
+        business_days(instruments[root].calendar, first, last).to_frame("date").with_columns(pl.lit(root).alias("root"))
+        for root, first, last in spans.iter_rows()
+    ]
+    if not frames:
+        return pl.DataFrame(schema={"root": pl.String(), "date": pl.Date()})
+    return pl.concat(frames).select("root", "date")
 
 
 def price_comparison(

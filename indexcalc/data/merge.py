@@ -162,13 +162,14 @@ def read_sources(spec: MergeSpec) -> dict[str, MarketData]:
 def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str = "") -> Merge:
     """The market of the merge rule (module docstring) over ``markets`` (name -> market)."""
     instruments = _instruments(spec, markets)
-    ranked = pl.concat(
-        [
-            _ranked_prices(name, market, spec, instruments)
-            for name, market in markets.items()
-            if market.prices.height
-        ]
-    )
+    used = [
+        _ranked_prices(name, market, spec, instruments)
+        for name, market in markets.items()
+        if market.prices.height and any(name in spec.order(root) for root in market.roots)
+    ]
+    if not used:
+        raise SpecError("no source prices a root that lists it in its priority", file=source or None)
+    ranked = pl.concat(used)
     sessions = root_sessions(ranked, instruments)
     in_session = ranked.join(sessions, on=["root", "date"], how="semi")
     not_preferred = _not_preferred_days(in_session) if not spec.fill_days else in_session.head(0)

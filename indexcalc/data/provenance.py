@@ -53,6 +53,11 @@ def validate_provenance(frame: pl.DataFrame, file: str, *, first_row: int | None
     return typed.select(pl.col(name).cast(dtype) for name, dtype in PROVENANCE_SCHEMA.items())
 
 
+def agrees(settle: pl.Expr, reference: pl.Expr, relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE) -> pl.Expr:
+    """|settle - reference| <= relative_tolerance * |reference| (null where either is null)."""
+    return (settle - reference).abs() <= relative_tolerance * reference.abs()
+
+
 def merge_report(
     prices: pl.DataFrame, provenance: pl.DataFrame, relative_tolerance: float = DEFAULT_RELATIVE_TOLERANCE
 ) -> pl.DataFrame:
@@ -60,7 +65,6 @@ def merge_report(
     those rows, how many a lower-priority source also priced), ``agree`` (how many of those
     agree, module docstring) and ``share`` = agree / compared (null where nothing compared)."""
     joined = provenance.join(prices.select("date", "root", "contract", "settle"), on=["date", "root", "contract"])
-    agrees = (pl.col("settle") - pl.col("compared_settle")).abs() <= relative_tolerance * pl.col("compared_settle").abs()
     return (
         joined.group_by("root", "source")
         .agg(
@@ -68,7 +72,7 @@ def merge_report(
             pl.col("date").min().alias("first"),
             pl.col("date").max().alias("last"),
             pl.col("compared_settle").is_not_null().sum().alias("compared"),
-            agrees.fill_null(False).sum().alias("agree"),
+            agrees(pl.col("settle"), pl.col("compared_settle"), relative_tolerance).fill_null(False).sum().alias("agree"),
         )
         .with_columns(
             pl.when(pl.col("compared") > 0).then(pl.col("agree") / pl.col("compared")).alias("share")

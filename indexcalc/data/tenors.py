@@ -33,7 +33,7 @@ from indexcalc.data.calendars import business_days
 from indexcalc.data.instruments import MONTH_CODES, Instrument, Sector
 from indexcalc.data.longformat import read_csv_text
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
-from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE
+from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE, agrees
 from indexcalc.data.validate import validate_macro, validate_prices
 from indexcalc.errors import DataError, SpecError
 
@@ -376,11 +376,7 @@ def price_comparison(
             on=["date", "root", "contract"],
             how="inner",
         )
-        .with_columns(
-            ((pl.col("settle") - pl.col("reference")).abs() <= relative_tolerance * pl.col("reference").abs()).alias(
-                "agrees"
-            )
-        )
+        .with_columns(agrees(pl.col("settle"), pl.col("reference"), relative_tolerance).alias("agrees"))
         .sort("root", "date", "contract")
     )
 

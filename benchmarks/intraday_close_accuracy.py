@@ -85,7 +85,8 @@ def main() -> None:
     overall = compared.filter(pl.col("date").dt.year().is_between(arguments.first, arguments.last))
     for root in ROOTS:
         rows = overall.filter(pl.col("root") == root)
-        print(f"{root}: {rows.height} days, correlation {rows.select(pl.corr('daily_return', 'settlement_return')).item():.3f}")
+        correlation = rows.select(pl.corr("daily_return", "settlement_return")).item()
+        print(f"{root}: {rows.height} days, correlation {correlation:.3f}")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,13 @@ def import_tenors(file: Path, expiries: Path, tenors_path: Path | None, out: Pat
 
 @data.command("merge")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Write the merged market to this long-format directory.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the merged market (with provenance.parquet) to this long-format directory.",
+)
 def merge(spec: Path, out: Path | None) -> None:
     """Build the market of the merge spec SPEC (TOML: [[source]] name, format, path in priority
     order; optional [priority] per root and held) and print the merge report.

@@ -177,7 +177,9 @@ def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str =
     left_out = (
         pl.concat(
             [
-                ranked.join(sessions, on=["root", "date"], how="anti").with_columns(pl.lit(NOT_A_SESSION).alias("reason")),
+                ranked.join(sessions, on=["root", "date"], how="anti").with_columns(
+                    pl.lit(NOT_A_SESSION).alias("reason")
+                ),
                 in_session.join(not_preferred, on=["root", "date", "rank"], how="semi").with_columns(
                     pl.lit(NOT_PREFERRED_DAY).alias("reason")
                 ),
@@ -271,7 +273,8 @@ def _instruments(spec: MergeSpec, markets: dict[str, MarketData]) -> dict[str, I
 def _held_source(spec: MergeSpec, markets: dict[str, MarketData]) -> str | None:
     if spec.held is not None:
         return spec.held
-    return next((source.name for source in spec.sources if markets.get(source.name) and markets[source.name].held is not None), None)
+    with_held = [name for name, market in markets.items() if market.held is not None]
+    return next((source.name for source in spec.sources if source.name in with_held), None)
 
 
 def _held(markets: dict[str, MarketData], spec: MergeSpec) -> pl.DataFrame | None:

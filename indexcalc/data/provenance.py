@@ -72,7 +72,10 @@ def merge_report(
             pl.col("date").min().alias("first"),
             pl.col("date").max().alias("last"),
             pl.col("compared_settle").is_not_null().sum().alias("compared"),
-            agrees(pl.col("settle"), pl.col("compared_settle"), relative_tolerance).fill_null(False).sum().alias("agree"),
+            agrees(pl.col("settle"), pl.col("compared_settle"), relative_tolerance)
+            .fill_null(False)
+            .sum()
+            .alias("agree"),
         )
         .with_columns(
             pl.when(pl.col("compared") > 0).then(pl.col("agree") / pl.col("compared")).alias("share")

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from indexcalc.data.calendars import business_days
 from indexcalc.data.instruments import MONTH_CODES, Instrument, Sector
-from indexcalc.data.longformat import read_csv_text
+from indexcalc.data.longformat import read_csv_text, read_table
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
 from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE, agrees
 from indexcalc.data.validate import validate_macro, validate_prices
@@ -127,8 +127,10 @@ def load_tenor_mappings(path: Path | str) -> tuple[TenorMapping, ...]:
 
 
 def read_expiry_calendar(path: Path | str) -> pl.DataFrame:
-    """``code, contract, last_trade`` (contract ``YYYYMM`` Int32) of an expiry calendar CSV with
-    columns ``cmdty, Last.Trade, Year, Month``; sorted by code and last trade."""
+    """``code, contract, last_trade, row`` (contract ``YYYYMM`` Int32, ``row`` the file's row
+    number) of an expiry calendar CSV with columns ``cmdty, Last.Trade, Year, Month``, in file
+    order; an unreadable cell is a DataError naming its row. Labels are checked per expiry code
+    by :func:`listed_contracts`, so a code no tenor uses cannot stop an import."""
     path = Path(path)
     if not path.is_file():
         raise DataError("no such file", file=str(path))
@@ -207,8 +209,6 @@ def listed_contracts(calendar: pl.DataFrame, mapping: TenorMapping, file: str = 
 def read_tenor_settlements(path: Path | str) -> pl.DataFrame:
     """``date, series, value`` of a tenor CSV or Parquet file, typed and checked (dates, numbers,
     one row per (series, date)); sorted by series, date."""
-    from indexcalc.data.longformat import read_table
-
     frame, first_row = read_table(Path(path))
     if "series" in frame.columns and frame.height:
         frame = frame.with_columns(pl.col("series").cast(pl.String))
@@ -237,7 +237,8 @@ def tenor_contracts(
         pl.col("series").str.extract(r"^([A-Z]+)\d+$", 1).alias("prefix"),
         pl.col("series").str.extract(r"^[A-Z]+(\d+)$", 1).cast(pl.Int64, strict=False).alias("tenor"),
     )
-    _raise_first(split, pl.col("prefix").is_null() | (pl.col("tenor") < 1), "is not a prefix and a tenor number >= 1, e.g. CL01", file)
+    not_a_tenor = pl.col("prefix").is_null() | (pl.col("tenor") < 1)
+    _raise_first(split, not_a_tenor, "is not a prefix and a tenor number >= 1, e.g. CL01", file)
     _raise_first(
         split,
         ~pl.col("prefix").is_in(list(by_prefix)),
@@ -251,9 +252,11 @@ def tenor_contracts(
             for prefix in sorted(used)
         ]
     )
+    codes = {prefix: mapping.expiries for prefix, mapping in by_prefix.items()}
+    roots = {prefix: mapping.root for prefix, mapping in by_prefix.items()}
     mapped = split.with_columns(
-        pl.col("prefix").replace_strict({p: m.expiries for p, m in by_prefix.items()}, return_dtype=pl.String).alias("code"),
-        pl.col("prefix").replace_strict({p: m.root for p, m in by_prefix.items()}, return_dtype=pl.String).alias("root"),
+        pl.col("prefix").replace_strict(codes, return_dtype=pl.String).alias("code"),
+        pl.col("prefix").replace_strict(roots, return_dtype=pl.String).alias("root"),
     )
     _raise_first(
         mapped,
@@ -262,10 +265,20 @@ def tenor_contracts(
         file,
         code=True,
     )
-    first_after = listed.select("prefix", pl.col("last_trade").alias("first_last_trade"), pl.col("position").alias("first"))
+    first_after = listed.select(
+        "prefix", pl.col("last_trade").alias("first_last_trade"), pl.col("position").alias("first")
+    )
     located = (
         mapped.sort("date")
-        .join_asof(first_after, left_on="date", right_on="first_last_trade", by="prefix", strategy="forward", check_sortedness=False)
+        # both sides are sorted (dates; last trades within each prefix): polars cannot check it with "by"
+        .join_asof(
+            first_after,
+            left_on="date",
+            right_on="first_last_trade",
+            by="prefix",
+            strategy="forward",
+            check_sortedness=False,
+        )
         .with_columns((pl.col("first") + pl.col("tenor") - 1).alias("position"))
         .join(listed.select("prefix", "position", "contract"), on=["prefix", "position"], how="left")
     )

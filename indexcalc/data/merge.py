@@ -189,11 +189,18 @@ def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str =
         .agg(pl.len().cast(pl.UInt32).alias("rows"), pl.col("date").min().alias("first"))
         .sort("root", "source", "reason")
     )
-    ordered = kept.sort("root", "date", "contract", "rank")
-    with_next = ordered.with_columns(
-        pl.col("source").shift(-1).over("root", "date", "contract").alias("compared_source"),
-        pl.col("settle").shift(-1).over("root", "date", "contract").alias("compared_settle"),
-    ).unique(["root", "date", "contract"], keep="first", maintain_order=True)
+    # In key then rank order, the first row of a key wins and the next row (same key) is compared.
+    key = ("root", "date", "contract")
+    same_as_next = pl.all_horizontal(pl.col(name) == pl.col(name).shift(-1) for name in key).fill_null(False)
+    same_as_previous = pl.all_horizontal(pl.col(name) == pl.col(name).shift(1) for name in key).fill_null(False)
+    with_next = (
+        kept.sort(*key, "rank")
+        .with_columns(
+            pl.when(same_as_next).then(pl.col("source").shift(-1)).alias("compared_source"),
+            pl.when(same_as_next).then(pl.col("settle").shift(-1)).alias("compared_settle"),
+        )
+        .filter(~same_as_previous)
+    )
     prices = with_next.select(pl.col(name).cast(dtype) for name, dtype in PRICES_SCHEMA.items())
     provenance = with_next.select(pl.col(name).cast(dtype) for name, dtype in PROVENANCE_SCHEMA.items())
     held = _held(markets, spec)

@@ -44,7 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from indexcalc.data.instruments import Instrument
 from indexcalc.data.market import HELD_SCHEMA, PRICES_SCHEMA, MarketData
 from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE, PROVENANCE_SCHEMA
-from indexcalc.data.tenors import root_sessions
+from indexcalc.data.longformat import read_long
+from indexcalc.data.pysystemtrade import read_pysystemtrade
+from indexcalc.data.tenors import DEFAULT_TENOR_MAPPINGS, load_tenor_mappings, read_tenor_market, root_sessions
 from indexcalc.errors import SpecError
 
 SourceFormat = Literal["tenors", "pysystemtrade", "long"]
@@ -141,10 +143,6 @@ def load_merge_spec(path: Path | str) -> MergeSpec:
 def read_sources(spec: MergeSpec) -> dict[str, MarketData]:
     """Every source of ``spec`` read and validated, by name. Tenor files are read last, with the
     other sources' instruments for the roots those define."""
-    from indexcalc.data.longformat import read_long
-    from indexcalc.data.pysystemtrade import read_pysystemtrade
-    from indexcalc.data.tenors import DEFAULT_TENOR_MAPPINGS, load_tenor_mappings, read_tenor_market
-
     markets: dict[str, MarketData] = {}
     for source in spec.sources:
         if source.format == "pysystemtrade":

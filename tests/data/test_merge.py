@@ -26,7 +26,7 @@ from indexcalc.data.merge import (
 )
 from indexcalc.data.provenance import merge_report
 from indexcalc.data.validate import validate_prices
-from indexcalc.errors import SpecError
+from indexcalc.errors import DataError, SpecError
 from indexcalc.series import build_series
 from indexcalc.specs import DataRoll
 
@@ -204,3 +204,13 @@ def test_shared_merged_market_returns_equal_settlement_returns(tmp_path, shared_
     assert counts.get_column("root").to_list() == roots and counts.get_column("len").min() > 3900
     differences = compared.filter((pl.col("daily_return") - pl.col("settlement_return")).abs() > 1e-12)
     assert differences.height == 0, differences.head()
+
+
+def test_a_provenance_file_is_validated_when_read_back(tmp_path):
+    write_long(SETTLEMENTS, tmp_path / "market")
+    (tmp_path / "market" / "provenance.csv").write_text(
+        "date,root,contract,source\n2020-03-02,XX,202004,settlements\n2020-03-02,XX,202004,intraday\n"
+    )
+    with pytest.raises(DataError, match=r"duplicated \(date, root, contract\): same as row 2") as error:
+        read_long(tmp_path / "market")
+    assert error.value.key == "row 3"

@@ -237,3 +237,16 @@ def test_brent_contracts_numbered_consecutively_expire_when_pysystemtrade_stops_
     assert joined.height >= 130
     # With the calendar's own labels (one month early from 2016) this fails from 2016 on.
     assert joined.filter(pl.col("last_trade") != pl.col("last_priced")).height == 0
+
+
+def test_cli_import_to_a_prices_file_counts_what_it_left_out(tmp_path):
+    settlements = tenor_file(tmp_path, "2020-02-21,XX01,-1.0\n2020-02-21,XX02,55.0\n2020-02-22,XX01,56.0\n")
+    mapping = write(tmp_path / "map.toml", '[[tenor]]\nprefix = "XX"\nroot = "CRUDE_W"\nexpiries = "cmexx"\n')
+    out = tmp_path / "prices.parquet"
+    result = run_cli(
+        "data", "import", "tenors", settlements, "--expiries", write(tmp_path / "e.csv", EXPIRIES), "--tenors", mapping, "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    assert "left out 1 settlement(s) not positive (first: XX01 2020-02-21 -1.0)" in result.output
+    assert "left out 1 settlement(s) not on a session (first: XX01 2020-02-22 56.0)" in result.output
+    assert pl.read_parquet(out).select("date", "contract", "settle").rows() == [(dt.date(2020, 2, 21), 202005, 55.0)]

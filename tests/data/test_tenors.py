@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from data_cli import assert_user_error, run_cli
 
 from indexcalc.data.longformat import read_long
@@ -21,6 +23,7 @@ from indexcalc.data.tenors import (
     price_comparison,
     read_expiry_calendar,
     read_tenor_market,
+    tenor_contracts,
 )
 from indexcalc.errors import DataError, SpecError
 
@@ -160,6 +163,35 @@ def test_price_comparison_counts_agreeing_prices_per_root():
     assert strict.rows() == [("CL", 3, 1, 1 / 3)]
     loose = agreement_by_root(price_comparison(prices, reference, relative_tolerance=1e-3))
     assert loose.rows() == [("CL", 3, 2, 2 / 3)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gaps=st.lists(st.integers(min_value=15, max_value=45), min_size=4, max_size=12),
+    picks=st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=1, max_value=4)), min_size=1),
+)
+def test_tenor_n_is_the_nth_contract_expiring_on_or_after_the_date(gaps, picks):
+    """Against a direct count: contract = sorted last trades, first index with last_trade >= d,
+    plus n - 1; dates the calendar does not cover are dropped from the draw."""
+    start = dt.date(2020, 1, 15)
+    last_trades = [start + dt.timedelta(days=sum(gaps[:index])) for index in range(len(gaps))]
+    contracts = [202002 + index % 11 + index // 11 * 100 for index in range(len(gaps))]  # rising labels
+    expiries = pl.DataFrame(
+        {"code": ["cmexx"] * len(gaps), "contract": contracts, "last_trade": last_trades, "row": range(len(gaps))}
+    ).cast({"contract": pl.Int32})
+    expected, rows = {}, []
+    for offset, tenor in picks:
+        day = start + dt.timedelta(days=offset)
+        first = next((index for index, last in enumerate(last_trades) if last >= day), None)
+        if first is None or first == 0 or first + tenor - 1 >= len(last_trades) or (day, tenor) in expected:
+            continue
+        expected[(day, tenor)] = contracts[first + tenor - 1]
+        rows.append((day, f"XX{tenor:02d}", 1.0))
+    if not rows:
+        return
+    settlements = pl.DataFrame(rows, schema={"date": pl.Date, "series": pl.String, "value": pl.Float64}, orient="row")
+    located = tenor_contracts(settlements, expiries, XX)
+    assert {(row["date"], row["tenor"]): row["contract"] for row in located.iter_rows(named=True)} == expected
 
 
 def test_cli_import_writes_a_long_format_market(tmp_path):

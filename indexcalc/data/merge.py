@@ -103,6 +103,14 @@ class MergeSpec(BaseModel):
 
 NOT_A_SESSION = "not a session"
 NOT_PREFERRED_DAY = "day the preferred source does not price"
+NOT_POSITIVE = "settlement not positive"
+LEFT_OUT_SCHEMA: dict[str, pl.DataType] = {
+    "root": pl.String(),
+    "source": pl.String(),
+    "reason": pl.String(),
+    "rows": pl.UInt32(),
+    "first": pl.Date(),
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,8 @@ class Merge:
     market: MarketData
     left_out: pl.DataFrame
     """``root, source, reason, rows, first``: rows left out per root, source and reason
-    (:data:`NOT_A_SESSION`, :data:`NOT_PREFERRED_DAY`) and the first date concerned."""
+    (:data:`NOT_A_SESSION`, :data:`NOT_PREFERRED_DAY`, :data:`NOT_POSITIVE`) and the first date
+    concerned."""
 
 
 def load_merge_spec(path: Path | str) -> MergeSpec:
@@ -140,9 +149,11 @@ def load_merge_spec(path: Path | str) -> MergeSpec:
         raise SpecError(f"{location}: {first['msg']}", file=str(path)) from None
 
 
-def read_sources(spec: MergeSpec) -> dict[str, MarketData]:
-    """Every source of ``spec`` read and validated, by name. Tenor files are read last, with the
-    other sources' instruments for the roots those define."""
+def read_sources(spec: MergeSpec) -> tuple[dict[str, MarketData], pl.DataFrame]:
+    """Every source of ``spec`` read and validated, by name, and the rows their importers left
+    out (``root, source, reason, rows, first``: a tenor file's settlements that are not positive
+    or not on a session). Tenor files are read last, with the other sources' instruments for the
+    roots those define."""
     markets: dict[str, MarketData] = {}
     for source in spec.sources:
         if source.format == "pysystemtrade":
@@ -150,11 +161,16 @@ def read_sources(spec: MergeSpec) -> dict[str, MarketData]:
         elif source.format == "long":
             markets[source.name] = read_long(source.path)
     instruments = _instruments(spec, markets)
+    left_out = []
     for source in spec.sources:
         if source.format == "tenors":
             mappings = DEFAULT_TENOR_MAPPINGS if source.tenors is None else load_tenor_mappings(source.tenors)
-            markets[source.name] = read_tenor_market(source.path, source.expiries, mappings, instruments).market
-    return {source.name: markets[source.name] for source in spec.sources}
+            imported = read_tenor_market(source.path, source.expiries, mappings, instruments)
+            markets[source.name] = imported.market
+            for frame, reason in ((imported.non_positive, NOT_POSITIVE), (imported.non_session, NOT_A_SESSION)):
+                left_out.append(frame.with_columns(pl.lit(source.name).alias("source"), pl.lit(reason).alias("reason")))
+    found = _left_out_counts(pl.concat(left_out) if left_out else None)
+    return {source.name: markets[source.name] for source in spec.sources}, found
 
 
 def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str = "") -> Merge:
@@ -172,7 +188,7 @@ def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str =
     in_session = ranked.join(sessions, on=["root", "date"], how="semi")
     not_preferred = _not_preferred_days(in_session) if not spec.fill_days else in_session.head(0)
     kept = in_session.join(not_preferred, on=["root", "date", "rank"], how="anti")
-    left_out = (
+    left_out = _left_out_counts(
         pl.concat(
             [
                 ranked.join(sessions, on=["root", "date"], how="anti").with_columns(
@@ -183,9 +199,6 @@ def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str =
                 ),
             ]
         )
-        .group_by("root", "source", "reason")
-        .agg(pl.len().cast(pl.UInt32).alias("rows"), pl.col("date").min().alias("first"))
-        .sort("root", "source", "reason")
     )
     # In key then rank order, the first row of a key wins and the next row (same key) is compared.
     key = ("root", "date", "contract")
@@ -221,9 +234,13 @@ def merge_markets(markets: dict[str, MarketData], spec: MergeSpec, source: str =
 
 
 def read_merged(path: Path | str) -> Merge:
-    """Read the sources of the merge spec at ``path`` and merge them."""
+    """Read the sources of the merge spec at ``path`` and merge them; ``left_out`` counts the
+    rows the importers and the merge left out."""
     spec = load_merge_spec(path)
-    return merge_markets(read_sources(spec), spec, str(path))
+    markets, left_at_import = read_sources(spec)
+    merged = merge_markets(markets, spec, str(path))
+    left_out = pl.concat([left_at_import, merged.left_out]).sort("root", "source", "reason")
+    return Merge(merged.market, left_out)
 
 
 # --- steps -----------------------------------------------------------------------------------
@@ -240,6 +257,19 @@ def _ranked_prices(
             pl.lit(name).alias("source"),
             pl.col("root").replace_strict(ranks, return_dtype=pl.Int32).alias("rank"),
         )
+    )
+
+
+def _left_out_counts(rows: pl.DataFrame | None) -> pl.DataFrame:
+    """``root, source, reason, rows, first`` of left-out rows (``date, root, source, reason``)."""
+    if rows is None:
+        return pl.DataFrame(schema=LEFT_OUT_SCHEMA)
+    return (
+        rows.group_by("root", "source", "reason")
+        .agg(pl.len().alias("rows"), pl.col("date").min().alias("first"))
+        .cast(LEFT_OUT_SCHEMA)
+        .select(LEFT_OUT_SCHEMA.keys())
+        .sort("root", "source", "reason")
     )
 
 

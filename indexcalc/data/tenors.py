@@ -98,9 +98,9 @@ class TenorImport:
 
     market: MarketData
     non_positive: pl.DataFrame
-    """``date, series, value`` of the settlements left out because they are not positive."""
+    """``date, root, series, value`` of the settlements left out because they are not positive."""
     non_session: pl.DataFrame
-    """``date, series, value`` of the settlements left out because their date is not a session
+    """``date, root, series, value`` of the settlements left out because their date is not a session
     of the root's calendar (the market's dates stay sessions)."""
 
 
@@ -357,11 +357,11 @@ def read_tenor_market(
         for name, dtype in PRICES_SCHEMA.items()
     )
     prices = validate_prices(prices, selected, str(path), first_row=None)
-    non_positive = in_session.filter(~positive).select("date", "series", pl.col("settle").alias("value"))
+    non_positive = in_session.filter(~positive).select("date", "root", "series", pl.col("settle").alias("value"))
     return TenorImport(
         MarketData(prices=prices, instruments=selected, source=str(path)),
         non_positive,
-        non_session.select("date", "series", pl.col("settle").alias("value")),
+        non_session.select("date", "root", "series", pl.col("settle").alias("value")),
     )
 
 

@@ -214,3 +214,27 @@ def test_a_provenance_file_is_validated_when_read_back(tmp_path):
     with pytest.raises(DataError, match=r"duplicated \(date, root, contract\): same as row 2") as error:
         read_long(tmp_path / "market")
     assert error.value.key == "row 3"
+
+
+def test_rows_a_tenor_source_left_out_at_import_appear_in_the_merge_report(tmp_path):
+    (tmp_path / "tenors.csv").write_text("date,series,value\n2020-03-02,XX01,-1.0\n2020-03-02,XX02,50.5\n2020-03-07,XX01,52.0\n")
+    (tmp_path / "expiries.csv").write_text(
+        "cmdty,Last.Trade,Year,Month\ncmexx,2020-02-20,2020,3\ncmexx,2020-03-20,2020,4\ncmexx,2020-04-21,2020,5\n"
+    )
+    (tmp_path / "map.toml").write_text('[[tenor]]\nprefix = "XX"\nroot = "XX"\nexpiries = "cmexx"\n')
+    write_long(INTRADAY, tmp_path / "intraday")
+    (tmp_path / "merge.toml").write_text(
+        '[[source]]\nname = "settlements"\nformat = "tenors"\npath = "tenors.csv"\nexpiries = "expiries.csv"\n'
+        'tenors = "map.toml"\n\n[[source]]\nname = "intraday"\nformat = "long"\npath = "intraday"\n'
+    )
+    merged = read_merged(tmp_path / "merge.toml")
+    # On Monday 2 March XX01 = 202004 (-1.0, left out), XX02 = 202005; Saturday 7 March left out.
+    assert merged.left_out.select("source", "reason", "rows", "first").rows() == [
+        ("intraday", NOT_A_SESSION, 1, SAT),
+        ("settlements", NOT_A_SESSION, 1, SAT),
+        ("settlements", "settlement not positive", 1, MON),
+    ]
+    monday = merged.market.prices.join(merged.market.provenance, on=["date", "root", "contract"]).filter(
+        pl.col("date") == MON
+    )
+    assert monday.select("contract", "settle", "source").rows() == [(202004, 50.0, "intraday"), (202005, 50.5, "settlements")]

@@ -114,8 +114,8 @@ def test_non_positive_and_non_session_settlements_are_left_out_and_counted(tmp_p
     settlements = tenor_file(tmp_path, "2020-02-21,XX01,-1.0\n2020-02-21,XX02,55.0\n2020-02-22,XX01,56.0\n")
     imported = read_tenor_market(settlements, write(tmp_path / "expiries.csv", EXPIRIES), XX)
     assert imported.market.prices.select("date", "contract").rows() == [(dt.date(2020, 2, 21), 202005)]
-    assert imported.non_positive.rows() == [(dt.date(2020, 2, 21), "XX01", -1.0)]
-    assert imported.non_session.rows() == [(dt.date(2020, 2, 22), "XX01", 56.0)]
+    assert imported.non_positive.rows() == [(dt.date(2020, 2, 21), "CRUDE_W", "XX01", -1.0)]
+    assert imported.non_session.rows() == [(dt.date(2020, 2, 22), "CRUDE_W", "XX01", 56.0)]
 
 
 def test_inconsistent_calendar_labels_are_an_error_unless_numbered_consecutively(tmp_path):

@@ -15,11 +15,15 @@ import polars as pl
 from indexcalc.cli import data
 from indexcalc.data.load import DATA_FORMATS, load_market
 from indexcalc.data.longformat import write_frame, write_long
+from indexcalc.data.provenance import merge_report
 from indexcalc.data.pysystemtrade import read_pysystemtrade
 from indexcalc.data.quality import QualitySpec, coverage, quality_report
 from indexcalc.data.validate import validate_inflation, validate_macro, validate_prices, validate_rates
 
-_FORMAT_HELP = "Data layout; default: pysystemtrade if PATH has multiple_prices_csv/, else long format."
+_FORMAT_HELP = (
+    "Data layout; default: pysystemtrade if PATH has multiple_prices_csv/, merge if PATH ends in .toml, "
+    "else long format."
+)
 PRICE_FILE_SUFFIXES = (".csv", ".parquet")
 
 
@@ -34,8 +38,8 @@ def market_options(command: Callable) -> Callable:
         "data_path",
         type=click.Path(path_type=Path),
         default=None,
-        help="Market data: a long-format prices file or directory, or a pysystemtrade folder. "
-        "Default: the embedded market.",
+        help="Market data: a long-format prices file or directory, a pysystemtrade folder, or a "
+        "merge spec (.toml, see `indexcalc data merge`). Default: the embedded market.",
     )(command)
 
 
@@ -65,6 +69,9 @@ def check(path: Path | None, data_format: str | None) -> None:
                 validator(frame, source, first_row=None)
     summary = coverage(market.prices).select("root", "first", "last", "years", "rows", "contracts")
     click.echo(format_table(summary))
+    if market.provenance is not None:
+        click.echo("sources (merged market):")
+        click.echo(format_table(merge_report(market.prices, market.provenance)))
     first, last = market.prices.get_column("date").min(), market.prices.get_column("date").max()
     click.echo(f"OK: {summary.height} roots, {first} to {last}")
 

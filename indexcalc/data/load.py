@@ -10,16 +10,19 @@ from indexcalc.data.market import MarketData
 from indexcalc.data.pysystemtrade import MULTIPLE_PRICES_DIR, read_pysystemtrade
 from indexcalc.errors import DataError
 
-DataFormat = Literal["long", "pysystemtrade"]
-DATA_FORMATS: tuple[DataFormat, ...] = ("long", "pysystemtrade")
+DataFormat = Literal["long", "pysystemtrade", "merge"]
+DATA_FORMATS: tuple[DataFormat, ...] = ("long", "pysystemtrade", "merge")
+MERGE_SPEC_SUFFIX = ".toml"
+"""A ``--data`` path ending in .toml is a merge spec (:mod:`indexcalc.data.merge`)."""
 
 
 def load_market(path: str | Path | None, fmt: DataFormat | None = None) -> MarketData:
     """The validated market at ``path``.
 
     ``path`` None: the embedded default market. Otherwise ``fmt`` chooses the reader; when it
-    is None, a directory holding ``multiple_prices_csv/`` is read as pysystemtrade's layout
-    and anything else as the long format (a prices file or a directory).
+    is None, a directory holding ``multiple_prices_csv/`` is read as pysystemtrade's layout, a
+    ``.toml`` file as a merge spec and anything else as the long format (a prices file or a
+    directory).
     """
     if path is None:
         if fmt is not None:
@@ -32,7 +35,14 @@ def load_market(path: str | Path | None, fmt: DataFormat | None = None) -> Marke
     if not path.exists():
         raise DataError("no such file or directory", file=str(path))
     if fmt is None:
-        fmt = "pysystemtrade" if (path / MULTIPLE_PRICES_DIR).is_dir() else "long"
+        if (path / MULTIPLE_PRICES_DIR).is_dir():
+            fmt = "pysystemtrade"
+        else:
+            fmt = "merge" if path.suffix == MERGE_SPEC_SUFFIX else "long"
+    if fmt == "merge":
+        from indexcalc.data.merge import read_merged
+
+        return read_merged(path).market
     if fmt == "pysystemtrade":
         if not path.is_dir():
             raise DataError("pysystemtrade data is a directory (with multiple_prices_csv/)", file=str(path))

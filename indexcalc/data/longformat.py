@@ -5,7 +5,8 @@ A long-format market is either one prices file or a directory:
 - ``prices.csv`` or ``prices.parquet`` (required): ``date, root, contract, settle`` required,
   ``volume, open_interest`` optional; one row per (date, root, contract);
 - ``rates.*`` (``date, tbill``), ``inflation.*`` (``date, cpi``), ``macro.*``
-  (``date, series, value``), ``held.*`` (``date, root, contract``): optional;
+  (``date, series, value``), ``held.*`` (``date, root, contract``), ``provenance.*`` (the
+  source of each price row of a merged market, :mod:`indexcalc.data.provenance`): optional;
 - ``instruments.toml`` (optional; else the default ``data/instruments.toml``).
 
 Every frame goes through :mod:`indexcalc.data.validate`; errors name the file and row as the
@@ -24,6 +25,7 @@ import polars as pl
 
 from indexcalc.data.instruments import DEFAULT_INSTRUMENTS_PATH, Instrument, load_instruments
 from indexcalc.data.market import MarketData
+from indexcalc.data.provenance import validate_provenance
 from indexcalc.data.validate import validate_held, validate_inflation, validate_macro, validate_prices, validate_rates
 from indexcalc.errors import DataError
 
@@ -89,6 +91,7 @@ def write_long(market: MarketData, directory: Path | str) -> list[Path]:
         "inflation": market.inflation,
         "macro": market.macro,
         "held": market.held,
+        "provenance": market.provenance,
     }
     written = []
     for stem, frame in frames.items():
@@ -151,6 +154,7 @@ def _read_directory(directory: Path) -> MarketData:
         "inflation": lambda frame, file, first_row: validate_inflation(frame, file, first_row=first_row),
         "macro": lambda frame, file, first_row: validate_macro(frame, file, first_row=first_row),
         "held": lambda frame, file, first_row: validate_held(frame, instruments, file, first_row=first_row),
+        "provenance": lambda frame, file, first_row: validate_provenance(frame, file, first_row=first_row),
     }
     frames = {}
     for stem, validator in validators.items():

@@ -12,6 +12,8 @@ Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` In
   ``lme_copper_stocks``.
 - ``held``: optional ``date, root, contract``: the contract a vendor's data says is held at the
   close of ``date`` (pysystemtrade's PRICE contract); roll rule "data" uses it.
+- ``provenance``: optional, a market merged from several sources: the source of each price row
+  (:mod:`indexcalc.data.provenance`); no calculation reads it.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class MarketData:
     macro: pl.DataFrame = field(default_factory=lambda: empty_frame(MACRO_SCHEMA))
     held: pl.DataFrame | None = None
     source: str = ""
+    provenance: pl.DataFrame | None = None
 
     @property
     def roots(self) -> list[str]:
@@ -78,6 +81,7 @@ class MarketData:
             inflation=self.inflation.filter(cut),
             macro=self.macro.filter(cut),
             held=None if self.held is None else self.held.filter(cut),
+            provenance=None if self.provenance is None else self.provenance.filter(cut),
         )
 
     def macro_series(self, name: str) -> pl.DataFrame:

@@ -63,7 +63,7 @@ def test_market_options_pass_data_and_format_to_the_command(write_text):
     result = CliRunner().invoke(command, ["--data", str(path), "--format", "long"])
     assert result.exit_code == 0, result.output
     assert seen == [["CL"]]
-    assert "--format [long|pysystemtrade]" in CliRunner().invoke(command, ["--help"]).stdout
+    assert "--format [long|pysystemtrade|merge]" in CliRunner().invoke(command, ["--help"]).stdout
 
 
 def test_missing_path(tmp_path):

@@ -43,8 +43,8 @@ from indexcalc.data.sessions import (
     import_report,
     raise_unmapped,
     session_closes,
-    settlement_instants,
     utc_stamps,
+    with_settlement_instants,
 )
 from indexcalc.data.validate import Check, first_offence, validate_prices
 from indexcalc.errors import DataError, SpecError
@@ -235,9 +235,8 @@ def _with_sessions(rows: pl.DataFrame) -> pl.DataFrame:
     closes = session_closes(calendars.get_column("calendar").to_list(), first, last + dt.timedelta(days=31))
     attributed = attribute_sessions(marked, closes)
     raise_unmapped(attributed, "session", "no session of the exchange calendar after {DATETIME}")
-    settlement = settlement_instants(sessions)
-    return attributed.with_columns(
-        eligible=pl.col("daily") | settlement.is_null() | (pl.col("stamp_utc") <= settlement)
+    return with_settlement_instants(attributed, sessions).with_columns(
+        eligible=pl.col("daily") | pl.col("settlement_utc").is_null() | (pl.col("stamp_utc") <= pl.col("settlement_utc"))
     )
 
 

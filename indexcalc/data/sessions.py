@@ -86,7 +86,8 @@ def session_closes(calendars: list[str], start: dt.date, end: dt.date) -> pl.Dat
                 close_utc=pl.col("session")
                 .dt.combine(close.close)
                 .dt.replace_time_zone(close.time_zone, ambiguous="earliest", non_existent="null")
-                .dt.convert_time_zone("UTC"),
+                .dt.convert_time_zone("UTC")
+                .dt.cast_time_unit("us"),
             )
         )
     return pl.concat(frames).select("calendar", "session", "close_utc")
@@ -96,20 +97,16 @@ def attribute_sessions(rows: pl.DataFrame, closes: pl.DataFrame) -> pl.DataFrame
     """``rows`` (``calendar, date, stamp_utc, daily``) with ``session``: intraday rows to the
     first session of their calendar whose close is after the stamp, daily rows to the first
     session on or after their date (module docstring). Null where no session follows."""
-    order = pl.int_range(pl.len()).alias("_order")
-    numbered = rows.with_columns(order)
-    by_stamp = (
-        numbered.sort("stamp_utc")
-        .join_asof(
-            closes.sort("close_utc").select("calendar", "close_utc", pl.col("session").alias("_by_stamp")),
-            left_on="stamp_utc",
-            right_on="close_utc",
-            by="calendar",
-            strategy="forward",
-            allow_exact_matches=False,
-            check_sortedness=False,  # sorted by stamp; polars cannot check this within groups
-        )
-        .drop("close_utc")
+    # Only the keys are sorted (the rows can be wide); the sessions come back in row order.
+    keys = rows.select("calendar", "date", "stamp_utc", "daily").with_row_index("_order")
+    by_stamp = keys.sort("stamp_utc").join_asof(
+        closes.sort("close_utc").select("calendar", "close_utc", pl.col("session").alias("_by_stamp")),
+        left_on="stamp_utc",
+        right_on="close_utc",
+        by="calendar",
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,  # sorted by stamp; polars cannot check this within groups
     )
     by_date = by_stamp.sort("date").join_asof(
         closes.sort("session").select("calendar", pl.col("session").alias("_by_date")),
@@ -119,29 +116,30 @@ def attribute_sessions(rows: pl.DataFrame, closes: pl.DataFrame) -> pl.DataFrame
         strategy="forward",
         check_sortedness=False,  # sorted by date; polars cannot check this within groups
     )
-    return (
-        by_date.sort("_order")
-        .with_columns(session=pl.when(pl.col("daily")).then(pl.col("_by_date")).otherwise(pl.col("_by_stamp")))
-        .drop("_order", "_by_stamp", "_by_date")
+    session = by_date.sort("_order").select(
+        pl.when(pl.col("daily")).then(pl.col("_by_date")).otherwise(pl.col("_by_stamp")).alias("session")
     )
+    return rows.with_columns(session.to_series())
 
 
-def settlement_instants(sessions: dict[str, RootSession], day: str = "session") -> pl.Expr:
-    """Per row (``root`` and the date column ``day``), the settlement instant in UTC on that
-    date (null: no settlement time)."""
+def with_settlement_instants(rows: pl.DataFrame, sessions: dict[str, RootSession]) -> pl.DataFrame:
+    """``rows`` (``root, session``) with ``settlement_utc``: the session date at the root's
+    settlement time, in UTC (null: no settlement time). Converted once per (root, session)."""
+    pairs = rows.select("root", "session").unique()
     instants = [
-        pl.when(pl.col("root") == root).then(
-            pl.col(day)
+        pairs.filter(pl.col("root") == root).with_columns(
+            settlement_utc=pl.col("session")
             .dt.combine(spec.settlement)
             .dt.replace_time_zone(spec.settlement_time_zone, ambiguous="earliest", non_existent="null")
             .dt.convert_time_zone("UTC")
+            .dt.cast_time_unit("us")
         )
         for root, spec in sessions.items()
         if spec.settlement is not None
     ]
-    if not instants:
-        return pl.lit(None, dtype=pl.Datetime("us", "UTC"))
-    return pl.coalesce(*instants, pl.lit(None, dtype=pl.Datetime("us", "UTC")))
+    schema = {"root": pl.String, "session": pl.Date, "settlement_utc": pl.Datetime("us", "UTC")}
+    table = pl.concat(instants) if instants else pl.DataFrame(schema=schema)
+    return rows.join(table, on=["root", "session"], how="left", maintain_order="left")
 
 
 def utc_stamps(stamp: pl.Expr, time_zone: str) -> pl.Expr:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import exchange_calendars
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import polars as pl
 import pytest
 from data_cli import assert_user_error, run_cli
@@ -203,3 +205,42 @@ def test_no_series_date_is_outside_its_roots_exchange_sessions(pysystemtrade_mar
         assert recent.is_in(sessions.implode()).all(), root
         checked += dates.len()
     assert checked > 90_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stamps=st.lists(
+        st.datetimes(min_value=dt.datetime(2014, 1, 1), max_value=dt.datetime(2016, 12, 31)), min_size=1, max_size=40
+    ),
+    code=st.sampled_from(sorted(CALENDAR_CLOSES)),
+)
+def test_an_intraday_row_belongs_to_the_session_whose_close_follows_it(stamps, code):
+    # Invariant of the rule: the session is a business day of the calendar, its close is after
+    # the stamp, and the previous business day's close is at or before it.
+    from indexcalc.data.calendars import business_days
+    from indexcalc.data.sessions import attribute_sessions, session_closes
+
+    rows = pl.DataFrame({"stamp": stamps}).select(
+        calendar=pl.lit(code),
+        date=pl.col("stamp").dt.date(),
+        stamp_utc=pl.col("stamp").dt.replace_time_zone("UTC").dt.cast_time_unit("us"),
+        daily=pl.lit(False),
+    )
+    closes = session_closes([code], dt.date(2013, 12, 1), dt.date(2017, 2, 1))
+    sessions = attribute_sessions(rows, closes).join(closes, on=["calendar", "session"], how="left")
+    days = business_days(code, dt.date(2013, 12, 1), dt.date(2017, 2, 1))
+    assert sessions.get_column("session").is_in(days.implode()).all()
+    assert (sessions.get_column("close_utc") > sessions.get_column("stamp_utc")).all()
+    previous = closes.with_columns(pl.col("close_utc").shift(1).alias("previous_close")).select("session", "previous_close")
+    checked = sessions.join(previous, on="session").drop_nulls("previous_close")
+    assert (checked.get_column("previous_close") <= checked.get_column("stamp_utc")).all()
+
+
+def test_the_report_frame_has_one_row_per_root(pysystemtrade_folder):
+    body = _row("2015-06-09 23:00:00", 2.7)
+    imported = import_pysystemtrade(pysystemtrade_folder({"COPPER": body, "LEANHOG": body.replace("20150700", "20150600")}))
+    frame = imported.report.frame()
+    assert frame.get_column("root").to_list() == ["COPPER", "LEANHOG"]
+    assert frame.columns[:4] == ["root", "calendar", "rows", "sessions"]
+    assert frame.row(0, named=True)["first_session"] == dt.date(2015, 6, 9)
+    assert (imported.report.source, imported.report.time_zone) == ("pysystemtrade", "Europe/London")

@@ -244,3 +244,18 @@ def test_the_report_frame_has_one_row_per_root(pysystemtrade_folder):
     assert frame.columns[:4] == ["root", "calendar", "rows", "sessions"]
     assert frame.row(0, named=True)["first_session"] == dt.date(2015, 6, 9)
     assert (imported.report.source, imported.report.time_zone) == ("pysystemtrade", "Europe/London")
+
+
+def test_the_cli_import_prints_the_import_report(pysystemtrade_folder, tmp_path):
+    # UTC: the Sunday 22:00 row goes to Monday (re-attributed), the 17:30 row is after the
+    # 13:00 NY settlement; Monday closes on an intraday row, Tuesday on its daily row.
+    body = _row("2015-06-07 22:00:00", 2.60) + _row("2015-06-08 17:30:00", 2.61) + _row("2015-06-09 23:00:00", 2.62)
+    folder = pysystemtrade_folder({"COPPER": body})
+    result = run_cli("data", "import", "pysystemtrade", folder, "--time-zone", "UTC", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "stamps read as UTC"
+    assert lines[1].split() == [
+        "root", "calendar", "rows", "sessions", "reattributed", "after_settlement", "daily_closes", "intraday_closes",
+    ]
+    assert lines[2].split() == ["COPPER", "CMES", "3", "2", "1", "1", "1", "1"]

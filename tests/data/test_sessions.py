@@ -259,3 +259,30 @@ def test_the_cli_import_prints_the_import_report(pysystemtrade_folder, tmp_path)
         "root", "calendar", "rows", "sessions", "reattributed", "after_settlement", "daily_closes", "intraday_closes",
     ]
     assert lines[2].split() == ["COPPER", "CMES", "3", "2", "1", "1", "1", "1"]
+
+
+def test_a_23_00_row_alone_pricing_the_held_contract_is_the_daily_close(pysystemtrade_folder):
+    # London stamps, 10 October 2012 (Brent-like: the hourly rows price only FORWARD, Jan 2013).
+    # The 23:00 row is the only row of the date that prices its PRICE contract (Dec 2012): it
+    # is 10 October's daily close although the date has bar rows. Dec 2012 closes at 113.18 on
+    # 10 October, Jan 2013 at 112.17 (the 23:00 row is later than the 17:00 bar's 112.78).
+    # On 11 October the 23:00 row prices Dec 2012 and so does the 15:00 bar: the 23:00 row opens
+    # 12 October's session; 11 October closes at the 15:00 bar (113.50, Jan 2013 112.90).
+    body = (
+        "2012-10-10 17:00:00,,20121100,,20121200,112.78,20130100\n"
+        "2012-10-10 23:00:00,114.33,20121100,113.18,20121200,112.17,20130100\n"
+        "2012-10-11 15:00:00,,20121100,113.50,20121200,112.90,20130100\n"
+        "2012-10-11 23:00:00,114.90,20121100,113.60,20121200,112.95,20130100\n"
+    )
+    imported = import_pysystemtrade(pysystemtrade_folder({"COPPER": body}))
+    assert _closes(imported.market) == [
+        (dt.date(2012, 10, 10), 201211, 114.33),
+        (dt.date(2012, 10, 10), 201212, 113.18),
+        (dt.date(2012, 10, 10), 201301, 112.17),
+        (dt.date(2012, 10, 11), 201212, 113.50),
+        (dt.date(2012, 10, 11), 201301, 112.90),
+        (dt.date(2012, 10, 12), 201211, 114.90),
+        (dt.date(2012, 10, 12), 201212, 113.60),
+        (dt.date(2012, 10, 12), 201301, 112.95),
+    ]
+    assert imported.closes.filter(pl.col("date") == dt.date(2012, 10, 10)).get_column("kind").unique().to_list() == ["daily"]

@@ -286,3 +286,15 @@ def test_a_23_00_row_alone_pricing_the_held_contract_is_the_daily_close(pysystem
         (dt.date(2012, 10, 12), 201301, 112.95),
     ]
     assert imported.closes.filter(pl.col("date") == dt.date(2012, 10, 10)).get_column("kind").unique().to_list() == ["daily"]
+
+
+def test_a_session_whose_rows_all_follow_the_settlement_has_no_close(pysystemtrade_folder):
+    # UTC stamps, June: 9 June's only row is at 18:00 UTC = 14:00 New York, after COPPER's
+    # 13:00 settlement: 9 June gets no price and no held contract (counted in the report);
+    # 10 June closes at its 15:00 UTC row (11:00 New York): 2.71.
+    body = _row("2015-06-09 18:00:00", 2.70) + _row("2015-06-10 15:00:00", 2.71)
+    imported = import_pysystemtrade(pysystemtrade_folder({"COPPER": body}), time_zone="UTC")
+    assert _closes(imported.market) == [(dt.date(2015, 6, 10), 201507, 2.71)]
+    assert imported.market.held.get_column("date").to_list() == [dt.date(2015, 6, 10)]
+    report = _report(imported)
+    assert (report["sessions"], report["after_settlement"], report["sessions_without_close"]) == (2, 1, 1)

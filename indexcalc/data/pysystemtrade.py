@@ -214,22 +214,23 @@ SOURCE = "pysystemtrade"
 _KIND = pl.when(pl.col("daily")).then(pl.lit("daily")).otherwise(pl.lit("intraday"))
 
 
-def _prices_held_alone(rows: pl.DataFrame) -> pl.Series:
-    """Per row: whether it prices its PRICE contract (the held one) and no other row of its
-    calendar date prices that contract in any column."""
-    pairs = pl.concat(
-        [
-            rows.filter(pl.col(column).is_not_null()).select(
-                "sequence", "root", "date", contract=pl.col(f"{column}_CONTRACT")
-            )
-            for column in PRICE_COLUMNS
-        ]
-    ).unique(["sequence", "contract"])
-    pricing_rows = pairs.group_by("root", "date", "contract").agg(pl.len().alias("pricing_rows"))
-    held = rows.select("root", "date", contract=pl.col("PRICE_CONTRACT")).join(
-        pricing_rows, on=["root", "date", "contract"], how="left", maintain_order="left"
+def _prices_held_alone(rows: pl.DataFrame, candidate: pl.Expr) -> pl.Series:
+    """Per row: whether it is a ``candidate`` that prices its PRICE contract (the held one)
+    while no other row of its calendar date prices that contract in any column."""
+    candidates = rows.filter(candidate & pl.col("PRICE").is_not_null()).select(
+        "root", "date", pl.col("sequence").alias("candidate"), pl.col("PRICE_CONTRACT").alias("held")
     )
-    return pl.Series(rows.get_column("PRICE").is_not_null() & (held.get_column("pricing_rows") == 1))
+    prices_held = pl.any_horizontal(
+        pl.col(column).is_not_null() & (pl.col(f"{column}_CONTRACT") == pl.col("held")) for column in PRICE_COLUMNS
+    )
+    shared = (
+        rows.select("root", "date", "sequence", *PRICE_COLUMNS, *(f"{column}_CONTRACT" for column in PRICE_COLUMNS))
+        .join(candidates, on=["root", "date"])
+        .filter((pl.col("sequence") != pl.col("candidate")) & prices_held)
+        .get_column("candidate")
+    )
+    alone = candidates.get_column("candidate").filter(~candidates.get_column("candidate").is_in(shared.implode()))
+    return rows.get_column("sequence").is_in(alone.implode())
 
 
 def _with_sessions(rows: pl.DataFrame) -> pl.DataFrame:
@@ -252,8 +253,12 @@ def _with_sessions(rows: pl.DataFrame) -> pl.DataFrame:
     )
     time = pl.col("datetime").dt.time()
     bar = (pl.col("datetime").dt.second() == 0) & (pl.col("datetime").dt.minute() % 30 == 0) & (time != DAILY_STAMP)
+    on_bar_date = bar.any().over("root", "date")
     marked = rows.join(calendars, on="root", how="left", maintain_order="left").with_columns(
-        daily=(time == DAILY_STAMP) & (~bar.any().over("root", "date") | _prices_held_alone(rows))
+        daily=(time == DAILY_STAMP) & ~on_bar_date
+    )
+    marked = marked.with_columns(
+        daily=pl.col("daily") | _prices_held_alone(marked, (time == DAILY_STAMP) & on_bar_date)
     )
     first, last = marked.get_column("date").min(), marked.get_column("date").max()
     closes = session_closes(calendars.get_column("calendar").to_list(), first, last + dt.timedelta(days=31))

@@ -93,3 +93,26 @@ def test_default_catalogue_skips_every_index_and_names_the_reason(pysystemtrade_
     assert reasons["BM-IV-ER"] == "roots not in the market data: HG, LA, LL, LN, LX"
     assert reasons["LS-METALS-ER"] == "magnitude cap 0.2 cannot hold over its 3 roots in this market (COPPER, GOLD, PALLAD)"
     assert all(reason for reason in reasons.values())
+
+
+def test_published_dates_are_sessions_of_the_constituents_exchanges(
+    published: tuple[Result, Path], pysystemtrade_market
+) -> None:
+    # Every date column of every published level and weight file (levels, rebalance, fixing
+    # and effective dates) is a business day of one of the index's constituents' calendars.
+    from indexcalc.data.calendars import business_days
+
+    result, out = published
+    assert result.exit_code == 0, result.output
+    checked = 0
+    for spec in load_catalogue(EXAMPLE_CATALOGUE):
+        codes = {pysystemtrade_market.instruments[root].calendar for root in spec.universe}
+        for path in (out / "levels" / f"{spec.id}.csv", out / "weights" / f"{spec.id}.csv"):
+            frame = pl.read_csv(path, try_parse_dates=True)
+            for column in (name for name, dtype in frame.schema.items() if dtype == pl.Date):
+                dates = frame.get_column(column).drop_nulls().unique()
+                sessions = pl.concat([business_days(code, dates.min(), dates.max()) for code in codes]).unique()
+                outside = dates.filter(~dates.is_in(sessions.implode()))
+                assert outside.len() == 0, f"{path.name} {column}: {outside.sort().head(5).to_list()}"
+                checked += dates.len()
+    assert checked > 20_000

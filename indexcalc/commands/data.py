@@ -16,7 +16,8 @@ from indexcalc.cli import data
 from indexcalc.data.load import DATA_FORMATS, load_market
 from indexcalc.data.longformat import write_frame, write_long
 from indexcalc.data.provenance import merge_report
-from indexcalc.data.pysystemtrade import read_pysystemtrade
+from indexcalc.data.pysystemtrade import DEFAULT_TIME_ZONE
+from indexcalc.data.pysystemtrade import import_pysystemtrade as read_pysystemtrade_with_report
 from indexcalc.data.quality import QualitySpec, coverage, quality_report
 from indexcalc.data.validate import validate_inflation, validate_macro, validate_prices, validate_rates
 
@@ -128,15 +129,32 @@ def import_() -> None:
     help="A directory (written: prices.parquet, held.parquet, instruments.toml) or a prices "
     "file ending in .csv or .parquet.",
 )
-def import_pysystemtrade(directory: Path, out: Path) -> None:
+@click.option(
+    "--time-zone",
+    "time_zone",
+    default=DEFAULT_TIME_ZONE,
+    show_default=True,
+    help="Time zone of the files' DATETIME stamps (an IANA name such as UTC or Europe/London).",
+)
+def import_pysystemtrade(directory: Path, out: Path, time_zone: str) -> None:
     """Convert a pysystemtrade data folder DIRECTORY to the long format.
 
-    Reads multiple_prices_csv/ROOT.csv (PRICE, FORWARD and CARRY give the contracts priced that
-    day, each closing at its last non-empty price of the day; the PRICE_CONTRACT of the day's
-    last row is the held contract) and csvconfig/ (instruments). Files are written atomically
-    (temporary file, then rename).
+    Reads multiple_prices_csv/ROOT.csv and csvconfig/ (instruments). Each row goes to a session
+    of its root's exchange (an evening row after the exchange's reopen to the next session); a
+    session's close is taken from its daily 23:00 rows and the intraday rows at or before the
+    root's settlement time (PRICE, FORWARD and CARRY give the contracts priced, each closing at
+    its last eligible price; the PRICE_CONTRACT of the last eligible row is the held contract).
+    Files are written atomically (temporary file, then rename). Prints the import report per
+    root: rows read, sessions, rows re-attributed to another date, rows after the settlement
+    time, sessions closed by a daily or an intraday row.
     """
-    market = read_pysystemtrade(directory)
+    imported = read_pysystemtrade_with_report(directory, time_zone=time_zone)
+    market = imported.market
+    report = imported.report.frame().select(
+        "root", "calendar", "rows", "sessions", "reattributed", "after_settlement", "daily_closes", "intraday_closes"
+    )
+    click.echo(f"stamps read as {time_zone}")
+    click.echo(format_table(report))
     if out.suffix in PRICE_FILE_SUFFIXES:
         write_frame(market.prices, out)
         click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {out}")

@@ -8,9 +8,14 @@ Calendar codes used by ``data/instruments.toml``:
 - ``CMES``: CME Group (NYMEX, COMEX, CBOT, CME) business days. The package keeps US holidays on
   which Globex trades an abbreviated session (Martin Luther King Day, 4 July, Thanksgiving...)
   as sessions; New Year, Good Friday, Christmas and days of national mourning are closed.
-- ``IEPA``: ICE Futures US business days (same convention).
+- ``IEPA``: ICE Futures US business days (same convention); the pysystemtrade importer also
+  gives it to ICE Brent, whose ICE Futures Europe day (01:00-23:00 London) is IEPA's
+  20:00-18:00 New York and which trades on most English bank holidays.
 - ``XLON``: London Stock Exchange business days. The package has no calendar for the London
   Metal Exchange or ICE Futures Europe, so XLON (the same English bank holidays) is their proxy.
+
+The time each code's session closes (and the next one opens), used to attribute time-stamped
+rows to sessions, is the table ``CALENDAR_CLOSES`` of :mod:`indexcalc.data.sessions`.
 
 All three cover 1995 onward. The sessions of each code are computed once for a fixed window
 (:data:`CALENDAR_WINDOW`) and cached; a request reaching outside the window, or outside the

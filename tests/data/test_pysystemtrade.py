@@ -19,20 +19,23 @@ from indexcalc.data.pysystemtrade import read_adjusted_prices, read_pysystemtrad
 SHARED_ROOTS = ["BRENT_W", "COFFEE", "COPPER", "CORN", "CRUDE_W", "GAS_US", "GOLD", "PALLAD", "SOYBEAN", "WHEAT"]
 
 COPPER_DAYS = (
+    # Stamps in London time (the default); COPPER settles at 13:00 New York = 18:00 London in
+    # June, so every intraday row below is at or before the settlement and eligible.
     # 9 June: one daily row; CARRY and FORWARD name the same contract (one row, 2.70).
     "2015-06-09 23:00:00,2.70,20150900,2.69,20150700,2.70,20150900\n"
-    # 10 June: intraday rows; each contract closes at its last price of the day, here all on the
-    # 22:00 row. There CARRY (2.76) and FORWARD (2.75) both name Sep 2015: FORWARD's value wins.
-    # CARRY's 2.71 at 21:00 is earlier.
-    "2015-06-10 21:00:00,2.71,20150900,2.72,20150700,2.71,20150900\n"
-    "2015-06-10 22:00:00,2.76,20150900,2.74,20150700,2.75,20150900\n"
-    # 11 June: the last row has no PRICE: Jul 2015 closes at its last price, 2.78 at 10:00;
-    # Sep 2015 at 2.80 (FORWARD, 23:00), not 2.79 (10:00).
-    "2015-06-11 10:00:00,2.79,20150900,2.78,20150700,2.79,20150900\n"
+    # 10 June: intraday rows; each contract closes at its last eligible price, here all on the
+    # 16:00 row. There CARRY (2.76) and FORWARD (2.75) both name Sep 2015: FORWARD's value wins.
+    # CARRY's 2.71 at 15:00 is earlier.
+    "2015-06-10 15:00:00,2.71,20150900,2.72,20150700,2.71,20150900\n"
+    "2015-06-10 16:00:00,2.76,20150900,2.74,20150700,2.75,20150900\n"
+    # 11 June: a snapshot row (not on the hour: the 23:00 row stays the daily close) and the
+    # daily row, which has no PRICE: Jul 2015 closes at its last price, 2.78 at 10:00:05;
+    # Sep 2015 at 2.80 (FORWARD, 23:00), not 2.79 (10:00:05).
+    "2015-06-11 10:00:05,2.79,20150900,2.78,20150700,2.79,20150900\n"
     "2015-06-11 23:00:00,,20150900,,20150700,2.80,20150900\n"
-    # 12 June: rolled intraday. The last row holds Sep 2015 without a PRICE; Sep's last price is
-    # FORWARD's 2.83 at 15:00 (another column), Jul's is PRICE's 2.82 at 15:00, Dec's 2.90 at 23:00.
-    "2015-06-12 15:00:00,,20150900,2.82,20150700,2.83,20150900\n"
+    # 12 June: rolled intraday. The daily row holds Sep 2015 without a PRICE; Sep's last price is
+    # FORWARD's 2.83 at 15:00:07 (another column), Jul's is PRICE's 2.82, Dec's 2.90 at 23:00.
+    "2015-06-12 15:00:07,,20150900,2.82,20150700,2.83,20150900\n"
     "2015-06-12 23:00:00,,20150700,,20150900,2.90,20151200\n"
     # 15 June: no price at all for the held Sep 2015: it is held without a settle.
     "2015-06-15 23:00:00,,20150700,,20150900,2.95,20151200\n"
@@ -57,7 +60,7 @@ def test_a_contract_closes_at_its_last_price_of_the_day_in_any_column(pysystemtr
     ]
     assert market.prices.get_column("volume").null_count() == market.prices.height
     assert market.prices.get_column("open_interest").null_count() == market.prices.height
-    # The held contract is the PRICE_CONTRACT of the day's last row.
+    # The held contract is the PRICE_CONTRACT of the session's last eligible row.
     held = market.held.filter(pl.col("root") == "COPPER").select("date", "contract").rows()
     assert held == [
         (dt.date(2015, 6, 9), 201507),
@@ -70,10 +73,10 @@ def test_a_contract_closes_at_its_last_price_of_the_day_in_any_column(pysystemtr
 
 
 def test_rows_out_of_time_order_in_the_file_are_read_in_time_order(pysystemtrade_folder):
-    # The 22:00 row comes first in the file; the 21:00 row is still the earlier one.
+    # The 16:00 row comes first in the file; the 15:00 row is still the earlier one.
     body = (
-        "2015-06-10 22:00:00,2.76,20150900,2.74,20150700,2.75,20150900\n"
-        "2015-06-10 21:00:00,2.71,20150900,2.72,20150800,2.71,20150900\n"
+        "2015-06-10 16:00:00,2.76,20150900,2.74,20150700,2.75,20150900\n"
+        "2015-06-10 15:00:00,2.71,20150900,2.72,20150800,2.71,20150900\n"
     )
     market = read_pysystemtrade(pysystemtrade_folder({"COPPER": body}))
     assert market.prices.select("contract", "settle").rows() == [(201507, 2.74), (201508, 2.72), (201509, 2.75)]
@@ -236,55 +239,70 @@ def test_all_ten_shared_roots_load(shared_market):
     assert shared_market.prices.get_column("date").max() == dt.date(2023, 8, 31)
 
 
+@functools.lru_cache(maxsize=None)
+def _first_intraday_day(path: Path) -> dt.date | None:
+    """The date of the file's first row not stamped 23:00."""
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row["DATETIME"].endswith("23:00:00"):
+                return dt.date.fromisoformat(row["DATETIME"][:10])
+    return None
+
+
+def _daily_era(path: Path) -> list[dt.date]:
+    """The days before the file's first row not stamped 23:00 (one daily row per day)."""
+    first = _first_intraday_day(path)
+    return [day for day in _raw_days(path) if first is None or day < first]
+
+
 @pytest.mark.realdata
 @pytest.mark.parametrize("root", SHARED_ROOTS)
-def test_prices_are_each_contracts_last_raw_price_and_held_the_last_rows_contract(shared_market, pysystemtrade_dir, root):
-    days = _raw_days(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv")
-    expected_prices = {
-        (day, contract, settle) for day, raw in days.items() for contract, (_, _, settle) in raw.closes.items()
-    }
+def test_daily_era_sessions_close_at_the_days_raw_prices_and_hold_its_contract(shared_market, pysystemtrade_dir, root):
+    # Before the intraday rows, each day's one 23:00 row is its session's daily close: on every
+    # day that is a session, the prices are the raw row's and the held contract its PRICE_CONTRACT.
+    path = pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv"
+    days = _raw_days(path)
     prices = shared_market.prices.filter(pl.col("root") == root)
-    assert set(prices.select("date", "contract", "settle").rows()) == expected_prices
-    assert prices.height == len(expected_prices)
-
-    held = shared_market.held.filter(pl.col("root") == root).select("date", "contract").rows()
-    assert held == sorted((day, int(raw.last_row["PRICE_CONTRACT"]) // 100) for day, raw in days.items())
+    held = dict(shared_market.held.filter(pl.col("root") == root).select("date", "contract").rows())
+    sessions = set(held)
+    era = [day for day in _daily_era(path) if day in sessions]
+    assert len(era) > 0.9 * len(_daily_era(path))
+    expected = {(day, contract, settle) for day in era for contract, (_, _, settle) in days[day].closes.items()}
+    actual = set(prices.filter(pl.col("date").is_in(era)).select("date", "contract", "settle").rows())
+    assert expected <= actual
+    assert [held[day] for day in era] == [int(days[day].last_row["PRICE_CONTRACT"]) // 100 for day in era]
 
 
 @pytest.mark.realdata
-def test_held_contract_priced_only_before_the_last_row_closes_at_that_price(shared_market, pysystemtrade_dir):
-    # COPPER, 31 August 2021: the 23:00 row prices only CARRY (Jan 2022, 4.368); the held Dec 2021
-    # (PRICE) and Mar 2022 (FORWARD) last traded on the 21:00 row at 4.3655 and 4.352.
+def test_rows_after_the_settlement_time_are_left_out_and_23_00_bars_open_the_next_session(shared_market, pysystemtrade_dir):
+    # COPPER, 31 August 2021, hourly bars (London time): COPPER settles at 13:00 New York =
+    # 18:00 London in summer. The 18:00 row prices Dec 2021 (held) 4.375, Jan 2022 4.3595 and
+    # Mar 2022 4.357; the 19:00-21:00 rows come after the settlement; the 23:00 row (Jan 2022
+    # 4.368 only) is 17:00 Chicago, the opening of 1 September's session.
     day = dt.date(2021, 8, 31)
     raw = _raw_days(pysystemtrade_dir / "multiple_prices_csv" / "COPPER.csv")[day]
-    assert (raw.last_row["DATETIME"], raw.last_row["PRICE"], raw.last_row["PRICE_CONTRACT"]) == ("2021-08-31 23:00:00", "", "20211200")
     assert raw.closes[202112] == ("2021-08-31 21:00:00", "PRICE", 4.3655)
     copper = shared_market.prices.filter((pl.col("root") == "COPPER") & (pl.col("date") == day))
-    assert copper.select("contract", "settle").rows() == [(202112, 4.3655), (202201, 4.368), (202203, 4.352)]
+    assert copper.select("contract", "settle").rows() == [(202112, 4.375), (202201, 4.3595), (202203, 4.357)]
     assert shared_market.held.filter((pl.col("root") == "COPPER") & (pl.col("date") == day)).get_column("contract").to_list() == [202112]
-    # Across the ten roots, hundreds of held contracts are priced this way.
-    recovered = 0
-    for root in SHARED_ROOTS:
-        for raw in _raw_days(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv").values():
-            held = int(raw.last_row["PRICE_CONTRACT"]) // 100
-            recovered += raw.last_row["PRICE"] == "" and held in raw.closes
-    assert recovered > 400
+    next_day = shared_market.prices.filter((pl.col("root") == "COPPER") & (pl.col("date") == dt.date(2021, 9, 1)))
+    assert next_day.height > 0 and (202201, 4.368) not in next_day.select("contract", "settle").rows()
 
 
 @pytest.mark.realdata
-def test_intraday_day_after_2012_takes_the_23_00_row(shared_market, pysystemtrade_dir):
-    # COPPER, 10 June 2015: hourly rows from 01:00; the 23:00 row is
-    # 2.7485 (Sep 2015, in CARRY and FORWARD), 2.72 (Jul 2015, PRICE).
+def test_intraday_day_after_2012_closes_at_the_last_row_before_the_settlement(shared_market, pysystemtrade_dir):
+    # COPPER, 10 June 2015: hourly rows from 01:00 London to 23:00. The settlement is 13:00 New
+    # York = 18:00 London: the 18:00 row closes the session (Jul 2015 PRICE 2.75, Sep 2015 2.75);
+    # the calendar day's last row (23:00: 2.72, 2.7485) belongs to 11 June's session.
     raw = [line for line in (pysystemtrade_dir / "multiple_prices_csv" / "COPPER.csv").read_text().splitlines() if line.startswith("2015-06-10")]
     assert len(raw) > 10
-    last = next(csv.reader([raw[-1]]))
-    assert last[0] == "2015-06-10 23:00:00"
+    at_settlement = next(csv.reader([line for line in raw if line.startswith("2015-06-10 18:00:00")]))
     day = shared_market.prices.filter((pl.col("root") == "COPPER") & (pl.col("date") == dt.date(2015, 6, 10)))
     assert day.select("contract", "settle").rows() == [
-        (int(last[4]) // 100, float(last[3])),
-        (int(last[2]) // 100, float(last[1])),
+        (int(at_settlement[4]) // 100, float(at_settlement[3])),
+        (int(at_settlement[6]) // 100, float(at_settlement[5])),
     ]
-    assert day.select("contract", "settle").rows() == [(201507, 2.72), (201509, 2.7485)]
+    assert day.select("contract", "settle").rows() == [(201507, 2.75), (201509, 2.75)]
 
 
 @pytest.mark.realdata
@@ -298,9 +316,12 @@ def test_adjusted_price_changes_equal_held_contract_changes(shared_market, pysys
     for root in SHARED_ROOTS:
         raw_days = _raw_days(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv")
         back = _raw_adjusted_closes(pysystemtrade_dir / "adjusted_prices_csv" / f"{root}.csv")
+        daily_era = set(_daily_era(pysystemtrade_dir / "multiple_prices_csv" / f"{root}.csv"))
         for day, (stamp, _) in back.items():
             raw = raw_days.get(day)
-            close = raw and raw.closes.get(int(raw.last_row["PRICE_CONTRACT"]) // 100)
+            if raw is None or not raw.last_row["DATETIME"].endswith("23:00:00") or day not in daily_era:
+                continue  # intraday days close at the settlement time, not at the adjusted file's last row
+            close = raw.closes.get(int(raw.last_row["PRICE_CONTRACT"]) // 100)
             if close and close[:2] == (stamp, "PRICE"):
                 same_close.append((root, day))
     days = pl.DataFrame(same_close, schema={"root": pl.String, "date": pl.Date}, orient="row")
@@ -316,7 +337,7 @@ def test_adjusted_price_changes_equal_held_contract_changes(shared_market, pysys
         )
         .filter(pl.col("same"))
     )
-    assert joined.height > 90_000
+    assert joined.height > 65_000  # days of the daily era (70,378 in the shared files)
     assert (joined.get_column("settle_change") - joined.get_column("adjusted_change")).abs().max() < 1e-6
 
 

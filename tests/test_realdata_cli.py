@@ -93,3 +93,18 @@ def test_default_catalogue_skips_every_index_and_names_the_reason(pysystemtrade_
     assert reasons["BM-IV-ER"] == "roots not in the market data: HG, LA, LL, LN, LX"
     assert reasons["LS-METALS-ER"] == "magnitude cap 0.2 cannot hold over its 3 roots in this market (COPPER, GOLD, PALLAD)"
     assert all(reason for reason in reasons.values())
+
+
+def test_a_publication_from_real_data_carries_no_synthetic_label(published: tuple[Result, Path]) -> None:
+    # the label of the embedded market (tests/publish/test_synthetic_label.py) must never reach
+    # pages or levels files built on real data
+    import json
+
+    result, out = published
+    assert result.exit_code == 0, result.output
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 3
+    assert not [page for page in pages if "data-synthetic-market" in page.read_text() or "SYNTHETIC" in page.read_text()]
+    metadata = json.loads((out / "levels" / "metadata.json").read_text())
+    assert metadata["synthetic"] is False and "SYNTHETIC" not in json.dumps(metadata)
+    assert pl.read_parquet_metadata(out / "levels" / "all_levels.parquet")["indexcalc.synthetic"] == "false"

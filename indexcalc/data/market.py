@@ -12,6 +12,10 @@ Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` In
   ``lme_copper_stocks``.
 - ``held``: optional ``date, root, contract``: the contract a vendor's data says is held at the
   close of ``date`` (pysystemtrade's PRICE contract); roll rule "data" uses it.
+
+``synthetic`` says the market is generated, not real (the embedded market: set by its generator
+and by the reader of its files, from their ``indexcalc.synthetic`` metadata; never guessed from
+a path). Everything published from such a market carries the label (docs/design.md section 7).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class MarketData:
     macro: pl.DataFrame = field(default_factory=lambda: empty_frame(MACRO_SCHEMA))
     held: pl.DataFrame | None = None
     source: str = ""
+    synthetic: bool = False
 
     @property
     def roots(self) -> list[str]:

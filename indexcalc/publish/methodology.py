@@ -63,8 +63,9 @@ def methodology_context(
 
 
 def render_methodology(
-    spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
+    spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None, synthetic: bool = False
 ) -> str:
-    """The methodology document of ``spec`` (self-contained HTML)."""
+    """The methodology document of ``spec`` (self-contained HTML); ``synthetic``: published
+    from a synthetic market (the page then carries the banner)."""
     template = environment().get_template(f"{spec.kind}.html.j2")
-    return template.render(methodology_context(spec, instruments, roll), root="../")
+    return template.render(methodology_context(spec, instruments, roll), root="../", synthetic_market=synthetic)

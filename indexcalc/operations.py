@@ -101,7 +101,7 @@ from indexcalc.errors import DataError, StateError
 from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
-from indexcalc.rules.ended import ended_notice, ended_roots, priced_days
+from indexcalc.rules.ended import ended_notice, ended_roots, last_priced_days
 from indexcalc.specs import IndexSpecBase
 
 LEVEL_TOLERANCE = 1e-12
@@ -238,8 +238,8 @@ def check_required_data(
     }
     if unpriced:
         through = date if through is None else through
-        known = market.prices.filter(pl.col("date") <= through)
-        unpriced -= set(ended_roots(priced_days(known, unpriced), market.instruments, through).get_column("root"))
+        last = last_priced_days(market.prices, unpriced, through)
+        unpriced -= set(ended_roots(last, market.instruments, through).get_column("root"))
     if not unpriced:
         return
     first = date - dt.timedelta(days=HELD_CONTRACT_LOOKBACK_DAYS)
@@ -276,9 +276,13 @@ def ended_root_notices(market: MarketData, specs: Iterable[IndexSpecBase], as_of
     """One notice per root in use that has ended as of ``as_of`` (:mod:`indexcalc.rules.ended`),
     by root: what the rebuild and the daily run print, once per run."""
     available = set(market.roots)
-    roots = sorted({root for spec in specs for root in roots_in_use(spec, market, available)})
-    known = market.prices.filter(pl.col("date") <= as_of)
-    ended = ended_roots(priced_days(known, roots), market.instruments, as_of)
+    roots = {root for spec in specs for root in roots_in_use(spec, market, available)}
+    # an ended root has no settlement on as_of: only those are looked at further
+    priced = market.prices.filter((pl.col("date") == as_of) & (pl.col("settle") > 0)).get_column("root").unique()
+    roots -= set(priced.to_list())
+    if not roots:
+        return []
+    ended = ended_roots(last_priced_days(market.prices, roots, as_of), market.instruments, as_of)
     return [ended_notice(root, last_date, gap) for root, last_date, gap in ended.iter_rows()]
 
 

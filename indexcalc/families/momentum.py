@@ -70,7 +70,7 @@ from indexcalc.rules.magnitude import (
     member_magnitude_weights,
     read_cftc_open_interest,
 )
-from indexcalc.rules.ended import ended_at, priced_days
+from indexcalc.rules.ended import ended_at
 from indexcalc.rules.reconstitution import eligibility, membership, selection_dates
 from indexcalc.specs.momentum import MagnitudeSpec, MomentumIndexSpec
 
@@ -415,9 +415,11 @@ class _Shared:
     def ended_at(self, roots: Sequence[str], rebalances: pl.Series) -> pl.DataFrame:
         """``date, root``: the rebalances at which a root of ``roots`` has ended
         (:func:`indexcalc.rules.ended.ended_at`: no settlement for more than the stated number
-        of business days of its exchange, judged on its own prices up to each rebalance)."""
+        of business days of its exchange, judged on its own prices up to each rebalance). A
+        root's priced days are the dates of its linked series (a series row is a day with a
+        settlement)."""
         if self._priced_days is None:
-            self._priced_days = priced_days(self._market.prices, self._roots)
+            self._priced_days = self._levels.select("root", "date")
         return ended_at(
             self._priced_days.filter(pl.col("root").is_in(list(roots))), self._market.instruments, rebalances
         )

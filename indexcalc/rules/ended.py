@@ -47,7 +47,8 @@ def ended_roots(
     after: int = ENDED_AFTER_BUSINESS_DAYS,
 ) -> pl.DataFrame:
     """:data:`ENDED_SCHEMA`: the roots of ``priced_days`` (``root, date``: the days a root has a
-    positive settlement) that have ended as of ``as_of`` (module formula), with their last
+    positive settlement, :func:`priced_days`, or only each root's last one,
+    :func:`last_priced_days`) that have ended as of ``as_of`` (module formula), with their last
     priced day and the gap in business days of their exchange; sorted by root."""
     last = (
         priced_days.filter(pl.col("date") <= as_of)
@@ -72,8 +73,24 @@ def ended_at(
     """``date, root``: every date of ``dates`` at which a root of ``priced_days`` (``root, date``)
     has ended (module formula; the root's own days up to that date only), sorted by date, root."""
     targets = dates.unique().sort().to_numpy().astype("datetime64[D]")
+    if targets.size == 0 or priced_days.height == 0:
+        return pl.DataFrame(schema={"date": pl.Date(), "root": pl.String()})
+    # only a root with more than ``after`` calendar days between two priced days, or after its
+    # last one, can have more than ``after`` business days without a price
+    last_target = targets[-1].astype(dt.date)
+    candidates = (
+        priced_days.sort("root", "date")
+        .group_by("root")
+        .agg(
+            pl.col("date").diff().dt.total_days().max().fill_null(0).alias("widest"),
+            (pl.lit(last_target) - pl.col("date").max()).dt.total_days().alias("after_last"),
+        )
+        .filter((pl.col("widest") > after) | (pl.col("after_last") > after))
+        .get_column("root")
+    )
     frames = []
-    for (root,), days in priced_days.select("root", "date").unique().partition_by("root", as_dict=True).items():
+    selected = priced_days.filter(pl.col("root").is_in(candidates.implode())).select("root", "date").unique()
+    for (root,), days in selected.partition_by("root", as_dict=True).items():
         own = np.sort(days.get_column("date").to_numpy().astype("datetime64[D]"))
         if own.size == 0 or targets.size == 0:
             continue
@@ -94,11 +111,33 @@ def ended_at(
 
 
 def priced_days(prices: pl.DataFrame, roots: Iterable[str] | None = None) -> pl.DataFrame:
-    """``root, date``: the days on which a root has a positive settlement (any contract)."""
+    """``root, date``: the days on which a root has a positive settlement (any contract), sorted.
+
+    ``prices`` in the market's order (root, date, contract): a day's rows are consecutive, so
+    the first of each is kept without hashing (any other order is sorted first)."""
     frame = prices.filter(pl.col("settle") > 0)
     if roots is not None:
         frame = frame.filter(pl.col("root").is_in(sorted(set(roots))))
-    return frame.select("root", "date").unique().sort("root", "date")
+    frame = frame.select("root", "date")
+    ordered = frame.select(
+        ((pl.col("root") > pl.col("root").shift(1)) | ((pl.col("root") == pl.col("root").shift(1))
+                                                       & (pl.col("date") >= pl.col("date").shift(1))))
+        .fill_null(True).all()
+    ).item()
+    if not ordered:
+        frame = frame.sort("root", "date")
+    first_of_day = ((pl.col("root") != pl.col("root").shift(1)) | (pl.col("date") != pl.col("date").shift(1))).fill_null(True)
+    return frame.filter(first_of_day)
+
+
+def last_priced_days(prices: pl.DataFrame, roots: Iterable[str], as_of: dt.date) -> pl.DataFrame:
+    """``root, date``: each root's last day with a positive settlement on or before ``as_of``
+    (the input :func:`ended_roots` needs, without listing every priced day)."""
+    return (
+        prices.filter(pl.col("root").is_in(sorted(set(roots))) & (pl.col("date") <= as_of) & (pl.col("settle") > 0))
+        .group_by("root")
+        .agg(pl.col("date").max())
+    )
 
 
 def ended_notice(root: str, last_date: dt.date, gap: int) -> str:

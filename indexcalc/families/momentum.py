@@ -26,8 +26,10 @@ current members only, and the weights frame holds the members only (a root outsi
 universe has no row: weight 0, its magnitude in nobody's hands). The base date is then the
 first rebalance at which enough roots (``1 / cap``) have full windows and pass the threshold:
 the initial universe is those roots, and a root whose history starts later enters at the
-first reconstitution after its window is full. The choice at every selection date is
-published as the ``universe`` table (:data:`indexcalc.rules.reconstitution.UNIVERSE_SCHEMA`).
+first reconstitution after its window is full. A ``fixed`` magnitude reconstitutes on full
+windows alone (threshold 0, no ``max_roots``; its fixed weights stand in for the averages, also
+in the universe table) and the members share the fixed weights, re-normalised and capped. The
+choice at every selection date is published as the ``universe`` table (:data:`indexcalc.rules.reconstitution.UNIVERSE_SCHEMA`).
 A reconstitution leaving fewer than ``1 / cap`` members is a :class:`SpecError` naming the
 index and the date. Without ``reconstitution`` nothing of the above runs: the universe is
 fixed and the levels are those of the fixed-universe code path.
@@ -217,9 +219,18 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
             raise SpecError(_history_problem(spec, shared.aligned_levels(roots)), key=f"index {spec.id}")
         first = int(complete[0])
     else:
-        # the roots of the open-interest table only: a root without open interest is no candidate
-        candidate_roots = [root for root in roots if root in windows.columns]
-        kept = np.array([windows.columns.get(root) is not None for root in roots])
+        if magnitude_spec.source == "fixed":
+            # no open interest: the fixed weights stand in for the averages (threshold 0, no
+            # max_roots: the spec allows nothing else), so a root is eligible once its windows
+            # are full, and the members share the fixed weights, re-normalised and capped
+            candidate_roots, kept = list(roots), np.ones(len(roots), dtype=bool)
+            per_root = np.array(fixed_weights_of(magnitude_spec.fixed_weights, roots), dtype=np.float64)
+            average = np.tile(per_root, (rebalance_rows.size, 1))
+            has_average = np.ones(average.shape, dtype=bool)
+        else:
+            # the roots of the open-interest table only: a root without open interest is no candidate
+            candidate_roots = [root for root in roots if root in windows.columns]
+            kept = np.array([windows.columns.get(root) is not None for root in roots])
         averages = pl.DataFrame(
             {
                 "date": dates.gather(np.repeat(rebalance_rows, len(candidate_roots))),

@@ -8,6 +8,7 @@ here independently from those frames.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -729,6 +730,30 @@ def test_family_identities_hold_in_every_period_across_the_late_root_s_entry(lat
     # TR = ER plus collateral, the same ER levels for ER and TR
     for name in FAMILIES:
         assert late_root_results[f"{name}-TR"].excess.equals(late_root_results[f"{name}-ER"].levels)
+
+
+def test_a_fixed_weight_index_reconstitutes_on_full_windows_and_shares_its_weights_among_members():
+    # equal fixed weights, no open interest needed: KC (from 15 Jun 2000) enters in December
+    # 2001 as with open-interest magnitudes; before, the seven others hold 1/7 each, then 1/8
+    series, market, collateral = _synthetic(late_root_start=dt.date(2000, 6, 15))
+    market = replace(market, prices=market.prices.with_columns(pl.lit(None, dtype=pl.Float64).alias("open_interest")))
+    fixed = {"source": "fixed", "fixed_weights": dict.fromkeys(ROOTS, 1.0), "cap": CAP}
+    specs = [_spec(f"{short}-EW-ER", family, magnitude=fixed, reconstitution={"min_dollar_open_interest": 0.0})
+             for short, family in FAMILIES.items()]
+    results = compute_momentum(specs, market, series, collateral)
+    weights = results["LO-EW-ER"].weights
+    assert weights.get_column("date").min() == dt.date(2001, 1, 31)
+    for date, roots in _members(weights).items():
+        expected = set(ROOTS) if date >= dt.date(2001, 12, 31) else set(ROOTS) - {"KC"}
+        assert set(roots) == expected, date
+        magnitudes = weights.filter(pl.col("date") == date).get_column("magnitude")
+        assert (magnitudes - 1 / len(expected)).abs().max() <= 1e-15
+    ls, lf, sf, lo, so = (_period_returns(results[f"{name}-EW-ER"]) for name in FAMILIES)
+    assert (ls["period_return"] - lf["period_return"] - sf["period_return"]).abs().max() <= 1e-12
+    assert (so["period_return"] + lo["period_return"]).abs().max() <= 1e-12
+    # a threshold or a max_roots needs open interest
+    with pytest.raises(ValueError, match="set min_dollar_open_interest = 0 and no max_roots"):
+        _spec("X", "long_short", magnitude=fixed, reconstitution={"min_dollar_open_interest": 0.0, "max_roots": 6})
 
 
 def test_reconstitution_needs_an_open_interest_magnitude_and_a_max_roots_the_cap_can_hold():

@@ -67,9 +67,13 @@ def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> N
     atomic_write_bytes(path, text.encode(encoding))
 
 
-def atomic_write_parquet(path: Path | str, frame: pl.DataFrame) -> None:
-    """Write ``frame`` as Parquet to ``path`` atomically."""
-    _write_through(path, frame.write_parquet)
+def atomic_write_parquet(path: Path | str, frame: pl.DataFrame, metadata: dict[str, str] | None = None) -> None:
+    """Write ``frame`` as Parquet to ``path`` atomically, with ``metadata`` as the file's
+    key-value metadata when given."""
+    if metadata is None:
+        _write_through(path, frame.write_parquet)
+    else:
+        _write_through(path, lambda target: frame.write_parquet(target, metadata=metadata))
 
 
 def atomic_write_csv(path: Path | str, frame: pl.DataFrame) -> None:

@@ -20,7 +20,11 @@ without it, the run calculates in full.
    each of them, in order, as its own daily run).
 2. Required data (:func:`check_required_data`): every root in use whose exchange is open on D
    must have a settlement on D for each contract it held at the previous close; otherwise a
-   DataError names root, contract and date.
+   DataError names root, contract and date. Except a root whose data has *ended* as of the
+   run's date (no settlement for more than five business days of its exchange,
+   :mod:`indexcalc.rules.ended`): its last price is carried as in the rebuild (the momentum
+   indexes drop it at their next rebalance), and the run prints a notice for it, once
+   (:func:`ended_root_notices`; the rebuild prints the same notice).
 3. D's levels. Inside a month the stored state continues the composite indexes (the momentum
    family, carry and base-metals baskets) from the day's series alone
    (:func:`indexcalc.daystate.continue_day`: ``C_D = C_a (1 + sum_i W_i (ER_{i,D} / ER_{i,a} - 1))``,
@@ -97,6 +101,7 @@ from indexcalc.errors import DataError, StateError
 from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
+from indexcalc.rules.ended import ended_notice, ended_roots, last_priced_days
 from indexcalc.specs import IndexSpecBase
 
 LEVEL_TOLERANCE = 1e-12
@@ -194,11 +199,19 @@ def calendar_days(calendar: pl.DataFrame) -> list[dt.date]:
     return calendar.get_column("date").unique().sort().to_list()
 
 
-def check_required_data(market: MarketData, specs: Iterable[IndexSpecBase], date: dt.date) -> None:
+def check_required_data(
+    market: MarketData, specs: Iterable[IndexSpecBase], date: dt.date, through: dt.date | None = None
+) -> None:
     """Raise a DataError if a root in use whose exchange is open on ``date`` has no positive
     settlement on ``date`` for a contract it held at its previous close (with the roll rule of
     each index that holds it; :func:`indexcalc.rolls.roll_schedule`); the error names root,
     contract and date.
+
+    A root without any settlement on ``date`` that has *ended* as of ``through`` (default
+    ``date``; the run's date when catching up) is not missing: its data stopped, its last price
+    is carried as the rebuild carries it, and the run says so (:mod:`indexcalc.rules.ended`,
+    :func:`ended_root_notices`). ``market`` may hold data up to ``through``; only the data up to
+    ``date`` decides anything else.
 
     Cheap first pass: the roots with no positive settlement at all on ``date``; only for those
     is the roll schedule computed (on :data:`HELD_CONTRACT_LOOKBACK_DAYS` of prices) to name
@@ -223,6 +236,10 @@ def check_required_data(market: MarketData, specs: Iterable[IndexSpecBase], date
         for root in all_roots
         if root not in priced_roots and business_days(market.instruments[root].calendar, date, date).len() > 0
     }
+    if unpriced:
+        through = date if through is None else through
+        last = last_priced_days(market.prices, unpriced, through)
+        unpriced -= set(ended_roots(last, market.instruments, through).get_column("root"))
     if not unpriced:
         return
     first = date - dt.timedelta(days=HELD_CONTRACT_LOOKBACK_DAYS)
@@ -253,6 +270,20 @@ def check_required_data(market: MarketData, specs: Iterable[IndexSpecBase], date
             file=market.source or None,
             key=f"root {root}, contract {contract}, date {date}",
         )
+
+
+def ended_root_notices(market: MarketData, specs: Iterable[IndexSpecBase], as_of: dt.date) -> list[str]:
+    """One notice per root in use that has ended as of ``as_of`` (:mod:`indexcalc.rules.ended`),
+    by root: what the rebuild and the daily run print, once per run."""
+    available = set(market.roots)
+    roots = {root for spec in specs for root in roots_in_use(spec, market, available)}
+    # an ended root has no settlement on as_of: only those are looked at further
+    priced = market.prices.filter((pl.col("date") == as_of) & (pl.col("settle") > 0)).get_column("root").unique()
+    roots -= set(priced.to_list())
+    if not roots:
+        return []
+    ended = ended_roots(last_priced_days(market.prices, roots, as_of), market.instruments, as_of)
+    return [ended_notice(root, last_date, gap) for root, last_date, gap in ended.iter_rows()]
 
 
 # --- comparisons with the ledger (pure) ---------------------------------------------------------
@@ -430,6 +461,8 @@ class RunOutcome:
     skipped: list[Skipped] = field(default_factory=list)
     full_days: list[dt.date] = field(default_factory=list)
     """The dates run calculated in full (the others were continued from the stored state)."""
+    notices: list[str] = field(default_factory=list)
+    """Roots in use whose data has ended as of the run's date (:func:`ended_root_notices`)."""
 
 
 def run_daily(
@@ -501,7 +534,7 @@ def run_daily(
         for day in missing_days:
             if on_step:
                 on_step(f"catching up {day}")
-            plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption, state)
+            plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption, state, through=date)
             ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
             write_state(stored, plan.state)
             appended[day], state = plan.rows.height, plan.state
@@ -527,7 +560,7 @@ def run_daily(
         appended[date] = plan.rows.height
     return RunOutcome(
         date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
-        full_days=full_days,
+        full_days=full_days, notices=ended_root_notices(run_market, specs, date),
     )
 
 
@@ -629,6 +662,7 @@ def plan_day(
     stamp: RunStamp,
     disruption: Disruption = "error",
     state: DayState | None = None,
+    through: dt.date | None = None,
 ) -> DayPlan:
     """Compute ``date`` from the data up to it and check it against the published state
     (pure: reads and writes nothing).
@@ -640,7 +674,8 @@ def plan_day(
     ``market.up_to(date)``). What is calculated in full must reproduce every published level
     (:func:`compare_with_ledger`) and its unpublished levels must all be on ``date`` (an
     earlier one is a gap); every index must be published already. Rows are version 1, hashed
-    over the data up to ``date``.
+    over the data up to ``date``. ``through``: the run's date when ``date`` is caught up on the
+    way to it (a root that has ended by then is not missing data on ``date``).
     """
     unknown = sorted({spec.id for spec in specs} - set(published.get_column("index_id").unique().to_list()))
     if unknown:
@@ -649,7 +684,10 @@ def plan_day(
             key=f"index {unknown[0]}",
         )
     day_market = market.up_to(date)
-    check_required_data(day_market, specs, date)
+    if through is None or through <= date:
+        check_required_data(day_market, specs, date)
+    else:
+        check_required_data(market.up_to(through), specs, date, through)
     # the data up to the state's date (for its check) and up to D (for the rows), in one pass
     *hash_as_of, hash_value = input_hashes(day_market, [date] if state is None else [state.as_of, date])
     reason = state_problem(state, published, specs, day_market, disruption, *hash_as_of)
@@ -734,6 +772,8 @@ class RebuildOutcome:
     report_path: Path | None = None
     initial: bool = False
     skipped: list[Skipped] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    """Roots in use whose data has ended by the market's last date (:func:`ended_root_notices`)."""
 
 
 class RestatementRequired(StateError):
@@ -816,6 +856,7 @@ def rebuild(
         report_path=report_path,
         initial=published.is_empty(),
         skipped=skipped,
+        notices=ended_root_notices(market, specs, market.prices.get_column("date").max()),
     )
 
 

@@ -2,10 +2,12 @@
 
     build_series(market: MarketData, rule: RollRule = WindowRoll(), roots: list[str] | None = None,
                  disruption: Literal["error", "carry_forward"] = "error") -> pl.DataFrame
-        columns ``date, root, level, daily_return, tr_level, carry, held_contracts, disrupted``:
-        ``level`` the linked excess-return level (100 on each root's first date),
-        ``daily_return`` ER_ret (fraction), ``tr_level`` the total-return level (100 on the first
-        date), ``carry`` annualised roll yield (fraction, positive in backwardation),
+        columns ``date, root, level, daily_return, tr_level, carry, carry_near, carry_far,
+        held_contracts, disrupted``: ``level`` the linked excess-return level (100 on each root's
+        first date), ``daily_return`` ER_ret (fraction), ``tr_level`` the total-return level (100
+        on the first date), ``carry`` annualised roll yield (fraction, positive in backwardation),
+        ``carry_near``, ``carry_far`` the contracts c1 < c2 it was taken from (YYYYMM; null with
+        the carry),
         ``held_contracts`` e.g. "202403:0.6 202405:0.4" (weights held at that close),
         ``disrupted`` True where a price was carried forward. Sorted by root, date.
 
@@ -24,8 +26,12 @@ Formulas (DESIGN.md section 2), for a root with business days ... t-1, t (its ow
 ``w`` are the roll weights of :func:`indexcalc.rolls.roll_schedule`, ``F`` settlement prices,
 ``TB_{t-1}`` the 3-month T-bill discount yield known on t-1 (latest rate on or before t-1),
 ``days`` calendar days. Carry uses the two nearest hold-cycle contracts priced on t (c1 < c2,
-``m`` months apart); for the data roll, the data's held contract on t and the next later priced
-contract. Carry is null where fewer than two such contracts are priced.
+``m`` months apart). For the data roll it uses the data's held contract h on t (which must be
+priced) and the nearest later contract priced on t (c1 = h, c2 = that contract); where no
+later contract is priced, the nearest earlier priced contract e instead (c1 = e, c2 = h, same
+formula): vendor files such as pysystemtrade's often price the contract before the held one
+(their CARRY column) while the one after it (FORWARD) is unpriced. The pair used is recorded
+per day (``carry_near``, ``carry_far``). Carry is null where no such pair is priced.
 
 Market disruption: a contract held at the close of t-1 (weight > 0) without a positive settle
 on t or on t-1 stops the run with a DataError naming root, contract and date; with
@@ -73,6 +79,8 @@ SERIES_SCHEMA: dict[str, pl.DataType] = {
     "daily_return": pl.Float64(),
     "tr_level": pl.Float64(),
     "carry": pl.Float64(),
+    "carry_near": pl.Int32(),
+    "carry_far": pl.Int32(),
     "held_contracts": pl.String(),
     "disrupted": pl.Boolean(),
 }
@@ -158,6 +166,8 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], disru
         "daily_return",
         linked(1.0 + pl.col("daily_return") + pl.col("collateral_return")).alias("tr_level"),
         "carry",
+        "carry_near",
+        "carry_far",
         "held_contracts",
         "disrupted",
     ).cast(SERIES_SCHEMA)
@@ -333,38 +343,63 @@ def collateral_returns(rates: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
 
 
 def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: RollRule) -> pl.DataFrame:
-    """``day_key, carry``: annualised log spread of the two nearest contracts (module doc)."""
+    """``day_key, carry, carry_near, carry_far``: annualised log spread of the pair c1 < c2 of
+    the module doc (data roll: the held contract and the nearest later priced one, else the
+    nearest earlier priced one and the held contract), and the pair's contracts."""
     priced = indexed.lazy().filter(pl.col("settle") > 0)
     if isinstance(rule, DataRoll):
         held = market.held.lazy().select(
             day_key(roots).alias("day_key"), pl.col("contract").alias("held_contract")
         ).drop_nulls("day_key")
-        near = (
-            priced.join(held, on="day_key")
-            .filter(pl.col("contract") >= pl.col("held_contract"))
-            .sort("price_key")
+        # every priced contract of a day with a held contract, in price_key (day, contract) order
+        curve = priced.join(held, on="day_key").sort("price_key").select("day_key", "contract", "settle", "held_contract")
+
+        def nearest(side: pl.Expr, keep: Literal["first", "last"], name: str) -> pl.LazyFrame:
+            return (
+                curve.filter(side)
+                .unique(subset="day_key", keep=keep, maintain_order=True)
+                .select("day_key", pl.col("contract").alias(name), pl.col("settle").alias(f"{name}_settle"))
+            )
+
+        held_priced = curve.filter(pl.col("contract") == pl.col("held_contract")).select(
+            "day_key", pl.col("contract").alias("held"), pl.col("settle").alias("held_settle")
         )
-        near_is_held = pl.col("contract") == pl.col("held_contract")
+        later_priced = pl.col("later").is_not_null()
+        pairs = (
+            held_priced.join(nearest(pl.col("contract") > pl.col("held_contract"), "first", "later"), on="day_key", how="left")
+            .join(nearest(pl.col("contract") < pl.col("held_contract"), "last", "earlier"), on="day_key", how="left")
+            .select(
+                "day_key",
+                pl.when(later_priced).then(pl.col("held")).otherwise(pl.col("earlier")).alias("near"),
+                pl.when(later_priced).then(pl.col("held_settle")).otherwise(pl.col("earlier_settle")).alias("near_settle"),
+                pl.when(later_priced).then(pl.col("later")).otherwise(pl.col("held")).alias("far"),
+                pl.when(later_priced).then(pl.col("later_settle")).otherwise(pl.col("held_settle")).alias("far_settle"),
+            )
+            .with_columns(pl.when(pl.col("near").is_null()).then(None).otherwise(pl.col("far")).alias("far"))
+            .sort("day_key")
+        )
     else:
         instruments = [market.instruments[root] for root in roots]
         near = priced.filter(month_mask(roots, {i.root: i.hold_month_numbers for i in instruments}))
-        near_is_held = pl.lit(True)
-    # Rows are in price_key order: a day's first row is c1, the next row (same day) c2.
-    pairs = (
-        near.select(
-            "day_key",
-            pl.col("contract").alias("near"),
-            pl.col("settle").alias("near_settle"),
-            near_is_held.alias("near_is_held"),
-            pl.when(pl.col("day_key").shift(-1) == pl.col("day_key")).then(pl.col("contract").shift(-1)).alias("far"),
-            pl.col("settle").shift(-1).alias("far_settle"),
+        # Rows are in price_key order: a day's first row is c1, the next row (same day) c2.
+        pairs = (
+            near.select(
+                "day_key",
+                pl.col("contract").alias("near"),
+                pl.col("settle").alias("near_settle"),
+                pl.when(pl.col("day_key").shift(-1) == pl.col("day_key")).then(pl.col("contract").shift(-1)).alias("far"),
+                pl.col("settle").shift(-1).alias("far_settle"),
+            )
+            .filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
         )
-        .filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
-    )
     months = contract_month_index(pl.col("far")) - contract_month_index(pl.col("near"))
     spread = (pl.col("near_settle").log() - pl.col("far_settle").log()) * MONTHS_PER_YEAR / months
+    has_pair = pl.col("far").is_not_null()
     return pairs.select(
-        "day_key", pl.when(pl.col("near_is_held") & pl.col("far").is_not_null()).then(spread).alias("carry")
+        "day_key",
+        pl.when(has_pair).then(spread).alias("carry"),
+        pl.when(has_pair).then(pl.col("near")).alias("carry_near"),
+        pl.when(has_pair).then(pl.col("far")).alias("carry_far"),
     ).collect()
 
 

@@ -116,3 +116,18 @@ def test_published_dates_are_sessions_of_the_constituents_exchanges(
                 assert outside.len() == 0, f"{path.name} {column}: {outside.sort().head(5).to_list()}"
                 checked += dates.len()
     assert checked > 20_000
+
+
+def test_a_publication_from_real_data_carries_no_synthetic_label(published: tuple[Result, Path]) -> None:
+    # the label of the embedded market (tests/publish/test_synthetic_label.py) must never reach
+    # pages or levels files built on real data
+    import json
+
+    result, out = published
+    assert result.exit_code == 0, result.output
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 3
+    assert not [page for page in pages if "data-synthetic-market" in page.read_text() or "SYNTHETIC" in page.read_text()]
+    metadata = json.loads((out / "levels" / "metadata.json").read_text())
+    assert metadata["synthetic"] is False and "SYNTHETIC" not in json.dumps(metadata)
+    assert pl.read_parquet_metadata(out / "levels" / "all_levels.parquet")["indexcalc.synthetic"] == "false"

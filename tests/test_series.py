@@ -176,11 +176,44 @@ def test_data_roll_uses_the_datas_contract_and_the_next_later_priced_contract_fo
     series = build_series(market_from(settles, held=held), DataRoll())
     assert series.get_column("daily_return").to_list() == pytest.approx([0.0, 10.2 / 10 - 1, 11.0 / 11.5 - 1])
     assert series.get_column("held_contracts").to_list() == ["202403:1", "202405:1", "202405:1"]
-    # Carry: data's held contract and the next later priced one (one month apart).
-    assert series.get_column("carry").to_list()[:2] == pytest.approx(
-        [12 * math.log(10.0 / 10.5), 12 * math.log(10.2 / 10.6)]
+    # Carry: data's held contract and the next later priced one (one month apart); on Jan 4
+    # nothing is priced after K, so the nearest earlier priced contract (J) is c1 and K is c2.
+    assert series.get_column("carry").to_list() == pytest.approx(
+        [12 * math.log(10.0 / 10.5), 12 * math.log(10.2 / 10.6), 12 * math.log(10.4 / 11.0)], rel=1e-12
     )
-    assert series.get_column("carry").to_list()[2] is None  # nothing priced after K
+    assert series.select("carry_near", "carry_far").rows() == [(H, 202404), (H, 202404), (202404, K)]
+
+
+def test_data_roll_carry_falls_back_to_the_earlier_priced_contract_when_no_later_one_is_priced() -> None:
+    # A root whose CARRY contract precedes its PRICE contract (pysystemtrade's WHEAT, CORN): the
+    # file prices the contract before the held one (CARRY) and leaves the one after (FORWARD)
+    # mostly unpriced. Held N (202407) throughout.
+    settles = {
+        D(2024, 3, 4): {K: 600.0, N: 612.0, 202409: None},  # FORWARD unpriced: c1 = K, c2 = N
+        D(2024, 3, 5): {K: 590.0, N: 605.0, 202409: 615.0},  # FORWARD priced: c1 = N, c2 = U
+        D(2024, 3, 6): {H: 580.0, N: 598.0},  # earlier contracts H and K: the nearest priced is H
+        D(2024, 3, 7): {K: 585.0, N: None},  # the held contract unpriced: no carry
+        D(2024, 3, 8): {N: 601.0},  # the held contract alone: no pair, no carry
+    }
+    held = dict.fromkeys(settles, N)
+    series = build_series(market_from(settles, held=held), DataRoll(), disruption="carry_forward")
+    carry = series.get_column("carry").to_list()
+    # carry = (ln F_c1 - ln F_c2) * 12 / m
+    assert carry[0] == pytest.approx(math.log(600.0 / 612.0) * 12 / 2, rel=1e-12)  # -0.1188
+    assert carry[1] == pytest.approx(math.log(605.0 / 615.0) * 12 / 2, rel=1e-12)  # -0.0984
+    assert carry[2] == pytest.approx(math.log(580.0 / 598.0) * 12 / 4, rel=1e-12)  # -0.0917
+    assert carry[3:] == [None, None]
+    assert series.select("carry_near", "carry_far").rows() == [
+        (K, N), (N, 202409), (H, N), (None, None), (None, None)
+    ]
+    assert series.schema["carry_near"] == pl.Int32 and series.schema["carry_far"] == pl.Int32
+
+
+def test_window_roll_names_the_two_hold_cycle_contracts_of_its_carry() -> None:
+    # Hold cycle FHKNUX: H and K (J not held); a day with only H priced has no carry and no pair.
+    settles = {D(2024, 1, 2): {H: 80.0, 202404: 79.0, K: 78.0}, D(2024, 1, 3): {H: 80.0, 202404: 79.0}}
+    series = build_series(market_from(settles), disruption="carry_forward")
+    assert series.select("carry_near", "carry_far").rows() == [(H, K), (None, None)]
 
 
 def test_first_notice_roll_series_switches_contract_at_the_roll_point() -> None:
@@ -353,7 +386,8 @@ def test_series_command_writes_one_csv_per_root_and_one_parquet(tmp_path: Path) 
     result = CliRunner().invoke(main, ["series", "--data", str(prices), "--format", "long", "--out", str(out)])
     assert result.exit_code == 0, result.output
     csv = pl.read_csv(out / "CL.csv", try_parse_dates=True)
-    assert csv.columns == ["date", "root", "level", "daily_return", "tr_level", "carry", "held_contracts"]
+    assert csv.columns == ["date", "root", "level", "daily_return", "tr_level", "carry", "carry_near", "carry_far",
+                           "held_contracts"]
     assert csv.get_column("daily_return").to_list() == pytest.approx(HOLIDAY_RETURNS, abs=1e-15)
     assert csv.get_column("held_contracts").to_list()[4] == "202403:0.8 202405:0.2"
     everything = pl.read_parquet(out / "series.parquet")

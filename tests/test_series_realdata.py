@@ -124,3 +124,47 @@ def test_the_comparison_covers_the_whole_history(comparison: pl.DataFrame) -> No
     # The identity is checked on ~77k daily-row closes and more than a thousand rolls, not vacuously.
     assert comparison.height > 70_000
     assert comparison.get_column("roll_day").sum() > 1_000
+
+
+def test_carry_is_there_on_every_day_the_file_prices_the_held_contract_and_another(
+    pysystemtrade_market: MarketData, pysystemtrade_series: pl.DataFrame
+) -> None:
+    """Issue acceptance: on at least 95% of the days (per root) where the file prices the held
+    contract and any other contract, the series has a carry and names its pair; the carry is
+    the pair's annualised log spread; where no later contract is priced the earlier one is c1
+    (WHEAT and CORN: about half and a third of their days, which had no carry before)."""
+    market, series = pysystemtrade_market, pysystemtrade_series
+    priced = market.prices.filter(pl.col("settle") > 0).select("root", "date", "contract", "settle")
+    held = market.held.rename({"contract": "held"})
+    days = (
+        priced.join(held, on=["root", "date"])
+        .group_by("root", "date")
+        .agg((pl.col("contract") == pl.col("held")).any().alias("held_priced"), pl.len().alias("priced"),
+             pl.col("held").first())
+        .filter(pl.col("held_priced") & (pl.col("priced") >= 2))
+        .join(series, on=["root", "date"], how="left")
+    )
+    named = pl.col("carry").is_not_null() & pl.col("carry_near").is_not_null() & pl.col("carry_far").is_not_null()
+    shares = days.group_by("root").agg(named.mean().alias("share"), pl.len().alias("days")).sort("share")
+    print(shares)
+    assert shares.height >= 5 and shares.get_column("share").min() >= 0.95
+    # the held contract is always one of the pair, and the carry is the pair's log spread
+    with_pair = days.filter(named)
+    assert ((with_pair["carry_near"] == with_pair["held"]) | (with_pair["carry_far"] == with_pair["held"])).all()
+    assert (with_pair["carry_near"] < with_pair["carry_far"]).all()
+    checked = (
+        with_pair.join(priced.rename({"contract": "carry_near", "settle": "near"}), on=["root", "date", "carry_near"])
+        .join(priced.rename({"contract": "carry_far", "settle": "far"}), on=["root", "date", "carry_far"])
+        .with_columns(
+            (
+                (pl.col("carry_far") // 100 - pl.col("carry_near") // 100) * 12
+                + pl.col("carry_far") % 100 - pl.col("carry_near") % 100
+            ).alias("months")
+        )
+    )
+    assert checked.height == with_pair.height
+    expected = (checked["near"].log() - checked["far"].log()) * 12 / checked["months"]
+    assert (checked["carry"] - expected).abs().max() <= 1e-12
+    fallback = with_pair.group_by("root").agg((pl.col("carry_far") == pl.col("held")).mean().alias("fallback"))
+    by_root = dict(fallback.iter_rows())
+    assert by_root["WHEAT"] > 0.4 and by_root["CORN"] > 0.25

@@ -7,10 +7,12 @@ import json
 import click
 
 from indexcalc.cli import main
+from indexcalc.commands.data import market_options
 
 
-def catalogue_rows(specs) -> list[dict]:
-    """One row per index: id, name, family (or basket kind), return type, sector, universe."""
+def catalogue_rows(specs, synthetic: bool = False) -> list[dict]:
+    """One row per index: id, name, family (or basket kind), return type, sector, universe, and
+    ``synthetic``: whether the market the indexes are computed on is synthetic."""
     rows = []
     for spec in specs:
         family = getattr(spec, "family", None) or spec.kind
@@ -24,6 +26,7 @@ def catalogue_rows(specs) -> list[dict]:
                 "return_type": spec.return_type,
                 "sector": sector,
                 "universe": universe,
+                "synthetic": synthetic,
             }
         )
     return rows
@@ -33,11 +36,16 @@ def catalogue_rows(specs) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
 @click.option("--catalogue", "catalogue_dir", type=click.Path(file_okay=False), default=None,
               help="Catalogue folder (default: the project's data/catalogue).")
-def list_indexes(as_json: bool, catalogue_dir: str | None) -> None:
-    """Print the catalogue: id, name, family, return type, sector, universe."""
+@market_options
+def list_indexes(as_json: bool, catalogue_dir: str | None, data_path, data_format) -> None:
+    """Print the catalogue: id, name, family, return type, sector, universe, and whether the
+    market they are computed on (--data, default the embedded one) is synthetic."""
+    from indexcalc.data.load import load_market
     from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
 
-    rows = catalogue_rows(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR))
+    specs = load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR)
+    synthetic = load_market(data_path, data_format).synthetic
+    rows = catalogue_rows(specs, synthetic)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -47,3 +55,5 @@ def list_indexes(as_json: bool, catalogue_dir: str | None) -> None:
     click.echo("  ".join(column.ljust(widths[column]) for column in columns).rstrip())
     for row in rows:
         click.echo("  ".join(str(row[column]).ljust(widths[column]) for column in columns).rstrip())
+    if synthetic:
+        click.echo("SYNTHETIC market: these indexes are computed on the embedded synthetic market, not real data.")

@@ -72,6 +72,12 @@ def _report_skipped(skipped) -> None:
         _notice(f"skipped {index.index_id}: {index.reason}")
 
 
+def _report_notices(notices) -> None:
+    """Each notice of the run once (roots whose data has ended, indexcalc.rules.ended)."""
+    for notice in notices:
+        _notice(notice)
+
+
 @main.command("run")
 @click.option("--date", "run_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The business day to compute and publish (YYYY-MM-DD).")
@@ -105,6 +111,7 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
                             calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
                             disruption="carry_forward" if carry_forward else "error", on_step=bar.advance)
     _report_skipped(outcome.skipped)
+    _report_notices(outcome.notices)
     date = outcome.date
     if outcome.already_published and not outcome.republished:
         click.echo(f"{date} was already published; nothing to do")
@@ -152,6 +159,7 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
                           workers=_workers(specs), disruption="carry_forward" if carry_forward else "error",
                           on_step=bar.advance)
     _report_skipped(outcome.skipped)
+    _report_notices(outcome.notices)
     if outcome.initial:
         click.echo(f"initial publication: {outcome.appended} levels in {out_dir / 'ledger'}; {out_dir} published")
         return

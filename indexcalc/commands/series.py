@@ -1,8 +1,9 @@
 """``indexcalc series``: linked single-commodity series per root (DESIGN.md section 2).
 
 Writes ``OUT/ROOT.csv`` per root (``date, root, level, daily_return, tr_level, carry,
-held_contracts``, plus ``disrupted`` with ``--carry-forward``) and ``OUT/series.parquet`` with
-every root and column. Every file is written to a temporary name and renamed into place; the
+carry_near, carry_far, held_contracts``: the carry and the two contracts it was taken from,
+plus ``disrupted`` with ``--carry-forward``) and ``OUT/series.parquet`` with every root and
+column. Every file is written to a temporary name and renamed into place; the
 series are computed completely before the first file is written.
 """
 
@@ -20,7 +21,7 @@ from indexcalc.data.longformat import write_frame
 from indexcalc.series import build_series
 from indexcalc.specs.base import DataRoll, WindowRoll
 
-CSV_COLUMNS = ("date", "root", "level", "daily_return", "tr_level", "carry", "held_contracts")
+CSV_COLUMNS = ("date", "root", "level", "daily_return", "tr_level", "carry", "carry_near", "carry_far", "held_contracts")
 PARQUET_NAME = "series.parquet"
 ROLL_RULES = {"window": WindowRoll(), "data": DataRoll()}
 

@@ -504,6 +504,7 @@ def generate_market(spec: MarketGeneratorSpec, instruments: dict[str, Instrument
         inflation=macro.inflation,
         macro=macro.macro,
         source=f"{SYNTHETIC_LABEL}, seed {spec.seed}",
+        synthetic=True,
     )
 
 
@@ -886,12 +887,12 @@ def _hump(tau_months: np.ndarray, peak: float, shape: float, tail: float, tail_m
 
 def write_market(market: MarketData, directory: Path | str, seed: int | None = None) -> None:
     """Write the four frames as zstd Parquet (``prices``, ``rates``, ``inflation``, ``macro``)
-    under ``directory``, labelled synthetic in the file metadata; add ``instruments.toml`` when the
+    under ``directory``, labelled synthetic (``market.synthetic``) in the file metadata; add ``instruments.toml`` when the
     market has roots beyond the default catalogue. Files are written to a temporary directory
     beside ``directory`` and renamed into place."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"indexcalc.synthetic": "true", "indexcalc.source": market.source}
+    metadata = {"indexcalc.synthetic": "true" if market.synthetic else "false", "indexcalc.source": market.source}
     if seed is not None:
         metadata["indexcalc.seed"] = str(seed)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
@@ -949,7 +950,8 @@ def read_market(directory: Path | str) -> MarketData:
         frames[name] = frame.select([pl.col(column).cast(dtype) for column, dtype in schemas[name].items()])
     instruments_path = directory / INSTRUMENTS_FILE
     instruments = load_instruments(instruments_path if instruments_path.exists() else DEFAULT_INSTRUMENTS_PATH)
-    source = pl.read_parquet_metadata(directory / MARKET_FILES["prices"]).get("indexcalc.source", str(directory))
+    file_metadata = pl.read_parquet_metadata(directory / MARKET_FILES["prices"])
+    source = file_metadata.get("indexcalc.source", str(directory))
     return MarketData(
         prices=frames["prices"],
         instruments=instruments,
@@ -957,6 +959,7 @@ def read_market(directory: Path | str) -> MarketData:
         inflation=frames["inflation"],
         macro=frames["macro"],
         source=source,
+        synthetic=file_metadata.get("indexcalc.synthetic") == "true",
     )
 
 

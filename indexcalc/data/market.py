@@ -14,6 +14,10 @@ Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` In
   close of ``date`` (pysystemtrade's PRICE contract); roll rule "data" uses it.
 - ``provenance``: optional, a market merged from several sources: the source of each price row
   (:mod:`indexcalc.data.provenance`); no calculation reads it.
+
+``synthetic`` says the market is generated, not real (the embedded market: set by its generator
+and by the reader of its files, from their ``indexcalc.synthetic`` metadata; never guessed from
+a path). Everything published from such a market carries the label (docs/design.md section 7).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class MarketData:
     held: pl.DataFrame | None = None
     source: str = ""
     provenance: pl.DataFrame | None = None
+    synthetic: bool = False
 
     @property
     def roots(self) -> list[str]:

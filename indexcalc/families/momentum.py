@@ -26,11 +26,20 @@ current members only, and the weights frame holds the members only (a root outsi
 universe has no row: weight 0, its magnitude in nobody's hands). The base date is then the
 first rebalance at which enough roots (``1 / cap``) have full windows and pass the threshold:
 the initial universe is those roots, and a root whose history starts later enters at the
-first reconstitution after its window is full. The choice at every selection date is
-published as the ``universe`` table (:data:`indexcalc.rules.reconstitution.UNIVERSE_SCHEMA`).
+first reconstitution after its window is full. A ``fixed`` magnitude reconstitutes on full
+windows alone (threshold 0, no ``max_roots``; its fixed weights stand in for the averages, also
+in the universe table) and the members share the fixed weights, re-normalised and capped. The
+choice at every selection date is published as the ``universe`` table (:data:`indexcalc.rules.reconstitution.UNIVERSE_SCHEMA`).
 A reconstitution leaving fewer than ``1 / cap`` members is a :class:`SpecError` naming the
 index and the date. Without ``reconstitution`` nothing of the above runs: the universe is
 fixed and the levels are those of the fixed-universe code path.
+
+Roots whose data ends (:mod:`indexcalc.rules.ended`): a root with no settlement for more than
+five business days of its exchange by a rebalance ``r`` has ended; it leaves the index at ``r``
+(with reconstitution: no member from ``r`` on, until it is priced again; without: magnitude 0
+and the others' re-normalised and capped). Until then its last level is carried flat (the
+forward fill of the aligned levels), so it adds nothing to the index's return. This is judged on
+each root's prices up to ``r`` only, so the daily run and the rebuild agree.
 
 Magnitude and direction depend on (roots, magnitude spec, direction spec, lag, reconstitution)
 only, so they are computed once per distinct combination and shared by the families and by ER
@@ -63,6 +72,7 @@ from indexcalc.rules.magnitude import (
     member_magnitude_weights,
     read_cftc_open_interest,
 )
+from indexcalc.rules.ended import ended_at
 from indexcalc.rules.reconstitution import eligibility, membership, selection_dates
 from indexcalc.specs.momentum import MagnitudeSpec, MomentumIndexSpec
 
@@ -209,9 +219,18 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
             raise SpecError(_history_problem(spec, shared.aligned_levels(roots)), key=f"index {spec.id}")
         first = int(complete[0])
     else:
-        # the roots of the open-interest table only: a root without open interest is no candidate
-        candidate_roots = [root for root in roots if root in windows.columns]
-        kept = np.array([windows.columns.get(root) is not None for root in roots])
+        if magnitude_spec.source == "fixed":
+            # no open interest: the fixed weights stand in for the averages (threshold 0, no
+            # max_roots: the spec allows nothing else), so a root is eligible once its windows
+            # are full, and the members share the fixed weights, re-normalised and capped
+            candidate_roots, kept = list(roots), np.ones(len(roots), dtype=bool)
+            per_root = np.array(fixed_weights_of(magnitude_spec.fixed_weights, roots), dtype=np.float64)
+            average = np.tile(per_root, (rebalance_rows.size, 1))
+            has_average = np.ones(average.shape, dtype=bool)
+        else:
+            # the roots of the open-interest table only: a root without open interest is no candidate
+            candidate_roots = [root for root in roots if root in windows.columns]
+            kept = np.array([windows.columns.get(root) is not None for root in roots])
         averages = pl.DataFrame(
             {
                 "date": dates.gather(np.repeat(rebalance_rows, len(candidate_roots))),
@@ -233,14 +252,19 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
     root_series = pl.Series("root", list(roots), dtype=pl.String)
 
     universe = None
+    # roots whose data has ended by a rebalance (indexcalc.rules.ended) leave the index there
+    ended = shared.ended_at(roots, dates.gather(rebalance_rows))
     if reconstitution is None:
         rebalances = dates.gather(rebalance_rows)
+        gone = _cells(ended, rebalances, roots)
         if magnitude_spec.source == "fixed":
             per_root = cap_weights(fixed_weights_of(magnitude_spec.fixed_weights, roots), magnitude_spec.cap)
             magnitude = np.tile(per_root, (rebalance_rows.size, 1))
+            if gone.any():
+                magnitude = cap_weights(np.where(gone, 0.0, magnitude), magnitude_spec.cap)
         else:
             magnitude = magnitude_matrix(
-                average[first:], has_average[first:], rebalances, roots, magnitude_spec.cap
+                np.where(gone, 0.0, average[first:]), has_average[first:] | gone, rebalances, roots, magnitude_spec.cap
             )
         cells = rebalance_rows.size * len(roots)
         column = np.tile(np.arange(len(roots)), rebalance_rows.size)
@@ -260,8 +284,9 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
         selections = selection_dates(rebalances, base_date, reconstitution.month)
         universe = candidates.filter(pl.col("date").is_in(selections.implode()))
         _check_universe(spec, universe)
+        members = membership(universe, rebalances).join(ended, on=["date", "root"], how="anti")
         magnitude = member_magnitude_weights(
-            averages.filter(pl.col("date") >= base_date), membership(universe, rebalances), magnitude_spec.cap
+            averages.filter(pl.col("date") >= base_date), members, magnitude_spec.cap
         )
         full = level_full[first:].ravel()
         signals = pl.DataFrame(
@@ -281,6 +306,16 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
     return MomentumInputs(
         base_date=base_date, dates=dates, roots=root_series, level_matrix=level_matrix, table=table, universe=universe
     )
+
+
+def _cells(frame: pl.DataFrame, dates: pl.Series, roots: Sequence[str]) -> np.ndarray:
+    """A dates x roots boolean matrix, true at the ``date, root`` pairs of ``frame``."""
+    cells = np.zeros((dates.len(), len(roots)), dtype=bool)
+    if frame.height:
+        row = dates.search_sorted(frame.get_column("date")).to_numpy()
+        column = {root: position for position, root in enumerate(roots)}
+        cells[row, [column[root] for root in frame.get_column("root").to_list()]] = True
+    return cells
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray, dtype: pl.DataType = pl.Float64) -> pl.Series:
@@ -357,6 +392,7 @@ class _Shared:
         self._windows: dict[tuple, _Windows] = {}
         self._daily_dollar_oi: pl.DataFrame | None = None
         self._reports: dict[str, pl.DataFrame] = {}
+        self._priced_days: pl.DataFrame | None = None
 
     def aligned_levels(self, roots: Sequence[str]) -> pl.DataFrame:
         """``date, root, level`` of ``roots`` on the union of their own dates, forward-filled."""
@@ -386,6 +422,18 @@ class _Shared:
         columns = np.searchsorted(np.array(self._roots), np.array(list(roots)))
         rows = np.flatnonzero(present[:, columns].any(axis=1))
         return axis.gather(rows), matrix[np.ix_(rows, columns)]
+
+    def ended_at(self, roots: Sequence[str], rebalances: pl.Series) -> pl.DataFrame:
+        """``date, root``: the rebalances at which a root of ``roots`` has ended
+        (:func:`indexcalc.rules.ended.ended_at`: no settlement for more than the stated number
+        of business days of its exchange, judged on its own prices up to each rebalance). A
+        root's priced days are the dates of its linked series (a series row is a day with a
+        settlement)."""
+        if self._priced_days is None:
+            self._priced_days = self._levels.select("root", "date")
+        return ended_at(
+            self._priced_days.filter(pl.col("root").is_in(list(roots))), self._market.instruments, rebalances
+        )
 
     def level_windows(self, window_months: int) -> _Windows:
         """Trailing-window means of the ER levels of every root, every month."""

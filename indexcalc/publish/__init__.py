@@ -8,6 +8,7 @@ Layout of a publication folder (``outputs/`` by default)::
     methodology/INDEX.html              methodology document per index
     levels/INDEX.csv                    date,level,daily_return
     levels/all_levels.parquet           index_id,date,level,daily_return of every index
+    levels/metadata.json                synthetic (true on the embedded market) and the files
     weights/INDEX.csv                   the weights behind the levels
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
@@ -56,11 +57,13 @@ class PublicationInputs:
     """Market-derived inputs shared by every factsheet: ``rolls``, the roll rule used per index
     id; ``root_levels``, the single-commodity ER levels ``date, root, level`` per roll rule (its
     JSON), for the contributions; ``risk_free``, ``date, collateral_return`` for the Sharpe and
-    Sortino ratios of TR indexes (None without TR indexes or rates)."""
+    Sortino ratios of TR indexes (None without TR indexes or rates); ``synthetic``, the market is
+    synthetic (``MarketData.synthetic``: every page then carries the banner)."""
 
     rolls: dict[str, RollRule]
     root_levels: dict[str, pl.DataFrame]
     risk_free: pl.DataFrame | None
+    synthetic: bool = False
 
     def for_index(self, index_id: str) -> tuple[RollRule | None, pl.DataFrame | None]:
         """The roll rule of ``index_id`` and the root levels built with it."""
@@ -98,7 +101,7 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
     if any(result.spec.return_type == "tr" for result in results.values()) and market.rates.height:
         dates = pl.concat([result.levels.get_column("date") for result in results.values()]).unique().sort()
         risk_free = collateral_returns(market.rates, dates)
-    return PublicationInputs(rolls, root_levels, risk_free)
+    return PublicationInputs(rolls, root_levels, risk_free, synthetic=market.synthetic)
 
 
 def render_index_pages(
@@ -115,9 +118,10 @@ def render_index_pages(
             root_levels=root_levels,
             risk_free=inputs.risk_free,
             roll=roll,
+            synthetic=inputs.synthetic,
         )
     )
-    return factsheet, render_methodology(result.spec, instruments, roll)
+    return factsheet, render_methodology(result.spec, instruments, roll, synthetic=inputs.synthetic)
 
 
 _WORKER_STATE: tuple = ()
@@ -156,7 +160,7 @@ def write_publication(
     files written do not depend on the number of workers. More than one worker starts
     processes by spawning, so a calling script needs the ``if __name__ == "__main__":`` guard.
     """
-    write_data_files(results, out_dir)
+    write_data_files(results, out_dir, synthetic=market.synthetic)
     if progress:
         progress.advance("levels, weights and tables")
 
@@ -179,7 +183,7 @@ def write_publication(
         ) as pool:
             for index_id, factsheet, methodology in pool.map(_render_in_worker, list(results)):
                 write(index_id, factsheet, methodology)
-    atomic_write_text(out_dir / "index.html", render_site_index(results))
+    atomic_write_text(out_dir / "index.html", render_site_index(results, synthetic=market.synthetic))
     if progress:
         progress.advance("index page")
 

@@ -59,7 +59,8 @@ class FactsheetInputs:
     - ``root_levels``: ``date, root, level`` single-commodity ER levels for the contributions
       (None: no contributors table);
     - ``risk_free``: ``date, collateral_return`` for the Sharpe and Sortino of a TR index;
-    - ``roll``: the roll rule actually applied (the spec's, or the data roll on vendor data).
+    - ``roll``: the roll rule actually applied (the spec's, or the data roll on vendor data);
+    - ``synthetic``: computed on a synthetic market (the page then carries the banner).
     """
 
     result: IndexResult
@@ -68,6 +69,7 @@ class FactsheetInputs:
     root_levels: pl.DataFrame | None = None
     risk_free: pl.DataFrame | None = None
     roll: RollRule | None = None
+    synthetic: bool = False
 
 
 def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) -> IndexResult | None:
@@ -215,4 +217,6 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
 
 def render_factsheet(inputs: FactsheetInputs) -> str:
     """The factsheet page of ``inputs.result`` (self-contained HTML)."""
-    return environment().get_template("factsheet.html.j2").render(factsheet_context(inputs), root="../")
+    return environment().get_template("factsheet.html.j2").render(
+        factsheet_context(inputs), root="../", synthetic_market=inputs.synthetic
+    )

@@ -51,10 +51,14 @@ def methodology_context(
     spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
 ) -> dict:
     """What a methodology template reads: the spec itself, its parameter table, its roots with
-    their instrument terms, and the roll rule in words."""
+    their instrument terms, the roll rule in words, and the business days without a settlement
+    after which a root's data has ended (:mod:`indexcalc.rules.ended`)."""
+    from indexcalc.rules.ended import ENDED_AFTER_BUSINESS_DAYS
+
     roots = index_roots(spec, instruments)
     return {
         "spec": spec,
+        "ended_after_business_days": ENDED_AFTER_BUSINESS_DAYS,
         "kind_label": family_label(spec),
         "parameters": spec_parameters(spec),
         "roots": [instruments[root] for root in roots if root in instruments],
@@ -63,8 +67,9 @@ def methodology_context(
 
 
 def render_methodology(
-    spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
+    spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None, synthetic: bool = False
 ) -> str:
-    """The methodology document of ``spec`` (self-contained HTML)."""
+    """The methodology document of ``spec`` (self-contained HTML); ``synthetic``: published
+    from a synthetic market (the page then carries the banner)."""
     template = environment().get_template(f"{spec.kind}.html.j2")
-    return template.render(methodology_context(spec, instruments, roll), root="../")
+    return template.render(methodology_context(spec, instruments, roll), root="../", synthetic_market=synthetic)

@@ -38,9 +38,10 @@ def site_rows(results: dict[str, IndexResult]) -> list[dict]:
     return rows
 
 
-def render_site_index(results: dict[str, IndexResult]) -> str:
+def render_site_index(results: dict[str, IndexResult], synthetic: bool = False) -> str:
     """``index.html``: the indexes grouped by kind (in :data:`KIND_TITLES` order, catalogue order
-    within a kind), linking factsheets, methodology and CSVs."""
+    within a kind), linking factsheets, methodology and CSVs; ``synthetic``: computed on a
+    synthetic market (the page then carries the banner)."""
     rows = site_rows(results)
     present = list(dict.fromkeys(row["kind"] for row in rows))
     kinds = [kind for kind in KIND_TITLES if kind in present] + [kind for kind in present if kind not in KIND_TITLES]
@@ -50,4 +51,6 @@ def render_site_index(results: dict[str, IndexResult]) -> str:
         for kind in kinds
     ]
     as_of = max((row["date"] for row in rows), default=None)
-    return environment().get_template("index.html.j2").render(rows=rows, groups=groups, as_of=as_of, root="")
+    return environment().get_template("index.html.j2").render(
+        rows=rows, groups=groups, as_of=as_of, root="", synthetic_market=synthetic
+    )

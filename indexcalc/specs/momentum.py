@@ -64,7 +64,9 @@ class ReconstitutionSpec(Frozen):
     ``max_roots`` largest by ``avgDOI`` (ties: root name). The members hold from that rebalance
     (effective one lag later) until the next reconstitution; the monthly rebalances in between
     re-normalise and cap the magnitudes over the members only. Default ``month`` 12: the December
-    rebalance, effective in early January, fixes the universe held through the next year.
+    rebalance, effective in early January, fixes the universe held through the next year. With a
+    ``fixed`` magnitude (no open interest) only full windows count: ``min_dollar_open_interest``
+    must be 0 and ``max_roots`` unset, and the members share the fixed weights.
     """
 
     month: int = Field(12, ge=1, le=12, description="calendar month whose rebalance chooses the next year's universe")
@@ -98,9 +100,12 @@ class MomentumIndexSpec(IndexSpecBase):
             )
         reconstitution = self.reconstitution
         if reconstitution is not None:
-            if self.magnitude.source == "fixed":
+            if self.magnitude.source == "fixed" and (
+                reconstitution.min_dollar_open_interest > 0 or reconstitution.max_roots is not None
+            ):
                 raise ValueError(
-                    "reconstitution chooses roots by dollar open interest: magnitude source 'fixed' has none"
+                    "reconstitution chooses roots by dollar open interest: magnitude source 'fixed' has none "
+                    "(with it, set min_dollar_open_interest = 0 and no max_roots: roots enter on full windows alone)"
                 )
             max_roots = reconstitution.max_roots
             if max_roots is not None and max_roots * self.magnitude.cap < 1.0 - CAP_TOLERANCE:

@@ -8,6 +8,7 @@ here independently from those frames.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -296,6 +297,7 @@ def embedded_results(embedded_market, embedded_series):
 
     specs = [spec for spec in load_catalogue() if spec.kind == "momentum"]
     specs.append(_spec("SF-ENERGY-ER", "short_flat", sectors=["energy"], magnitude={"cap": 0.35}))
+    specs.append(_spec("LO-FIXED-ER", "long_only", magnitude={"cap": 0.1}, base_value=1000.0))
     collateral = collateral_returns(embedded_market.rates, embedded_series.get_column("date").unique().sort())
     return compute_momentum(specs, embedded_market, embedded_series, collateral)
 
@@ -661,6 +663,99 @@ def test_a_root_with_a_late_history_enters_at_the_first_reconstitution_after_its
     assert set(_members(weights)[dt.date(2001, 11, 30)]) == set(ROOTS) - {"KC"}
 
 
+def _catalogue_headline_reconstitution() -> dict:
+    """The reconstitution every headline index of the catalogue has (LS-ER's; the test below
+    checks that it is the same for every family, variant and sector index)."""
+    from indexcalc.specs import load_catalogue
+
+    [spec] = [spec for spec in load_catalogue() if spec.id == "LS-ER"]
+    return spec.reconstitution.model_dump()
+
+
+def test_every_momentum_index_of_the_catalogue_reconstitutes_every_december():
+    from indexcalc.specs import load_catalogue
+
+    specs = [spec for spec in load_catalogue() if spec.kind == "momentum"]
+    assert len(specs) == 17
+    assert all(spec.reconstitution is not None and spec.reconstitution.month == 12 for spec in specs)
+    headline = {spec.id: spec.reconstitution.model_dump() for spec in specs if spec.id != "LS-RECON-ER"}
+    assert headline and all(value == _catalogue_headline_reconstitution() for value in headline.values())
+
+
+@pytest.fixture(scope="module")
+def late_root_results():
+    """Every family in ER and TR with the catalogue's headline reconstitution, on the synthetic
+    market whose KC starts on 15 Jun 2000 (cap 0.2: five roots needed, seven have full windows
+    from January 2001)."""
+    series, market, collateral = _synthetic(late_root_start=dt.date(2000, 6, 15))
+    specs = _family_specs(reconstitution=_catalogue_headline_reconstitution())
+    return compute_momentum(specs, market, series, collateral)
+
+
+@pytest.mark.parametrize("index_id", [f"{short}-{kind}" for short in FAMILIES for kind in ("ER", "TR")])
+def test_a_late_root_enters_every_family_variant_at_the_first_december_after_its_window_is_full(
+    late_root_results, index_id
+):
+    # KC's first full 12-month window is July 2000 - June 2001: it is not in the universe chosen
+    # at the base date (31 Jan 2001) and enters at the December 2001 reconstitution, held from
+    # the next axis day (1 Jan 2002, a weekday); the other seven hold from the base date on
+    result = late_root_results[index_id]
+    assert result.levels.item(0, "date") == dt.date(2001, 1, 31)
+    assert result.levels.item(0, "level") == 1000.0
+    members = _members(result.weights)
+    assert min(members) == dt.date(2001, 1, 31)
+    for date, roots in members.items():
+        expected = set(ROOTS) if date >= dt.date(2001, 12, 31) else set(ROOTS) - {"KC"}
+        assert set(roots) == expected, date
+    kc = result.weights.filter(pl.col("root") == "KC")
+    assert kc.get_column("effective_date").min() == dt.date(2002, 1, 1)
+    # its magnitude is its capped share among the eight from then on: dollar open interest
+    # 1, 4, 9, 16, 25, 36, 49, 64 (C, CL, GC, HG, KC, NG, SI, W; sum 204); W 64/204 and SI 49/204
+    # are capped at 0.2, then NG (36/91 of the remaining 0.6 > 0.2), leaving 0.4 to 1+4+9+16+25 = 55
+    assert kc.get_column("magnitude").to_numpy() == pytest.approx(np.full(kc.height, 0.4 * 25 / 55), abs=1e-12)
+    universe = result.tables["universe"]
+    assert universe.filter(pl.col("root") == "KC").select("date", "full_window", "member").rows() == [
+        (dt.date(2001, 1, 31), False, False), (dt.date(2001, 12, 31), True, True)
+    ]  # (31 Dec 2002, the data's last day, has no effective date: no rebalance)
+
+
+def test_family_identities_hold_in_every_period_across_the_late_root_s_entry(late_root_results):
+    ls, lf, sf, lo, so = (_period_returns(late_root_results[f"{name}-ER"]) for name in FAMILIES)
+    assert ls.get_column("date").to_list() == lf.get_column("date").to_list() == sf.get_column("date").to_list()
+    assert (ls["period_return"] - lf["period_return"] - sf["period_return"]).abs().max() <= 1e-12
+    assert (so["period_return"] + lo["period_return"]).abs().max() <= 1e-12
+    # the periods compared span KC's entry, and both legs move
+    assert ls.get_column("date").min() < dt.date(2002, 1, 1) < ls.get_column("date").max()
+    assert lf["period_return"].abs().max() > 0.01 and sf["period_return"].abs().max() > 0.01
+    # TR = ER plus collateral, the same ER levels for ER and TR
+    for name in FAMILIES:
+        assert late_root_results[f"{name}-TR"].excess.equals(late_root_results[f"{name}-ER"].levels)
+
+
+def test_a_fixed_weight_index_reconstitutes_on_full_windows_and_shares_its_weights_among_members():
+    # equal fixed weights, no open interest needed: KC (from 15 Jun 2000) enters in December
+    # 2001 as with open-interest magnitudes; before, the seven others hold 1/7 each, then 1/8
+    series, market, collateral = _synthetic(late_root_start=dt.date(2000, 6, 15))
+    market = replace(market, prices=market.prices.with_columns(pl.lit(None, dtype=pl.Float64).alias("open_interest")))
+    fixed = {"source": "fixed", "fixed_weights": dict.fromkeys(ROOTS, 1.0), "cap": CAP}
+    specs = [_spec(f"{short}-EW-ER", family, magnitude=fixed, reconstitution={"min_dollar_open_interest": 0.0})
+             for short, family in FAMILIES.items()]
+    results = compute_momentum(specs, market, series, collateral)
+    weights = results["LO-EW-ER"].weights
+    assert weights.get_column("date").min() == dt.date(2001, 1, 31)
+    for date, roots in _members(weights).items():
+        expected = set(ROOTS) if date >= dt.date(2001, 12, 31) else set(ROOTS) - {"KC"}
+        assert set(roots) == expected, date
+        magnitudes = weights.filter(pl.col("date") == date).get_column("magnitude")
+        assert (magnitudes - 1 / len(expected)).abs().max() <= 1e-15
+    ls, lf, sf, lo, so = (_period_returns(results[f"{name}-EW-ER"]) for name in FAMILIES)
+    assert (ls["period_return"] - lf["period_return"] - sf["period_return"]).abs().max() <= 1e-12
+    assert (so["period_return"] + lo["period_return"]).abs().max() <= 1e-12
+    # a threshold or a max_roots needs open interest
+    with pytest.raises(ValueError, match="set min_dollar_open_interest = 0 and no max_roots"):
+        _spec("X", "long_short", magnitude=fixed, reconstitution={"min_dollar_open_interest": 0.0, "max_roots": 6})
+
+
 def test_reconstitution_needs_an_open_interest_magnitude_and_a_max_roots_the_cap_can_hold():
     with pytest.raises(ValueError, match="magnitude source 'fixed' has none"):
         _spec("X", "long_short", magnitude={"source": "fixed", "fixed_weights": dict.fromkeys(ROOTS, 1.0), "cap": CAP},
@@ -766,9 +861,15 @@ def test_embedded_universe_changes_only_in_december_and_some_roots_leave(embedde
 def test_reconstitution_that_keeps_every_root_gives_the_fixed_universe_levels_exactly(embedded_results,
                                                                                       embedded_recon_results):
     # on the embedded market every root starts on the same day, so with a zero threshold the
-    # universe is every root at every choice, and the levels are those without reconstitution
-    assert embedded_recon_results["LO-EVERY-ER"].levels.equals(embedded_results["LO-ER"].levels)
-    assert embedded_recon_results["LO-EVERY-ER"].weights.equals(embedded_results["LO-ER"].weights)
+    # universe is every root at every choice, and the levels are those without reconstitution:
+    # the catalogue's headline reconstitution leaves the embedded market's levels as they were
+    fixed = embedded_results["LO-FIXED-ER"]
+    assert embedded_recon_results["LO-EVERY-ER"].levels.equals(fixed.levels)
+    assert embedded_recon_results["LO-EVERY-ER"].weights.equals(fixed.weights)
+    assert embedded_results["LO-ER"].spec.reconstitution is not None
+    assert embedded_results["LO-ER"].levels.equals(fixed.levels)
+    assert embedded_results["LO-ER"].weights.equals(fixed.weights)
+    assert embedded_results["LO-ER"].tables["universe"].get_column("member").all()
 
 
 def test_catalogue_reconstituted_index_matches_the_same_spec_computed_alone(embedded_results, embedded_recon_results):

@@ -39,7 +39,10 @@ t. Then:
 - the weights do not change at the close of t: a roll step due on t is postponed to the next
   session that is not disrupted, which then moves to the weights the schedule gives it
   (``w_t = w^sched_{g(t)}``, g(t) = the last session on or before t that is not disrupted; with
-  the 20%/day window roll, a step missed on one day is made together with the next day's);
+  the 20%/day window roll, a step missed on one day is made together with the next day's).
+  The data roll follows a vendor's file that has already left the old contract: there only
+  the contract rolled into must have a settlement (it always has: :func:`indexcalc.rolls.
+  data_roll_targets`), and an old contract without one is valued at its last settlement;
 - more than ``max_disrupted_sessions`` consecutive disrupted sessions of one root stop the run
   with a DataError naming root, contract and the dates (first disrupted session to the session
   over the limit).
@@ -157,7 +160,7 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], limit
     indexed = indexed_prices(market.prices, selected, market.source)
     schedule = schedule_from_prices(market, rule, selected, indexed)
     days = schedule_days(schedule)
-    sessions = disrupted_sessions(schedule, days, indexed)
+    sessions = disrupted_sessions(schedule, days, indexed, not isinstance(rule, DataRoll))
     check_disruption_limit(sessions, limit, market.source)
     schedule = postponed_schedule(schedule, sessions)
     returns = _excess_returns(schedule, days, indexed, limit == 0, market.source).join(
@@ -238,31 +241,41 @@ def _unpriced_per_day(rows: pl.DataFrame, indexed: pl.DataFrame, days: int) -> p
     )
 
 
-def disrupted_sessions(schedule: pl.DataFrame, days: pl.DataFrame, indexed: pl.DataFrame) -> pl.DataFrame:
+def disrupted_sessions(
+    schedule: pl.DataFrame, days: pl.DataFrame, indexed: pl.DataFrame, postpone_when_held_unpriced: bool = True
+) -> pl.DataFrame:
     """Which days of the schedule are disrupted sessions (module doc, docs/design.md section 2).
 
     ``schedule``: roll weights with ``day_key`` (:func:`indexcalc.rolls.schedule_from_prices`),
     ``days`` its :func:`schedule_days`, ``indexed`` the prices (:func:`indexcalc.rolls.indexed_prices`).
     Returns, per day in ``days`` order: ``root, date, day_key, disrupted`` (bool), ``contract``
-    (the smallest contract without a settlement that makes it disrupted; null otherwise) and
-    ``source_day`` (position of g(t), the last day on or before it that is not disrupted, whose
-    scheduled weights are held at its close).
+    (the smallest contract without a settlement that makes it disrupted; null otherwise),
+    ``postponed`` (the weights do not change at its close) and ``source_day`` (position of g(t),
+    the last day on or before it whose weights are not postponed: its scheduled weights are
+    the ones held at the close of t).
 
     With w_{t-1} the weights held at the close of t-1 (the schedule's at g(t-1)):
 
         disrupted_t = some c with w_{c,t-1} > 0 or w^sched_{c,t} > 0 has no settle_{c,t} > 0
                       (false on a root's first day)
-        g(t)        = t if not disrupted_t, else g(t-1)
+        postponed_t = disrupted_t (the index rolls: neither leg of a roll step trades without a
+                      settlement); with ``postpone_when_held_unpriced`` False (the data roll,
+                      which follows a vendor's file that has already left the old contract)
+                      only a scheduled contract without a settlement postpones
+        g(t)        = t if not postponed_t, else g(t-1)
 
     w_{t-1} depends on the flags before t, so the flags are found by repeating one vectorised
     pass (flags -> g -> flags) until they no longer change: a fixed point satisfies the
     recursion on every day, which determines the flags, and each pass settles at least one
-    more day of every run of disrupted days (so the passes are a few more than the longest run).
+    more day of every run of postponed days (so the passes are a few more than the longest run).
     """
     n = days.height
     if n == 0:
         return days.select("root", "date", "day_key").with_columns(
-            pl.lit(False).alias("disrupted"), pl.lit(None, pl.Int32).alias("contract"), pl.lit(None, pl.Int64).alias("source_day")
+            pl.lit(False).alias("disrupted"),
+            pl.lit(None, pl.Int32).alias("contract"),
+            pl.lit(False).alias("postponed"),
+            pl.lit(None, pl.Int64).alias("source_day"),
         )
     day = _day_numbers(schedule)
     rows = schedule.select("day_key", "contract").with_columns(day.alias("day").cast(pl.Int64))
@@ -270,10 +283,10 @@ def disrupted_sessions(schedule: pl.DataFrame, days: pl.DataFrame, indexed: pl.D
     position = pl.int_range(n, eager=True, dtype=pl.Int64)
     first = days.get_column("previous_date").is_null()
     day_keys = days.get_column("day_key")
-    disrupted = pl.Series([False] * n)
+    postponed = pl.Series([False] * n)
     for _ in range(n + 1):
         source = pl.select(
-            pl.when(disrupted).then(None).otherwise(position).forward_fill().alias("source")
+            pl.when(postponed).then(None).otherwise(position).forward_fill().alias("source")
         ).to_series()
         # the weights held at the close of t-1: the schedule's at g(t-1), priced on t
         held_from = pl.DataFrame({"day": position, "day_key": day_keys, "from_day": source.shift(1)}).filter(~first)
@@ -282,13 +295,16 @@ def disrupted_sessions(schedule: pl.DataFrame, days: pl.DataFrame, indexed: pl.D
         )
         held_unpriced = _unpriced_per_day(held, indexed, n)
         contract = pl.select(pl.min_horizontal(scheduled_unpriced, held_unpriced).alias("contract")).to_series()
-        now = pl.select((contract.is_not_null() & ~first).alias("disrupted")).to_series()
-        if now.equals(disrupted):
+        postponing = contract if postpone_when_held_unpriced else scheduled_unpriced
+        now = pl.select((postponing.is_not_null() & ~first).alias("postponed")).to_series()
+        if now.equals(postponed):
             break
-        disrupted = now
+        postponed = now
+    disrupted = pl.select((contract.is_not_null() & ~first).alias("disrupted")).to_series()
     return days.select("root", "date", "day_key").with_columns(
-        disrupted.alias("disrupted"),
+        disrupted,
         pl.when(disrupted).then(contract).alias("contract"),
+        postponed.alias("postponed"),
         source.alias("source_day"),
     )
 
@@ -332,7 +348,7 @@ def postponed_schedule(schedule: pl.DataFrame, sessions: pl.DataFrame) -> pl.Dat
     """The weights held at each close: the schedule's weights of g(t) (:func:`disrupted_sessions`),
     so the weights do not change at the close of a disrupted session and a postponed roll step
     is made at the next session that is not disrupted. Same columns and order as ``schedule``."""
-    if not sessions.get_column("disrupted").any():
+    if not sessions.get_column("postponed").any():
         return schedule
     rows = schedule.with_columns(_day_numbers(schedule).cast(pl.Int64).alias("source_day"))
     return (

@@ -120,7 +120,7 @@ RESTATEMENT_SCHEMA: dict[str, pl.DataType] = {
 }
 LEVEL_COLUMNS = ("date", "level", "daily_return")
 
-Disruption = Literal["error", "carry_forward"]
+Disruption = Literal["rules", "carry_forward", "error"]
 """The calculation's market-disruption policy (:func:`indexcalc.pipeline.rebuild_all`)."""
 
 CalendarSource = Literal["exchange", "data"]
@@ -443,7 +443,7 @@ def run_daily(
     calendar_source: CalendarSource = "exchange",
     publish: bool = True,
     workers: int = 1,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     on_step: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
@@ -627,7 +627,7 @@ def plan_day(
     date: dt.date,
     published: pl.DataFrame,
     stamp: RunStamp,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     state: DayState | None = None,
 ) -> DayPlan:
     """Compute ``date`` from the data up to it and check it against the published state
@@ -753,7 +753,7 @@ def rebuild(
     restate_reason: str | None = None,
     publish: bool = True,
     workers: int = 1,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     on_step: Callable[[str], None] | None = None,
 ) -> RebuildOutcome:
     """Recompute every computable spec over the whole market and publish it (module docstring).

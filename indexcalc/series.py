@@ -577,3 +577,47 @@ def held_contracts_text(schedule: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(text.alias("held_contracts")).filter(
         (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)
     ).select("day_key", "held_contracts")
+
+
+def disruption_diagnostics(market: MarketData, rule: RollRule, roots: list[str] | None = None) -> pl.DataFrame:
+    """The calculation's own roll and disruption steps, day by day, without any limit (what
+    ``data check`` counts; docs/design.md section 2).
+
+    Returns ``root, date, disrupted, contract`` (as :func:`disrupted_sessions`), ``postponed``
+    (a roll step waited: the weights held at the close differ from the roll rule's for that
+    close; for the data roll, the rule's contract is the file's held contract of the next day,
+    :func:`indexcalc.rolls.data_roll_targets`) and ``rule_contracts`` (the contracts the rule
+    weights at the close, or for the data roll the file's held contract of the day, as text
+    ``"c1 c2"``). Sorted by root, date."""
+    from indexcalc.rolls import _days_of, data_roll_targets
+
+    selected = select_roots(market, roots)
+    indexed = indexed_prices(market.prices, selected, market.source)
+    schedule = schedule_from_prices(market, rule, selected, indexed)
+    days = schedule_days(schedule)
+    sessions = disrupted_sessions(schedule, days, indexed, not isinstance(rule, DataRoll))
+    held = held_contracts_text(postponed_schedule(schedule, sessions))
+    if isinstance(rule, DataRoll):
+        targets = data_roll_targets(market, selected, indexed, _days_of(indexed))
+        wanted = targets.select(
+            "day_key",
+            pl.concat_str(pl.col("file_contract").cast(pl.String), pl.lit(":1")).alias("rule_held"),
+            pl.col("file_contract").shift(1).over("root").fill_null(pl.col("file_contract"))
+            .cast(pl.String).alias("rule_contracts"),
+        )
+    else:
+        wanted = held_contracts_text(schedule).rename({"held_contracts": "rule_held"}).with_columns(
+            pl.col("rule_held").str.replace_all(r":[0-9.e-]+", "").alias("rule_contracts")
+        )
+    return (
+        sessions.join(held, on="day_key", how="left")
+        .join(wanted, on="day_key", how="left")
+        .select(
+            "root",
+            "date",
+            "disrupted",
+            "contract",
+            (pl.col("rule_held").is_not_null() & (pl.col("held_contracts") != pl.col("rule_held"))).alias("postponed"),
+            "rule_contracts",
+        )
+    )

@@ -423,23 +423,24 @@ def test_the_stored_state_is_used_only_when_it_matches_the_ledger_specs_instrume
     published = Ledger(published_state / "ledger").current()
     data = market.up_to(PUBLISHED_THROUGH)
     assert state.as_of == PUBLISHED_THROUGH
-    assert state_problem(state, published, specs, data, "error") is None
+    assert state_problem(state, published, specs, data, "rules") is None
     assert "disruption policy" in state_problem(state, published, specs, data, "carry_forward")
+    assert "disruption policy" in state_problem(state, published, specs, data, "error")
     older = published.filter(pl.col("date") < PUBLISHED_THROUGH)
-    assert "not the last published date" in state_problem(state, older, specs, data, "error")
+    assert "not the last published date" in state_problem(state, older, specs, data, "rules")
     moved = published.with_columns(
         pl.when((pl.col("index_id") == "LS-ER") & (pl.col("date") == PUBLISHED_THROUGH))
         .then(pl.col("level") * (1 + 1e-15)).otherwise(pl.col("level")).alias("level"))
-    assert "LS-ER is not its last published level" in state_problem(state, moved, specs, data, "error")
+    assert "LS-ER is not its last published level" in state_problem(state, moved, specs, data, "rules")
     changed_spec = [spec.model_copy(update={"base_value": 1.0}) if spec.id == "LO-ER" else spec for spec in specs]
-    assert "spec or roll rule of LO-ER" in state_problem(state, published, changed_spec, data, "error")
+    assert "spec or roll rule of LO-ER" in state_problem(state, published, changed_spec, data, "rules")
     copper = data.instruments["HG"].model_copy(update={"multiplier": 1.0})
     other_instruments = replace(data, instruments={**data.instruments, "HG": copper})
-    assert "instruments" in state_problem(state, published, specs, other_instruments, "error")
+    assert "instruments" in state_problem(state, published, specs, other_instruments, "rules")
     corrected = replace(data, prices=data.prices.with_columns(
         pl.when((pl.col("root") == "GC") & (pl.col("date") == dt.date(2023, 3, 1)))
         .then(pl.col("settle") + 0.1).otherwise(pl.col("settle")).alias("settle")))
-    assert "data up to 2024-06-28 changed" in state_problem(state, published, specs, corrected, "error")
+    assert "data up to 2024-06-28 changed" in state_problem(state, published, specs, corrected, "rules")
 
 
 # --- refusals -----------------------------------------------------------------------------------

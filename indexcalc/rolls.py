@@ -603,7 +603,7 @@ def data_roll_targets(market: MarketData, roots: list[str], indexed: pl.DataFram
         contract_t = file_contract_t   if settle(file_contract_t, t) > 0
                      contract_{t-1}    otherwise
 
-    ``indexed`` from :func:`indexed_prices`, ``days`` from :func:`_days_of` (both sorted by
+    ``indexed`` from :func:`indexed_prices`, ``days`` from :func:`business_days` (both sorted by
     ``day_key``). Rows where the two differ are the closes where the index follows the data
     late (``data check`` counts them)."""
     if market.held is None:

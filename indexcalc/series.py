@@ -589,7 +589,7 @@ def disruption_diagnostics(market: MarketData, rule: RollRule, roots: list[str] 
     :func:`indexcalc.rolls.data_roll_targets`) and ``rule_contracts`` (the contracts the rule
     weights at the close, or for the data roll the file's held contract of the day, as text
     ``"c1 c2"``). Sorted by root, date."""
-    from indexcalc.rolls import _days_of, data_roll_targets
+    from indexcalc.rolls import business_days, data_roll_targets
 
     selected = select_roots(market, roots)
     indexed = indexed_prices(market.prices, selected, market.source)
@@ -598,7 +598,7 @@ def disruption_diagnostics(market: MarketData, rule: RollRule, roots: list[str] 
     sessions = disrupted_sessions(schedule, days, indexed, not isinstance(rule, DataRoll))
     held = held_contracts_text(postponed_schedule(schedule, sessions))
     if isinstance(rule, DataRoll):
-        targets = data_roll_targets(market, selected, indexed, _days_of(indexed))
+        targets = data_roll_targets(market, selected, indexed, business_days(market.prices, selected))
         wanted = targets.select(
             "day_key",
             pl.concat_str(pl.col("file_contract").cast(pl.String), pl.lit(":1")).alias("rule_held"),

@@ -474,13 +474,17 @@ def test_missing_data_on_the_run_date_fails_naming_root_and_contract(published_s
     whole_root = without_rows(market, (pl.col("root") == "GC") & (pl.col("date") == day))
     with pytest.raises(DataError, match=f"root GC, contract {held}, date {day}"):
         run_daily(whole_root, specs, day, out, stamp(1), publish=False)
-    # Only the held contract missing: the calculation's disruption check names it.
+    # Only the held contract missing: a disrupted session. Under the "error" policy the
+    # calculation's disruption check names it; under the default rules its last settlement is
+    # kept and the day is published.
     one_contract = without_rows(
         market, (pl.col("root") == "GC") & (pl.col("date") == day) & (pl.col("contract") == held)
     )
     with pytest.raises(DataError, match=f"root GC, contract {held}, date {day}"):
-        run_daily(one_contract, specs, day, out, stamp(2), publish=False)
+        run_daily(one_contract, specs, day, out, stamp(2), publish=False, disruption="error")
     assert len(Ledger(out / "ledger").parts()) == 1
+    run_daily(one_contract, specs, day, out, stamp(3), publish=False)
+    assert len(Ledger(out / "ledger").parts()) == 2
 
 
 def test_refusals_without_state_with_changed_history_or_an_unpublished_index(published_state, tmp_path, market,

@@ -1,8 +1,10 @@
 """``indexcalc series``: linked single-commodity series per root (DESIGN.md section 2).
 
 Writes ``OUT/ROOT.csv`` per root (``date, root, level, daily_return, tr_level, carry,
-held_contracts, disrupted``) and ``OUT/series.parquet`` with every root and column. Every file is written to a temporary name and renamed into place; the
-series are computed completely before the first file is written.
+held_contracts, disrupted``) and ``OUT/series.parquet`` with every root and column. Every file
+is written to a temporary name and renamed into place; the series are computed completely
+before the first file is written. Market disruptions follow docs/design.md section 2
+(:func:`indexcalc.series.build_series`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ Formulas (DESIGN.md section 2), for a root with business days ... t-1, t (its ow
     TR_t     = TR_{t-1} (1 + ER_ret_t + TBR_t),  TR = 100 on the first date  (index points)
     carry_t  = (ln F_{c1,t} - ln F_{c2,t}) * 12 / m                          (annualised)
 
-``w`` are the roll weights of :func:`indexcalc.rolls.roll_schedule`, ``F`` settlement prices,
+``w`` are the weights held at the close: the roll weights of :func:`indexcalc.rolls.roll_schedule`
+with any step postponed by a market disruption (below), ``F`` settlement prices,
 ``TB_{t-1}`` the 3-month T-bill discount yield known on t-1 (latest rate on or before t-1),
 ``days`` calendar days. Carry uses the two nearest hold-cycle contracts priced on t (c1 < c2,
 ``m`` months apart); for the data roll, the data's held contract on t and the next later priced

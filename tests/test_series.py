@@ -333,6 +333,63 @@ def test_a_contract_held_at_the_first_close_without_a_settle_is_an_error_under_e
             build_series(market_from(settles), disruption=policy)
 
 
+def rules_day_by_day(market: MarketData, rule) -> tuple[list[float], list[bool], list[dict[int, float]]]:
+    """The disruption rules (docs/design.md section 2) as a plain loop over one root's days:
+    daily returns, disrupted flags and the weights held at each close. The oracle of the
+    vectorised fixed point in :func:`indexcalc.series.disrupted_sessions`."""
+    schedule: dict[dt.date, dict[int, float]] = {}
+    for date, _, contract, weight in roll_schedule(market, rule).iter_rows():
+        schedule.setdefault(date, {})[contract] = weight
+    settles: dict[tuple[dt.date, int], float] = {
+        (date, contract): settle
+        for date, contract, settle in market.prices.select("date", "contract", "settle").iter_rows()
+        if settle is not None and settle > 0
+    }
+    days = sorted(schedule)
+    returns, flags, held = [0.0], [False], [schedule[days[0]]]
+    last = {contract: settle for (date, contract), settle in settles.items() if date == days[0]}
+    for day in days[1:]:
+        before = held[-1]
+        wanted = schedule[day]
+        disrupted = any((day, contract) not in settles for contract in set(before) | set(wanted))
+        now = {contract: settles.get((day, contract), last.get(contract)) for contract in before}
+        returns.append(sum(w * now[c] for c, w in before.items()) / sum(w * last[c] for c, w in before.items()) - 1)
+        flags.append(disrupted)
+        held.append(before if disrupted else wanted)
+        last.update({contract: settle for (date, contract), settle in settles.items() if date == day})
+    return returns, flags, held
+
+
+@st.composite
+def gappy_curves(draw):
+    span = [D(2024, 1, 25) + dt.timedelta(days=offset) for offset in range(75)]
+    span = [day for day in span if day.weekday() < 5]
+    contracts = [202403, 202405, 202407, 202409]
+    settles = {}
+    for number, day in enumerate(span):
+        curve = {}
+        for position, contract in enumerate(contracts):
+            missing = number > 0 and draw(st.integers(0, 99)) < 12  # about 1 settle in 8 missing
+            curve[contract] = None if missing else 50.0 + number + 3 * position + draw(st.integers(0, 9)) / 10
+        settles[day] = curve
+    window = draw(st.integers(1, 8))
+    return settles, WindowRoll(first_day=window, last_day=window + draw(st.integers(0, 6)))
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(gappy_curves())
+def test_the_disruption_rules_equal_a_day_by_day_loop(case) -> None:
+    settles, rule = case
+    market = market_from(settles)
+    returns, flags, held = rules_day_by_day(market, rule)
+    series = build_series(market, rule, disruption="carry_forward")
+    assert series.get_column("disrupted").to_list() == flags
+    assert series.get_column("daily_return").to_list() == pytest.approx(returns, rel=1e-12, abs=1e-15)
+    text = [" ".join(f"{c}:{round(w, 6):g}" for c, w in sorted(weights.items())) for weights in held]
+    assert series.get_column("held_contracts").to_list() == text
+
+
 # --- collateral ----------------------------------------------------------------------------------
 
 

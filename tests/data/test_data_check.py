@@ -150,3 +150,18 @@ def test_data_check_reports_data_ending_early_and_contracts_never_priced(tmp_pat
     assert table["NG"]["disrupted"] == "6" and table["NG"]["longest_run"] == "6"
     assert table["NG"]["late_rolls"] == "6"  # the closes of Feb 8..15 hold H, not the schedule's weights
     assert table["NG"]["first_never_priced"] == "202405@2024-02-08"
+
+
+def test_an_importers_per_root_report_is_shown_after_the_sessions(tmp_path):
+    # An importer that reports per root (rows re-attributed to another session, say) hands it
+    # over as market.import_report; data check shows its columns, per root, after `sessions`.
+    from indexcalc.checks import TABLE_COLUMNS, check_market
+    from indexcalc.data.load import load_market
+    from indexcalc.specs.base import WindowRoll
+
+    market = load_market(write_prices(tmp_path / "data"))
+    object.__setattr__(market, "import_report", pl.DataFrame({"root": ["NG", "CL"], "reattributed": [0, 3]}))
+    table = check_market(market, WindowRoll()).table
+    at = TABLE_COLUMNS.index("sessions") + 1
+    assert table.columns == [*TABLE_COLUMNS[:at], "reattributed", *TABLE_COLUMNS[at:], "problem"]
+    assert dict(table.select("root", "reattributed").rows()) == {"CL": 3, "NG": 0}

@@ -125,7 +125,7 @@ RESTATEMENT_SCHEMA: dict[str, pl.DataType] = {
 }
 LEVEL_COLUMNS = ("date", "level", "daily_return")
 
-Disruption = Literal["error", "carry_forward"]
+Disruption = Literal["rules", "carry_forward", "error"]
 """The calculation's market-disruption policy (:func:`indexcalc.pipeline.rebuild_all`)."""
 
 CalendarSource = Literal["exchange", "data"]
@@ -476,7 +476,7 @@ def run_daily(
     calendar_source: CalendarSource = "exchange",
     publish: bool = True,
     workers: int = 1,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     on_step: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
@@ -660,7 +660,7 @@ def plan_day(
     date: dt.date,
     published: pl.DataFrame,
     stamp: RunStamp,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     state: DayState | None = None,
     through: dt.date | None = None,
 ) -> DayPlan:
@@ -793,7 +793,7 @@ def rebuild(
     restate_reason: str | None = None,
     publish: bool = True,
     workers: int = 1,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     on_step: Callable[[str], None] | None = None,
 ) -> RebuildOutcome:
     """Recompute every computable spec over the whole market and publish it (module docstring).

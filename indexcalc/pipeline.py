@@ -118,7 +118,7 @@ def rebuild_all(
     market: MarketData,
     specs: Iterable[IndexSpecBase],
     on_step: Callable[[str], None] | None = None,
-    disruption: Literal["error", "carry_forward"] = "error",
+    disruption: Literal["rules", "carry_forward", "error"] = "rules",
 ) -> dict[str, IndexResult]:
     """Compute every spec over the market's full history; results keyed by index id, in spec
     order (:func:`calculate` without the series)."""
@@ -129,14 +129,18 @@ def calculate(
     market: MarketData,
     specs: Iterable[IndexSpecBase],
     on_step: Callable[[str], None] | None = None,
-    disruption: Literal["error", "carry_forward"] = "error",
+    disruption: Literal["rules", "carry_forward", "error"] = "rules",
 ) -> Calculation:
     """Compute every spec over the market's full history: the results and the series.
 
-    ``disruption``: what a held contract without a settlement does (DESIGN.md s2): stop with
-    an error naming root, contract and date, or carry the last price forward (flagged in the
-    series' ``disrupted`` column). Specs are grouped by kind and roll rule so that each family computes shared inputs once;
-    the linked series are built once per roll rule. Specs the market cannot serve must be
+    ``disruption``: the market-disruption policy of :func:`indexcalc.series.build_series`
+    (docs/design.md section 2): "rules" (default) keeps a held contract's last settlement on a
+    disrupted session (flagged in the series' ``disrupted`` column), postpones a roll step due
+    then, and stops after more than :data:`indexcalc.series.MAX_DISRUPTED_SESSIONS` consecutive
+    disrupted sessions naming root, contract and dates; "carry_forward" has no such limit;
+    "error" stops at the first disrupted session. Specs are grouped by kind and roll rule so
+    that each family computes shared inputs once; the linked series are built once per roll
+    rule. Specs the market cannot serve must be
     removed beforehand with :func:`computable`.
     """
     from indexcalc.series import build_series, collateral_returns

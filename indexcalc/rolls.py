@@ -26,9 +26,15 @@ The three rules (``indexcalc.specs.base``):
   ``t``; a contract's roll point is ``days_before`` business days before its first notice day
   (:func:`first_notice_day`), so the index rolls fully at the close of the front contract's
   roll point.
-- :class:`DataRoll`. The index holds the contract the imported data names (``market.held``,
-  pysystemtrade's PRICE contract); it rolls at the close of the day before that contract changes,
-  so the weight at the close of ``t`` is on the contract the data holds on the next business day.
+- :class:`DataRoll`. The index follows the contract the imported data names (``market.held``,
+  pysystemtrade's PRICE contract; :func:`data_roll_targets`): the weight at the close of ``t``
+  is on the contract the data holds on the next business day (the roll happens at the close of
+  the day before the data's contract changes) when that contract has a positive settlement on
+  ``t``; otherwise the index keeps the contract it held at the close of ``t - 1``. So the data's
+  roll is followed at the first close where the new contract has a settlement, a contract the
+  data holds on no close with a settlement is skipped, and every daily return is close to close
+  on one contract (docs/design.md section 2). A root's days before its first such close have
+  no weight (its series starts there).
 """
 
 from __future__ import annotations
@@ -293,7 +299,7 @@ def schedule_from_prices(
     elif isinstance(rule, FirstNoticeRoll):
         schedule = _first_notice_schedule(market, rule, roots, indexed, days)
     elif isinstance(rule, DataRoll):
-        schedule = _data_schedule(market, roots, days)
+        schedule = _data_schedule(market, roots, indexed, days)
     else:  # pragma: no cover - the RollRule union is closed
         raise SpecError(f"unknown roll rule {rule!r}")
     # Each rule builds its rows in day_key (root, date) then contract order.
@@ -586,24 +592,51 @@ def _first_notice_schedule(
 # --- data roll -----------------------------------------------------------------------------------
 
 
-def _data_schedule(market: MarketData, roots: list[str], days: pl.DataFrame) -> pl.DataFrame:
+def data_roll_targets(market: MarketData, roots: list[str], indexed: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    """The data roll, day by day (module doc): ``root, date, day_key, file_contract, contract``.
+
+    ``file_contract`` is the contract the data holds on the next business day (on a root's last
+    day, the one it holds that day; the last held contract named on or before a day counts
+    for it), ``contract`` the one the index holds at the close (null before the root's first
+    close where ``file_contract`` is priced):
+
+        contract_t = file_contract_t   if settle(file_contract_t, t) > 0
+                     contract_{t-1}    otherwise
+
+    ``indexed`` from :func:`indexed_prices`, ``days`` from :func:`business_days` (both sorted by
+    ``day_key``). Rows where the two differ are the closes where the index follows the data
+    late (``data check`` counts them)."""
     if market.held is None:
         raise DataError(
             "the market has no held contracts (the data roll needs them, e.g. pysystemtrade's PRICE contract)",
             file=market.source or None,
         )
     held = market.held.lazy().select(day_key(roots).alias("day_key"), "contract").drop_nulls("day_key")
-    return (
+    named = (
         days.lazy()
         .select("root", "date", "day_key")
         .join(held, on="day_key", how="left")
         .sort("day_key")
         .with_columns(pl.col("contract").forward_fill().over("root"))
-        .drop_nulls("contract")
         # Rolling at the close of the day before the data's contract changes.
-        .with_columns(
-            pl.col("contract").shift(-1).over("root").fill_null(pl.col("contract")).alias("contract"),
-            pl.lit(1.0).alias("weight"),
-        )
+        .with_columns(pl.col("contract").shift(-1).over("root").fill_null(pl.col("contract")).alias("file_contract"))
+        .drop("contract")
         .collect()
+    )
+    keys = named.select(pl.col("day_key") * KEY_SCALE + pl.col("file_contract").cast(pl.Int64)).to_series()
+    priced = (lookup_settle(indexed, keys.fill_null(-1)) > 0).fill_null(False)
+    return named.with_columns(priced.alias("priced")).select(
+        "root",
+        "date",
+        "day_key",
+        "file_contract",
+        pl.when("priced").then(pl.col("file_contract")).forward_fill().over("root").alias("contract"),
+    )
+
+
+def _data_schedule(market: MarketData, roots: list[str], indexed: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    return (
+        data_roll_targets(market, roots, indexed, days)
+        .drop_nulls("contract")
+        .with_columns(pl.lit(1.0).alias("weight"))
     )

@@ -1,15 +1,16 @@
 """Linked single-commodity series: excess return, total return, carry (DESIGN.md section 2).
 
     build_series(market: MarketData, rule: RollRule = WindowRoll(), roots: list[str] | None = None,
-                 disruption: Literal["error", "carry_forward"] = "error") -> pl.DataFrame
+                 disruption: Literal["rules", "carry_forward", "error"] = "rules",
+                 max_disrupted_sessions: int = MAX_DISRUPTED_SESSIONS) -> pl.DataFrame
         columns ``date, root, level, daily_return, tr_level, carry, carry_near, carry_far,
         held_contracts, disrupted``: ``level`` the linked excess-return level (100 on each root's
         first date), ``daily_return`` ER_ret (fraction), ``tr_level`` the total-return level (100
         on the first date), ``carry`` annualised roll yield (fraction, positive in backwardation),
         ``carry_near``, ``carry_far`` the contracts c1 < c2 it was taken from (YYYYMM; null with
-        the carry),
-        ``held_contracts`` e.g. "202403:0.6 202405:0.4" (weights held at that close),
-        ``disrupted`` True where a price was carried forward. Sorted by root, date.
+        the carry), ``held_contracts`` e.g. "202403:0.6 202405:0.4" (weights held at that close,
+        after any postponed roll step), ``disrupted`` True on a disrupted session (below).
+        Sorted by root, date.
 
     collateral_returns(rates: pl.DataFrame, dates: pl.Series) -> pl.DataFrame
         ``date, collateral_return``: TBR_t = (1 / (1 - 91/360 * TB_{t-1}))^(days(t-1,t)/91) - 1
@@ -23,7 +24,8 @@ Formulas (DESIGN.md section 2), for a root with business days ... t-1, t (its ow
     TR_t     = TR_{t-1} (1 + ER_ret_t + TBR_t),  TR = 100 on the first date  (index points)
     carry_t  = (ln F_{c1,t} - ln F_{c2,t}) * 12 / m                          (annualised)
 
-``w`` are the roll weights of :func:`indexcalc.rolls.roll_schedule`, ``F`` settlement prices,
+``w`` are the weights held at the close: the roll weights of :func:`indexcalc.rolls.roll_schedule`
+with any step postponed by a market disruption (below), ``F`` settlement prices,
 ``TB_{t-1}`` the 3-month T-bill discount yield known on t-1 (latest rate on or before t-1),
 ``days`` calendar days. Carry uses the two nearest hold-cycle contracts priced on t (c1 < c2,
 ``m`` months apart). For the data roll it uses the data's held contract h on t (which must be
@@ -33,10 +35,29 @@ formula): vendor files such as pysystemtrade's often price the contract before t
 (their CARRY column) while the one after it (FORWARD) is unpriced. The pair used is recorded
 per day (``carry_near``, ``carry_far``). Carry is null where no such pair is priced.
 
-Market disruption: a contract held at the close of t-1 (weight > 0) without a positive settle
-on t or on t-1 stops the run with a DataError naming root, contract and date; with
-``disruption="carry_forward"`` its last positive settle (on or before that date) is used and the
-row of t is flagged ``disrupted``.
+Market disruption (docs/design.md section 2, as the large commodity index methodologies state
+it). A session t of a root is *disrupted* when a contract held at the close of t-1 (weight > 0),
+or a contract the roll schedule gives a weight at the close of t, has no positive settlement on
+t. Then:
+
+- the held contract keeps its last positive settlement for t (so F_{c,t} = F_{c,s}, s its last
+  priced date) and the row of t is flagged ``disrupted``;
+- the weights do not change at the close of t: a roll step due on t is postponed to the next
+  session that is not disrupted, which then moves to the weights the schedule gives it
+  (``w_t = w^sched_{g(t)}``, g(t) = the last session on or before t that is not disrupted; with
+  the 20%/day window roll, a step missed on one day is made together with the next day's).
+  The data roll follows a vendor's file that has already left the old contract: there only
+  the contract rolled into must have a settlement (it always has: :func:`indexcalc.rolls.
+  data_roll_targets`), and an old contract without one is valued at its last settlement;
+- more than ``max_disrupted_sessions`` consecutive disrupted sessions of one root stop the run
+  with a DataError naming root, contract and the dates (first disrupted session to the session
+  over the limit).
+
+``disruption`` chooses the limit: ``"rules"`` (default) ``max_disrupted_sessions``
+(:data:`MAX_DISRUPTED_SESSIONS`), ``"carry_forward"`` none, ``"error"`` 0 (the first disrupted
+session stops the run, naming root, contract and date). A root's first date is never disrupted
+(nothing is held before it); a contract held at its close without a settlement there has no
+price to keep, which stops the run under every policy.
 """
 
 from __future__ import annotations
@@ -85,15 +106,34 @@ SERIES_SCHEMA: dict[str, pl.DataType] = {
     "disrupted": pl.Boolean(),
 }
 
-Disruption = Literal["error", "carry_forward"]
+Disruption = Literal["rules", "carry_forward", "error"]
+DISRUPTION_POLICIES: tuple[str, ...] = ("rules", "carry_forward", "error")
+
+MAX_DISRUPTED_SESSIONS = 5
+"""Consecutive disrupted sessions of one root carried under the default policy ("rules"); one
+more stops the run. Five sessions is the span after which the large commodity index
+methodologies stop applying their mechanical rule (keep the last settlement, postpone the roll)
+and have the index sponsor determine a price: a calculator cannot make that decision, so it
+stops and names the root, contract and dates (docs/design.md section 2)."""
+
+
+def disruption_limit(disruption: str, max_disrupted_sessions: int = MAX_DISRUPTED_SESSIONS) -> int | None:
+    """Consecutive disrupted sessions a policy carries: "rules" ``max_disrupted_sessions``,
+    "carry_forward" no limit (None), "error" 0."""
+    if disruption not in DISRUPTION_POLICIES:
+        raise SpecError(f"disruption must be one of {', '.join(DISRUPTION_POLICIES)}, got {disruption!r}")
+    if max_disrupted_sessions < 0:
+        raise SpecError(f"max_disrupted_sessions must be 0 or more, got {max_disrupted_sessions}")
+    return {"rules": max_disrupted_sessions, "carry_forward": None, "error": 0}[disruption]
 
 
 def build_series(
     market: MarketData,
     rule: RollRule = WindowRoll(),
     roots: list[str] | None = None,
-    disruption: Disruption = "error",
+    disruption: Disruption = "rules",
     block_rows: int = PRICE_BLOCK_ROWS,
+    max_disrupted_sessions: int = MAX_DISRUPTED_SESSIONS,
 ) -> pl.DataFrame:
     """Linked ER, TR, carry and held contracts per root and business day (see module doc).
 
@@ -103,38 +143,37 @@ def build_series(
     intermediates take one block's memory. An error found in a block is reported as the whole
     market at once would report it (the earliest disruption over all roots, for instance).
     """
-    if disruption not in ("error", "carry_forward"):
-        raise SpecError(f"disruption must be 'error' or 'carry_forward', got {disruption!r}")
+    limit = disruption_limit(disruption, max_disrupted_sessions)
     selected = select_roots(market, roots)
     if not selected:
         return pl.DataFrame(schema=SERIES_SCHEMA)
     blocks = root_blocks(market.prices, selected, block_rows)
     if len(blocks) == 1:
-        return _block_series(market, rule, selected, disruption)
+        return _block_series(market, rule, selected, limit)
     parts = []
     try:
         for block_roots, block_prices in blocks:
-            parts.append(_block_series(replace(market, prices=block_prices), rule, block_roots, disruption))
+            parts.append(_block_series(replace(market, prices=block_prices), rule, block_roots, limit))
     except IndexCalcError:
         # Which problem is reported first depends on all roots: let the whole market report it.
         parts.clear()
-        _block_series(market, rule, selected, disruption)
+        _block_series(market, rule, selected, limit)
         raise
     return pl.concat(parts)
 
 
-def _block_series(market: MarketData, rule: RollRule, selected: list[str], disruption: Disruption) -> pl.DataFrame:
-    """:func:`build_series` of the sorted roots ``selected`` (all with prices), in one pass."""
+def _block_series(market: MarketData, rule: RollRule, selected: list[str], limit: int | None) -> pl.DataFrame:
+    """:func:`build_series` of the sorted roots ``selected`` (all with prices), in one pass;
+    ``limit`` from :func:`disruption_limit`."""
     indexed = indexed_prices(market.prices, selected, market.source)
     schedule = schedule_from_prices(market, rule, selected, indexed)
-    first_of_day = (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)
-    same_root_as_previous = pl.col("day_key").shift(1) // KEY_SCALE == pl.col("day_key") // KEY_SCALE
-    days = (
-        schedule.filter(first_of_day)
-        .select("root", "date", "day_key")
-        .with_columns(pl.when(same_root_as_previous).then(pl.col("date").shift(1)).alias("previous_date"))
+    days = schedule_days(schedule)
+    sessions = disrupted_sessions(schedule, days, indexed, not isinstance(rule, DataRoll))
+    check_disruption_limit(sessions, limit, market.source)
+    schedule = postponed_schedule(schedule, sessions)
+    returns = _excess_returns(schedule, days, indexed, limit == 0, market.source).join(
+        sessions.select("day_key", "disrupted"), on="day_key", how="left", maintain_order="left"
     )
-    returns = _excess_returns(schedule, days, indexed, disruption, market.source)
     carry = _carry(market, indexed, selected, rule)
     # the keyed price rows and the schedule are the largest frames here: freed once done with
     del indexed
@@ -180,14 +219,166 @@ def _flag_sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(keys.set_sorted()) if keys.is_sorted() else frame
 
 
+def schedule_days(schedule: pl.DataFrame) -> pl.DataFrame:
+    """``root, date, day_key, previous_date``: one row per day of a roll schedule with
+    ``day_key`` (its order), ``previous_date`` the root's previous day (null on its first)."""
+    first_of_day = (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)
+    same_root_as_previous = pl.col("day_key").shift(1) // KEY_SCALE == pl.col("day_key") // KEY_SCALE
+    return (
+        schedule.filter(first_of_day)
+        .select("root", "date", "day_key")
+        .with_columns(pl.when(same_root_as_previous).then(pl.col("date").shift(1)).alias("previous_date"))
+    )
+
+
+def _day_numbers(schedule: pl.DataFrame) -> pl.Series:
+    """Position of each schedule row's day among the schedule's days (0, 1, ...)."""
+    return schedule.select(
+        ((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True).cum_sum() - 1).alias("day")
+    ).to_series()
+
+
+def _unpriced_per_day(rows: pl.DataFrame, indexed: pl.DataFrame, days: int) -> pl.Series:
+    """Per day 0..days-1: the smallest contract of ``rows`` (``day, day_key, contract``: the
+    contracts to price on that day) without a positive settle on that day; null if none."""
+    keys = rows.select(pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).to_series()
+    unpriced = rows.filter(~(lookup_settle(indexed, keys) > 0).fill_null(False))
+    return (
+        pl.DataFrame({"day": pl.int_range(days, eager=True, dtype=pl.Int64)})
+        .join(unpriced.group_by("day").agg(pl.col("contract").min()).cast({"day": pl.Int64}), on="day", how="left")
+        .sort("day")
+        .get_column("contract")
+    )
+
+
+def disrupted_sessions(
+    schedule: pl.DataFrame, days: pl.DataFrame, indexed: pl.DataFrame, postpone_when_held_unpriced: bool = True
+) -> pl.DataFrame:
+    """Which days of the schedule are disrupted sessions (module doc, docs/design.md section 2).
+
+    ``schedule``: roll weights with ``day_key`` (:func:`indexcalc.rolls.schedule_from_prices`),
+    ``days`` its :func:`schedule_days`, ``indexed`` the prices (:func:`indexcalc.rolls.indexed_prices`).
+    Returns, per day in ``days`` order: ``root, date, day_key, disrupted`` (bool), ``contract``
+    (the smallest contract without a settlement that makes it disrupted; null otherwise),
+    ``postponed`` (the weights do not change at its close) and ``source_day`` (position of g(t),
+    the last day on or before it whose weights are not postponed: its scheduled weights are
+    the ones held at the close of t).
+
+    With w_{t-1} the weights held at the close of t-1 (the schedule's at g(t-1)):
+
+        disrupted_t = some c with w_{c,t-1} > 0 or w^sched_{c,t} > 0 has no settle_{c,t} > 0
+                      (false on a root's first day)
+        postponed_t = disrupted_t (the index rolls: neither leg of a roll step trades without a
+                      settlement); with ``postpone_when_held_unpriced`` False (the data roll,
+                      which follows a vendor's file that has already left the old contract)
+                      only a scheduled contract without a settlement postpones
+        g(t)        = t if not postponed_t, else g(t-1)
+
+    w_{t-1} depends on the flags before t, so the flags are found by repeating one vectorised
+    pass (flags -> g -> flags) until they no longer change: a fixed point satisfies the
+    recursion on every day, which determines the flags, and each pass settles at least one
+    more day of every run of postponed days (so the passes are a few more than the longest run).
+    """
+    n = days.height
+    if n == 0:
+        return days.select("root", "date", "day_key").with_columns(
+            pl.lit(False).alias("disrupted"),
+            pl.lit(None, pl.Int32).alias("contract"),
+            pl.lit(False).alias("postponed"),
+            pl.lit(None, pl.Int64).alias("source_day"),
+        )
+    day = _day_numbers(schedule)
+    rows = schedule.select("day_key", "contract").with_columns(day.alias("day").cast(pl.Int64))
+    scheduled_unpriced = _unpriced_per_day(rows, indexed, n)
+    position = pl.int_range(n, eager=True, dtype=pl.Int64)
+    first = days.get_column("previous_date").is_null()
+    day_keys = days.get_column("day_key")
+    postponed = pl.Series([False] * n)
+    for _ in range(n + 1):
+        source = pl.select(
+            pl.when(postponed).then(None).otherwise(position).forward_fill().alias("source")
+        ).to_series()
+        # the weights held at the close of t-1: the schedule's at g(t-1), priced on t
+        held_from = pl.DataFrame({"day": position, "day_key": day_keys, "from_day": source.shift(1)}).filter(~first)
+        held = held_from.join(rows.select(pl.col("day").alias("from_day"), "contract"), on="from_day").select(
+            "day", "day_key", "contract"
+        )
+        held_unpriced = _unpriced_per_day(held, indexed, n)
+        contract = pl.select(pl.min_horizontal(scheduled_unpriced, held_unpriced).alias("contract")).to_series()
+        postponing = contract if postpone_when_held_unpriced else scheduled_unpriced
+        now = pl.select((postponing.is_not_null() & ~first).alias("postponed")).to_series()
+        if now.equals(postponed):
+            break
+        postponed = now
+    disrupted = pl.select((contract.is_not_null() & ~first).alias("disrupted")).to_series()
+    return days.select("root", "date", "day_key").with_columns(
+        disrupted,
+        pl.when(disrupted).then(contract).alias("contract"),
+        postponed.alias("postponed"),
+        source.alias("source_day"),
+    )
+
+
+def check_disruption_limit(sessions: pl.DataFrame, limit: int | None, source: str) -> None:
+    """Stop (DataError naming root, contract and dates) where a root has more than ``limit``
+    consecutive disrupted sessions (:func:`disrupted_sessions`); the earliest such session over
+    all roots is reported (then root, then contract). ``limit`` None: no limit; 0: the first
+    disrupted session stops, naming its date (module doc)."""
+    if limit is None or not sessions.get_column("disrupted").any():
+        return
+    root_position = pl.col("day_key") // KEY_SCALE
+    run_start = pl.col("disrupted") & ~(
+        pl.col("disrupted").shift(1).fill_null(False) & (root_position.shift(1) == root_position).fill_null(False)
+    )
+    runs = sessions.with_columns(run_start.cum_sum().alias("run")).filter(pl.col("disrupted"))
+    runs = runs.with_columns(
+        pl.col("date").first().over("run").alias("first_date"),
+        pl.col("contract").first().over("run").alias("first_contract"),
+        pl.int_range(pl.len()).over("run").alias("count"),
+    )
+    over = runs.filter(pl.col("count") == limit).sort("date", "root", "first_contract")
+    if over.height == 0:
+        return
+    root, date, first_date, contract = over.select("root", "date", "first_date", "first_contract").row(0)
+    if limit == 0:
+        raise DataError(
+            "market disruption: held contract has no positive settlement",
+            file=source or None,
+            key=f"root {root}, contract {contract}, date {date}",
+        )
+    raise DataError(
+        f"market disruption on {limit + 1} consecutive sessions (more than {limit}): held contract "
+        "has no positive settlement",
+        file=source or None,
+        key=f"root {root}, contract {contract}, dates {first_date} to {date}",
+    )
+
+
+def postponed_schedule(schedule: pl.DataFrame, sessions: pl.DataFrame) -> pl.DataFrame:
+    """The weights held at each close: the schedule's weights of g(t) (:func:`disrupted_sessions`),
+    so the weights do not change at the close of a disrupted session and a postponed roll step
+    is made at the next session that is not disrupted. Same columns and order as ``schedule``."""
+    if not sessions.get_column("postponed").any():
+        return schedule
+    rows = schedule.with_columns(_day_numbers(schedule).cast(pl.Int64).alias("source_day"))
+    return (
+        sessions.select("root", "date", "day_key", "source_day")
+        .join(rows.select("source_day", "contract", "weight"), on="source_day")
+        .sort(pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64))
+        .select(schedule.columns)
+    )
+
+
 def _excess_returns(
     schedule: pl.DataFrame,
     days: pl.DataFrame,
     indexed: pl.DataFrame,
-    disruption: Disruption,
+    stop_at_disruption: bool,
     source: str,
 ) -> pl.DataFrame:
-    """``day_key, daily_return, disrupted`` for every date after a root's first one."""
+    """``day_key, daily_return`` for every date after a root's first one; a held contract
+    without a positive settle on t or t-1 keeps its last positive settle (or, with
+    ``stop_at_disruption``, stops the run)."""
     # The weights held at the close of t-1 earn the price change from t-1 to t. Schedule rows
     # and days are both in day_key order, so a row's day is a running count of first rows.
     same_root_as_next = pl.col("day_key").shift(-1) // KEY_SCALE == pl.col("day_key") // KEY_SCALE
@@ -217,7 +408,7 @@ def _excess_returns(
         lookup_settle(indexed, positions.get_column("key_before")).alias("settle_before"),
     )
     broken = positions.filter(_not_positive("settle_now") | _not_positive("settle_before"))
-    if broken.height and disruption == "error":
+    if broken.height and stop_at_disruption:
         missing_on = pl.when(_not_positive("settle_before")).then(pl.col("previous_date")).otherwise(pl.col("date"))
         root, date, contract = (
             broken.select("root", missing_on.alias("date"), "contract").sort("date", "root", "contract").row(0)
@@ -229,21 +420,17 @@ def _excess_returns(
         )
     if broken.height:
         positions = _carry_prices_forward(positions, indexed, source)
-    else:
-        positions = positions.with_columns(pl.lit(False).alias("disrupted"))
     # Per-day sums over the (at most a few) consecutive rows of each day, added in row order.
     row_now = pl.col("weight") * pl.col("settle_now")
     row_before = pl.col("weight") * pl.col("settle_before")
-    value_now, value_before, disrupted = row_now, row_before, pl.col("disrupted")
+    value_now, value_before = row_now, row_before
     for ahead in range(1, _widest_day(positions)):
         same_day = pl.col("day_key").shift(-ahead) == pl.col("day_key")
         value_now = value_now + pl.when(same_day).then(row_now.shift(-ahead)).otherwise(0.0)
         value_before = value_before + pl.when(same_day).then(row_before.shift(-ahead)).otherwise(0.0)
-        disrupted = disrupted | (same_day & pl.col("disrupted").shift(-ahead)).fill_null(False)
     return positions.select(
         "day_key",
         (value_now / value_before - 1.0).alias("daily_return"),
-        disrupted.alias("disrupted"),
     ).filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
 
 
@@ -263,7 +450,7 @@ def _not_positive(column: str) -> pl.Expr:
 
 def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source: str) -> pl.DataFrame:
     """Replace missing or non-positive settles by the contract's last positive settle on or
-    before the same date, and flag those rows ``disrupted``."""
+    before the same date."""
     known = indexed.filter(pl.col("settle") > 0).select("date", "root", "contract", "settle").sort("date")
     for date_column, settle_column in (("date", "settle_now"), ("previous_date", "settle_before")):
         positions = positions.sort(date_column).join_asof(
@@ -274,7 +461,6 @@ def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source
             check_sortedness=False,
         )
     positions = positions.with_columns(
-        (_not_positive("settle_now") | _not_positive("settle_before")).alias("disrupted"),
         pl.col("settle_now_known").alias("settle_now"),
         pl.col("settle_before_known").alias("settle_before"),
     )
@@ -426,3 +612,47 @@ def held_contracts_text(schedule: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(text.alias("held_contracts")).filter(
         (pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True)
     ).select("day_key", "held_contracts")
+
+
+def disruption_diagnostics(market: MarketData, rule: RollRule, roots: list[str] | None = None) -> pl.DataFrame:
+    """The calculation's own roll and disruption steps, day by day, without any limit (what
+    ``data check`` counts; docs/design.md section 2).
+
+    Returns ``root, date, disrupted, contract`` (as :func:`disrupted_sessions`), ``postponed``
+    (a roll step waited: the weights held at the close differ from the roll rule's for that
+    close; for the data roll, the rule's contract is the file's held contract of the next day,
+    :func:`indexcalc.rolls.data_roll_targets`) and ``rule_contracts`` (the contracts the rule
+    weights at the close, or for the data roll the file's held contract of the day, as text
+    ``"c1 c2"``). Sorted by root, date."""
+    from indexcalc.rolls import business_days, data_roll_targets
+
+    selected = select_roots(market, roots)
+    indexed = indexed_prices(market.prices, selected, market.source)
+    schedule = schedule_from_prices(market, rule, selected, indexed)
+    days = schedule_days(schedule)
+    sessions = disrupted_sessions(schedule, days, indexed, not isinstance(rule, DataRoll))
+    held = held_contracts_text(postponed_schedule(schedule, sessions))
+    if isinstance(rule, DataRoll):
+        targets = data_roll_targets(market, selected, indexed, business_days(market.prices, selected))
+        wanted = targets.select(
+            "day_key",
+            pl.concat_str(pl.col("file_contract").cast(pl.String), pl.lit(":1")).alias("rule_held"),
+            pl.col("file_contract").shift(1).over("root").fill_null(pl.col("file_contract"))
+            .cast(pl.String).alias("rule_contracts"),
+        )
+    else:
+        wanted = held_contracts_text(schedule).rename({"held_contracts": "rule_held"}).with_columns(
+            pl.col("rule_held").str.replace_all(r":[0-9.e-]+", "").alias("rule_contracts")
+        )
+    return (
+        sessions.join(held, on="day_key", how="left")
+        .join(wanted, on="day_key", how="left")
+        .select(
+            "root",
+            "date",
+            "disrupted",
+            "contract",
+            (pl.col("rule_held").is_not_null() & (pl.col("held_contracts") != pl.col("rule_held"))).alias("postponed"),
+            "rule_contracts",
+        )
+    )

@@ -222,3 +222,34 @@ def test_daily_runs_on_the_real_pysystemtrade_data_continue_and_equal_the_rebuil
     joined = full.join(daily, on=["index_id", "date"], how="full", coalesce=True)
     assert joined.height > 0 and joined.filter(pl.col("level").is_null() | pl.col("daily").is_null()).is_empty()
     assert joined.filter(pl.col("level") != pl.col("daily")).is_empty()
+
+
+@pytest.mark.slow
+def test_a_roll_step_postponed_by_a_disruption_is_continued_as_the_full_calculation_makes_it(market, specs, days):
+    # Under the default disruption rules: GC's old contract loses its settlement on the second
+    # day of its July roll window, so that step waits for the next day. Each day continued from
+    # the state of July 1st equals the full calculation, through and after the roll window.
+    from indexcalc.series import build_series
+
+    july = [day for day in days if START <= day <= dt.date(2024, 7, 31)]
+    rule = specs[0].roll
+    clean = build_series(market.up_to(july[-1]), rule, roots=["GC"]).filter(pl.col("date").is_in(july))
+    rolling = clean.filter(pl.col("held_contracts").str.contains(" "))
+    first_step, second_step = rolling.get_column("date").to_list()[:2]
+    old = int(rolling.item(0, "held_contracts").split(":")[0])
+    gap = pl.col("root").eq("GC") & pl.col("contract").eq(old) & pl.col("date").eq(second_step)
+    gappy = replace(market, prices=market.prices.filter(~gap))
+    series = build_series(gappy.up_to(july[-1]), rule, roots=["GC"]).filter(pl.col("date").is_in(july))
+    assert series.filter(pl.col("disrupted")).get_column("date").to_list() == [second_step]
+    held = dict(series.select("date", "held_contracts").rows())
+    assert held[second_step] == held[first_step] != clean.filter(pl.col("date") == second_step).item(0, "held_contracts")
+    composites = [spec for spec in specs if spec.kind != "copper_macro"]
+    as_of = market.up_to(july[0])
+    state = state_from_calculation(calculate(as_of, composites), composites, as_of, july[0], "", "rules")
+    assert second_step < july[10]
+    for day in july[1:11]:
+        levels, state = continue_day(state, gappy.up_to(day), composites, day)
+        full = all_levels(calculate(gappy.up_to(day), composites).results)
+        joined = full.filter(pl.col("date") == day).join(levels, on=["index_id", "date"], suffix="_state")
+        assert joined.height == levels.height > 0
+        assert joined.filter(pl.col("level_state") != pl.col("level")).is_empty()

@@ -423,23 +423,24 @@ def test_the_stored_state_is_used_only_when_it_matches_the_ledger_specs_instrume
     published = Ledger(published_state / "ledger").current()
     data = market.up_to(PUBLISHED_THROUGH)
     assert state.as_of == PUBLISHED_THROUGH
-    assert state_problem(state, published, specs, data, "error") is None
+    assert state_problem(state, published, specs, data, "rules") is None
     assert "disruption policy" in state_problem(state, published, specs, data, "carry_forward")
+    assert "disruption policy" in state_problem(state, published, specs, data, "error")
     older = published.filter(pl.col("date") < PUBLISHED_THROUGH)
-    assert "not the last published date" in state_problem(state, older, specs, data, "error")
+    assert "not the last published date" in state_problem(state, older, specs, data, "rules")
     moved = published.with_columns(
         pl.when((pl.col("index_id") == "LS-ER") & (pl.col("date") == PUBLISHED_THROUGH))
         .then(pl.col("level") * (1 + 1e-15)).otherwise(pl.col("level")).alias("level"))
-    assert "LS-ER is not its last published level" in state_problem(state, moved, specs, data, "error")
+    assert "LS-ER is not its last published level" in state_problem(state, moved, specs, data, "rules")
     changed_spec = [spec.model_copy(update={"base_value": 1.0}) if spec.id == "LO-ER" else spec for spec in specs]
-    assert "spec or roll rule of LO-ER" in state_problem(state, published, changed_spec, data, "error")
+    assert "spec or roll rule of LO-ER" in state_problem(state, published, changed_spec, data, "rules")
     copper = data.instruments["HG"].model_copy(update={"multiplier": 1.0})
     other_instruments = replace(data, instruments={**data.instruments, "HG": copper})
-    assert "instruments" in state_problem(state, published, specs, other_instruments, "error")
+    assert "instruments" in state_problem(state, published, specs, other_instruments, "rules")
     corrected = replace(data, prices=data.prices.with_columns(
         pl.when((pl.col("root") == "GC") & (pl.col("date") == dt.date(2023, 3, 1)))
         .then(pl.col("settle") + 0.1).otherwise(pl.col("settle")).alias("settle")))
-    assert "data up to 2024-06-28 changed" in state_problem(state, published, specs, corrected, "error")
+    assert "data up to 2024-06-28 changed" in state_problem(state, published, specs, corrected, "rules")
 
 
 # --- refusals -----------------------------------------------------------------------------------
@@ -473,13 +474,17 @@ def test_missing_data_on_the_run_date_fails_naming_root_and_contract(published_s
     whole_root = without_rows(market, (pl.col("root") == "GC") & (pl.col("date") == day))
     with pytest.raises(DataError, match=f"root GC, contract {held}, date {day}"):
         run_daily(whole_root, specs, day, out, stamp(1), publish=False)
-    # Only the held contract missing: the calculation's disruption check names it.
+    # Only the held contract missing: a disrupted session. Under the "error" policy the
+    # calculation's disruption check names it; under the default rules its last settlement is
+    # kept and the day is published.
     one_contract = without_rows(
         market, (pl.col("root") == "GC") & (pl.col("date") == day) & (pl.col("contract") == held)
     )
     with pytest.raises(DataError, match=f"root GC, contract {held}, date {day}"):
-        run_daily(one_contract, specs, day, out, stamp(2), publish=False)
+        run_daily(one_contract, specs, day, out, stamp(2), publish=False, disruption="error")
     assert len(Ledger(out / "ledger").parts()) == 1
+    run_daily(one_contract, specs, day, out, stamp(3), publish=False)
+    assert len(Ledger(out / "ledger").parts()) == 2
 
 
 def test_refusals_without_state_with_changed_history_or_an_unpublished_index(published_state, tmp_path, market,

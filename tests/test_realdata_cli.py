@@ -2,10 +2,12 @@
 "pysystemtrade" and examples/README.md): the default catalogue has nothing it can compute there
 and says why for each index; the example catalogue ``examples/pysystemtrade/catalogue``
 (equal-weight momentum family and a CFTC-weighted metals Long/Short) publishes with
-``--carry-forward``, and stops at the first market disruption without it."""
+``--carry-forward``, and without it stops where a root has more consecutive disrupted sessions
+than the default limit (5), as ``indexcalc data check`` reports."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -70,14 +72,24 @@ def test_published_equal_weight_long_only_is_the_mean_of_root_period_returns(
     assert periods > 150
 
 
-def test_without_carry_forward_the_first_disruption_stops_the_run(pysystemtrade_dir: Path, tmp_path: Path) -> None:
-    # PALLAD 1978-01-06 is a single daily row whose PRICE cell (March 1978, held) is empty.
+def test_without_carry_forward_more_than_five_disrupted_sessions_stop_the_run(pysystemtrade_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    # CORN holds December 2020 from late 2019; the file's intraday rows price it on few days, and
+    # around Christmas 2019 not on the CME sessions 24, 26, 27, 30, 31 December and 2 January:
+    # the 6th stops the run. (PALLAD's
+    # 1978-01-06, a daily row whose held March 1978 has no PRICE, is one session: its last
+    # settlement is kept.) data check stops with the same line.
     result = _publish("--data", pysystemtrade_dir, "--catalogue", EXAMPLE_CATALOGUE, "--out", tmp_path / "out")
     assert result.exit_code == 2, result.output
-    assert result.stderr == (
-        f"error: {pysystemtrade_dir}: root PALLAD, contract 197803, date 1978-01-06: market disruption: "
-        "held contract has no positive settlement\n"
+    line = (
+        rf"error: {re.escape(str(pysystemtrade_dir))}: root CORN, contract 202012, dates 2019-12-24 to "
+        r"2020-01-02: market disruption on 6 consecutive sessions \(more than 5\): held contract has no "
+        r"positive settlement\n"
     )
+    assert re.fullmatch(line, result.stderr), result.stderr
+    check = CliRunner().invoke(main, ["data", "check", str(pysystemtrade_dir)])
+    assert check.exit_code == 2 and check.stderr == result.stderr
+    assert "PALLAD" in check.stdout and "1978-01-06" in check.stdout  # PALLAD's first disrupted session
     assert not (tmp_path / "out").exists()
 
 

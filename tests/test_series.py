@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 
 import polars as pl
@@ -263,29 +264,82 @@ def with_settle(date: dt.date, contract: int, settle: float | None) -> dict:
 
 def test_missing_settle_of_a_held_contract_stops_with_root_contract_and_date() -> None:
     with pytest.raises(DataError, match="root XX, contract 202403, date 2024-02-09: market disruption"):
-        build_series(market_from(with_settle(D(2024, 2, 9), H, None)))
+        build_series(market_from(with_settle(D(2024, 2, 9), H, None)), disruption="error")
+    with pytest.raises(DataError, match="root XX, contract 202403, date 2024-02-09: market disruption"):
+        build_series(market_from(with_settle(D(2024, 2, 9), H, None)), max_disrupted_sessions=0)
 
 
 def test_non_positive_settle_of_a_held_contract_is_a_disruption() -> None:
     with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-12: market disruption"):
-        build_series(market_from(with_settle(D(2024, 2, 12), K, 0.0)))
+        build_series(market_from(with_settle(D(2024, 2, 12), K, 0.0)), disruption="error")
 
 
 def test_missing_row_of_a_held_contract_is_a_disruption() -> None:
     settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
     del settles[D(2024, 2, 9)][K]
     with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-09"):
-        build_series(market_from(settles))
+        build_series(market_from(settles), disruption="error")
 
 
-def test_carry_forward_uses_the_last_known_settle_and_flags_the_rows() -> None:
-    # H has no settle on Feb 9: the 101 of Feb 8 is used on Feb 9 (t) and again on Feb 12 (t-1).
-    series = build_series(market_from(with_settle(D(2024, 2, 9), H, None)), disruption="carry_forward")
+def test_a_held_contract_without_a_settle_keeps_its_last_one_and_the_roll_step_waits() -> None:
+    # H has no settle on Feb 9 (window day 2): Feb 9 is a disrupted session. H keeps Feb 8's 101
+    # for Feb 9; the step due at the close of Feb 9 (to 0.6/0.4) is postponed, so the close of
+    # Feb 9 still holds 0.8/0.2 and Feb 12 makes both steps (to 0.4/0.6, its own weights).
+    #   Feb 9:  (0.8*101 + 0.2*100) / (0.8*101 + 0.2*103) - 1 = 100.8/101.4 - 1 = -0.0059172
+    #   Feb 12: (0.8*98 + 0.2*99) / (0.8*101 + 0.2*100) - 1 = 98.2/100.8 - 1  = -0.0257937
+    #   Feb 13 on: as without the gap (0.4/0.6 held at the close of Feb 12).
+    for policy in ("rules", "carry_forward"):
+        series = build_series(market_from(with_settle(D(2024, 2, 9), H, None)), disruption=policy)
+        returns = series.get_column("daily_return").to_list()
+        assert returns[:5] == pytest.approx(HOLIDAY_RETURNS[:5], abs=1e-15)
+        assert returns[5] == pytest.approx(100.8 / 101.4 - 1, abs=1e-15)
+        assert returns[6] == pytest.approx(98.2 / 100.8 - 1, abs=1e-15)
+        assert returns[6] == pytest.approx(-0.025793650793650795, abs=1e-12)
+        assert returns[7:] == pytest.approx(HOLIDAY_RETURNS[7:], abs=1e-15)
+        assert series.get_column("held_contracts").to_list()[4:7] == [
+            "202403:0.8 202405:0.2",
+            "202403:0.8 202405:0.2",
+            "202403:0.4 202405:0.6",
+        ]
+        assert series.get_column("disrupted").to_list() == [False] * 5 + [True] + [False] * 4
+
+
+def test_a_roll_step_due_when_the_new_contract_has_no_settle_is_made_at_the_next_priced_session() -> None:
+    # K (rolled into from Feb 8, window day 1) has no settle on Feb 8: the step is postponed,
+    # the close of Feb 8 holds H alone (flagged), Feb 9 makes steps 1 and 2 (0.6/0.4).
+    #   Feb 8: 101/100 - 1 (H only, priced)     Feb 9: 99/101 - 1 (H held at the close of Feb 8)
+    settles = with_settle(D(2024, 2, 8), K, None)
+    series = build_series(market_from(settles))
     returns = series.get_column("daily_return").to_list()
-    assert returns[5] == pytest.approx((0.8 * 101 + 0.2 * 100) / (0.8 * 101 + 0.2 * 103) - 1, abs=1e-15)
-    assert returns[6] == pytest.approx((0.6 * 98 + 0.4 * 99) / (0.6 * 101 + 0.4 * 100) - 1, abs=1e-15)
-    assert returns[7:] == pytest.approx(HOLIDAY_RETURNS[7:], abs=1e-15)
-    assert series.get_column("disrupted").to_list() == [False] * 5 + [True, True] + [False] * 3
+    assert returns[4] == pytest.approx(0.01, abs=1e-15)
+    assert returns[5] == pytest.approx(99 / 101 - 1, abs=1e-15)
+    assert returns[6:] == pytest.approx(HOLIDAY_RETURNS[6:], abs=1e-15)
+    assert series.get_column("held_contracts").to_list()[4:6] == ["202403:1", "202403:0.6 202405:0.4"]
+    assert series.get_column("disrupted").to_list() == [False] * 4 + [True] + [False] * 5
+
+
+def test_consecutive_disrupted_sessions_over_the_limit_stop_naming_root_contract_and_dates() -> None:
+    # H unpriced on Feb 8, 9 and 12: three consecutive disrupted sessions.
+    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
+    for day in (D(2024, 2, 8), D(2024, 2, 9), D(2024, 2, 12)):
+        del settles[day][H]
+    market = market_from(settles)
+    message = (
+        "root XX, contract 202403, dates 2024-02-08 to 2024-02-12: market disruption on 3 consecutive "
+        "sessions (more than 2)"
+    )
+    with pytest.raises(DataError, match=re.escape(message)):
+        build_series(market, max_disrupted_sessions=2)
+    # Three are within the default limit (5) and carry_forward's (none): H keeps 100 (Feb 6)
+    # through Feb 12, the roll waits (H held alone), Feb 13 makes steps 1-4 (0.2/0.8).
+    for series in (build_series(market), build_series(market, max_disrupted_sessions=3),
+                   build_series(market, disruption="carry_forward")):
+        returns = series.get_column("daily_return").to_list()
+        assert returns[4:8] == pytest.approx([0.0, 0.0, 0.0, 100 / 100 - 1], abs=1e-15)
+        assert series.get_column("held_contracts").to_list()[4:9] == ["202403:1"] * 3 + [
+            "202403:0.2 202405:0.8", "202405:1"]
+        assert returns[8] == pytest.approx((0.2 * 102 + 0.8 * 104) / (0.2 * 100 + 0.8 * 101) - 1, abs=1e-15)
+        assert series.get_column("disrupted").to_list() == [False] * 4 + [True] * 3 + [False] * 3
 
 
 def test_carry_forward_keeps_each_roots_days_apart_in_a_multi_root_market() -> None:
@@ -304,13 +358,69 @@ def test_carry_forward_keeps_each_roots_days_apart_in_a_multi_root_market() -> N
         assert mine.get_column("disrupted").to_list() == one_root.get_column("disrupted").to_list()
 
 
-def test_carry_forward_without_any_earlier_settle_is_still_an_error() -> None:
-    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
-    for day in list(settles)[:5]:
-        settles[day][K] = None  # K never priced before its first weight at the close of Feb 8
-    settles[D(2024, 2, 8)][K] = None
-    with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-08: .*no earlier settlement"):
-        build_series(market_from(settles), disruption="carry_forward")
+def test_a_contract_held_at_the_first_close_without_a_settle_is_an_error_under_every_policy() -> None:
+    # Nothing is held before a root's first date: H, held at the close of Feb 1, has no price to keep.
+    settles = with_settle(D(2024, 2, 1), H, None)
+    for policy in ("rules", "carry_forward", "error"):
+        with pytest.raises(DataError, match="root XX, contract 202403, date 2024-02-01: market disruption"):
+            build_series(market_from(settles), disruption=policy)
+
+
+def rules_day_by_day(market: MarketData, rule) -> tuple[list[float], list[bool], list[dict[int, float]]]:
+    """The disruption rules (docs/design.md section 2) as a plain loop over one root's days:
+    daily returns, disrupted flags and the weights held at each close. The oracle of the
+    vectorised fixed point in :func:`indexcalc.series.disrupted_sessions`."""
+    schedule: dict[dt.date, dict[int, float]] = {}
+    for date, _, contract, weight in roll_schedule(market, rule).iter_rows():
+        schedule.setdefault(date, {})[contract] = weight
+    settles: dict[tuple[dt.date, int], float] = {
+        (date, contract): settle
+        for date, contract, settle in market.prices.select("date", "contract", "settle").iter_rows()
+        if settle is not None and settle > 0
+    }
+    days = sorted(schedule)
+    returns, flags, held = [0.0], [False], [schedule[days[0]]]
+    last = {contract: settle for (date, contract), settle in settles.items() if date == days[0]}
+    for day in days[1:]:
+        before = held[-1]
+        wanted = schedule[day]
+        disrupted = any((day, contract) not in settles for contract in set(before) | set(wanted))
+        now = {contract: settles.get((day, contract), last.get(contract)) for contract in before}
+        returns.append(sum(w * now[c] for c, w in before.items()) / sum(w * last[c] for c, w in before.items()) - 1)
+        flags.append(disrupted)
+        held.append(before if disrupted else wanted)
+        last.update({contract: settle for (date, contract), settle in settles.items() if date == day})
+    return returns, flags, held
+
+
+@st.composite
+def gappy_curves(draw):
+    span = [D(2024, 1, 25) + dt.timedelta(days=offset) for offset in range(75)]
+    span = [day for day in span if day.weekday() < 5]
+    contracts = [202403, 202405, 202407, 202409]
+    settles = {}
+    for number, day in enumerate(span):
+        curve = {}
+        for position, contract in enumerate(contracts):
+            missing = number > 0 and draw(st.integers(0, 99)) < 12  # about 1 settle in 8 missing
+            curve[contract] = None if missing else 50.0 + number + 3 * position + draw(st.integers(0, 9)) / 10
+        settles[day] = curve
+    window = draw(st.integers(1, 8))
+    return settles, WindowRoll(first_day=window, last_day=window + draw(st.integers(0, 6)))
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(gappy_curves())
+def test_the_disruption_rules_equal_a_day_by_day_loop(case) -> None:
+    settles, rule = case
+    market = market_from(settles)
+    returns, flags, held = rules_day_by_day(market, rule)
+    series = build_series(market, rule, disruption="carry_forward")
+    assert series.get_column("disrupted").to_list() == flags
+    assert series.get_column("daily_return").to_list() == pytest.approx(returns, rel=1e-12, abs=1e-15)
+    text = [" ".join(f"{c}:{round(w, 6):g}" for c, w in sorted(weights.items())) for weights in held]
+    assert series.get_column("held_contracts").to_list() == text
 
 
 # --- collateral ----------------------------------------------------------------------------------
@@ -387,7 +497,7 @@ def test_series_command_writes_one_csv_per_root_and_one_parquet(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     csv = pl.read_csv(out / "CL.csv", try_parse_dates=True)
     assert csv.columns == ["date", "root", "level", "daily_return", "tr_level", "carry", "carry_near", "carry_far",
-                           "held_contracts"]
+                           "held_contracts", "disrupted"]
     assert csv.get_column("daily_return").to_list() == pytest.approx(HOLIDAY_RETURNS, abs=1e-15)
     assert csv.get_column("held_contracts").to_list()[4] == "202403:0.8 202405:0.2"
     everything = pl.read_parquet(out / "series.parquet")
@@ -401,16 +511,35 @@ def test_series_command_stops_on_a_disruption_with_one_line_and_exit_code_2(tmp_
     del settles[D(2024, 2, 9)][H]
     prices = write_long_prices(tmp_path / "prices.csv", settles)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out)])
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out), "--max-disrupted-sessions", "0"])
     assert result.exit_code == 2
     assert "root CL, contract 202403, date 2024-02-09: market disruption" in result.output
     assert not out.exists() or not any(out.iterdir())
 
-    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out), "--carry-forward"])
+    for extra in ([], ["--carry-forward"]):  # the default limit (5) carries the one session, as no limit does
+        result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        assert "1 disrupted sessions" in result.output
+        csv = pl.read_csv(out / "CL.csv")
+        assert csv.columns[-1] == "disrupted"
+        assert csv.get_column("disrupted").to_list() == [False] * 5 + [True] + [False] * 4
+
+
+def test_series_command_stops_after_the_consecutive_session_limit(tmp_path: Path) -> None:
+    settles = {day: dict(curve) for day, curve in HOLIDAY_WINDOW.items()}
+    for day in (D(2024, 2, 8), D(2024, 2, 9), D(2024, 2, 12)):
+        del settles[day][H]
+    prices = write_long_prices(tmp_path / "prices.csv", settles)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out), "--max-disrupted-sessions", "2"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {prices}: root CL, contract 202403, dates 2024-02-08 to 2024-02-12: market disruption on 3 "
+        "consecutive sessions (more than 2): held contract has no positive settlement\n"
+    )
+    assert not out.exists() or not any(out.iterdir())
+    result = CliRunner().invoke(main, ["series", "--data", str(prices), "--out", str(out), "--max-disrupted-sessions", "3"])
     assert result.exit_code == 0, result.output
-    csv = pl.read_csv(out / "CL.csv")
-    assert csv.columns[-1] == "disrupted"
-    assert csv.get_column("disrupted").sum() == 2
 
 
 def test_series_command_data_roll_needs_held_contracts(tmp_path: Path) -> None:
@@ -509,6 +638,7 @@ def test_blocks_give_the_same_series_for_every_rule_and_carry_forward() -> None:
     assert build_series(gap, disruption="carry_forward", block_rows=20).equals(
         build_series(gap, disruption="carry_forward", block_rows=10**9)
     )
+    assert build_series(gap, block_rows=20).equals(build_series(gap, block_rows=10**9))
 
 
 def test_blocks_report_the_disruption_the_whole_market_reports_first() -> None:
@@ -519,4 +649,4 @@ def test_blocks_report_the_disruption_the_whole_market_reports_first() -> None:
     )
     for block_rows in (20, 10**9):
         with pytest.raises(DataError, match="root CC, contract 202403, date 2024-02-09: market disruption"):
-            build_series(market, block_rows=block_rows)
+            build_series(market, block_rows=block_rows, disruption="error")

@@ -6,6 +6,7 @@ the command then calls :func:`indexcalc.data.load.load_market` with them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from indexcalc.data.pysystemtrade import DEFAULT_TIME_ZONE
 from indexcalc.data.pysystemtrade import import_pysystemtrade as read_pysystemtrade_with_report
 from indexcalc.data.quality import QualitySpec, coverage, quality_report
 from indexcalc.data.validate import validate_inflation, validate_macro, validate_prices, validate_rates
+from indexcalc.series import MAX_DISRUPTED_SESSIONS
 
 _FORMAT_HELP = (
     "Data layout; default: pysystemtrade if PATH has multiple_prices_csv/, merge if PATH ends in .toml, "
@@ -47,15 +49,33 @@ def market_options(command: Callable) -> Callable:
 @data.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "data_format", type=click.Choice(DATA_FORMATS), default=None, help=_FORMAT_HELP)
-def check(path: Path | None, data_format: str | None) -> None:
-    """Validate market data and print what it covers, per root.
+@click.option("--roll", "roll", type=click.Choice(["data", "window"]), default=None,
+              help="Roll rule to check with, as `indexcalc series --roll`. Default: data when the market "
+                   "names held contracts, else window.")
+@click.option("--max-disrupted-sessions", type=click.IntRange(min=0), default=MAX_DISRUPTED_SESSIONS,
+              show_default=True, help="The calculation's limit of consecutive disrupted sessions (as for series).")
+@click.option("--carry-forward", is_flag=True, help="Check as a run with --carry-forward (no limit).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (one object) instead of a table.")
+def check(path: Path | None, data_format: str | None, roll: str | None, max_disrupted_sessions: int,
+          carry_forward: bool, as_json: bool) -> None:
+    """Validate market data and run every check the calculation runs, per root.
 
     PATH is a long-format prices file (.csv/.parquet: date, root, contract, settle
     [, volume, open_interest]), a long-format directory (prices.* [, rates.*, inflation.*,
     macro.*, held.*, instruments.toml]) or a pysystemtrade folder (multiple_prices_csv/,
-    csvconfig/). Without PATH the embedded market is checked. The first problem found is
-    printed as one line (file, row or key, problem) and the exit code is 2.
+    csvconfig/). Without PATH the embedded market is checked.
+
+    Per root: rows, contracts, sessions, the importer's own report when it gives one,
+    disrupted sessions (a held contract without a settlement: last settlement kept), the longest
+    run of them and the first, roll steps that waited (late_rolls), held contracts never priced,
+    and data ending before the market's last date (docs/design.md section 2). A file that cannot
+    be read is one line (file, row or key, problem) and exit code 2; so is every case that makes
+    `indexcalc series` (same roll, same limit) stop, after the table, with the same root,
+    contract and date.
     """
+    from indexcalc.checks import check_market
+    from indexcalc.commands.series import ROLL_RULES, disruption_policy
+
     market = load_market(path, data_format)
     if path is None:
         # Files read from a path are validated by their reader; the embedded market here.
@@ -68,13 +88,25 @@ def check(path: Path | None, data_format: str | None) -> None:
         ):
             if frame.height:
                 validator(frame, source, first_row=None)
-    summary = coverage(market.prices).select("root", "first", "last", "years", "rows", "contracts")
-    click.echo(format_table(summary))
-    if market.provenance is not None:
-        click.echo("sources (merged market):")
-        click.echo(format_table(merge_report(market.prices, market.provenance)))
-    first, last = market.prices.get_column("date").min(), market.prices.get_column("date").max()
-    click.echo(f"OK: {summary.height} roots, {first} to {last}")
+    roll = roll or ("data" if market.held is not None else "window")
+    report = check_market(market, ROLL_RULES[roll], **disruption_policy(max_disrupted_sessions, carry_forward))
+    sources = merge_report(market.prices, market.provenance) if market.provenance is not None else None
+    if as_json:
+        extra = {"roll": roll}
+        if sources is not None:
+            extra["sources"] = sources.to_dicts()
+        click.echo(json.dumps(report.as_json() | extra, indent=1, default=str))
+    else:
+        click.echo(format_table(report.table.drop("problem")))
+        if sources is not None:
+            click.echo("sources (merged market):")
+            click.echo(format_table(sources))
+        for root, problem in report.problems.iter_rows():
+            click.echo(f"{root}: {problem}")
+    if report.error is not None:
+        raise report.error
+    if not as_json:
+        click.echo(f"OK: {report.table.height} roots, {report.first} to {report.last}")
 
 
 @data.command("quality")

@@ -60,8 +60,9 @@ def _workers(specs) -> int:
 
 _carry_forward_option = click.option(
     "--carry-forward", is_flag=True,
-    help="On a market disruption carry the last settle forward (flagged) instead of stopping; "
-         "use the same choice for rebuild and run.",
+    help="Market disruption (a held contract without a settlement on a session): its last settlement "
+         "is kept (flagged) and the roll waits; without this switch more than 5 consecutive disrupted "
+         "sessions of a root stop the run, with it there is no limit. Use the same choice for rebuild and run.",
 )
 _progress_option = click.option("--progress/--no-progress", default=True, show_default=True,
                                 help="Progress bar on a terminal when the run takes longer than a second.")
@@ -109,7 +110,7 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
                             calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
-                            disruption="carry_forward" if carry_forward else "error", on_step=bar.advance)
+                            disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance)
     _report_skipped(outcome.skipped)
     _report_notices(outcome.notices)
     date = outcome.date
@@ -156,7 +157,7 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
     specs = _specs(catalogue_dir)
     with _progress(progress, "rebuild") as bar:
         outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
-                          workers=_workers(specs), disruption="carry_forward" if carry_forward else "error",
+                          workers=_workers(specs), disruption="carry_forward" if carry_forward else "rules",
                           on_step=bar.advance)
     _report_skipped(outcome.skipped)
     _report_notices(outcome.notices)

@@ -24,15 +24,17 @@ DEFAULT_OUT = Path("outputs")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes rendering the pages (default: one per CPU, up to 4, for 8 indexes or more).")
 @click.option("--carry-forward", is_flag=True,
-              help="On a market disruption (a held contract without a settlement) carry the last settle "
-                   "forward (flagged) instead of stopping.")
+              help="Market disruption (a held contract without a settlement on a session): its last "
+                   "settlement is kept (flagged) and the roll waits; without this switch more than 5 "
+                   "consecutive disrupted sessions of a root stop the run, with it there is no limit.")
 def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
             progress: bool, workers: int | None, carry_forward: bool) -> None:
     """Compute every catalogue index and publish levels, weights, tables, factsheets,
     methodology documents and the site's index page into OUT (every folder written is
     replaced whole, on success only; other folders there, such as the ledger, stay).
-    A held contract without a settlement stops the run naming root, contract and date, unless
-    --carry-forward (DESIGN.md section 2).
+    A held contract without a settlement keeps its last one and a roll step due then waits; more
+    than 5 consecutive such sessions of a root stop the run naming root, contract and dates,
+    unless --carry-forward (docs/design.md section 2).
 
     A folder that holds a ledger of published levels is refused: there ``indexcalc rebuild``
     and ``indexcalc run`` publish, so that the files always show the ledger's levels."""
@@ -57,7 +59,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
     with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
         results = rebuild_all(market, specs, on_step=bar.advance,
-                              disruption="carry_forward" if carry_forward else "error")
+                              disruption="carry_forward" if carry_forward else "rules")
     publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
     click.echo(f"published {len(results)} indexes to {out_dir}; open {out_dir / 'index.html'} "
                f"or run `indexcalc serve --dir {out_dir}`")

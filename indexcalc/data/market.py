@@ -14,6 +14,8 @@ Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` In
   close of ``date`` (pysystemtrade's PRICE contract); roll rule "data" uses it.
 - ``provenance``: optional, a market merged from several sources: the source of each price row
   (:mod:`indexcalc.data.provenance`); no calculation reads it.
+- ``import_report``: optional, the importer's per-root report (rows, sessions, rows attributed
+  to another session ...; :func:`indexcalc.data.sessions.import_report`), shown by ``data check``.
 
 ``synthetic`` says the market is generated, not real (the embedded market: set by its generator
 and by the reader of its files, from their ``indexcalc.synthetic`` metadata; never guessed from
@@ -59,6 +61,7 @@ class MarketData:
     held: pl.DataFrame | None = None
     source: str = ""
     provenance: pl.DataFrame | None = None
+    import_report: pl.DataFrame | None = None
     synthetic: bool = False
 
     @property

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -207,6 +207,7 @@ def import_pysystemtrade(directory: Path | str, *, time_zone: str = DEFAULT_TIME
     prices = validate_prices(prices, instruments, str(directory / MULTIPLE_PRICES_DIR), first_row=None)
     market = MarketData(prices=prices, instruments=instruments, held=held, source=str(directory))
     report = import_report(rows, last_rows, SOURCE, time_zone)
+    market = replace(market, import_report=report.frame())
     return PysystemtradeImport(market=market, report=report, closes=closes)
 
 

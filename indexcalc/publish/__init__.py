@@ -78,9 +78,9 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
     choice as :func:`indexcalc.pipeline.rebuild_all`).
 
     ``results`` were computed on this ``market`` by :func:`indexcalc.pipeline.rebuild_all`, which
-    applied the run's disruption policy to these roots: under "error" they have no disruption,
-    so carrying prices forward here changes nothing; under "carry_forward" it rebuilds the
-    calculation's own series (instead of stopping at a disruption the run chose to carry)."""
+    applied the run's disruption policy to these roots: the policies differ only in how many
+    consecutive disrupted sessions they accept before stopping, so the series of a run that did
+    not stop are the series without a limit ("carry_forward"), built here without stopping."""
     from indexcalc.pipeline import roll_rule_for
     from indexcalc.series import build_series, collateral_returns
 

@@ -17,7 +17,8 @@ def describe_roll(rule: RollRule) -> str:
     if rule.rule == "before_first_notice":
         return (f"contract {rule.position} of the listed strip, rolled {rule.days_before} business days "
                 "before the front contract's first notice day")
-    return "the contract the market data names as held, rolled at the close of the day before it changes"
+    return ("the contract the market data names as held, rolled at the close of the day before it changes, "
+            "or at the first later close where that contract has a settlement price")
 
 
 def describe_rebalance(spec: IndexSpecBase, weights: pl.DataFrame) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from indexcalc.data.instruments import Instrument
 from indexcalc.publish.describe import describe_roll, family_label, index_roots
 from indexcalc.publish.formatting import environment
+from indexcalc.series import MAX_DISRUPTED_SESSIONS
 from indexcalc.specs import IndexSpecBase, RollRule
 
 
@@ -51,8 +52,9 @@ def methodology_context(
     spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
 ) -> dict:
     """What a methodology template reads: the spec itself, its parameter table, its roots with
-    their instrument terms, the roll rule in words, and the business days without a settlement
-    after which a root's data has ended (:mod:`indexcalc.rules.ended`)."""
+    their instrument terms, the roll rule in words, the calculation's limit of consecutive
+    disrupted sessions, and the business days without a settlement after which a root's data has
+    ended (:mod:`indexcalc.rules.ended`)."""
     from indexcalc.rules.ended import ENDED_AFTER_BUSINESS_DAYS
 
     roots = index_roots(spec, instruments)
@@ -63,6 +65,7 @@ def methodology_context(
         "parameters": spec_parameters(spec),
         "roots": [instruments[root] for root in roots if root in instruments],
         "roll_text": describe_roll(roll or spec.roll),
+        "max_disrupted_sessions": MAX_DISRUPTED_SESSIONS,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sys
 import types
 
@@ -83,8 +85,12 @@ def test_data_check_on_the_embedded_market_reports_23_roots_of_at_least_25_years
     result = run_cli("data", "check")
     assert result.exit_code == 0, result.output
     header, *rows, last = result.stdout.strip().splitlines()
-    assert header.split() == ["root", "first", "last", "years", "rows", "contracts"]
+    assert header.split() == ["root", "first", "last", "rows", "contracts", "sessions", "disrupted", "longest_run",
+                              "first_disrupted", "late_rolls", "never_priced", "first_never_priced", "ends_early"]
     assert len(rows) == 23
-    years = {row.split()[0]: float(row.split()[3]) for row in rows}
+    first = {row.split()[0]: dt.date.fromisoformat(row.split()[1]) for row in rows}
+    last_dates = {row.split()[0]: dt.date.fromisoformat(row.split()[2]) for row in rows}
+    years = {root: (last_dates[root] - first[root]).days / 365.25 for root in first}
     assert min(years.values()) >= 25, years
+    assert all(row.split()[6] == "0" for row in rows)  # no disrupted session in the embedded market
     assert last.startswith("OK: 23 roots, ")

@@ -215,6 +215,17 @@ def test_methodology_describes_the_roll_rule_in_use(instruments):
     assert "business days 2 to 5 of the month, 25% of the position a day" in render_methodology(spec, instruments)
     on_vendor_data = render_methodology(spec, instruments, roll=DataRoll())
     assert "names as held, rolled at the close of the day before it changes" in on_vendor_data
+    assert "or at the first later close where that contract has a settlement price" in on_vendor_data
+
+
+def test_methodology_states_the_market_disruption_rules_with_the_calculations_limit(instruments):
+    from indexcalc.series import MAX_DISRUPTED_SESSIONS
+
+    text = " ".join(render_methodology(parse_spec(KIND_SPECS["momentum"]), instruments).split())
+    assert "keeps its last settlement price" in text
+    assert "a roll step due that day is postponed to the next session that is not disrupted" in text
+    assert f"After {MAX_DISRUPTED_SESSIONS} consecutive disrupted sessions of one commodity the calculation stops" in text
+    assert MAX_DISRUPTED_SESSIONS == 5
 
 
 def test_carry_methodology_follows_construction_and_scope(instruments):

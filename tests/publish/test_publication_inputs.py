@@ -33,15 +33,17 @@ def test_publication_inputs_of_a_carried_forward_run_are_the_runs_series(embedde
         ~((pl.col("root") == DISRUPTED_ROOT) & (pl.col("date") == DISRUPTED_DAY) & (pl.col("contract") == contract))
     ))
     with pytest.raises(DataError, match=f"root {DISRUPTED_ROOT}, contract {contract}, date {DISRUPTED_DAY}"):
-        rebuild_all(market, [spec])
+        rebuild_all(market, [spec], disruption="error")
 
     results = rebuild_all(market, [spec], disruption="carry_forward")
     _, root_levels = publication_inputs(results, market).for_index(spec.id)
     roots = sorted(root_levels.get_column("root").unique().to_list())
     assert roots == UNIVERSE
     series = build_series(market, spec.roll, roots=roots, disruption="carry_forward")
-    # flagged: the day itself and the next, whose return starts from the carried price
-    next_day = DISRUPTED_DAY + dt.timedelta(days=1)
+    # flagged: the disrupted session (the next day's return starts from the kept price)
     flagged = series.filter(pl.col("disrupted")).select("root", "date").rows()
-    assert flagged == [(DISRUPTED_ROOT, DISRUPTED_DAY), (DISRUPTED_ROOT, next_day)]
+    assert flagged == [(DISRUPTED_ROOT, DISRUPTED_DAY)]
     assert root_levels.equals(series.select("date", "root", "level"))
+    # the default rules (one disrupted session, within the limit) compute the same results
+    default = rebuild_all(market, [spec])
+    assert default[spec.id].levels.equals(results[spec.id].levels)

@@ -20,6 +20,8 @@ finishes it); the rest, and what killed runs leave, is removed by :func:`remove_
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
 import tempfile
@@ -97,8 +99,8 @@ CURRENT_LINK = "current"
 """The symlink ``outputs/current -> versions/N`` that names the published version."""
 STAGING_PREFIX = ".staging-"
 """Prefix of the folders under ``versions/`` that a writer is (or was, if killed) filling."""
-SET_ASIDE_PREFIX = ".legacy-"
-"""Prefix of the folders under ``versions/`` holding pre-version entries being replaced."""
+SET_ASIDE_PREFIX = ".adopting-"
+"""Prefix of the folders under ``versions/`` holding an in-place publication being adopted."""
 LINK_PREFIX = ".publish-link-"
 """Prefix of a symlink being created in ``outputs/`` before it is renamed into place."""
 KEEP_VERSIONS = 2
@@ -117,8 +119,9 @@ def publish_directory(target: Path | str, keep: int = KEEP_VERSIONS) -> Iterator
     version no longer has are removed, and versions older than the ``keep`` newest are deleted.
     Entries of ``target`` that are not links into ``current`` (say ``outputs/ledger/``) are left
     alone, except a real file or folder of the same name as a published entry (a publication
-    written before versions existed), which is replaced by its link after the switch. If the
-    writer raises, the staging folder is deleted and ``target`` is untouched.
+    written in place, before versions existed), which first becomes a version of its own
+    (:func:`adopt_in_place_entries`). If the writer raises, the staging folder is deleted and
+    ``target`` is untouched.
     """
     target = Path(target)
     pointer = target / CURRENT_LINK
@@ -145,22 +148,15 @@ def switch_publication(staging: Path, target: Path, keep: int = KEEP_VERSIONS) -
     if reserved:
         raise ValueError(f"a publication may not hold an entry named {reserved[0]!r} (reserved)")
     versions = target / VERSIONS_FOLDER
+    adopt_in_place_entries(target, names)
     previous = current_version(target)
     version = _rename_to_new_version(staging, versions)
-    legacy = []
     for name in names:
         path = target / name
-        if path.is_symlink():
-            if os.readlink(path) != _link_text(name):
-                _replace_with_link(path, _link_text(name))
-        elif path.exists():
-            legacy.append(name)
-        else:
+        if not path.is_symlink() or os.readlink(path) != _link_text(name):
             _replace_with_link(path, _link_text(name))
     _replace_with_link(target / CURRENT_LINK, f"{VERSIONS_FOLDER}/{version.name}")
     _fsync_directory(target)
-    for name in legacy:
-        _adopt_legacy_entry(target, name)
     for path in published_links(target):
         if path.name not in names:
             path.unlink()
@@ -219,8 +215,9 @@ def published_links(target: Path | str) -> list[Path]:
 def remove_unfinished(target: Path | str, keep: int = KEEP_VERSIONS) -> list[Path]:
     """Delete what killed publications left in ``target``: staging and set-aside folders under
     ``versions/``, versions newer than the one ``current`` points to (renamed but never
-    switched to), versions older than the ``keep`` newest, temporary links, and links to
-    entries the current version lacks. Returns the paths removed. Call only while holding the
+    switched to), versions older than the ``keep`` newest, temporary links (or the folder
+    written in place that one was exchanged with), and links to entries the current version
+    lacks. Returns the paths removed. Call only while holding the
     writer lock (:meth:`indexcalc.ledger.Ledger.lock`): a live writer's staging folder looks
     the same as a dead one's."""
     target = Path(target)
@@ -239,7 +236,10 @@ def remove_unfinished(target: Path | str, keep: int = KEEP_VERSIONS) -> list[Pat
     if current is not None:
         links += [path for path in published_links(target) if not (current / path.name).exists()]
     for path in links:
-        path.unlink(missing_ok=True)
+        if path.is_dir() and not path.is_symlink():  # a folder exchanged with its link, not yet deleted
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return stale + links
 
 
@@ -258,18 +258,74 @@ def _replace_with_link(path: Path, pointed: str) -> None:
         raise
 
 
-def _adopt_legacy_entry(target: Path, name: str) -> None:
-    """Replace the real entry ``target/name`` of a publication written before versions by its
-    link: a file in one rename; a folder is renamed aside first (for that instant the entry is
-    missing; a kill there is repaired by the next publication, which creates the link)."""
-    path = target / name
-    if path.is_dir():
-        aside = Path(tempfile.mkdtemp(dir=target / VERSIONS_FOLDER, prefix=SET_ASIDE_PREFIX))
-        os.rename(path, aside / name)
-        _replace_with_link(path, _link_text(name))
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        _replace_with_link(path, _link_text(name))
+def adopt_in_place_entries(target: Path, names: list[str]) -> None:
+    """Turn the real entries of ``target`` named in ``names`` (a publication written in place,
+    before versions) into links ``NAME -> current/NAME`` without a reader seeing a change.
+
+    Without ``current``, the entries are first copied as hard links (no data copied; files are
+    only ever replaced by rename, never rewritten, so sharing them is safe) into a new version
+    that ``current`` then points to. Each entry is then exchanged with its link in one
+    ``renameat2(RENAME_EXCHANGE)`` (Linux); where that is unavailable a folder is renamed aside
+    then replaced by its link, an instant during which it is missing.
+    """
+    in_place = [name for name in names if (target / name).exists() and not (target / name).is_symlink()]
+    if not in_place:
+        return
+    if current_version(target) is None:
+        versions = target / VERSIONS_FOLDER
+        snapshot = Path(tempfile.mkdtemp(dir=versions, prefix=SET_ASIDE_PREFIX))
+        for name in in_place:
+            if (target / name).is_dir():
+                shutil.copytree(target / name, snapshot / name, symlinks=True, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(target / name, snapshot / name)
+        version = _rename_to_new_version(snapshot, versions)
+        _replace_with_link(target / CURRENT_LINK, f"{VERSIONS_FOLDER}/{version.name}")
+    for name in in_place:
+        _replace_entry_with_link(target / name, _link_text(name))
+    _fsync_directory(target)
+
+
+def _link_or_copy(source: Path | str, destination: Path | str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def _replace_entry_with_link(path: Path, pointed: str) -> None:
+    """Replace the real file or folder ``path`` by a symlink to ``pointed`` (see
+    :func:`adopt_in_place_entries`)."""
+    if not path.is_dir():
+        _replace_with_link(path, pointed)
+        return
+    temporary = path.parent / f"{LINK_PREFIX}{uuid.uuid4().hex}"
+    os.symlink(pointed, temporary)
+    if _exchange(temporary, path):
+        shutil.rmtree(temporary)  # now the old folder
+        return
+    aside = Path(tempfile.mkdtemp(dir=path.parent / VERSIONS_FOLDER, prefix=SET_ASIDE_PREFIX))
+    os.rename(path, aside / path.name)
+    os.replace(temporary, path)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one ``renameat2(..., RENAME_EXCHANGE)``; False where unsupported."""
+    function = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if function is None:
+        return False
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if function(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -129,10 +129,12 @@ def test_publish_directory_swaps_in_new_entries_and_keeps_others(tmp_path):
                                                              "versions"]
     assert [path.name for path in (target / "factsheets").iterdir()] == ["NEW.html"]
     assert (target / "factsheets").is_symlink() and (target / "index.html").read_text() == "home"
-    assert os.readlink(target / "current") == "versions/1"
     assert (target / "ledger" / "part-1.parquet").read_text() == "ledger"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["outputs"]  # no staging left behind
-    assert sorted(path.name for path in (target / "versions").iterdir()) == ["1"]
+    # the folder written in place became version 1 before the switch to version 2
+    assert os.readlink(target / "current") == "versions/2"
+    assert sorted(path.name for path in (target / "versions").iterdir()) == ["1", "2"]
+    assert [path.name for path in (target / "versions" / "1" / "factsheets").iterdir()] == ["OLD.html"]
 
 
 def test_a_failed_publication_leaves_the_previous_one_intact(tmp_path):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from indexcalc import atomic
-from indexcalc.publish.serve import make_server, published_file, request_parts
+from indexcalc.publish.serve import make_server
 
 BIG_FILE_BYTES = 8 * 1024 * 1024
 
@@ -145,6 +145,8 @@ def test_a_folder_written_in_place_is_served_without_its_ledger(tmp_path):
 
 
 def test_request_paths_are_parsed_strictly():
+    from indexcalc.publish.serve import request_parts
+
     assert request_parts("/levels/LS-ER.csv?x=1") == ["levels", "LS-ER.csv"]
     assert request_parts("http://example/levels//x.csv") == ["levels", "x.csv"]
     assert request_parts("/a%20b.html") == ["a b.html"]
@@ -153,6 +155,8 @@ def test_request_paths_are_parsed_strictly():
 
 
 def test_each_request_follows_the_current_version(site):
+    from indexcalc.publish.serve import published_file
+
     assert published_file(site, "/").read_text() == "<html>second</html>"
     with atomic.publish_directory(site) as staging:
         write_site(staging, "third")

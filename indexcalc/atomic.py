@@ -1,4 +1,4 @@
-"""Atomic file writes and a publication switched by one symlink (DESIGN.md section 7).
+"""Atomic file writes and a publication switched by one symlink (docs/design.md section 7).
 
 A reader of ``outputs/`` never sees a half-written file: every file is written to a temporary
 name in the same folder, flushed to disk, then renamed over the target (a rename within one
@@ -157,14 +157,17 @@ def switch_publication(staging: Path, target: Path, keep: int = KEEP_VERSIONS) -
             _replace_with_link(path, _link_text(name))
     _replace_with_link(target / CURRENT_LINK, f"{VERSIONS_FOLDER}/{version.name}")
     _fsync_directory(target)
-    for path in published_links(target):
-        if path.name not in names:
-            path.unlink()
-    _fsync_directory(target)
-    if previous is not None and previous.name.isdigit():
-        older = [number for number in version_numbers(target) if number <= int(previous.name)]
-        for number in older[: -(keep - 1) or None]:
-            shutil.rmtree(versions / str(number), ignore_errors=True)
+    # Published: what follows only tidies up, and the next run's remove_unfinished redoes it.
+    try:
+        for path in published_links(target):
+            if path.name not in names:
+                path.unlink()
+        if previous is not None and previous.name.isdigit():
+            older = [number for number in version_numbers(target) if number <= int(previous.name)]
+            for number in older[: -(keep - 1) or None]:
+                shutil.rmtree(versions / str(number), ignore_errors=True)
+    except OSError:
+        pass
     return version
 
 

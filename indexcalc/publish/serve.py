@@ -213,7 +213,7 @@ class PublicationServer(HTTPServer):
 
 
 def make_server(directory: Path | str, port: int = 8000, host: str = LOOPBACK, *, threads: int = WORKER_THREADS,
-                request_timeout: float = REQUEST_TIMEOUT) -> PublicationServer:
+                request_timeout: float = REQUEST_TIMEOUT, max_pending: int = MAX_PENDING) -> PublicationServer:
     """A server for the publication in ``directory`` on ``host``:``port`` (0 = any free port;
     the chosen one is ``server.server_address[1]``). Not started: call ``serve_forever``."""
     directory = Path(directory)
@@ -222,6 +222,6 @@ def make_server(directory: Path | str, port: int = 8000, host: str = LOOPBACK, *
                          file=str(directory))
     try:
         return PublicationServer((host, port), directory.resolve(), threads=threads,
-                                 request_timeout=request_timeout)
+                                 request_timeout=request_timeout, max_pending=max_pending)
     except OSError as error:
         raise StateError(f"cannot listen on {host}:{port} ({error.strerror or error})") from None

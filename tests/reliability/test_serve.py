@@ -193,6 +193,21 @@ def test_idle_connections_use_no_more_threads_than_the_pool(site):
                 client.close()
 
 
+def test_connections_beyond_the_pending_limit_get_503_at_once(site):
+    with Running(site, threads=1, request_timeout=5, max_pending=2) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
+        try:
+            time.sleep(0.3)  # both accepted: one held by the only thread, one waiting for it
+            started = time.monotonic()
+            status, _, _ = server.get("/")
+            assert status == 503 and time.monotonic() - started < 2
+        finally:
+            for client in idle:
+                client.close()
+        time.sleep(0.3)
+        assert server.get("/")[0] == 200
+
+
 def drop_mid_response(port: int, path: str = "/big.csv") -> None:
     """Ask for a large file and reset the connection without reading it."""
     client = socket.create_connection(("127.0.0.1", port), timeout=5)

@@ -221,3 +221,27 @@ def test_a_current_folder_copied_as_a_real_folder_is_refused(tmp_path):
     with pytest.raises(atomic.StateError, match="not a symlink"):
         publish(tmp_path / "copy", NEW)
     assert reader_view(tmp_path / "copy") == OLD
+
+
+@pytest.mark.slow  # about 6 s: computes and publishes one index
+def test_the_publish_command_removes_what_killed_runs_left(tmp_path):
+    from click.testing import CliRunner
+
+    from indexcalc.cli import main
+
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    (catalogue / "test.toml").write_text('[[index]]\nid = "T-LO-ER"\nkind = "momentum"\nname = "Test Long-Only ER"\n'
+                                         'family = "long_only"\n')
+    out = tmp_path / "outputs"
+    (out / "versions" / ".staging-dead").mkdir(parents=True)  # a publish killed while writing
+    (out / "versions" / ".staging-dead" / "index.html").write_text("half")
+    (out / "versions" / "4").mkdir()  # a publish killed before its switch
+    (tmp_path / ".outputs.staging-old").mkdir()  # 4c1ad00's staging, never removed there
+    result = CliRunner().invoke(main, ["publish", "--catalogue", str(catalogue), "--out", str(out),
+                                       "--no-progress", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in (out / "versions").iterdir()) == ["1"]
+    assert os.readlink(out / "current") == "versions/1"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["catalogue", "outputs"]
+    assert "T-LO-ER" in (out / "index.html").read_text()

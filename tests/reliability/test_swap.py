@@ -223,11 +223,12 @@ def test_a_current_folder_copied_as_a_real_folder_is_refused(tmp_path):
     assert reader_view(tmp_path / "copy") == OLD
 
 
-@pytest.mark.slow  # about 6 s: computes and publishes one index
+@pytest.mark.slow  # about 12 s: computes one index twice
 def test_the_publish_command_removes_what_killed_runs_left(tmp_path):
     from click.testing import CliRunner
 
     from indexcalc.cli import main
+    from indexcalc.ledger import Ledger
 
     catalogue = tmp_path / "catalogue"
     catalogue.mkdir()
@@ -238,8 +239,12 @@ def test_the_publish_command_removes_what_killed_runs_left(tmp_path):
     (out / "versions" / ".staging-dead" / "index.html").write_text("half")
     (out / "versions" / "4").mkdir()  # a publish killed before its switch
     (tmp_path / ".outputs.staging-old").mkdir()  # 4c1ad00's staging, never removed there
-    result = CliRunner().invoke(main, ["publish", "--catalogue", str(catalogue), "--out", str(out),
-                                       "--no-progress", "--workers", "1"])
+    arguments = ["publish", "--catalogue", str(catalogue), "--out", str(out), "--no-progress", "--workers", "1"]
+    with Ledger(out / "ledger").lock():  # a live run holds the lock: its staging folder stays
+        result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2 and "another indexcalc run" in result.output, result.output
+    assert (out / "versions" / ".staging-dead" / "index.html").read_text() == "half"
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in (out / "versions").iterdir()) == ["1"]
     assert os.readlink(out / "current") == "versions/1"

@@ -64,9 +64,11 @@ is a no-op that writes nothing.
 
 **Interruption safety** (:func:`publish_with_commit`). Every republished file is written into a
 staging folder first; then the ledger part is appended (the commit point); then the staged
-entries are renamed into place. A run killed before the commit leaves ledger and publication as
-they were; a run killed after it is repaired by running the same date again. One run at a time
-holds the ledger lock.
+folder becomes a new version and the ``current`` symlink is switched to it in one rename
+(:func:`indexcalc.atomic.publish_directory`). A run killed before the commit leaves ledger and
+publication as they were; a run killed after it shows the previous publication or the new one,
+never a mix, and is completed by running the same date again. One run at a time holds the
+ledger lock; the next one removes what a killed run left (:func:`remove_stale_staging`).
 
 **Rebuild** (:func:`rebuild`). The full history on the whole market. With no ledger it is the
 initial publication (version 1). With a ledger, published levels that would move are written
@@ -429,8 +431,13 @@ def publish_with_commit(
 
 
 def remove_stale_staging(out_dir: Path) -> list[Path]:
-    """Delete staging and set-aside folders that a killed publication left beside ``out_dir``
-    (``.<name>.staging-*``, ``.<name>.previous-*``); call only while holding the ledger lock."""
+    """Delete what killed publications left in and beside ``out_dir``: staging folders,
+    versions never switched to or beyond the kept ones, temporary links
+    (:func:`indexcalc.atomic.remove_unfinished`), and the ``.<name>.staging-*`` and
+    ``.<name>.previous-*`` folders of releases before versioned publications; call only while
+    holding the ledger lock."""
+    from indexcalc.atomic import remove_unfinished
+
     out_dir = Path(out_dir)
     if not out_dir.parent.is_dir():
         return []
@@ -442,7 +449,7 @@ def remove_stale_staging(out_dir: Path) -> list[Path]:
     )
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
-    return stale
+    return stale + remove_unfinished(out_dir)
 
 
 # --- the daily run ------------------------------------------------------------------------------

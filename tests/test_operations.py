@@ -11,6 +11,7 @@ base-metals 63-day covariance. The published state is the rebuild of the data up
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -82,8 +83,18 @@ def stamp(number: int) -> RunStamp:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative path -> bytes)."""
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """Every file a reader of ``folder`` sees (relative path -> bytes): published entries are
+    read through their links (``index.html -> current/index.html``); the version folders behind
+    them are not listed a second time."""
+    files = {}
+    for directory, folders, names in os.walk(folder, followlinks=True):
+        if Path(directory) == folder:
+            folders[:] = [name for name in folders if name not in ("versions", "current")]
+        for name in names:
+            path = Path(directory) / name
+            if path.is_file():
+                files[str(path.relative_to(folder))] = path.read_bytes()
+    return dict(sorted(files.items()))
 
 
 def business_days_after(market: MarketData, specs, day: dt.date, count: int) -> list[dt.date]:
@@ -125,7 +136,7 @@ def published_small(tmp_path_factory, market, small_specs) -> Path:
 
 def fresh(state: Path, tmp_path: Path) -> Path:
     target = tmp_path / "outputs"
-    shutil.copytree(state, target)
+    shutil.copytree(state, target, symlinks=True)
     return target
 
 
@@ -364,14 +375,12 @@ def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(publ
     out = fresh(published_small, tmp_path / "broken")
     from indexcalc import atomic
 
-    def die_while_swapping(staging, target):
-        # The first entry is swapped in, then the process "dies" (the rest never moves).
-        first = sorted(staging.iterdir())[0]
-        shutil.rmtree(target / first.name)
-        first.rename(target / first.name)
+    def die_while_switching(staging, target, keep):
+        # The staged publication becomes a version, then the process "dies" before the switch.
+        staging.rename(target / "versions" / "99")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(atomic, "_swap_entries", die_while_swapping)
+    monkeypatch.setattr(atomic, "switch_publication", die_while_switching)
     with pytest.raises(KeyboardInterrupt):
         run_daily(market, small_specs, day, out, stamp(1))
     monkeypatch.undo()
@@ -379,6 +388,7 @@ def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(publ
     repaired = run_daily(market, small_specs, day, out, stamp(2))
     assert repaired.already_published and repaired.appended == {day: 0}
     assert snapshot(out) == snapshot(clean)
+    assert not (out / "versions" / "99").exists()  # the version never switched to is removed
 
 
 def test_the_stored_state_is_audited_by_a_publishing_run_and_is_only_a_cache(published_small, tmp_path, market,

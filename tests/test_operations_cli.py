@@ -82,8 +82,18 @@ def assert_user_error(result: Result, *fragments: str) -> None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative path -> bytes)."""
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """Every file a reader of ``folder`` sees (relative path -> bytes): published entries are
+    read through their links (``index.html -> current/index.html``); the version folders behind
+    them are not listed a second time."""
+    files = {}
+    for directory, folders, names in os.walk(folder, followlinks=True):
+        if Path(directory) == folder:
+            folders[:] = [name for name in folders if name not in ("versions", "current")]
+        for name in names:
+            path = Path(directory) / name
+            if path.is_file():
+                files[str(path.relative_to(folder))] = path.read_bytes()
+    return dict(sorted(files.items()))
 
 
 def ledger_temporaries(out: Path) -> list[str]:
@@ -112,7 +122,7 @@ def setup(tmp_path_factory, embedded_market) -> dict[str, Path]:
 
 def fresh(setup, tmp_path: Path) -> Path:
     out = tmp_path / "outputs"
-    shutil.copytree(setup["published"], out)
+    shutil.copytree(setup["published"], out, symlinks=True)
     return out
 
 

@@ -60,21 +60,38 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
         results = rebuild_all(market, specs, on_step=bar.advance,
                               disruption="carry_forward" if carry_forward else "rules")
-    publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
+    from indexcalc.operations import remove_stale_staging
+
+    # The writer lock keeps the removal of what killed runs left from touching a live run's staging.
+    with Ledger(out_dir / "ledger").lock():
+        remove_stale_staging(out_dir)
+        publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
     click.echo(f"published {len(results)} indexes to {out_dir}; open {out_dir / 'index.html'} "
                f"or run `indexcalc serve --dir {out_dir}`")
 
 
 @main.command("serve")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; anything but 127.0.0.1 exposes the publication to the network.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT,
               show_default=True, help="Publication folder to serve.")
-def serve(port: int, directory: Path) -> None:
-    """Serve a publication on http://127.0.0.1:PORT/ for a quick look (Ctrl-C stops)."""
-    from indexcalc.publish.serve import make_server
+@click.option("--timeout", "request_timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds a connection may stay silent before it is closed.")
+@click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Threads serving connections (more connections wait their turn).")
+def serve(port: int, host: str, directory: Path, request_timeout: float, threads: int) -> None:
+    """Serve a publication on http://HOST:PORT/ for a quick look (Ctrl-C stops).
 
-    server = make_server(directory, port)
-    click.echo(f"serving {directory} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
+    Only the files of the current publication are served: no folder listings, no dotfiles,
+    temporary files, ledger or state, nothing a symlink leads to outside the publication."""
+    from indexcalc.publish.serve import LOOPBACK, make_server
+
+    server = make_server(directory, port, host, threads=threads, request_timeout=request_timeout)
+    if host != LOOPBACK:
+        click.echo(f"warning: listening on {host}, not only on this machine ({LOOPBACK})", err=True)
+    click.echo(f"serving {directory} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

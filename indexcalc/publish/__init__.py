@@ -12,9 +12,10 @@ Layout of a publication folder (``outputs/`` by default)::
     weights/INDEX.csv                   the weights behind the levels
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
-The publication is written to a staging folder and only then swapped in, folder by folder
-(:func:`indexcalc.atomic.publish_directory`): a failed run leaves the previous publication in place, and
-other folders of ``out_dir`` (the ledger) are untouched.
+The publication is written to a staging folder, which becomes ``versions/N``; the entries above
+are links through ``current -> versions/N``, switched in one rename
+(:func:`indexcalc.atomic.publish_directory`): a failed or killed run leaves the previous
+publication in place, and other folders of ``out_dir`` (the ledger) are untouched.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import threading
 import urllib.request
 from pathlib import Path
@@ -123,10 +125,16 @@ def test_publish_directory_swaps_in_new_entries_and_keeps_others(tmp_path):
         (staging / "factsheets").mkdir()
         (staging / "factsheets" / "NEW.html").write_text("new")
         atomic.atomic_write_text(staging / "index.html", "home")
-    assert sorted(path.name for path in target.iterdir()) == ["factsheets", "index.html", "ledger"]
+    assert sorted(path.name for path in target.iterdir()) == ["current", "factsheets", "index.html", "ledger",
+                                                             "versions"]
     assert [path.name for path in (target / "factsheets").iterdir()] == ["NEW.html"]
+    assert (target / "factsheets").is_symlink() and (target / "index.html").read_text() == "home"
     assert (target / "ledger" / "part-1.parquet").read_text() == "ledger"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["outputs"]  # no staging left behind
+    # the folder written in place became version 1 before the switch to version 2
+    assert os.readlink(target / "current") == "versions/2"
+    assert sorted(path.name for path in (target / "versions").iterdir()) == ["1", "2"]
+    assert [path.name for path in (target / "versions" / "1" / "factsheets").iterdir()] == ["OLD.html"]
 
 
 def test_a_failed_publication_leaves_the_previous_one_intact(tmp_path):
@@ -139,9 +147,10 @@ def test_a_failed_publication_leaves_the_previous_one_intact(tmp_path):
             raise RuntimeError("render failed")
     assert (target / "index.html").read_text() == "first"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["outputs"]
+    assert sorted(path.name for path in (target / "versions").iterdir()) == ["1"]
 
 
-def test_a_swap_that_fails_half_way_puts_the_old_entries_back(tmp_path, monkeypatch):
+def test_a_switch_that_fails_leaves_the_old_publication_shown(tmp_path, monkeypatch):
     target = tmp_path / "outputs"
     with atomic.publish_directory(target) as staging:
         atomic.atomic_write_text(staging / "a.html", "old a")
@@ -149,7 +158,7 @@ def test_a_swap_that_fails_half_way_puts_the_old_entries_back(tmp_path, monkeypa
     real_replace = atomic.os.replace
 
     def failing_replace(source, destination):
-        if Path(source).name == "b.html" and "staging" in str(source):
+        if Path(destination).name == "current":
             raise OSError("disk full")
         return real_replace(source, destination)
 
@@ -238,8 +247,8 @@ def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledg
     result = CliRunner().invoke(main, ["publish", "--catalogue", str(catalogue), "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "published 3 indexes" in result.output
-    assert sorted(path.name for path in out.iterdir()) == ["factsheets", "index.html", "ledger", "levels",
-                                                            "methodology", "weights"]
+    assert sorted(path.name for path in out.iterdir()) == ["current", "factsheets", "index.html", "ledger", "levels",
+                                                            "methodology", "versions", "weights"]
     assert (out / "ledger" / "part.parquet").read_text() == "kept"
     # the ER index is compared with the ER Long-Only index; no TR Long-Only index exists
     assert "Long-Only reference: Test Long-Only ER (T-LO-ER)" in (out / "factsheets" / "T-LS-ER.html").read_text()

@@ -242,14 +242,7 @@ class Ledger:
                 return rows
         except Exception:  # noqa: BLE001 - parts of another schema: read one by one below
             pass
-        try:
-            frames = [pl.read_parquet(part) for part in parts]
-            return pl.concat(
-                [frame.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()]) for frame in frames],
-                how="vertical",
-            )
-        except Exception as error:  # a damaged or foreign part is the user's state problem, not a bug
-            raise StateError(f"cannot read the ledger ({error})", file=str(self.directory)) from None
+        return pl.concat([_read_part(part) for part in parts], how="vertical")
 
     def current(self, as_of: dt.datetime | None = None) -> pl.DataFrame:
         """The levels as published at ``as_of`` (default: everything appended): per index and
@@ -326,6 +319,22 @@ class Ledger:
             yield
         finally:
             os.close(descriptor)
+
+
+def _read_part(part: Path) -> pl.DataFrame:
+    """One part file in the ledger schema; a part that cannot be read (damaged, truncated,
+    foreign) is a StateError naming the part file: the ledger is the user's state, so the
+    error says which file to restore from a backup (parts are never rewritten)."""
+    try:
+        frame = pl.read_parquet(part)
+        return frame.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()])
+    except Exception as error:  # noqa: BLE001 - a damaged or foreign part is a state problem, not a bug
+        cause = " ".join(str(error).split())[:160] or type(error).__name__
+        raise StateError(
+            f"cannot read the ledger: this part is damaged or not a ledger part ({cause}); "
+            "restore it from a backup (parts are never rewritten)",
+            file=str(part),
+        ) from None
 
 
 def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.DataFrame:

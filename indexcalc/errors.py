@@ -31,3 +31,10 @@ class SpecError(IndexCalcError):
 
 class StateError(IndexCalcError):
     """Published state (ledger, outputs) that forbids the requested operation."""
+
+
+class OutputError(IndexCalcError):
+    """The output side failed: a file or folder of the publication or the ledger could not be
+    written (disk full, read-only folder, permissions) or a page-rendering process died. The
+    message names the path and the cause and says what the run left (ledger committed or not)
+    and how the next run recovers."""

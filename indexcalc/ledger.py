@@ -59,7 +59,8 @@ PART_PREFIX = "part-"
 PART_SUFFIX = ".parquet"
 TEMPORARY_PREFIX = ".tmp-"
 LOCK_FILE = ".lock"
-"""Held (``flock``) by a run or rebuild for its whole duration: one writer at a time."""
+"""In the output folder (beside ``ledger/``): held (``flock``) by a run, rebuild or publish
+for its whole duration, one writer at a time (:func:`output_lock`)."""
 
 RUN_ID_LENGTH = 12
 """Hex characters of a run id (48 random bits)."""
@@ -305,20 +306,39 @@ class Ledger:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the ledger's writer lock (an exclusive ``flock`` on ``.lock`` in the ledger
-        folder, created if needed) for the ``with`` block; another holder is a StateError.
-        The lock dies with its process, so a killed run never leaves it held."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / LOCK_FILE
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StateError("another indexcalc run or rebuild is writing this ledger", file=str(path)) from None
+        """Hold the writer lock of the output folder this ledger is in (the ledger folder's
+        parent; :func:`output_lock`) for the ``with`` block; another holder is a StateError."""
+        with output_lock(self.directory.parent):
             yield
-        finally:
-            os.close(descriptor)
+
+
+@contextmanager
+def output_lock(out_dir: Path | str) -> Iterator[None]:
+    """Hold the writer lock of the output folder ``out_dir`` for the ``with`` block: an
+    exclusive ``flock`` on ``out_dir/.lock`` (folder and file created if needed).
+
+    One lock for every command that writes an output folder (``rebuild``, ``run``,
+    ``publish``): while one holds it, another is refused at once with a StateError (one line,
+    exit code 2) rather than waiting. Checks that depend on the folder's contents ("it holds a
+    ledger") are made inside the lock, so no writer can change them between the check and the
+    write. The lock dies with its process, so a killed run never leaves it held.
+    """
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_FILE
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateError(
+                "another indexcalc run, rebuild or publish is writing this output folder; "
+                "try again when it has finished",
+                file=str(path),
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _read_part(part: Path) -> pl.DataFrame:

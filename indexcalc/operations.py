@@ -61,8 +61,10 @@ is a no-op that writes nothing.
 **Interruption safety** (:func:`publish_with_commit`). Every republished file is written into a
 staging folder first; then the ledger part is appended (the commit point); then the staged
 entries are renamed into place. A run killed before the commit leaves ledger and publication as
-they were; a run killed after it is repaired by running the same date again. One run at a time
-holds the ledger lock.
+they were; a run killed after it is repaired by running the same date again. One writer at a
+time: ``rebuild``, ``run`` and ``publish`` hold the output folder's lock
+(:func:`indexcalc.ledger.output_lock`, ``OUT/.lock``) for their whole duration, and a second
+one is refused at once.
 
 **Rebuild** (:func:`rebuild`). The full history on the whole market. With no ledger it is the
 initial publication (version 1). With a ledger, published levels that would move are written
@@ -94,7 +96,16 @@ from indexcalc.daystate import (
     state_from_calculation,
 )
 from indexcalc.errors import DataError, StateError
-from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
+from indexcalc.ledger import (
+    LEDGER_SCHEMA,
+    Ledger,
+    current_view,
+    input_hash,
+    input_hashes,
+    ledger_rows,
+    methodology_version,
+    output_lock,
+)
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
 from indexcalc.specs import IndexSpecBase
@@ -460,7 +471,7 @@ def run_daily(
     ledger = Ledger(out_dir / LEDGER_FOLDER)
     run_market = market.up_to(date)
     specs, skipped = computable(list(specs), run_market)
-    with ledger.lock():
+    with output_lock(out_dir):
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
         published = ledger.current()
@@ -769,7 +780,7 @@ def rebuild(
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
     if restate_reason is not None and not restate_reason.strip():
         raise StateError("a restatement needs a non-empty reason")
-    with ledger.lock():
+    with output_lock(out_dir):
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
         calculation = calculate(market, specs, on_step=on_step, disruption=disruption)

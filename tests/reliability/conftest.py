@@ -82,7 +82,16 @@ def run_with_fault(fault: str, arguments: list, timeout: float) -> tuple[subproc
 
 def assert_unlocked(out: Path) -> None:
     """Nothing holds the lock of the output folder ``out`` (a new writer could start)."""
-    from indexcalc.ledger import Ledger
+    from indexcalc.ledger import output_lock
 
-    with Ledger(out / "ledger").lock():
+    with output_lock(out):
         pass
+
+
+def start_with_fault(fault: str, arguments: list, environment: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``indexcalc ARGUMENTS`` in a subprocess with ``fault`` installed (not waited for)."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "PYTHONUNBUFFERED": "1", **(environment or {})}
+    return subprocess.Popen(
+        [sys.executable, "-c", FAULT_SCRIPT, fault, *[str(argument) for argument in arguments]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=PROJECT,
+    )

@@ -28,11 +28,42 @@ def die_while_rendering(index_id: str):
     return publish._render_in_worker(index_id)
 
 
+PAUSED_VARIABLE = "INDEXCALC_TEST_PAUSED"
+"""File the paused process creates when it reaches its pause."""
+RELEASE_VARIABLE = "INDEXCALC_TEST_RELEASE"
+"""File whose creation lets the paused process go on (it gives up after PAUSE_SECONDS)."""
+PAUSE_SECONDS = 120
+
+
+def pause() -> None:
+    """Signal the pause (:data:`PAUSED_VARIABLE`) and wait for the release file."""
+    import time
+    from pathlib import Path
+
+    Path(os.environ[PAUSED_VARIABLE]).write_text("paused")
+    release = Path(os.environ[RELEASE_VARIABLE])
+    deadline = time.monotonic() + PAUSE_SECONDS
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def paused_before(module, name: str) -> None:
+    """Replace ``module.name`` by a function that pauses, then calls the original."""
+    original = getattr(module, name)
+
+    def wrapper(*arguments, **keywords):
+        pause()
+        return original(*arguments, **keywords)
+
+    setattr(module, name, wrapper)
+
+
 def install(fault: str) -> None:
     """Install ``fault`` in this (parent) process. ``start``/``init``/``render``: the page-rendering
     pool is used even for a few indexes, and its workers die at start-up (killed while
     reading their start-up arguments / exiting in their initializer) or mid-render;
-    ``pool``: the pool with no fault; ``none``: nothing."""
+    ``pool``: the pool with no fault; ``pause-rebuild`` / ``pause-publish``: the rebuild /
+    publish pauses before its calculation (:func:`pause`); ``none``: nothing."""
     import indexcalc.publish as publish
 
     if fault in ("start", "init", "render", "pool"):
@@ -46,5 +77,13 @@ def install(fault: str) -> None:
         publish._start_worker = die_at_start
     elif fault == "render":
         publish._render_in_worker = die_while_rendering
+    elif fault == "pause-rebuild":  # inside the lock, before the calculation
+        import indexcalc.operations as operations
+
+        paused_before(operations, "calculate")
+    elif fault == "pause-publish":  # inside the lock, before the calculation
+        import indexcalc.pipeline as pipeline
+
+        paused_before(pipeline, "rebuild_all")
     elif fault not in ("none", "pool"):
         raise ValueError(f"unknown fault {fault!r}")

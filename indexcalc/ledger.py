@@ -21,6 +21,10 @@ disk, then renamed to ``part-<run time>-<run id>.parquet`` (an atomic rename) an
 flushed. A run that dies before the rename has published nothing (readers ignore the hidden
 temporary file); after it, the rows are published whole.
 
+Retirements: an index the data can no longer serve is retired by a record in a
+``retired-<run time>-<run id>.parquet`` part (:data:`RETIREMENT_SCHEMA`, :meth:`Ledger.retire`),
+written the same way; its level rows stay.
+
 ``run_time`` is UTC, given by the caller (functions here never read the clock).
 """
 
@@ -56,8 +60,22 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
 }
 
 PART_PREFIX = "part-"
+RETIRED_PREFIX = "retired-"
+"""Parts of retirement records (:meth:`Ledger.retire`), beside the level parts."""
 PART_SUFFIX = ".parquet"
 TEMPORARY_PREFIX = ".tmp-"
+RETIREMENT_SCHEMA: dict[str, pl.DataType] = {
+    "index_id": pl.String(),
+    "date": pl.Date(),
+    "last_date": pl.Date(),
+    "reason": pl.String(),
+    "run_id": pl.String(),
+    "run_time": pl.Datetime("us", "UTC"),
+}
+"""A retirement record: the index, the date it was retired (the run's UTC date), the date of
+its last published level, why, and the run that retired it. A retired index can no longer be
+computed; its published levels and files stay, and no run appends to it."""
+
 LOCK_FILE = ".lock"
 """In the output folder (beside ``ledger/``): held (``flock``) by a run, rebuild or publish
 for its whole duration, one writer at a time (:func:`output_lock`)."""
@@ -277,14 +295,19 @@ class Ledger:
             )
         if rows.select((pl.col("version") < 1).any() | pl.col("level").is_null().any()).item():
             raise StateError("ledger rows need a level and a version >= 1", file=str(self.directory))
+        return self._write_part(rows, PART_PREFIX, run_time, run_id)
+
+    def _write_part(self, frame: pl.DataFrame, prefix: str, run_time: dt.datetime, run_id: str) -> Path:
+        """Write ``frame`` as ``<prefix><run time>-<run id>.parquet`` through a hidden
+        temporary file, an fsync and an atomic rename, then fsync the folder."""
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = run_time.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        final = self.directory / f"{PART_PREFIX}{stamp}-{run_id}{PART_SUFFIX}"
+        final = self.directory / f"{prefix}{stamp}-{run_id}{PART_SUFFIX}"
         if final.exists():
             raise StateError("a ledger part with this run time and run id exists", file=str(final))
         temporary = self.directory / f"{TEMPORARY_PREFIX}{run_id}{PART_SUFFIX}"
         try:
-            rows.write_parquet(temporary)
+            frame.write_parquet(temporary)
             with open(temporary, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(temporary, final)
@@ -293,6 +316,30 @@ class Ledger:
             raise
         _fsync_directory(self.directory)
         return final
+
+    def retire(self, records: pl.DataFrame, run_time: dt.datetime, run_id: str) -> Path | None:
+        """Append retirement records (:data:`RETIREMENT_SCHEMA`) as one ``retired-*`` part
+        (written like a level part); returns its path (None if empty)."""
+        if records.is_empty():
+            return None
+        records = records.select([pl.col(name).cast(dtype) for name, dtype in RETIREMENT_SCHEMA.items()])
+        return self._write_part(records.sort("index_id"), RETIRED_PREFIX, run_time, run_id)
+
+    def retirements(self) -> pl.DataFrame:
+        """Every retirement record (:data:`RETIREMENT_SCHEMA`), the first per index, sorted
+        by index (an index is retired once; a later record of it changes nothing)."""
+        if not self.directory.is_dir():
+            return pl.DataFrame(schema=RETIREMENT_SCHEMA)
+        parts = sorted(self.directory.glob(f"{RETIRED_PREFIX}*{PART_SUFFIX}"))
+        if not parts:
+            return pl.DataFrame(schema=RETIREMENT_SCHEMA)
+        frames = [_read_part(part, RETIREMENT_SCHEMA) for part in parts]
+        return (
+            pl.concat(frames, how="vertical")
+            .sort("run_time")
+            .unique(subset=["index_id"], keep="first", maintain_order=True)
+            .sort("index_id")
+        )
 
     def remove_temporaries(self) -> list[Path]:
         """Delete the temporary part files of appends that died before their commit (call only
@@ -341,13 +388,13 @@ def output_lock(out_dir: Path | str) -> Iterator[None]:
         os.close(descriptor)
 
 
-def _read_part(part: Path) -> pl.DataFrame:
-    """One part file in the ledger schema; a part that cannot be read (damaged, truncated,
+def _read_part(part: Path, schema: dict[str, pl.DataType] = LEDGER_SCHEMA) -> pl.DataFrame:
+    """One part file in ``schema`` (the ledger's); a part that cannot be read (damaged, truncated,
     foreign) is a StateError naming the part file: the ledger is the user's state, so the
     error says which file to restore from a backup (parts are never rewritten)."""
     try:
         frame = pl.read_parquet(part)
-        return frame.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()])
+        return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
     except Exception as error:  # noqa: BLE001 - a damaged or foreign part is a state problem, not a bug
         cause = " ".join(str(error).split())[:160] or type(error).__name__
         raise StateError(

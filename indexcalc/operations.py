@@ -393,19 +393,38 @@ def publish_with_commit(
     out_dir: Path,
     commit: Callable[[], object],
     workers: int = 1,
+    carry: Callable[[Path], object] | None = None,
 ) -> None:
     """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
     ledger append), then swap the staged entries into ``out_dir``
     (:func:`indexcalc.atomic.publish_directory`). If writing or ``commit`` fails, the
     staging folder is dropped and ``out_dir`` is untouched. ``workers``: page-rendering
-    processes (:func:`indexcalc.publish.write_publication`)."""
+    processes (:func:`indexcalc.publish.write_publication`); ``carry(staging)``, called after
+    the files of ``results`` are staged, adds what the publication carries over (the retired
+    indexes' files, :func:`indexcalc.retirement.carry_retired_files`)."""
     from indexcalc.publish import publication_inputs, write_publication
     from indexcalc.atomic import publish_directory
 
     inputs = publication_inputs(results, market)
     with publish_directory(out_dir) as staging:
         write_publication(results, market, staging, inputs, workers=workers)
+        if carry is not None:
+            carry(staging)
         commit()
+
+
+def retired_carry(
+    out_dir: Path, retired: pl.DataFrame, published: pl.DataFrame, results: dict[str, IndexResult],
+    specs: Iterable[IndexSpecBase],
+) -> Callable[[Path], object] | None:
+    """The ``carry`` of :func:`publish_with_commit` for the ``retired`` indexes (None without)."""
+    retired = retired.filter(~pl.col("index_id").is_in(list(results)))  # computable again: published live
+    if retired.is_empty():
+        return None
+    from indexcalc.retirement import carry_retired_files
+
+    by_id = {spec.id: spec for spec in specs}
+    return lambda staging: carry_retired_files(out_dir, staging, retired, published, results, by_id)
 
 
 def remove_stale_staging(out_dir: Path) -> list[Path]:
@@ -467,10 +486,13 @@ def run_daily(
     publishing run or rebuild); ``disruption`` is the calculation's market-disruption policy
     (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild).
     """
+    from indexcalc.retirement import check_retirements, lost_indexes
+
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
     run_market = market.up_to(date)
-    specs, skipped = computable(list(specs), run_market)
+    catalogue = list(specs)
+    specs, skipped = computable(catalogue, run_market)
     with output_lock(out_dir):
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
@@ -480,6 +502,8 @@ def run_daily(
                 "nothing is published yet: run `indexcalc rebuild` first to create the initial publication",
                 file=str(ledger.directory),
             )
+        retired = ledger.retirements()
+        check_retirements(lost_indexes(published, skipped, retired), (), {spec.id for spec in specs}, retired)
         last = published.get_column("date").max()
         calendar = index_calendar(market, specs, min(date, last), max(date, last), calendar_source)
         days = calendar_days(calendar)
@@ -530,7 +554,9 @@ def run_daily(
             if on_step:
                 on_step("publishing")
             published_after = _updated(published, plan.rows)
-            publish_with_commit(with_published_levels(results, published_after), plan.market, out_dir, commit, workers)
+            shown = with_published_levels(results, published_after)
+            carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
+            publish_with_commit(shown, plan.market, out_dir, commit, workers, carry)
         else:
             commit()
         if not (plan.rows.is_empty() and state is not None and state.as_of == date):
@@ -745,6 +771,8 @@ class RebuildOutcome:
     report_path: Path | None = None
     initial: bool = False
     skipped: list[Skipped] = field(default_factory=list)
+    retired: pl.DataFrame | None = None
+    """The retirement records this rebuild appended (None when it retired nothing)."""
 
 
 class RestatementRequired(StateError):
@@ -762,6 +790,8 @@ def rebuild(
     stamp: RunStamp,
     *,
     restate_reason: str | None = None,
+    retire: Iterable[str] = (),
+    retire_reason: str | None = None,
     publish: bool = True,
     workers: int = 1,
     disruption: Disruption = "error",
@@ -771,21 +801,36 @@ def rebuild(
 
     Raises :class:`RestatementRequired` (a StateError) after writing the restatement report
     when published levels would move and ``restate_reason`` is None; nothing else changes.
-    ``publish`` False updates the ledger only.
+    A published index that can no longer be computed is a StateError, changing nothing,
+    unless its id is in ``retire``: it is then retired with ``retire_reason``
+    (:mod:`indexcalc.retirement`), and its files stay published. ``publish`` False updates
+    the ledger only.
     """
+    from indexcalc.retirement import check_retirements, lost_indexes, retirement_records
+
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
-    specs, skipped = computable(list(specs), market)
+    catalogue = list(specs)
+    specs, skipped = computable(catalogue, market)
+    retire = tuple(retire)
     if not specs:
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
     if restate_reason is not None and not restate_reason.strip():
         raise StateError("a restatement needs a non-empty reason")
+    if retire and not (retire_reason and retire_reason.strip()):
+        raise StateError("a retirement needs a non-empty reason")
     with output_lock(out_dir):
         remove_stale_staging(out_dir)
         ledger.remove_temporaries()
+        published = ledger.current()
+        retired = ledger.retirements()
+        to_retire = check_retirements(
+            lost_indexes(published, skipped, retired), retire, {spec.id for spec in specs}, retired
+        )
+        new_retirements = retirement_records(to_retire, retire_reason or "", published, stamp.run_time, stamp.run_id)
+        retired = pl.concat([retired, new_retirements]).sort("index_id")
         calculation = calculate(market, specs, on_step=on_step, disruption=disruption)
         results = calculation.results
-        published = ledger.current()
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)
         report_path = None
@@ -812,11 +857,17 @@ def rebuild(
         rows = pl.concat(parts, how="vertical")
         published_after = _updated(published, rows)
         state = rebuilt_state(calculation, specs, market, published_after, hash_value, disruption)
-        commit = lambda: ledger.append(rows, stamp.run_time, stamp.run_id)  # noqa: E731
+
+        def commit() -> None:
+            ledger.retire(new_retirements, stamp.run_time, stamp.run_id)
+            ledger.append(rows, stamp.run_time, stamp.run_id)
+
         if publish:
             if on_step:
                 on_step("publishing")
-            publish_with_commit(with_published_levels(results, published_after), market, out_dir, commit, workers)
+            shown = with_published_levels(results, published_after)
+            carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
+            publish_with_commit(shown, market, out_dir, commit, workers, carry)
         else:
             commit()
         write_state(state_path(out_dir), state)
@@ -827,6 +878,7 @@ def rebuild(
         report_path=report_path,
         initial=published.is_empty(),
         skipped=skipped,
+        retired=new_retirements if new_retirements.height else None,
     )
 
 

@@ -31,6 +31,7 @@ written the same way; its level rows stay.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import os
@@ -44,7 +45,7 @@ import polars as pl
 
 from indexcalc import METHODOLOGY_VERSION
 from indexcalc.data.market import MarketData
-from indexcalc.errors import StateError
+from indexcalc.errors import OutputError, StateError
 
 LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "index_id": pl.String(),
@@ -368,12 +369,20 @@ def output_lock(out_dir: Path | str) -> Iterator[None]:
     ``publish``): while one holds it, another is refused at once with a StateError (one line,
     exit code 2) rather than waiting. Checks that depend on the folder's contents ("it holds a
     ledger") are made inside the lock, so no writer can change them between the check and the
-    write. The lock dies with its process, so a killed run never leaves it held.
+    write. The lock dies with its process, so a killed run never leaves it held. A folder
+    where the lock file cannot be created (read-only, full) is an OutputError.
     """
     directory = Path(out_dir)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOCK_FILE
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        cause = f"{error.strerror or error} ({errno.errorcode.get(error.errno or -1, '?')})"
+        raise OutputError(
+            f"cannot create the output folder's lock file: {cause}; nothing was changed",
+            file=str(error.filename or path),
+        ) from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

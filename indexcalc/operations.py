@@ -77,8 +77,10 @@ with the reason. Dates never published are appended (version 1) either way.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -95,7 +97,7 @@ from indexcalc.daystate import (
     reference_fingerprint,
     state_from_calculation,
 )
-from indexcalc.errors import DataError, StateError
+from indexcalc.errors import DataError, OutputError, StateError
 from indexcalc.ledger import (
     LEDGER_SCHEMA,
     Ledger,
@@ -384,6 +386,42 @@ def restated_levels(report: pl.DataFrame, results: dict[str, IndexResult], publi
     )
 
 
+# --- failures of the output side ------------------------------------------------------------------
+
+NOTHING_CHANGED = "nothing was changed (ledger and published files as they were); run again once the cause is fixed"
+NOTHING_PUBLISHED = (
+    "nothing was published (no ledger part was committed, the files are as they were); run again once the cause "
+    "is fixed"
+)
+FILES_NOT_REPLACED = (
+    "the levels are committed to the ledger but the published files were not replaced; run the same command "
+    "again once the cause is fixed (the same date again republishes them)"
+)
+STATE_NOT_WRITTEN = (
+    "the levels are committed to the ledger (and published) but the stored day state was not written; the next "
+    "run calculates in full and writes it"
+)
+
+
+def os_error_cause(error: OSError) -> str:
+    """``error``'s cause as a short phrase: ``No space left on device (ENOSPC)``."""
+    name = errno.errorcode.get(error.errno or -1)
+    text = error.strerror or str(error) or type(error).__name__
+    return f"{text} ({name})" if name else text
+
+
+@contextmanager
+def output_stage(path: Path | str, after: str) -> Iterator[None]:
+    """Run one step of the output side (writing files, the ledger or the state): an
+    ``OSError`` in it (disk full, read-only folder, permissions) becomes an
+    :class:`OutputError` naming the path (the error's own, else ``path``), the cause and
+    ``after``, the state the run leaves and how the next run recovers."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(f"cannot write: {os_error_cause(error)}; {after}", file=str(error.filename or path)) from None
+
+
 # --- publication with a commit point ------------------------------------------------------------
 
 
@@ -398,7 +436,9 @@ def publish_with_commit(
     """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
     ledger append), then swap the staged entries into ``out_dir``
     (:func:`indexcalc.atomic.publish_directory`). If writing or ``commit`` fails, the
-    staging folder is dropped and ``out_dir`` is untouched. ``workers``: page-rendering
+    staging folder is dropped and ``out_dir`` is untouched. An ``OSError`` is an
+    :class:`OutputError` saying whether the ledger was committed (:func:`output_stage`).
+    ``workers``: page-rendering
     processes (:func:`indexcalc.publish.write_publication`); ``carry(staging)``, called after
     the files of ``results`` are staged, adds what the publication carries over (the retired
     indexes' files, :func:`indexcalc.retirement.carry_retired_files`)."""
@@ -406,11 +446,19 @@ def publish_with_commit(
     from indexcalc.atomic import publish_directory
 
     inputs = publication_inputs(results, market)
-    with publish_directory(out_dir) as staging:
-        write_publication(results, market, staging, inputs, workers=workers)
-        if carry is not None:
-            carry(staging)
-        commit()
+    committed = False
+    try:
+        with publish_directory(out_dir) as staging:
+            write_publication(results, market, staging, inputs, workers=workers)
+            if carry is not None:
+                carry(staging)
+            with output_stage(out_dir / LEDGER_FOLDER, NOTHING_PUBLISHED):
+                commit()
+            committed = True
+    except OSError as error:  # staging (before the commit) or the swap into out_dir (after it)
+        cause = os_error_cause(error)
+        after = FILES_NOT_REPLACED if committed else NOTHING_CHANGED
+        raise OutputError(f"cannot write: {cause}; {after}", file=str(error.filename or out_dir)) from None
 
 
 def retired_carry(
@@ -494,8 +542,9 @@ def run_daily(
     catalogue = list(specs)
     specs, skipped = computable(catalogue, run_market)
     with output_lock(out_dir):
-        remove_stale_staging(out_dir)
-        ledger.remove_temporaries()
+        with output_stage(out_dir, NOTHING_CHANGED):
+            remove_stale_staging(out_dir)
+            ledger.remove_temporaries()
         published = ledger.current()
         if published.is_empty():
             raise StateError(
@@ -537,8 +586,13 @@ def run_daily(
             if on_step:
                 on_step(f"catching up {day}")
             plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption, state)
-            ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
-            write_state(stored, plan.state)
+            caught_up = f"the days before {day} are committed to the ledger"
+            with output_stage(ledger.directory, f"catching up stopped at {day}: {caught_up}, {day} is not; run again "
+                                                "once the cause is fixed (it continues from there)"):
+                ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
+            with output_stage(stored, f"{day} is committed to the ledger but the stored day state was not written; "
+                                      "run again once the cause is fixed (it calculates in full from there)"):
+                write_state(stored, plan.state)
             appended[day], state = plan.rows.height, plan.state
             if plan.full_reason is not None:
                 full_days.append(day)
@@ -558,9 +612,11 @@ def run_daily(
             carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
             publish_with_commit(shown, plan.market, out_dir, commit, workers, carry)
         else:
-            commit()
+            with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                commit()
         if not (plan.rows.is_empty() and state is not None and state.as_of == date):
-            write_state(stored, plan.state)  # (a date run again keeps the state it left)
+            with output_stage(stored, STATE_NOT_WRITTEN):
+                write_state(stored, plan.state)  # (a date run again keeps the state it left)
         appended[date] = plan.rows.height
     return RunOutcome(
         date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
@@ -820,8 +876,9 @@ def rebuild(
     if retire and not (retire_reason and retire_reason.strip()):
         raise StateError("a retirement needs a non-empty reason")
     with output_lock(out_dir):
-        remove_stale_staging(out_dir)
-        ledger.remove_temporaries()
+        with output_stage(out_dir, NOTHING_CHANGED):
+            remove_stale_staging(out_dir)
+            ledger.remove_temporaries()
         published = ledger.current()
         retired = ledger.retirements()
         to_retire = check_retirements(
@@ -838,7 +895,8 @@ def rebuild(
             from indexcalc.atomic import atomic_write_csv
 
             report_path = out_dir / RESTATEMENTS_FOLDER / f"{stamp.run_time.astimezone(dt.timezone.utc):%Y-%m-%d}.csv"
-            atomic_write_csv(report_path, report)
+            with output_stage(report_path, NOTHING_CHANGED):
+                atomic_write_csv(report_path, report)
             if restate_reason is None:
                 outcome = RebuildOutcome(report=report, report_path=report_path, skipped=skipped)
                 raise RestatementRequired(
@@ -869,8 +927,10 @@ def rebuild(
             carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
             publish_with_commit(shown, market, out_dir, commit, workers, carry)
         else:
-            commit()
-        write_state(state_path(out_dir), state)
+            with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                commit()
+        with output_stage(state_path(out_dir), STATE_NOT_WRITTEN):
+            write_state(state_path(out_dir), state)
     return RebuildOutcome(
         appended=new.height,
         restated=0 if restated is None else restated.height,

@@ -39,7 +39,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     another run, rebuild or publish writes OUT, publish is refused at once (exit code 2)."""
     from indexcalc.data.load import load_market
     from indexcalc.ledger import Ledger, output_lock
-    from indexcalc.operations import remove_stale_staging
+    from indexcalc.operations import NOTHING_CHANGED, output_stage, remove_stale_staging
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import default_workers, publish_all
     from indexcalc.progress import DelayedProgress
@@ -60,11 +60,15 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
             )
         for index in skipped:
             click.echo(f"skipped {index.index_id}: {index.reason}", err=True)
-        remove_stale_staging(out_dir)
+        with output_stage(out_dir, NOTHING_CHANGED):
+            remove_stale_staging(out_dir)
         with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
             results = rebuild_all(market, specs, on_step=bar.advance,
                                   disruption="carry_forward" if carry_forward else "error")
-        publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
+        with output_stage(out_dir, "nothing was published (the files are as they were); run again once the cause "
+                                   "is fixed"):
+            publish_all(results, market, out_dir, progress=progress,
+                        workers=workers or default_workers(len(results)))
     click.echo(f"published {len(results)} indexes to {out_dir}; open {out_dir / 'index.html'} "
                f"or run `indexcalc serve --dir {out_dir}`")
 

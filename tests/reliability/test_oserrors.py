@@ -177,3 +177,53 @@ def test_disk_full_during_a_publish(reliability_setup, tmp_path, monkeypatch):
     assert_user_error(result, DISK_FULL, "nothing was published")
     assert snapshot(site) == {}
     assert_no_leftovers(site)
+
+
+def test_a_failed_swap_after_the_ledger_commit_is_repaired_by_running_the_date_again(
+        reliability_setup, tmp_path, monkeypatch):
+    out = fresh_copy(reliability_setup, tmp_path)
+    levels_before = (out / "levels" / "LO-ER.csv").read_bytes()
+    original = os.replace
+
+    def replace(source, target, *arguments, **keywords):
+        source = Path(source)
+        staged = ".staging-" in source.name or (".staging-" in source.parent.name and source.suffix != ".tmp")
+        if staged:  # moving the staged publication into place (after the commit), not writing a staged file
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(target))
+        return original(source, target, *arguments, **keywords)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    result = run_cli(*run_args(reliability_setup, out))
+    monkeypatch.undo()
+    assert_user_error(result, "Input/output error (EIO)", "committed to the ledger",
+                      "published files were not replaced", "run the same command again")
+    assert Ledger(out / "ledger").last_date() == NEXT_DAY
+    assert (out / "levels" / "LO-ER.csv").read_bytes() == levels_before
+    assert_no_leftovers(out)
+    again = run_cli(*run_args(reliability_setup, out))
+    assert again.exit_code == 0, again.output
+    assert "already published: nothing appended" in again.stdout
+    assert pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True).get_column("date").max() == NEXT_DAY
+
+
+def test_a_catch_up_stopped_by_a_full_disk_keeps_the_days_before_and_continues(
+        reliability_setup, tmp_path, monkeypatch):
+    out = fresh_copy(reliability_setup, tmp_path)
+    stop, target = NEXT_DAY + dt.timedelta(days=1), NEXT_DAY + dt.timedelta(days=2)
+    original = Ledger._write_part
+
+    def full_on_stop(self, frame, prefix, run_time, run_id):
+        if run_id.endswith(f"{stop:%Y%m%d}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.directory / f".tmp-{run_id}.parquet"))
+        return original(self, frame, prefix, run_time, run_id)
+
+    monkeypatch.setattr(Ledger, "_write_part", full_on_stop)
+    result = run_cli(*run_args(reliability_setup, out, target), "--catch-up")
+    monkeypatch.undo()
+    assert_user_error(result, DISK_FULL, f"catching up stopped at {stop}", f"the days before {stop} are committed")
+    assert Ledger(out / "ledger").last_date() == NEXT_DAY
+    assert_no_leftovers(out)
+    again = run_cli(*run_args(reliability_setup, out, target), "--catch-up")
+    assert again.exit_code == 0, again.output
+    assert f"caught up {stop}" in again.stdout
+    assert Ledger(out / "ledger").last_date() == target

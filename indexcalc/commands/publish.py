@@ -11,6 +11,10 @@ from indexcalc.commands.data import market_options
 from indexcalc.errors import StateError
 
 DEFAULT_OUT = Path("outputs")
+LEDGER_HERE = (
+    "holds a ledger of published levels; publish there with `indexcalc rebuild` or `indexcalc run --date D`, "
+    "which keep the files and the ledger in step (or choose another --out)"
+)
 
 
 @main.command("publish")
@@ -45,6 +49,8 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     from indexcalc.progress import DelayedProgress
     from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
 
+    if Ledger(out_dir / "ledger").exists():  # at once, before reading the data (checked again in the lock)
+        raise StateError(LEDGER_HERE, file=str(out_dir))
     market = load_market(data_path, data_format)
     specs, skipped = computable(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR), market)
     if not specs:
@@ -53,11 +59,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     # ledger check inside it: a rebuild cannot create the ledger between the check and the write.
     with output_lock(out_dir):
         if Ledger(out_dir / "ledger").exists():
-            raise StateError(
-                "holds a ledger of published levels; publish there with `indexcalc rebuild` or `indexcalc run "
-                "--date D`, which keep the files and the ledger in step (or choose another --out)",
-                file=str(out_dir),
-            )
+            raise StateError(LEDGER_HERE, file=str(out_dir))
         for index in skipped:
             click.echo(f"skipped {index.index_id}: {index.reason}", err=True)
         with output_stage(out_dir, NOTHING_CHANGED):

@@ -66,6 +66,18 @@ time: ``rebuild``, ``run`` and ``publish`` hold the output folder's lock
 (:func:`indexcalc.ledger.output_lock`, ``OUT/.lock``) for their whole duration, and a second
 one is refused at once.
 
+**Failures of the output side** (:func:`output_stage`). An ``OSError`` while writing (disk
+full, read-only folder) is an :class:`indexcalc.errors.OutputError`, one line naming the path
+and the cause and stating what the run left: before the commit nothing changed; at it nothing
+was published; after it the ledger holds the levels and running the same date again
+republishes the files; a day state that could not be written only makes the next run
+calculate in full.
+
+**Retired indexes** (:mod:`indexcalc.retirement`). A published index that the data can no
+longer compute stops ``rebuild`` and ``run``, changing nothing, until ``rebuild`` retires it
+(``retire``, with a reason, recorded in the ledger); a retired index keeps its ledger rows and
+its published files, which every later publication carries over with a note on its factsheet.
+
 **Rebuild** (:func:`rebuild`). The full history on the whole market. With no ledger it is the
 initial publication (version 1). With a ledger, published levels that would move are written
 to ``restatements/DATE.csv`` (``index, date, published, recomputed, difference``; DATE = the
@@ -397,6 +409,10 @@ FILES_NOT_REPLACED = (
     "the levels are committed to the ledger but the published files were not replaced; run the same command "
     "again once the cause is fixed (the same date again republishes them)"
 )
+RETIRED_ONLY = (
+    "the retirement is recorded in the ledger but no level was committed and the files are as they were; "
+    "run again (without --retire) once the cause is fixed"
+)
 STATE_NOT_WRITTEN = (
     "the levels are committed to the ledger (and published) but the stored day state was not written; the next "
     "run calculates in full and writes it"
@@ -438,10 +454,10 @@ def publish_with_commit(
     (:func:`indexcalc.atomic.publish_directory`). If writing or ``commit`` fails, the
     staging folder is dropped and ``out_dir`` is untouched. An ``OSError`` is an
     :class:`OutputError` saying whether the ledger was committed (:func:`output_stage`).
-    ``workers``: page-rendering
-    processes (:func:`indexcalc.publish.write_publication`); ``carry(staging)``, called after
-    the files of ``results`` are staged, adds what the publication carries over (the retired
-    indexes' files, :func:`indexcalc.retirement.carry_retired_files`)."""
+    ``workers``: page-rendering processes (:func:`indexcalc.publish.write_publication`);
+    ``carry(staging)``, called after the files of ``results`` are staged, adds what the
+    publication carries over (the retired indexes' files,
+    :func:`indexcalc.retirement.carry_retired_files`)."""
     from indexcalc.publish import publication_inputs, write_publication
     from indexcalc.atomic import publish_directory
 
@@ -916,9 +932,11 @@ def rebuild(
         published_after = _updated(published, rows)
         state = rebuilt_state(calculation, specs, market, published_after, hash_value, disruption)
 
-        def commit() -> None:
-            ledger.retire(new_retirements, stamp.run_time, stamp.run_id)
-            ledger.append(rows, stamp.run_time, stamp.run_id)
+        def commit() -> None:  # the retirement records first: without the levels they are still true
+            with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                ledger.retire(new_retirements, stamp.run_time, stamp.run_id)
+            with output_stage(ledger.directory, RETIRED_ONLY if new_retirements.height else NOTHING_PUBLISHED):
+                ledger.append(rows, stamp.run_time, stamp.run_id)
 
         if publish:
             if on_step:

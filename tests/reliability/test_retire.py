@@ -181,3 +181,29 @@ def test_retirement_mistakes_are_one_line_errors_that_change_nothing(retire_setu
     before = snapshot(out)
     assert_user_error(rebuild(retire_setup, out, *arguments), *fragments)
     assert snapshot(out) == before
+
+
+def test_a_full_disk_after_the_retirement_record_keeps_it_and_a_plain_rebuild_completes(
+        retire_setup, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    out = fresh(retire_setup, tmp_path)
+    before = snapshot(out)
+    original = Ledger._write_part
+
+    def full_for_levels(self, frame, prefix, run_time, run_id):
+        if prefix == "part-":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.directory / f".tmp-{run_id}.parquet"))
+        return original(self, frame, prefix, run_time, run_id)
+
+    monkeypatch.setattr(Ledger, "_write_part", full_for_levels)
+    result = rebuild(retire_setup, out, "--retire", LOST, "--reason", REASON)
+    monkeypatch.undo()
+    assert_user_error(result, "No space left on device", "the retirement is recorded in the ledger",
+                      "no level was committed", "run again (without --retire)")
+    assert Ledger(out / "ledger").retirements().get_column("index_id").to_list() == [LOST]
+    assert {name: data for name, data in snapshot(out).items() if "/retired-" not in name} == before
+    completed = rebuild(retire_setup, out)
+    assert completed.exit_code == 0, completed.output
+    assert "Retired on " in (out / "factsheets" / f"{LOST}.html").read_text()

@@ -179,6 +179,7 @@ def test_disk_full_during_a_publish(reliability_setup, tmp_path, monkeypatch):
     assert_no_leftovers(site)
 
 
+@pytest.mark.slow
 def test_a_failed_swap_after_the_ledger_commit_is_repaired_by_running_the_date_again(
         reliability_setup, tmp_path, monkeypatch):
     out = fresh_copy(reliability_setup, tmp_path)

@@ -79,7 +79,7 @@ computed; its published levels and files stay, and no run appends to it."""
 
 LOCK_FILE = ".lock"
 """In the output folder (beside ``ledger/``): held (``flock``) by a run, rebuild or publish
-for its whole duration, one writer at a time (:func:`output_lock`)."""
+while it writes, one writer at a time (:func:`output_lock`)."""
 
 RUN_ID_LENGTH = 12
 """Hex characters of a run id (48 random bits)."""
@@ -365,9 +365,9 @@ def output_lock(out_dir: Path | str) -> Iterator[None]:
     """Hold the writer lock of the output folder ``out_dir`` for the ``with`` block: an
     exclusive ``flock`` on ``out_dir/.lock`` (folder and file created if needed).
 
-    One lock for every command that writes an output folder (``rebuild``, ``run``,
-    ``publish``): while one holds it, another is refused at once with a StateError (one line,
-    exit code 2) rather than waiting. Checks that depend on the folder's contents ("it holds a
+    One lock for every command that writes an output folder (``rebuild`` and ``run`` hold it
+    throughout, ``publish`` while it writes): while one holds it, another is refused at once
+    with a StateError (one line, exit code 2) rather than waiting. Checks that depend on the folder's contents ("it holds a
     ledger") are made inside the lock, so no writer can change them between the check and the
     write. The lock dies with its process, so a killed run never leaves it held. A folder
     where the lock file cannot be created (read-only, full) is an OutputError.

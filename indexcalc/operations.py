@@ -62,9 +62,9 @@ is a no-op that writes nothing.
 staging folder first; then the ledger part is appended (the commit point); then the staged
 entries are renamed into place. A run killed before the commit leaves ledger and publication as
 they were; a run killed after it is repaired by running the same date again. One writer at a
-time: ``rebuild``, ``run`` and ``publish`` hold the output folder's lock
-(:func:`indexcalc.ledger.output_lock`, ``OUT/.lock``) for their whole duration, and a second
-one is refused at once.
+time: ``rebuild`` and ``run`` hold the output folder's lock
+(:func:`indexcalc.ledger.output_lock`, ``OUT/.lock``) for their whole duration (``publish``
+while it writes), and a second writer is refused at once.
 
 **Failures of the output side** (:func:`output_stage`). An ``OSError`` while writing (disk
 full, read-only folder) is an :class:`indexcalc.errors.OutputError`, one line naming the path

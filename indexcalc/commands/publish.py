@@ -53,20 +53,20 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
         raise StateError(LEDGER_HERE, file=str(out_dir))
     market = load_market(data_path, data_format)
     specs, skipped = computable(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR), market)
+    for index in skipped:
+        click.echo(f"skipped {index.index_id}: {index.reason}", err=True)
     if not specs:
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
-    # The folder's writer lock (shared with rebuild and run) for the whole command, and the
-    # ledger check inside it: a rebuild cannot create the ledger between the check and the write.
+    with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
+        results = rebuild_all(market, specs, on_step=bar.advance,
+                              disruption="carry_forward" if carry_forward else "error")
+    # The folder's writer lock (shared with rebuild and run) around everything that writes, and
+    # the ledger check inside it: a rebuild cannot create the ledger between the check and the write.
     with output_lock(out_dir):
         if Ledger(out_dir / "ledger").exists():
             raise StateError(LEDGER_HERE, file=str(out_dir))
-        for index in skipped:
-            click.echo(f"skipped {index.index_id}: {index.reason}", err=True)
         with output_stage(out_dir, NOTHING_CHANGED):
             remove_stale_staging(out_dir)
-        with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
-            results = rebuild_all(market, specs, on_step=bar.advance,
-                                  disruption="carry_forward" if carry_forward else "error")
         with output_stage(out_dir, "nothing was published (the files are as they were); run again once the cause "
                                    "is fixed"):
             publish_all(results, market, out_dir, progress=progress,

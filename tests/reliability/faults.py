@@ -62,8 +62,9 @@ def install(fault: str) -> None:
     """Install ``fault`` in this (parent) process. ``start``/``init``/``render``: the page-rendering
     pool is used even for a few indexes, and its workers die at start-up (killed while
     reading their start-up arguments / exiting in their initializer) or mid-render;
-    ``pool``: the pool with no fault; ``pause-rebuild`` / ``pause-publish``: the rebuild /
-    publish pauses before its calculation (:func:`pause`); ``none``: nothing."""
+    ``pool``: the pool with no fault; ``pause-rebuild`` / ``pause-publish``: the rebuild
+    pauses before its calculation, the publish before writing (both holding the lock;
+    :func:`pause`); ``none``: nothing."""
     import indexcalc.publish as publish
 
     if fault in ("start", "init", "render", "pool"):
@@ -81,9 +82,9 @@ def install(fault: str) -> None:
         import indexcalc.operations as operations
 
         paused_before(operations, "calculate")
-    elif fault == "pause-publish":  # inside the lock, before the calculation
-        import indexcalc.pipeline as pipeline
+    elif fault == "pause-publish":  # inside the lock, before writing the publication
+        import indexcalc.publish as publish
 
-        paused_before(pipeline, "rebuild_all")
+        paused_before(publish, "publish_all")
     elif fault not in ("none", "pool"):
         raise ValueError(f"unknown fault {fault!r}")

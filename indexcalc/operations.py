@@ -618,26 +618,44 @@ def run_daily(
         plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption, state)
         if plan.full_reason is not None:
             full_days.append(date)
-        commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
-        if publish:
-            results = complete_results(plan, specs, disruption)
-            if on_step:
-                on_step("publishing")
-            published_after = _updated(published, plan.rows)
-            shown = with_published_levels(results, published_after)
-            carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
-            publish_with_commit(shown, plan.market, out_dir, commit, workers, carry)
-        else:
-            with output_stage(ledger.directory, NOTHING_PUBLISHED):
-                commit()
-        if not (plan.rows.is_empty() and state is not None and state.as_of == date):
-            with output_stage(stored, STATE_NOT_WRITTEN):
-                write_state(stored, plan.state)  # (a date run again keeps the state it left)
+        with caught_up_first(list(appended)):
+            commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
+            if publish:
+                results = complete_results(plan, specs, disruption)
+                if on_step:
+                    on_step("publishing")
+                published_after = _updated(published, plan.rows)
+                shown = with_published_levels(results, published_after)
+                carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
+                publish_with_commit(shown, plan.market, out_dir, commit, workers, carry)
+            else:
+                with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                    commit()
+            if not (plan.rows.is_empty() and state is not None and state.as_of == date):
+                with output_stage(stored, STATE_NOT_WRITTEN):
+                    write_state(stored, plan.state)  # (a date run again keeps the state it left)
         appended[date] = plan.rows.height
     return RunOutcome(
         date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
         full_days=full_days,
     )
+
+
+@contextmanager
+def caught_up_first(days: list[dt.date]) -> Iterator[None]:
+    """An :class:`OutputError` inside (the run's own date failing to be written) says that the
+    days caught up before it, if any, are committed to the ledger already."""
+    try:
+        yield
+    except OutputError as error:
+        if not days:
+            raise
+        span = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        raise OutputError(
+            f"{error.problem} (the day(s) caught up before it, {span}, are committed to the ledger)",
+            file=error.file,
+            key=error.key,
+        ) from None
 
 
 def day_stamp(stamp: RunStamp, date: dt.date) -> RunStamp:

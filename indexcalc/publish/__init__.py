@@ -142,7 +142,7 @@ def _render_in_worker(index_id: str) -> tuple[str, str, str]:
 
 WORKER_DIED = (
     "a page-rendering process died (killed, out of memory or crashed) before every page was rendered; "
-    "nothing was published by this run"
+    "nothing was published (no ledger part was committed, the files are as they were); run again"
 )
 
 

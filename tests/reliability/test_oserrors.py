@@ -228,3 +228,19 @@ def test_a_catch_up_stopped_by_a_full_disk_keeps_the_days_before_and_continues(
     assert again.exit_code == 0, again.output
     assert f"caught up {stop}" in again.stdout
     assert Ledger(out / "ledger").last_date() == target
+
+
+def test_a_catch_up_whose_last_day_cannot_be_staged_says_the_days_before_are_committed(
+        reliability_setup, tmp_path, monkeypatch):
+    out = fresh_copy(reliability_setup, tmp_path)
+    target = NEXT_DAY + dt.timedelta(days=2)
+    failing(errno.ENOSPC, after_calls=2)(monkeypatch, levels_module, "atomic_write_csv")
+    result = run_cli(*run_args(reliability_setup, out, target), "--catch-up")
+    monkeypatch.undo()
+    assert_user_error(result, DISK_FULL, "nothing was changed",
+                      f"caught up before it, {NEXT_DAY} to {NEXT_DAY + dt.timedelta(days=1)}, are committed")
+    assert Ledger(out / "ledger").last_date() == NEXT_DAY + dt.timedelta(days=1)
+    assert_no_leftovers(out)
+    again = run_cli(*run_args(reliability_setup, out, target))
+    assert again.exit_code == 0, again.output
+    assert Ledger(out / "ledger").last_date() == target

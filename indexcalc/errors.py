@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 class IndexCalcError(Exception):
-    """Base of every error caused by user input (data, specs, arguments, state)."""
+    """Base of every error caused by user input (data, specs, arguments, state) or by the
+    place the output is written to (:class:`OutputError`)."""
 
     def __init__(self, problem: str, *, file: str | None = None, key: str | None = None) -> None:
         self.problem = problem

@@ -1,6 +1,7 @@
 """Command-line interface: parses arguments and calls one function per command.
 
-User errors (:class:`indexcalc.errors.IndexCalcError`) become one line on stderr and exit 2.
+User errors (:class:`indexcalc.errors.IndexCalcError`) become one line on stderr and exit 2, and
+so does any ``OSError`` (a file-system error) that no step turned into one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except IndexCalcError as error:
             click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except OSError as error:  # a file-system error no step turned into an IndexCalcError
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"error: {where}{error.strerror or error} (file-system error outside the steps that "
+                       "report what they leave: check the folder before running again)", err=True)
             sys.exit(2)
 
 

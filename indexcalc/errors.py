@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 class IndexCalcError(Exception):
-    """Base of every error caused by user input (data, specs, arguments, state)."""
+    """Base of every error caused by user input (data, specs, arguments, state) or by the
+    place the output is written to (:class:`OutputError`)."""
 
     def __init__(self, problem: str, *, file: str | None = None, key: str | None = None) -> None:
         self.problem = problem
@@ -31,3 +32,10 @@ class SpecError(IndexCalcError):
 
 class StateError(IndexCalcError):
     """Published state (ledger, outputs) that forbids the requested operation."""
+
+
+class OutputError(IndexCalcError):
+    """The output side failed: a file or folder of the publication or the ledger could not be
+    written (disk full, read-only folder, permissions) or a page-rendering process died. The
+    message names the path and the cause and says what the run left (ledger committed or not)
+    and how the next run recovers."""

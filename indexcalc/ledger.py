@@ -21,12 +21,17 @@ disk, then renamed to ``part-<run time>-<run id>.parquet`` (an atomic rename) an
 flushed. A run that dies before the rename has published nothing (readers ignore the hidden
 temporary file); after it, the rows are published whole.
 
+Retirements: an index the data can no longer serve is retired by a record in a
+``retired-<run time>-<run id>.parquet`` part (:data:`RETIREMENT_SCHEMA`, :meth:`Ledger.retire`),
+written the same way; its level rows stay.
+
 ``run_time`` is UTC, given by the caller (functions here never read the clock).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import os
@@ -40,7 +45,7 @@ import polars as pl
 
 from indexcalc import METHODOLOGY_VERSION
 from indexcalc.data.market import MarketData
-from indexcalc.errors import StateError
+from indexcalc.errors import OutputError, StateError
 
 LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "index_id": pl.String(),
@@ -56,10 +61,25 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
 }
 
 PART_PREFIX = "part-"
+RETIRED_PREFIX = "retired-"
+"""Parts of retirement records (:meth:`Ledger.retire`), beside the level parts."""
 PART_SUFFIX = ".parquet"
 TEMPORARY_PREFIX = ".tmp-"
+RETIREMENT_SCHEMA: dict[str, pl.DataType] = {
+    "index_id": pl.String(),
+    "date": pl.Date(),
+    "last_date": pl.Date(),
+    "reason": pl.String(),
+    "run_id": pl.String(),
+    "run_time": pl.Datetime("us", "UTC"),
+}
+"""A retirement record: the index, the date it was retired (the run's UTC date), the date of
+its last published level, why, and the run that retired it. A retired index can no longer be
+computed; its published levels and files stay, and no run appends to it."""
+
 LOCK_FILE = ".lock"
-"""Held (``flock``) by a run or rebuild for its whole duration: one writer at a time."""
+"""In the output folder (beside ``ledger/``): held (``flock``) by a run, rebuild or publish
+while it writes, one writer at a time (:func:`output_lock`)."""
 
 RUN_ID_LENGTH = 12
 """Hex characters of a run id (48 random bits)."""
@@ -242,14 +262,7 @@ class Ledger:
                 return rows
         except Exception:  # noqa: BLE001 - parts of another schema: read one by one below
             pass
-        try:
-            frames = [pl.read_parquet(part) for part in parts]
-            return pl.concat(
-                [frame.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()]) for frame in frames],
-                how="vertical",
-            )
-        except Exception as error:  # a damaged or foreign part is the user's state problem, not a bug
-            raise StateError(f"cannot read the ledger ({error})", file=str(self.directory)) from None
+        return pl.concat([_read_part(part) for part in parts], how="vertical")
 
     def current(self, as_of: dt.datetime | None = None) -> pl.DataFrame:
         """The levels as published at ``as_of`` (default: everything appended): per index and
@@ -283,14 +296,19 @@ class Ledger:
             )
         if rows.select((pl.col("version") < 1).any() | pl.col("level").is_null().any()).item():
             raise StateError("ledger rows need a level and a version >= 1", file=str(self.directory))
+        return self._write_part(rows, PART_PREFIX, run_time, run_id)
+
+    def _write_part(self, frame: pl.DataFrame, prefix: str, run_time: dt.datetime, run_id: str) -> Path:
+        """Write ``frame`` as ``<prefix><run time>-<run id>.parquet`` through a hidden
+        temporary file, an fsync and an atomic rename, then fsync the folder."""
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = run_time.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        final = self.directory / f"{PART_PREFIX}{stamp}-{run_id}{PART_SUFFIX}"
+        final = self.directory / f"{prefix}{stamp}-{run_id}{PART_SUFFIX}"
         if final.exists():
             raise StateError("a ledger part with this run time and run id exists", file=str(final))
         temporary = self.directory / f"{TEMPORARY_PREFIX}{run_id}{PART_SUFFIX}"
         try:
-            rows.write_parquet(temporary)
+            frame.write_parquet(temporary)
             with open(temporary, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(temporary, final)
@@ -299,6 +317,30 @@ class Ledger:
             raise
         _fsync_directory(self.directory)
         return final
+
+    def retire(self, records: pl.DataFrame, run_time: dt.datetime, run_id: str) -> Path | None:
+        """Append retirement records (:data:`RETIREMENT_SCHEMA`) as one ``retired-*`` part
+        (written like a level part); returns its path (None if empty)."""
+        if records.is_empty():
+            return None
+        records = records.select([pl.col(name).cast(dtype) for name, dtype in RETIREMENT_SCHEMA.items()])
+        return self._write_part(records.sort("index_id"), RETIRED_PREFIX, run_time, run_id)
+
+    def retirements(self) -> pl.DataFrame:
+        """Every retirement record (:data:`RETIREMENT_SCHEMA`), the first per index, sorted
+        by index (an index is retired once; a later record of it changes nothing)."""
+        if not self.directory.is_dir():
+            return pl.DataFrame(schema=RETIREMENT_SCHEMA)
+        parts = sorted(self.directory.glob(f"{RETIRED_PREFIX}*{PART_SUFFIX}"))
+        if not parts:
+            return pl.DataFrame(schema=RETIREMENT_SCHEMA)
+        frames = [_read_part(part, RETIREMENT_SCHEMA) for part in parts]
+        return (
+            pl.concat(frames, how="vertical")
+            .sort("run_time")
+            .unique(subset=["index_id"], keep="first", maintain_order=True)
+            .sort("index_id")
+        )
 
     def remove_temporaries(self) -> list[Path]:
         """Delete the temporary part files of appends that died before their commit (call only
@@ -312,20 +354,63 @@ class Ledger:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the ledger's writer lock (an exclusive ``flock`` on ``.lock`` in the ledger
-        folder, created if needed) for the ``with`` block; another holder is a StateError.
-        The lock dies with its process, so a killed run never leaves it held."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / LOCK_FILE
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StateError("another indexcalc run or rebuild is writing this ledger", file=str(path)) from None
+        """Hold the writer lock of the output folder this ledger is in (the ledger folder's
+        parent; :func:`output_lock`) for the ``with`` block; another holder is a StateError."""
+        with output_lock(self.directory.parent):
             yield
-        finally:
-            os.close(descriptor)
+
+
+@contextmanager
+def output_lock(out_dir: Path | str) -> Iterator[None]:
+    """Hold the writer lock of the output folder ``out_dir`` for the ``with`` block: an
+    exclusive ``flock`` on ``out_dir/.lock`` (folder and file created if needed).
+
+    One lock for every command that writes an output folder (``rebuild`` and ``run`` hold it
+    throughout, ``publish`` while it writes): while one holds it, another is refused at once
+    with a StateError (one line, exit code 2) rather than waiting. Checks that depend on the folder's contents ("it holds a
+    ledger") are made inside the lock, so no writer can change them between the check and the
+    write. The lock dies with its process, so a killed run never leaves it held. A folder
+    where the lock file cannot be created (read-only, full) is an OutputError.
+    """
+    directory = Path(out_dir)
+    path = directory / LOCK_FILE
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        cause = f"{error.strerror or error} ({errno.errorcode.get(error.errno or -1, '?')})"
+        raise OutputError(
+            f"cannot create the output folder's lock file: {cause}; nothing was changed",
+            file=str(error.filename or path),
+        ) from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateError(
+                "another indexcalc run, rebuild or publish is writing this output folder; "
+                "try again when it has finished",
+                file=str(path),
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _read_part(part: Path, schema: dict[str, pl.DataType] = LEDGER_SCHEMA) -> pl.DataFrame:
+    """One part file in ``schema`` (the ledger's); a part that cannot be read (damaged, truncated,
+    foreign) is a StateError naming the part file: the ledger is the user's state, so the
+    error says which file to restore from a backup (parts are never rewritten)."""
+    try:
+        frame = pl.read_parquet(part)
+        return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    except Exception as error:  # noqa: BLE001 - a damaged or foreign part is a state problem, not a bug
+        cause = " ".join(str(error).split())[:160] or type(error).__name__
+        raise StateError(
+            f"cannot read the ledger: this part is damaged or not a ledger part ({cause}); "
+            "restore it from a backup (parts are never rewritten)",
+            file=str(part),
+        ) from None
 
 
 def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.DataFrame:

@@ -67,8 +67,22 @@ staging folder first; then the ledger part is appended (the commit point); then 
 folder becomes a new version and the ``current`` symlink is switched to it in one rename
 (:func:`indexcalc.atomic.publish_directory`). A run killed before the commit leaves ledger and
 publication as they were; a run killed after it shows the previous publication or the new one,
-never a mix, and is completed by running the same date again. One run at a time holds the
-ledger lock; the next one removes what a killed run left (:func:`remove_stale_staging`).
+never a mix, and is completed by running the same date again; the next run removes what a
+killed run left (:func:`remove_stale_staging`). One writer at a time: ``rebuild`` and ``run``
+hold the output folder's lock (:func:`indexcalc.ledger.output_lock`, ``OUT/.lock``) for their
+whole duration (``publish`` while it writes), and a second writer is refused at once.
+
+**Failures of the output side** (:func:`output_stage`). An ``OSError`` while writing (disk
+full, read-only folder) is an :class:`indexcalc.errors.OutputError`, one line naming the path
+and the cause and stating what the run left: before the commit nothing changed; at it nothing
+was published; after it the ledger holds the levels and running the same date again
+republishes the files; a day state that could not be written only makes the next run
+calculate in full.
+
+**Retired indexes** (:mod:`indexcalc.retirement`). A published index that the data can no
+longer compute stops ``rebuild`` and ``run``, changing nothing, until ``rebuild`` retires it
+(``retire``, with a reason, recorded in the ledger); a retired index keeps its ledger rows and
+its published files, which every later publication carries over with a note on its factsheet.
 
 **Rebuild** (:func:`rebuild`). The full history on the whole market. With no ledger it is the
 initial publication (version 1). With a ledger, published levels that would move are written
@@ -81,8 +95,10 @@ with the reason. Dates never published are appended (version 1) either way.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -99,8 +115,17 @@ from indexcalc.daystate import (
     reference_fingerprint,
     state_from_calculation,
 )
-from indexcalc.errors import DataError, StateError
-from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
+from indexcalc.errors import DataError, OutputError, StateError
+from indexcalc.ledger import (
+    LEDGER_SCHEMA,
+    Ledger,
+    current_view,
+    input_hash,
+    input_hashes,
+    ledger_rows,
+    methodology_version,
+    output_lock,
+)
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
 from indexcalc.rules.ended import ended_notice, ended_roots, last_priced_days
@@ -406,6 +431,46 @@ def restated_levels(report: pl.DataFrame, results: dict[str, IndexResult], publi
     )
 
 
+# --- failures of the output side ------------------------------------------------------------------
+
+NOTHING_CHANGED = "nothing was changed (ledger and published files as they were); run again once the cause is fixed"
+NOTHING_PUBLISHED = (
+    "nothing was published (no ledger part was committed, the files are as they were); run again once the cause "
+    "is fixed"
+)
+FILES_NOT_REPLACED = (
+    "the levels are committed to the ledger but the published files were not replaced; run the same command "
+    "again once the cause is fixed (the same date again republishes them)"
+)
+RETIRED_ONLY = (
+    "the retirement is recorded in the ledger but no level was committed and the files are as they were; "
+    "run again (without --retire) once the cause is fixed"
+)
+STATE_NOT_WRITTEN = (
+    "the levels are committed to the ledger (and published) but the stored day state was not written; the next "
+    "run calculates in full and writes it"
+)
+
+
+def os_error_cause(error: OSError) -> str:
+    """``error``'s cause as a short phrase: ``No space left on device (ENOSPC)``."""
+    name = errno.errorcode.get(error.errno or -1)
+    text = error.strerror or str(error) or type(error).__name__
+    return f"{text} ({name})" if name else text
+
+
+@contextmanager
+def output_stage(path: Path | str, after: str) -> Iterator[None]:
+    """Run one step of the output side (writing files, the ledger or the state): an
+    ``OSError`` in it (disk full, read-only folder, permissions) becomes an
+    :class:`OutputError` naming the path (the error's own, else ``path``), the cause and
+    ``after``, the state the run leaves and how the next run recovers."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(f"cannot write: {os_error_cause(error)}; {after}", file=str(error.filename or path)) from None
+
+
 # --- publication with a commit point ------------------------------------------------------------
 
 
@@ -415,19 +480,48 @@ def publish_with_commit(
     out_dir: Path,
     commit: Callable[[], object],
     workers: int = 1,
+    carry: Callable[[Path], object] | None = None,
 ) -> None:
     """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
     ledger append), then swap the staged entries into ``out_dir``
     (:func:`indexcalc.atomic.publish_directory`). If writing or ``commit`` fails, the
-    staging folder is dropped and ``out_dir`` is untouched. ``workers``: page-rendering
-    processes (:func:`indexcalc.publish.write_publication`)."""
+    staging folder is dropped and ``out_dir`` is untouched. An ``OSError`` is an
+    :class:`OutputError` saying whether the ledger was committed (:func:`output_stage`).
+    ``workers``: page-rendering processes (:func:`indexcalc.publish.write_publication`);
+    ``carry(staging)``, called after the files of ``results`` are staged, adds what the
+    publication carries over (the retired indexes' files,
+    :func:`indexcalc.retirement.carry_retired_files`)."""
     from indexcalc.publish import publication_inputs, write_publication
     from indexcalc.atomic import publish_directory
 
     inputs = publication_inputs(results, market)
-    with publish_directory(out_dir) as staging:
-        write_publication(results, market, staging, inputs, workers=workers)
-        commit()
+    committed = False
+    try:
+        with publish_directory(out_dir) as staging:
+            write_publication(results, market, staging, inputs, workers=workers)
+            if carry is not None:
+                carry(staging)
+            with output_stage(out_dir / LEDGER_FOLDER, NOTHING_PUBLISHED):
+                commit()
+            committed = True
+    except OSError as error:  # staging (before the commit) or the swap into out_dir (after it)
+        cause = os_error_cause(error)
+        after = FILES_NOT_REPLACED if committed else NOTHING_CHANGED
+        raise OutputError(f"cannot write: {cause}; {after}", file=str(error.filename or out_dir)) from None
+
+
+def retired_carry(
+    out_dir: Path, retired: pl.DataFrame, published: pl.DataFrame, results: dict[str, IndexResult],
+    specs: Iterable[IndexSpecBase],
+) -> Callable[[Path], object] | None:
+    """The ``carry`` of :func:`publish_with_commit` for the ``retired`` indexes (None without)."""
+    retired = retired.filter(~pl.col("index_id").is_in(list(results)))  # computable again: published live
+    if retired.is_empty():
+        return None
+    from indexcalc.retirement import carry_retired_files
+
+    by_id = {spec.id: spec for spec in specs}
+    return lambda staging: carry_retired_files(out_dir, staging, retired, published, results, by_id)
 
 
 def remove_stale_staging(out_dir: Path) -> list[Path]:
@@ -496,19 +590,25 @@ def run_daily(
     publishing run or rebuild); ``disruption`` is the calculation's market-disruption policy
     (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild).
     """
+    from indexcalc.retirement import check_retirements, lost_indexes
+
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
     run_market = market.up_to(date)
-    specs, skipped = computable(list(specs), run_market)
-    with ledger.lock():
-        remove_stale_staging(out_dir)
-        ledger.remove_temporaries()
+    catalogue = list(specs)
+    specs, skipped = computable(catalogue, run_market)
+    with output_lock(out_dir):
+        with output_stage(out_dir, NOTHING_CHANGED):
+            remove_stale_staging(out_dir)
+            ledger.remove_temporaries()
         published = ledger.current()
         if published.is_empty():
             raise StateError(
                 "nothing is published yet: run `indexcalc rebuild` first to create the initial publication",
                 file=str(ledger.directory),
             )
+        retired = ledger.retirements()
+        check_retirements(lost_indexes(published, skipped, retired), (), {spec.id for spec in specs}, retired)
         last = published.get_column("date").max()
         calendar = index_calendar(market, specs, min(date, last), max(date, last), calendar_source)
         days = calendar_days(calendar)
@@ -542,8 +642,13 @@ def run_daily(
             if on_step:
                 on_step(f"catching up {day}")
             plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption, state, through=date)
-            ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
-            write_state(stored, plan.state)
+            caught_up = f"the days before {day} are committed to the ledger"
+            with output_stage(ledger.directory, f"catching up stopped at {day}: {caught_up}, {day} is not; run again "
+                                                "once the cause is fixed (it continues from there)"):
+                ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
+            with output_stage(stored, f"{day} is committed to the ledger but the stored day state was not written; "
+                                      "run again once the cause is fixed (it calculates in full from there)"):
+                write_state(stored, plan.state)
             appended[day], state = plan.rows.height, plan.state
             if plan.full_reason is not None:
                 full_days.append(day)
@@ -553,22 +658,44 @@ def run_daily(
         plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption, state)
         if plan.full_reason is not None:
             full_days.append(date)
-        commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
-        if publish:
-            results = complete_results(plan, specs, disruption)
-            if on_step:
-                on_step("publishing")
-            published_after = _updated(published, plan.rows)
-            publish_with_commit(with_published_levels(results, published_after), plan.market, out_dir, commit, workers)
-        else:
-            commit()
-        if not (plan.rows.is_empty() and state is not None and state.as_of == date):
-            write_state(stored, plan.state)  # (a date run again keeps the state it left)
+        with caught_up_first(list(appended)):
+            commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
+            if publish:
+                results = complete_results(plan, specs, disruption)
+                if on_step:
+                    on_step("publishing")
+                published_after = _updated(published, plan.rows)
+                shown = with_published_levels(results, published_after)
+                carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
+                publish_with_commit(shown, plan.market, out_dir, commit, workers, carry)
+            else:
+                with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                    commit()
+            if not (plan.rows.is_empty() and state is not None and state.as_of == date):
+                with output_stage(stored, STATE_NOT_WRITTEN):
+                    write_state(stored, plan.state)  # (a date run again keeps the state it left)
         appended[date] = plan.rows.height
     return RunOutcome(
         date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
         full_days=full_days, notices=ended_root_notices(run_market, specs, date),
     )
+
+
+@contextmanager
+def caught_up_first(days: list[dt.date]) -> Iterator[None]:
+    """An :class:`OutputError` inside (the run's own date failing to be written) says that the
+    days caught up before it, if any, are committed to the ledger already."""
+    try:
+        yield
+    except OutputError as error:
+        if not days:
+            raise
+        span = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        raise OutputError(
+            f"{error.problem} (the day(s) caught up before it, {span}, are committed to the ledger)",
+            file=error.file,
+            key=error.key,
+        ) from None
 
 
 def day_stamp(stamp: RunStamp, date: dt.date) -> RunStamp:
@@ -781,6 +908,8 @@ class RebuildOutcome:
     skipped: list[Skipped] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     """Roots in use whose data has ended by the market's last date (:func:`ended_root_notices`)."""
+    retired: pl.DataFrame | None = None
+    """The retirement records this rebuild appended (None when it retired nothing)."""
 
 
 class RestatementRequired(StateError):
@@ -798,6 +927,8 @@ def rebuild(
     stamp: RunStamp,
     *,
     restate_reason: str | None = None,
+    retire: Iterable[str] = (),
+    retire_reason: str | None = None,
     publish: bool = True,
     workers: int = 1,
     disruption: Disruption = "rules",
@@ -807,21 +938,37 @@ def rebuild(
 
     Raises :class:`RestatementRequired` (a StateError) after writing the restatement report
     when published levels would move and ``restate_reason`` is None; nothing else changes.
-    ``publish`` False updates the ledger only.
+    A published index that can no longer be computed is a StateError, changing nothing,
+    unless its id is in ``retire``: it is then retired with ``retire_reason``
+    (:mod:`indexcalc.retirement`), and its files stay published. ``publish`` False updates
+    the ledger only.
     """
+    from indexcalc.retirement import check_retirements, lost_indexes, retirement_records
+
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
-    specs, skipped = computable(list(specs), market)
+    catalogue = list(specs)
+    specs, skipped = computable(catalogue, market)
+    retire = tuple(retire)
     if not specs:
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
     if restate_reason is not None and not restate_reason.strip():
         raise StateError("a restatement needs a non-empty reason")
-    with ledger.lock():
-        remove_stale_staging(out_dir)
-        ledger.remove_temporaries()
+    if retire and not (retire_reason and retire_reason.strip()):
+        raise StateError("a retirement needs a non-empty reason")
+    with output_lock(out_dir):
+        with output_stage(out_dir, NOTHING_CHANGED):
+            remove_stale_staging(out_dir)
+            ledger.remove_temporaries()
+        published = ledger.current()
+        retired = ledger.retirements()
+        to_retire = check_retirements(
+            lost_indexes(published, skipped, retired), retire, {spec.id for spec in specs}, retired
+        )
+        new_retirements = retirement_records(to_retire, retire_reason or "", published, stamp.run_time, stamp.run_id)
+        retired = pl.concat([retired, new_retirements]).sort("index_id")
         calculation = calculate(market, specs, on_step=on_step, disruption=disruption)
         results = calculation.results
-        published = ledger.current()
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)
         report_path = None
@@ -829,7 +976,8 @@ def rebuild(
             from indexcalc.atomic import atomic_write_csv
 
             report_path = out_dir / RESTATEMENTS_FOLDER / f"{stamp.run_time.astimezone(dt.timezone.utc):%Y-%m-%d}.csv"
-            atomic_write_csv(report_path, report)
+            with output_stage(report_path, NOTHING_CHANGED):
+                atomic_write_csv(report_path, report)
             if restate_reason is None:
                 outcome = RebuildOutcome(report=report, report_path=report_path, skipped=skipped)
                 raise RestatementRequired(
@@ -848,14 +996,24 @@ def rebuild(
         rows = pl.concat(parts, how="vertical")
         published_after = _updated(published, rows)
         state = rebuilt_state(calculation, specs, market, published_after, hash_value, disruption)
-        commit = lambda: ledger.append(rows, stamp.run_time, stamp.run_id)  # noqa: E731
+
+        def commit() -> None:  # the retirement records first: without the levels they are still true
+            with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                ledger.retire(new_retirements, stamp.run_time, stamp.run_id)
+            with output_stage(ledger.directory, RETIRED_ONLY if new_retirements.height else NOTHING_PUBLISHED):
+                ledger.append(rows, stamp.run_time, stamp.run_id)
+
         if publish:
             if on_step:
                 on_step("publishing")
-            publish_with_commit(with_published_levels(results, published_after), market, out_dir, commit, workers)
+            shown = with_published_levels(results, published_after)
+            carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
+            publish_with_commit(shown, market, out_dir, commit, workers, carry)
         else:
-            commit()
-        write_state(state_path(out_dir), state)
+            with output_stage(ledger.directory, NOTHING_PUBLISHED):
+                commit()
+        with output_stage(state_path(out_dir), STATE_NOT_WRITTEN):
+            write_state(state_path(out_dir), state)
     return RebuildOutcome(
         appended=new.height,
         restated=0 if restated is None else restated.height,
@@ -864,6 +1022,7 @@ def rebuild(
         initial=published.is_empty(),
         skipped=skipped,
         notices=ended_root_notices(market, specs, market.prices.get_column("date").max()),
+        retired=new_retirements if new_retirements.height else None,
     )
 
 

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 from indexcalc.data.market import MarketData
-from indexcalc.errors import DataError, StateError
+from indexcalc.errors import DataError, OutputError, StateError
 from indexcalc.ledger import Ledger
 from indexcalc.operations import (
     LEVEL_TOLERANCE,
@@ -349,7 +349,7 @@ def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_s
     import indexcalc.publish.levels as levels_writer
 
     monkeypatch.setattr(levels_writer, "atomic_write_csv", failing_after(3, OSError("disk full")))
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="disk full; nothing was changed"):  # one line for the CLI
         run_daily(market, small_specs, day, out, stamp(1))
     monkeypatch.undo()
     assert snapshot(out) == before
@@ -360,7 +360,7 @@ def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_s
         raise OSError("ledger volume gone")
 
     monkeypatch.setattr(Ledger, "append", refuse)
-    with pytest.raises(OSError, match="ledger volume gone"):
+    with pytest.raises(OutputError, match="ledger volume gone; nothing was published"):
         run_daily(market, small_specs, day, out, stamp(2))
     monkeypatch.undo()
     assert snapshot(out) == before

@@ -137,30 +137,44 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
 @_catalogue_option
 @_out_option
 @click.option("--restate", is_flag=True, help="Publish corrected levels as a new version (needs --reason).")
-@click.option("--reason", default=None, help="Why the published levels are restated (stored in the ledger).")
+@click.option("--retire", "retire", multiple=True, metavar="ID",
+              help="Retire a published index the data can no longer compute (needs --reason; repeatable): "
+                   "its levels and files stay published, its factsheet says 'retired on DATE: REASON'.")
+@click.option("--reason", default=None,
+              help="Why the published levels are restated or the indexes retired (stored in the ledger).")
 @_carry_forward_option
 @_progress_option
 def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
-                    restate: bool, reason: str | None, carry_forward: bool, progress: bool) -> None:
+                    restate: bool, retire: tuple[str, ...], reason: str | None, carry_forward: bool,
+                    progress: bool) -> None:
     """Recompute every catalogue index over the full history and publish it. The first rebuild
     creates the ledger; later ones append dates not yet published and compare the rest: if a
     published level would move, OUT/restatements/DATE.csv lists them and nothing changes
-    (exit code 2) unless --restate --reason TEXT is given."""
+    (exit code 2) unless --restate --reason TEXT is given. A published index that the data can
+    no longer compute stops the rebuild likewise (exit code 2, nothing changed) unless
+    --retire ID --reason TEXT retires it."""
     from indexcalc.data.load import load_market
     from indexcalc.operations import rebuild
 
     if restate and not (reason and reason.strip()):
         raise StateError("--restate needs --reason TEXT")
-    if reason is not None and not restate:
-        raise StateError("--reason is only used with --restate")
+    if retire and not (reason and reason.strip()):
+        raise StateError("--retire needs --reason TEXT")
+    if reason is not None and not (restate or retire):
+        raise StateError("--reason is only used with --restate or --retire")
     market = load_market(data_path, data_format)
     specs = _specs(catalogue_dir)
     with _progress(progress, "rebuild") as bar:
         outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
+                          retire=retire, retire_reason=reason if retire else None,
                           workers=_workers(specs), disruption="carry_forward" if carry_forward else "rules",
                           on_step=bar.advance)
     _report_skipped(outcome.skipped)
     _report_notices(outcome.notices)
+    if outcome.retired is not None:
+        for record in outcome.retired.iter_rows(named=True):
+            click.echo(f"retired {record['index_id']} on {record['date']}: {record['reason']} (its levels up to "
+                       f"{record['last_date']} and its files stay published)")
     if outcome.initial:
         click.echo(f"initial publication: {outcome.appended} levels in {out_dir / 'ledger'}; {out_dir} published")
         return

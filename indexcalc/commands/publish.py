@@ -11,6 +11,10 @@ from indexcalc.commands.data import market_options
 from indexcalc.errors import StateError
 
 DEFAULT_OUT = Path("outputs")
+LEDGER_HERE = (
+    "holds a ledger of published levels; publish there with `indexcalc rebuild` or `indexcalc run --date D`, "
+    "which keep the files and the ledger in step (or choose another --out)"
+)
 
 
 @main.command("publish")
@@ -37,20 +41,18 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     unless --carry-forward (docs/design.md section 2).
 
     A folder that holds a ledger of published levels is refused: there ``indexcalc rebuild``
-    and ``indexcalc run`` publish, so that the files always show the ledger's levels."""
+    and ``indexcalc run`` publish, so that the files always show the ledger's levels. While
+    another run, rebuild or publish writes OUT, publish is refused at once (exit code 2)."""
     from indexcalc.data.load import load_market
-    from indexcalc.ledger import Ledger
+    from indexcalc.ledger import Ledger, output_lock
+    from indexcalc.operations import NOTHING_CHANGED, output_stage, remove_stale_staging
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import default_workers, publish_all
     from indexcalc.progress import DelayedProgress
     from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
 
-    if Ledger(out_dir / "ledger").exists():
-        raise StateError(
-            "holds a ledger of published levels; publish there with `indexcalc rebuild` or `indexcalc run "
-            "--date D`, which keep the files and the ledger in step (or choose another --out)",
-            file=str(out_dir),
-        )
+    if Ledger(out_dir / "ledger").exists():  # at once, before reading the data (checked again in the lock)
+        raise StateError(LEDGER_HERE, file=str(out_dir))
     market = load_market(data_path, data_format)
     specs, skipped = computable(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR), market)
     for index in skipped:
@@ -60,12 +62,17 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
         results = rebuild_all(market, specs, on_step=bar.advance,
                               disruption="carry_forward" if carry_forward else "rules")
-    from indexcalc.operations import remove_stale_staging
-
-    # The writer lock keeps the removal of what killed runs left from touching a live run's staging.
-    with Ledger(out_dir / "ledger").lock():
-        remove_stale_staging(out_dir)
-        publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))
+    # The folder's writer lock (shared with rebuild and run) around everything that writes, and
+    # the ledger check inside it: a rebuild cannot create the ledger between the check and the write.
+    with output_lock(out_dir):
+        if Ledger(out_dir / "ledger").exists():
+            raise StateError(LEDGER_HERE, file=str(out_dir))
+        with output_stage(out_dir, NOTHING_CHANGED):
+            remove_stale_staging(out_dir)
+        with output_stage(out_dir, "nothing was published (the files are as they were); run again once the cause "
+                                   "is fixed"):
+            publish_all(results, market, out_dir, progress=progress,
+                        workers=workers or default_workers(len(results)))
     click.echo(f"published {len(results)} indexes to {out_dir}; open {out_dir / 'index.html'} "
                f"or run `indexcalc serve --dir {out_dir}`")
 

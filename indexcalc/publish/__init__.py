@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +34,7 @@ import polars as pl
 
 from indexcalc.data.market import MarketData
 from indexcalc.atomic import atomic_write_text, publish_directory
+from indexcalc.errors import OutputError
 from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
 from indexcalc.publish.levels import write_data_files
 from indexcalc.publish.methodology import render_methodology
@@ -128,13 +133,62 @@ def render_index_pages(
 _WORKER_STATE: tuple = ()
 
 
-def _start_worker(results: dict[str, IndexResult], instruments: dict, inputs: PublicationInputs) -> None:
+def _start_worker(state_file: str) -> None:
+    """A rendering worker's initializer: load the results, instruments and inputs from the
+    pickle file the parent wrote (:func:`render_pages_in_pool`)."""
     global _WORKER_STATE
-    _WORKER_STATE = (results, instruments, inputs)
+    with open(state_file, "rb") as handle:
+        _WORKER_STATE = pickle.load(handle)
 
 
 def _render_in_worker(index_id: str) -> tuple[str, str, str]:
     return (index_id, *render_index_pages(index_id, *_WORKER_STATE))
+
+
+WORKER_DIED = (
+    "a page-rendering process died (killed, out of memory or crashed) before every page was rendered; "
+    "nothing was published (no ledger part was committed, the files are as they were); run again"
+)
+
+
+def render_pages_in_pool(
+    results: dict[str, IndexResult],
+    instruments: dict,
+    inputs: PublicationInputs,
+    workers: int,
+    write: Callable[[str, str, str], None],
+) -> None:
+    """Render every index's pages in ``workers`` spawned processes and call ``write(index_id,
+    factsheet, methodology)`` in this process for each, in the order of ``results``.
+
+    A pool that cannot hang: the workers' shared state (results, instruments, inputs) goes
+    through a pickle file in a temporary folder, and each worker is given only its path. A
+    spawned process is started by writing its start-up arguments into a pipe that this process
+    keeps open until the write ends, so with the state itself as arguments (megabytes, far more
+    than a pipe holds) a worker that died at start-up, before reading them, left this process
+    blocked in that write forever. With the path the write fits in the pipe whatever happens to
+    the worker. A worker that dies at any moment (start-up or mid-render) breaks the pool: the
+    pending renders are cancelled, the other workers stopped, and an :class:`OutputError` is
+    raised (:data:`WORKER_DIED`).
+    """
+    with tempfile.TemporaryDirectory(prefix="indexcalc-render-") as folder:
+        state_file = Path(folder) / "worker-state.pickle"
+        with open(state_file, "wb") as handle:
+            pickle.dump((results, instruments, inputs), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        # spawn, not fork: forking a process whose polars thread pool is running can deadlock
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(str(state_file),),
+        )
+        try:
+            for index_id, factsheet, methodology in pool.map(_render_in_worker, list(results)):
+                write(index_id, factsheet, methodology)
+        except BrokenProcessPool:
+            raise OutputError(WORKER_DIED) from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def default_workers(count: int) -> int:
@@ -160,6 +214,8 @@ def write_publication(
     CPU-bound, so separate processes, each given the results once, render in parallel. The
     files written do not depend on the number of workers. More than one worker starts
     processes by spawning, so a calling script needs the ``if __name__ == "__main__":`` guard.
+    A worker that dies is an :class:`OutputError` (:func:`render_pages_in_pool`); ``out_dir``
+    is then partly written (callers write into a staging folder and drop it).
     """
     write_data_files(results, out_dir, synthetic=market.synthetic)
     if progress:
@@ -175,15 +231,7 @@ def write_publication(
         for index_id in results:
             write(index_id, *render_index_pages(index_id, results, market.instruments, inputs))
     else:
-        # spawn, not fork: forking a process whose polars thread pool is running can deadlock
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(results, market.instruments, inputs),
-        ) as pool:
-            for index_id, factsheet, methodology in pool.map(_render_in_worker, list(results)):
-                write(index_id, factsheet, methodology)
+        render_pages_in_pool(results, market.instruments, inputs, workers, write)
     atomic_write_text(out_dir / "index.html", render_site_index(results, synthetic=market.synthetic))
     if progress:
         progress.advance("index page")

@@ -51,17 +51,16 @@ def reliability_setup(tmp_path_factory, embedded_market) -> dict[str, Path]:
 def fresh_copy(setup: dict[str, Path], tmp_path: Path) -> Path:
     """A copy of the published state to run against."""
     out = tmp_path / "outputs"
-    shutil.copytree(setup["published"], out)
+    shutil.copytree(setup["published"], out, symlinks=True)
     return out
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (relative path -> bytes), the lock file excepted."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != ".lock"
-    }
+    """Every file a reader of ``folder`` sees (relative path -> bytes), the lock file excepted:
+    published entries read through their links (``tests.test_operations.snapshot``)."""
+    from tests.test_operations import snapshot as published_snapshot
+
+    return {name: content for name, content in published_snapshot(folder).items() if Path(name).name != ".lock"}
 
 
 def run_with_fault(fault: str, arguments: list, timeout: float) -> tuple[subprocess.CompletedProcess, float]:

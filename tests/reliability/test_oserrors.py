@@ -187,9 +187,7 @@ def test_a_failed_swap_after_the_ledger_commit_is_repaired_by_running_the_date_a
     original = os.replace
 
     def replace(source, target, *arguments, **keywords):
-        source = Path(source)
-        staged = ".staging-" in source.name or (".staging-" in source.parent.name and source.suffix != ".tmp")
-        if staged:  # moving the staged publication into place (after the commit), not writing a staged file
+        if Path(target).name == atomic.CURRENT_LINK:  # switching the publication (after the commit)
             raise OSError(errno.EIO, os.strerror(errno.EIO), str(target))
         return original(source, target, *arguments, **keywords)
 

@@ -13,7 +13,8 @@ import click
 import polars as pl
 
 from indexcalc.cli import data
-from indexcalc.data.load import DATA_FORMATS, load_market
+from indexcalc.clock import run_today
+from indexcalc.data.load import DATA_FORMATS, load_market, refuse_future_market
 from indexcalc.data.longformat import write_frame, write_long
 from indexcalc.data.pysystemtrade import read_pysystemtrade
 from indexcalc.data.quality import QualitySpec, coverage, quality_report
@@ -51,7 +52,7 @@ def check(path: Path | None, data_format: str | None) -> None:
     csvconfig/). Without PATH the embedded market is checked. The first problem found is
     printed as one line (file, row or key, problem) and the exit code is 2.
     """
-    market = load_market(path, data_format)
+    market = load_market(path, data_format, not_after=run_today())
     if path is None:
         # Files read from a path are validated by their reader; the embedded market here.
         source = market.source or "embedded market"
@@ -101,7 +102,7 @@ def quality(
 
     PATH as for `indexcalc data check` (default: the embedded market).
     """
-    market = load_market(path, data_format)
+    market = load_market(path, data_format, not_after=run_today())
     spec = QualitySpec(jump_sigmas=jump_sigmas, jump_fraction=jump_fraction, max_gap_days=max_gap_days)
     click.echo(format_table(quality_report(market, spec)))
 
@@ -130,6 +131,7 @@ def import_pysystemtrade(directory: Path, out: Path) -> None:
     (temporary file, then rename).
     """
     market = read_pysystemtrade(directory)
+    refuse_future_market(market, run_today())
     if out.suffix in PRICE_FILE_SUFFIXES:
         write_frame(market.prices, out)
         click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {out}")

@@ -14,6 +14,7 @@ import click
 import polars as pl
 
 from indexcalc.cli import main
+from indexcalc.clock import run_today
 from indexcalc.commands.data import market_options
 from indexcalc.data.load import load_market
 from indexcalc.data.longformat import write_frame
@@ -51,7 +52,7 @@ def series_command(
     data_path: Path | None, data_format: str | None, out_dir: Path, roll: str | None, carry_forward: bool
 ) -> None:
     """Linked excess-return, total-return and carry series for every root of the market."""
-    market = load_market(data_path, data_format)
+    market = load_market(data_path, data_format, not_after=run_today())
     roll = roll or ("data" if market.held is not None else "window")
     series = build_series(market, ROLL_RULES[roll], disruption="carry_forward" if carry_forward else "error")
     write_series(series, out_dir, carry_forward)

@@ -14,6 +14,7 @@ user sees them (CSV: header = row 1, first data row = row 2; Parquet: first row 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import uuid
@@ -34,15 +35,16 @@ CSV_FIRST_ROW = 2
 PARQUET_FIRST_ROW = 1
 
 
-def read_long(path: Path | str) -> MarketData:
-    """Read and validate a long-format market (a prices file or a directory, see module doc)."""
+def read_long(path: Path | str, *, not_after: dt.date | None = None) -> MarketData:
+    """Read and validate a long-format market (a prices file or a directory, see module doc);
+    a row of any file dated after ``not_after`` (the run's clock) is refused."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=str(path))
     if path.is_dir():
-        return _read_directory(path)
+        return _read_directory(path, not_after)
     instruments = load_instruments(DEFAULT_INSTRUMENTS_PATH)
-    return MarketData(prices=_read_prices(path, instruments), instruments=instruments, source=str(path))
+    return MarketData(prices=_read_prices(path, instruments, not_after), instruments=instruments, source=str(path))
 
 
 def read_table(path: Path) -> tuple[pl.DataFrame, int]:
@@ -139,18 +141,22 @@ def instruments_toml(instruments: dict[str, Instrument]) -> str:
 # --- reading a directory ---------------------------------------------------------------------
 
 
-def _read_directory(directory: Path) -> MarketData:
+def _read_directory(directory: Path, not_after: dt.date | None = None) -> MarketData:
     instruments_path = directory / INSTRUMENTS_FILE
     instruments = load_instruments(instruments_path if instruments_path.is_file() else DEFAULT_INSTRUMENTS_PATH)
     prices_path = _find(directory, "prices")
     if prices_path is None:
         raise DataError("no prices.csv or prices.parquet in this directory", file=str(directory))
-    prices = _read_prices(prices_path, instruments)
+    prices = _read_prices(prices_path, instruments, not_after)
     validators = {
-        "rates": lambda frame, file, first_row: validate_rates(frame, file, first_row=first_row),
-        "inflation": lambda frame, file, first_row: validate_inflation(frame, file, first_row=first_row),
-        "macro": lambda frame, file, first_row: validate_macro(frame, file, first_row=first_row),
-        "held": lambda frame, file, first_row: validate_held(frame, instruments, file, first_row=first_row),
+        "rates": lambda frame, file, first_row: validate_rates(frame, file, first_row=first_row, not_after=not_after),
+        "inflation": lambda frame, file, first_row: validate_inflation(
+            frame, file, first_row=first_row, not_after=not_after
+        ),
+        "macro": lambda frame, file, first_row: validate_macro(frame, file, first_row=first_row, not_after=not_after),
+        "held": lambda frame, file, first_row: validate_held(
+            frame, instruments, file, first_row=first_row, not_after=not_after
+        ),
     }
     frames = {}
     for stem, validator in validators.items():
@@ -161,9 +167,9 @@ def _read_directory(directory: Path) -> MarketData:
     return MarketData(prices=prices, instruments=instruments, source=str(directory), **frames)
 
 
-def _read_prices(path: Path, instruments: dict[str, Instrument]) -> pl.DataFrame:
+def _read_prices(path: Path, instruments: dict[str, Instrument], not_after: dt.date | None = None) -> pl.DataFrame:
     frame, first_row = read_table(path)
-    return validate_prices(frame, instruments, str(path), first_row=first_row)
+    return validate_prices(frame, instruments, str(path), first_row=first_row, not_after=not_after)
 
 
 def _find(directory: Path, stem: str) -> Path | None:

@@ -27,10 +27,24 @@ Formulas (DESIGN.md section 2), for a root with business days ... t-1, t (its ow
 ``m`` months apart); for the data roll, the data's held contract on t and the next later priced
 contract. Carry is null where fewer than two such contracts are priced.
 
-Market disruption: a contract held at the close of t-1 (weight > 0) without a positive settle
-on t or on t-1 stops the run with a DataError naming root, contract and date; with
-``disruption="carry_forward"`` its last positive settle (on or before that date) is used and the
-row of t is flagged ``disrupted``.
+Market disruption: a contract held at the close of t-1 (weight > 0) without a settle on t or on
+t-1 stops the run with a DataError naming root, contract and date; with
+``disruption="carry_forward"`` its last settle (on or before that date) is used and the row of
+t is flagged ``disrupted``.
+
+Zero and negative settlements (docs/design.md section 2; WTI May 2020 settled at -37.63 on
+20 April 2020) are prices. A contract that is not held does not enter the return. A held
+contract's settle enters the held value ``V_t = sum_c w_{c,t-1} F_{c,t}`` like any other; when
+the held value at t or at t-1 is zero or negative the position is worth nothing: the position
+is lost, as S&P DJI's April 2020 rule for its multi-commodity indices (a held contract settling
+at zero or below is dropped at a loss of its whole value) and Bloomberg's May 2020 fallback of
+closing a sub-index at zero::
+
+    ER_ret_t = -1       if V_t <= 0 or V_{t-1} <= 0    (the root's first such day)
+    ER_ret_t = 0        on every later date of the root (nothing is held: the level stays 0)
+
+so the level closes at 0 and stays there (TR keeps its formula: TR_t = TR_{t-1} TBR_t that
+day). Carry is null on a day where c1 or c2 settles at zero or below (no logarithm).
 """
 
 from __future__ import annotations
@@ -142,8 +156,10 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], disru
         .with_columns(
             pl.col("daily_return").fill_null(0.0),
             pl.col("disrupted").fill_null(False),
+            pl.col("lost").fill_null(False),
         )
     )
+    frame = frame.with_columns(_after_loss(pl.col("daily_return"), pl.col("lost"), pl.col("day_key") // KEY_SCALE))
     # ER_t = ER_{t-1} (1 + ER_ret_t) multiplied in sequence from 100 on the root's first date,
     # so that a level continued from the previous one (the daily run) is the same to the bit
     first = (root_position != root_position.shift(1)).fill_null(True)
@@ -151,7 +167,7 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], disru
     def linked(growth: pl.Expr) -> pl.Expr:
         return pl.when(first).then(SERIES_BASE_LEVEL * growth).otherwise(growth).cum_prod().over(root_position)
 
-    return frame.select(
+    series = frame.select(
         "date",
         "root",
         linked(1.0 + pl.col("daily_return")).alias("level"),
@@ -161,6 +177,29 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], disru
         "held_contracts",
         "disrupted",
     ).cast(SERIES_SCHEMA)
+    refuse_non_finite_levels(series, ("level", "tr_level"), market.source)
+    return series
+
+
+def refuse_non_finite_levels(frame: pl.DataFrame, columns: tuple[str, ...], source: str = "") -> None:
+    """No level is ever written that is not a finite number: the first row (by date) whose
+    ``columns`` hold NaN or an infinity is a DataError naming its root and date."""
+    bad = frame.filter(pl.any_horizontal(~pl.col(name).is_finite() for name in columns))
+    if bad.height:
+        row = bad.sort("date").row(0, named=True)
+        values = ", ".join(f"{name} {row[name]}" for name in columns)
+        where = f"root {row['root']}, date {row['date']}" if "root" in row else f"date {row['date']}"
+        raise DataError(f"the calculation gives a non-finite level ({values}): check this root's settlements", file=source or None, key=where)
+
+
+def _after_loss(daily_return: pl.Expr, lost: pl.Expr, root_position: pl.Expr) -> pl.Expr:
+    """``daily_return`` with the lost-position rule (module doc): -1 on a root's first day whose
+    held value is zero or negative, 0 on every later day of that root. Rows in root, date order."""
+    lost_before = (lost.cast(pl.Int32).cum_sum().over(root_position) - lost.cast(pl.Int32)) > 0
+    first_loss = lost & ~lost_before
+    return (
+        pl.when(lost_before).then(0.0).when(first_loss).then(-1.0).otherwise(daily_return).alias("daily_return")
+    )
 
 
 def _flag_sorted(frame: pl.DataFrame) -> pl.DataFrame:
@@ -206,14 +245,14 @@ def _excess_returns(
         lookup_settle(indexed, positions.get_column("key_now")).alias("settle_now"),
         lookup_settle(indexed, positions.get_column("key_before")).alias("settle_before"),
     )
-    broken = positions.filter(_not_positive("settle_now") | _not_positive("settle_before"))
+    broken = positions.filter(_missing("settle_now") | _missing("settle_before"))
     if broken.height and disruption == "error":
-        missing_on = pl.when(_not_positive("settle_before")).then(pl.col("previous_date")).otherwise(pl.col("date"))
+        missing_on = pl.when(_missing("settle_before")).then(pl.col("previous_date")).otherwise(pl.col("date"))
         root, date, contract = (
             broken.select("root", missing_on.alias("date"), "contract").sort("date", "root", "contract").row(0)
         )
         raise DataError(
-            "market disruption: held contract has no positive settlement",
+            "market disruption: held contract has no settlement",
             file=source or None,
             key=f"root {root}, contract {contract}, date {date}",
         )
@@ -230,10 +269,12 @@ def _excess_returns(
         value_now = value_now + pl.when(same_day).then(row_now.shift(-ahead)).otherwise(0.0)
         value_before = value_before + pl.when(same_day).then(row_before.shift(-ahead)).otherwise(0.0)
         disrupted = disrupted | (same_day & pl.col("disrupted").shift(-ahead)).fill_null(False)
+    lost = (value_now <= 0.0) | (value_before <= 0.0)
     return positions.select(
         "day_key",
-        (value_now / value_before - 1.0).alias("daily_return"),
+        pl.when(lost).then(-1.0).otherwise(value_now / value_before - 1.0).alias("daily_return"),
         disrupted.alias("disrupted"),
+        lost.alias("lost"),
     ).filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
 
 
@@ -247,14 +288,14 @@ def _widest_day(frame: pl.DataFrame) -> int:
     return int(starts.diff().max() or 1)
 
 
-def _not_positive(column: str) -> pl.Expr:
-    return pl.col(column).is_null() | (pl.col(column) <= 0)
+def _missing(column: str) -> pl.Expr:
+    return pl.col(column).is_null()
 
 
 def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source: str) -> pl.DataFrame:
-    """Replace missing or non-positive settles by the contract's last positive settle on or
-    before the same date, and flag those rows ``disrupted``."""
-    known = indexed.filter(pl.col("settle") > 0).select("date", "root", "contract", "settle").sort("date")
+    """Replace missing settles by the contract's last settle on or before the same date, and
+    flag those rows ``disrupted``."""
+    known = indexed.filter(pl.col("settle").is_not_null()).select("date", "root", "contract", "settle").sort("date")
     for date_column, settle_column in (("date", "settle_now"), ("previous_date", "settle_before")):
         positions = positions.sort(date_column).join_asof(
             known.rename({"date": date_column, "settle": f"{settle_column}_known"}),
@@ -264,7 +305,7 @@ def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source
             check_sortedness=False,
         )
     positions = positions.with_columns(
-        (_not_positive("settle_now") | _not_positive("settle_before")).alias("disrupted"),
+        (_missing("settle_now") | _missing("settle_before")).alias("disrupted"),
         pl.col("settle_now_known").alias("settle_now"),
         pl.col("settle_before_known").alias("settle_before"),
     )
@@ -334,7 +375,9 @@ def collateral_returns(rates: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
 
 def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: RollRule) -> pl.DataFrame:
     """``day_key, carry``: annualised log spread of the two nearest contracts (module doc)."""
-    priced = indexed.lazy().filter(pl.col("settle") > 0)
+    # every priced contract (zero and negative settles included: they keep their place as c1
+    # or c2, and the day's carry is then null rather than taken from a further contract)
+    priced = indexed.lazy().filter(pl.col("settle").is_not_null())
     if isinstance(rule, DataRoll):
         held = market.held.lazy().select(
             day_key(roots).alias("day_key"), pl.col("contract").alias("held_contract")
@@ -363,8 +406,10 @@ def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: Ro
     )
     months = contract_month_index(pl.col("far")) - contract_month_index(pl.col("near"))
     spread = (pl.col("near_settle").log() - pl.col("far_settle").log()) * MONTHS_PER_YEAR / months
+    logs_exist = (pl.col("near_settle") > 0) & (pl.col("far_settle") > 0)
     return pairs.select(
-        "day_key", pl.when(pl.col("near_is_held") & pl.col("far").is_not_null()).then(spread).alias("carry")
+        "day_key",
+        pl.when(pl.col("near_is_held") & pl.col("far").is_not_null() & logs_exist).then(spread).alias("carry"),
     ).collect()
 
 

@@ -76,7 +76,7 @@ def test_without_carry_forward_the_first_disruption_stops_the_run(pysystemtrade_
     assert result.exit_code == 2, result.output
     assert result.stderr == (
         f"error: {pysystemtrade_dir}: root PALLAD, contract 197803, date 1978-01-06: market disruption: "
-        "held contract has no positive settlement\n"
+        "held contract has no settlement\n"
     )
     assert not (tmp_path / "out").exists()
 

@@ -233,9 +233,12 @@ def test_missing_settle_of_a_held_contract_stops_with_root_contract_and_date() -
         build_series(market_from(with_settle(D(2024, 2, 9), H, None)))
 
 
-def test_non_positive_settle_of_a_held_contract_is_a_disruption() -> None:
-    with pytest.raises(DataError, match="root XX, contract 202405, date 2024-02-12: market disruption"):
-        build_series(market_from(with_settle(D(2024, 2, 12), K, 0.0)))
+def test_zero_settle_of_a_held_contract_is_a_price_not_a_disruption() -> None:
+    # a zero settle is data (docs/design.md section 2); the rule for a held contract at zero or
+    # below is worked by hand in tests/reliability/test_negative_prices.py
+    series = build_series(market_from(with_settle(D(2024, 2, 12), K, 0.0)))
+    assert not series.get_column("disrupted").any()
+    assert series.get_column("level").is_finite().all()
 
 
 def test_missing_row_of_a_held_contract_is_a_disruption() -> None:

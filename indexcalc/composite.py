@@ -141,13 +141,20 @@ def _excess_levels(
     held_weights = weight_matrix[period[held]]
     anchor_levels = level_matrix[anchor_row[period[held]]]
     contribution = contributions(held_weights, anchor_levels, level_matrix[held])
-    if np.isnan(contribution).any():
-        row, column = np.argwhere(np.isnan(contribution))[0]
+    if not np.isfinite(contribution).all():
+        row, column = np.argwhere(~np.isfinite(contribution))[0]
         anchor = anchors[int(period[held[row]])]
         if np.isnan(anchor_levels[row, column]):
             problem = f"weighted but has no level on its effective date {anchor}"
-        else:
+        elif anchor_levels[row, column] == 0.0:
+            problem = (
+                f"weighted from {anchor} but its level is 0 on that date (its position was lost to a "
+                "settlement at zero or below, docs/design.md section 2)"
+            )
+        elif np.isnan(level_matrix[held[row], column]):
             problem = f"weighted from {anchor} but has no level on {dates[int(held[row])]}"
+        else:
+            problem = f"weighted from {anchor} but its level gives a non-finite return on {dates[int(held[row])]}"
         raise DataError(problem, key=f"root {roots[int(column)]}")
     period_return = contribution.sum(axis=1)
     # level at each anchor: C_{a_0} = base, C_{a_k} = C_{a_(k-1)} * (1 + R_{a_k}), multiplied in
@@ -156,9 +163,17 @@ def _excess_levels(
     anchor_level = np.cumprod(np.concatenate(([base_value], closing_growth)))
     level = np.full(days.shape[0], float(base_value))
     level[held] = continued_excess_levels(anchor_level[period[held]], period_return)
+    refuse_non_finite(level, dates)
     daily_return = np.zeros(days.shape[0])
     daily_return[1:] = level[1:] / level[:-1] - 1.0  # L_t / L_{t-1} - 1, 0 on the first date
     return pl.DataFrame({"date": dates, "level": level, "daily_return": daily_return})
+
+
+def refuse_non_finite(level: np.ndarray, dates: pl.Series) -> None:
+    """No composite level is written that is not a finite number (a DataError naming the date)."""
+    bad = np.flatnonzero(~np.isfinite(level))
+    if bad.size:
+        raise DataError(f"the calculation gives a non-finite level {level[bad[0]]}", key=f"date {dates[int(bad[0])]}")
 
 
 def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -278,6 +293,7 @@ def composite_total_return(excess: pl.DataFrame, collateral: pl.DataFrame, base_
     # daily run continues it (continued_total_level)
     first = pl.int_range(pl.len()) == 0
     frame = frame.with_columns(pl.when(first).then(float(base_value)).otherwise(step).cum_prod().alias("tr_level"))
+    refuse_non_finite(frame.get_column("tr_level").to_numpy(), frame.get_column("date"))
     return frame.select(
         "date",
         pl.col("tr_level").alias("level"),

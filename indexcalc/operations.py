@@ -432,6 +432,14 @@ class RunOutcome:
     """The dates run calculated in full (the others were continued from the stored state)."""
 
 
+def refuse_date_before_data(market: MarketData, date: dt.date) -> None:
+    """A run date before the market's first date is a DataError saying where the data starts
+    (rather than "not a business day")."""
+    first = market.prices.get_column("date").min()
+    if first is not None and date < first:
+        raise DataError(f"before the data starts (on {first})", file=market.source or None, key=f"date {date}")
+
+
 def run_daily(
     market: MarketData,
     specs: Iterable[IndexSpecBase],
@@ -458,6 +466,7 @@ def run_daily(
     """
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
+    refuse_date_before_data(market, date)
     run_market = market.up_to(date)
     specs, skipped = computable(list(specs), run_market)
     with ledger.lock():

@@ -14,6 +14,7 @@ user sees them (CSV: header = row 1, first data row = row 2; Parquet: first row 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -73,7 +74,32 @@ def read_csv_text(path: Path) -> pl.DataFrame:
     except pl.exceptions.NoDataError:
         raise DataError("empty file (no header, no data rows)", file=str(path)) from None
     except pl.exceptions.PolarsError as error:
+        ragged = _first_ragged_row(path)
+        if ragged is not None:
+            row, fields, columns = ragged
+            raise DataError(
+                f"{fields} fields where the header has {columns} (a decimal comma? write 61.18, not 61,18)",
+                file=str(path),
+                key=f"row {row}",
+            ) from None
         raise DataError(f"not a readable CSV ({_first_line(error)})", file=str(path)) from None
+
+
+def _first_ragged_row(path: Path) -> tuple[int, int, int] | None:
+    """The first row (header = row 1) with more fields than the header, its field count and the
+    header's; None when there is none. Error path only: the file is read again line by line."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return None
+            for row, fields in enumerate(reader, start=CSV_FIRST_ROW):
+                if len(fields) > len(header):
+                    return row, len(fields), len(header)
+    except (OSError, csv.Error):
+        return None
+    return None
 
 
 def write_long(market: MarketData, directory: Path | str) -> list[Path]:
@@ -164,12 +190,28 @@ def _read_directory(directory: Path, not_after: dt.date | None = None) -> Market
         if path is not None:
             frame, first_row = read_table(path)
             frames[stem] = validator(frame, str(path), first_row)
+            if stem == "held":
+                _refuse_roots_without_held(prices, frames[stem], str(path))
     return MarketData(prices=prices, instruments=instruments, source=str(directory), **frames)
 
 
 def _read_prices(path: Path, instruments: dict[str, Instrument], not_after: dt.date | None = None) -> pl.DataFrame:
     frame, first_row = read_table(path)
     return validate_prices(frame, instruments, str(path), first_row=first_row, not_after=not_after)
+
+
+def _refuse_roots_without_held(prices: pl.DataFrame, held: pl.DataFrame, file: str) -> None:
+    """A held file names the held contract of every root with prices (the data roll follows it;
+    a root it leaves out would silently have no series): the first root missing is a DataError
+    naming the held file."""
+    missing = sorted(set(prices.get_column("root").unique().to_list()) - set(held.get_column("root").unique().to_list()))
+    if missing:
+        raise DataError(
+            f"no held contract for root {missing[0]}, which has prices (the held file must cover every root: "
+            f"missing {', '.join(missing)})",
+            file=file,
+            key=f"root {missing[0]}",
+        )
 
 
 def _find(directory: Path, stem: str) -> Path | None:

@@ -202,3 +202,29 @@ def test_a_composite_never_writes_a_non_finite_level():
         composite_excess_return(levels, weights, dates[0], 1000.0)
     kept = composite_excess_return(levels.filter(pl.col("date") < dates[2]), weights, dates[0], 1000.0)
     assert kept.get_column("level").to_list() == [1000.0, 1000.0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=settle_paths(), second=settle_paths())
+def test_a_composite_of_fuzzed_roots_is_finite_or_a_data_error_naming_the_root_or_date(first, second):
+    """Two fuzzed roots (CL, and a copy named HO), weights 0.5 / -0.5 from the 2nd and the 10th
+    business day: every composite level is finite, or the calculation stops naming a row, a root
+    or a date."""
+    from indexcalc.composite import align_levels
+
+    instruments = load_instruments()
+    try:
+        frames = [fuzzed_frame(first), fuzzed_frame(second).with_columns(pl.lit("HO").alias("root"))]
+        prices = validate_prices(pl.concat(frames), instruments, "prices.csv")
+        market = MarketData(prices=prices, instruments={root: instruments[root] for root in ("CL", "HO")}, source="prices.csv")
+        levels = align_levels(build_series(market).select("date", "root", "level"))
+        weights = pl.DataFrame(
+            {"effective_date": [DAYS[1]] * 2 + [DAYS[9]] * 2, "root": ["CL", "HO"] * 2, "weight": [0.5, -0.5] * 2}
+        )
+        composite = composite_excess_return(levels, weights, DAYS[0], 100.0)
+    except DataError as error:
+        assert error.key is not None and (
+            error.key.startswith(("row ", "date ")) or "root CL" in error.key or "root HO" in error.key
+        ), str(error)
+        return
+    assert composite.get_column("level").is_finite().all()

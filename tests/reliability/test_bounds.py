@@ -16,7 +16,7 @@ import datetime as dt
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from indexcalc.cli import main
@@ -157,8 +157,16 @@ def written_or_refused(values: list[float]) -> pl.DataFrame | None:
         return None
 
 
+# the reports of the issue: 1e308 on the held March contract (inf levels at the starting commit),
+# 1e-300 (a division by a tiny price), both on the second day
+HUGE = [25.0, 25.0, 1e308, 25.0] + [25.0] * (2 * len(DAYS) - 4)
+TINY = [25.0, 25.0, 1e-300, 25.0] + [25.0] * (2 * len(DAYS) - 4)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=settle_paths())
+@example(values=HUGE)
+@example(values=TINY)
 def test_fuzzed_settles_give_finite_levels_or_a_data_error_naming_the_row_or_root(values):
     series = written_or_refused(values)
     if series is not None:

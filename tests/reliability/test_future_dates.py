@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from indexcalc.cli import main
-from indexcalc.clock import run_today
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.validate import validate_prices
 from indexcalc.errors import DataError, SpecError
@@ -116,6 +115,8 @@ def test_validation_takes_the_date_as_a_parameter():
 
 
 def test_the_clock_reads_the_override_and_refuses_a_bad_one():
+    from indexcalc.clock import run_today
+
     assert run_today({"INDEXCALC_TODAY": "2020-04-20"}) == dt.date(2020, 4, 20)
     assert run_today({}) == dt.datetime.now(dt.timezone.utc).date()
     with pytest.raises(SpecError, match=r"INDEXCALC_TODAY: '20/04/2020' is not a date YYYY-MM-DD"):

@@ -159,7 +159,8 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], disru
             pl.col("lost").fill_null(False),
         )
     )
-    frame = frame.with_columns(_after_loss(pl.col("daily_return"), pl.col("lost"), pl.col("day_key") // KEY_SCALE))
+    if returns.get_column("lost").any():
+        frame = frame.with_columns(_after_loss(pl.col("daily_return"), pl.col("lost"), root_position))
     # ER_t = ER_{t-1} (1 + ER_ret_t) multiplied in sequence from 100 on the root's first date,
     # so that a level continued from the previous one (the daily run) is the same to the bit
     first = (root_position != root_position.shift(1)).fill_null(True)

@@ -121,3 +121,16 @@ def test_a_market_file_with_a_negative_settle_is_accepted_and_the_not_held_contr
     written = pl.read_csv(tmp_path / "series" / "CL.csv")
     assert written.filter(pl.col("date") == "2020-04-20").item(0, "daily_return") == pytest.approx(20.43 / 25.03 - 1, abs=1e-12)
     assert written.get_column("level").is_finite().all()
+
+
+def test_the_quality_report_shows_a_step_through_zero_as_a_full_jump_never_nan():
+    # at the starting commit the log of -37.63 made the worst jump NaN (once such data got in)
+    from indexcalc.data.quality import jumps, quality_report
+
+    wti = market(wti_april_2020())
+    found = jumps(wti.prices).filter(pl.col("contract") == K)
+    # 18.27 -> -37.63: -inf (to zero or below), -37.63 -> 10.01: +inf (back above zero)
+    assert found.select("date", "change").rows() == [(D(2020, 4, 20), -math.inf), (D(2020, 4, 21), math.inf)]
+    report = quality_report(wti).row(0, named=True)
+    assert report["worst_jump"] == -1.0 and report["worst_jump_contract"] == K
+    assert not math.isnan(report["worst_jump"])

@@ -21,12 +21,14 @@ def load_market(path: str | Path | None, fmt: DataFormat | None = None, *, not_a
 
     ``path`` None: the embedded default market. Otherwise ``fmt`` chooses the reader; when it
     is None, a directory holding ``multiple_prices_csv/`` is read as pysystemtrade's layout
-    and anything else as the long format (a prices file or a directory). A row dated after
-    ``not_after`` (the run's clock, :func:`indexcalc.clock.run_today` at the command line) is a
-    DataError naming file and row (long format) or key.
+    and anything else as the long format (a prices file or a directory). A row of data read
+    from ``path`` dated after ``not_after`` (the run's clock, :func:`indexcalc.clock.run_today`
+    at the command line) is a DataError naming file and row (long format) or key.
     """
     market = _load(path, fmt, not_after)
-    if not_after is not None:
+    if not_after is not None and path is not None:
+        # the embedded market is the project's own synthetic data (fixed dates, committed and
+        # checked against a fresh generation): not held to the machine's clock
         refuse_future_market(market, not_after)
     return market
 

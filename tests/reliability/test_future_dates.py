@@ -121,3 +121,9 @@ def test_the_clock_reads_the_override_and_refuses_a_bad_one():
     assert run_today({}) == dt.datetime.now(dt.timezone.utc).date()
     with pytest.raises(SpecError, match=r"INDEXCALC_TODAY: '20/04/2020' is not a date YYYY-MM-DD"):
         run_today({"INDEXCALC_TODAY": "20/04/2020"})
+
+
+def test_the_embedded_synthetic_market_is_not_held_to_the_machine_clock():
+    # its dates are fixed (to 2026-10-30) and committed: a machine whose clock is earlier still runs it
+    result = invoke("data", "check", today="2026-01-02")
+    assert result.exit_code == 0, result.output

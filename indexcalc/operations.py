@@ -195,12 +195,13 @@ def calendar_days(calendar: pl.DataFrame) -> list[dt.date]:
 
 
 def check_required_data(market: MarketData, specs: Iterable[IndexSpecBase], date: dt.date) -> None:
-    """Raise a DataError if a root in use whose exchange is open on ``date`` has no positive
+    """Raise a DataError if a root in use whose exchange is open on ``date`` has no
     settlement on ``date`` for a contract it held at its previous close (with the roll rule of
     each index that holds it; :func:`indexcalc.rolls.roll_schedule`); the error names root,
     contract and date.
 
-    Cheap first pass: the roots with no positive settlement at all on ``date``; only for those
+    Cheap first pass: the roots with no settlement at all on ``date`` (zero and negative
+    settlements are prices, docs/design.md section 2); only for those
     is the roll schedule computed (on :data:`HELD_CONTRACT_LOOKBACK_DAYS` of prices) to name
     the held contract. A root that is priced on ``date`` but not in its held contract is a
     market disruption, which the calculation itself reports (:func:`indexcalc.series.build_series`)
@@ -216,7 +217,7 @@ def check_required_data(market: MarketData, specs: Iterable[IndexSpecBase], date
         entry[1].update(roots_in_use(spec, market, available))
     all_roots = sorted(set().union(*(roots for _, roots in roots_by_rule.values())))
     priced_roots = set(
-        market.prices.filter((pl.col("date") == date) & (pl.col("settle") > 0)).get_column("root").unique().to_list()
+        market.prices.filter((pl.col("date") == date) & pl.col("settle").is_not_null()).get_column("root").unique().to_list()
     )
     unpriced = {
         root

@@ -180,7 +180,10 @@ def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.nda
     """``W_i * (ER_{i,t} / ER_{i,a} - 1)`` per row t and root i (rows of ``levels``, with the
     weights and anchor levels of their period); a root with ``W_i = 0`` contributes exactly 0,
     whatever its levels. ``contributions(...).sum(axis=1)`` is the period return ``R_t``."""
-    return np.where(weights != 0.0, weights * (levels / anchor_levels - 1.0), 0.0)
+    # a lost root's anchor level is 0 (0/0): NaN, reported by the caller with the root's name,
+    # not as a numpy warning
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(weights != 0.0, weights * (levels / anchor_levels - 1.0), 0.0)
 
 
 def continued_excess_levels(anchor_level: np.ndarray | float, period_return: np.ndarray) -> np.ndarray:

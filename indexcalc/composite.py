@@ -182,14 +182,15 @@ def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.nda
     whatever its levels. ``contributions(...).sum(axis=1)`` is the period return ``R_t``."""
     # a lost root's anchor level is 0 (0/0): NaN, reported by the caller with the root's name,
     # not as a numpy warning
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(weights != 0.0, weights * (levels / anchor_levels - 1.0), 0.0)
 
 
 def continued_excess_levels(anchor_level: np.ndarray | float, period_return: np.ndarray) -> np.ndarray:
     """``C_t = C_a * (1 + R_t)``: the excess-return level from the anchor level and the period
     return (the daily run continues a period with the same expression, DESIGN.md s7)."""
-    return anchor_level * (1.0 + period_return)
+    with np.errstate(over="ignore"):  # an overflow is refused by name (refuse_non_finite)
+        return anchor_level * (1.0 + period_return)
 
 
 def continued_total_level(last_total: float, last_excess: float, excess: float, accrued: float) -> float:

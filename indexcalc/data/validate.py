@@ -245,9 +245,13 @@ def price_bounds(instrument: Instrument) -> PriceBounds:
 
 
 def _per_root(instruments: dict[str, Instrument], name: str) -> pl.Expr:
-    """The bound ``name`` of each row's root (the default for an unknown root)."""
+    """The bound ``name`` of each row's root (the default for an unknown root); a constant when
+    no instrument overrides it (the usual case: no per-row lookup)."""
+    default = float(getattr(PriceBounds(), name))
     values = {root: float(getattr(price_bounds(instrument), name)) for root, instrument in instruments.items()}
-    return pl.col("root").replace_strict(values, default=float(getattr(PriceBounds(), name)), return_dtype=pl.Float64)
+    if all(value == default for value in values.values()):
+        return pl.lit(default, dtype=pl.Float64)
+    return pl.col("root").replace_strict(values, default=default, return_dtype=pl.Float64)
 
 
 def bound_checks(instruments: dict[str, Instrument]) -> list[Check]:
@@ -300,23 +304,27 @@ def check_daily_moves(
 
         |F_t - F_prev| > max_daily_move * |F_prev|      (F_prev != 0)
 
-    ``prices``: validated (``PRICES_SCHEMA``). The error names the earliest such move (date,
-    root, contract), as file row of ``frame`` (the raw input, first data row ``first_row``) where
-    there is one, else by key."""
-    moves = (
-        prices.select("date", "root", "contract", "settle")
-        .sort("root", "contract", "date")
-        .with_columns(
-            pl.col("settle").shift(1).over("root", "contract").alias("previous"),
-            pl.col("date").shift(1).over("root", "contract").alias("previous_date"),
-        )
-        .filter(
-            (pl.col("previous") != 0)
-            & ((pl.col("settle") - pl.col("previous")).abs() > _per_root(instruments, "max_daily_move") * pl.col("previous").abs())
-        )
-    )
-    if moves.height == 0:
+    ``prices``: validated (``PRICES_SCHEMA``, sorted by root, date, contract, so each contract's
+    rows are in date order). The error names the earliest such move (date, root, contract), as
+    file row of ``frame`` (the raw input, first data row ``first_row``) where there is one, else
+    by key."""
+    if prices.height < 2:
         return
+    roots = prices.get_column("root").unique().sort().to_list()
+    contract_key = pl.col("root").cast(pl.Enum(roots)).to_physical().cast(pl.Int64) * 1_000_000 + pl.col("contract")
+    # the previous settle of the same contract: one window pass over an integer key
+    steps = prices.select("root", "settle", contract_key.alias("contract_key")).with_columns(
+        pl.col("settle").shift(1).over("contract_key").alias("previous")
+    )
+    previous = pl.col("previous")
+    too_far = (previous != 0) & ((pl.col("settle") - previous).abs() > _per_root(instruments, "max_daily_move") * previous.abs())
+    offending = steps.select(too_far.fill_null(False).alias("too_far")).get_column("too_far")
+    if not offending.any():
+        return
+    # error path: the moves with their previous settle and date, earliest first
+    moves = prices.filter(offending).with_columns(steps.get_column("previous").filter(offending).alias("previous"))
+    previous_dates = prices.select(pl.col("date").shift(1).over(contract_key)).to_series().filter(offending)
+    moves = moves.with_columns(previous_dates.alias("previous_date"))
     row = moves.sort("date", "root", "contract").row(0, named=True)
     bound = price_bounds(instruments[row["root"]]).max_daily_move if row["root"] in instruments else MAX_DAILY_MOVE
     move = (row["settle"] - row["previous"]) / abs(row["previous"])

@@ -204,11 +204,16 @@ def _cached_sessions(calendar_code: str) -> tuple[np.ndarray, date, date]:
     return sessions, start, end
 
 
+DOCUMENTED_CODES = frozenset({"CMES", "IEPA", "XLON"})
+"""The codes of ``data/instruments.toml`` (module doc): exchange_calendars codes, known without
+importing the package (about a second)."""
+
+
 @lru_cache(maxsize=None)
 def known_calendar(calendar_code: str) -> bool:
-    """Whether ``calendar_code`` is an exchange_calendars code (or alias). A code with sessions
-    in the on-disk cache is known without importing the package."""
-    if _read_cache(_cache_file(calendar_code)) is not None:
+    """Whether ``calendar_code`` is an exchange_calendars code (or alias). The documented codes,
+    and a code with sessions in the on-disk cache, are known without importing the package."""
+    if calendar_code in DOCUMENTED_CODES or _read_cache(_cache_file(calendar_code)) is not None:
         return True
     import exchange_calendars
 

@@ -99,3 +99,11 @@ def test_a_run_date_before_the_data_starts_says_where_the_data_starts(tmp_path, 
     # with the data's own calendar this was "date 2023-08-01: not a business day of the index calendar"
     with pytest.raises(DataError, match=rf": date 2023-08-01: before the data starts \(on {first}\)$"):
         run_daily(market, specs, dt.date(2023, 8, 1), out, stamp, calendar_source="data", publish=False)
+
+
+def test_the_documented_codes_are_exchange_calendars_codes():
+    import exchange_calendars
+
+    from indexcalc.data.calendars import DOCUMENTED_CODES
+
+    assert DOCUMENTED_CODES <= set(exchange_calendars.get_calendar_names(include_aliases=True))

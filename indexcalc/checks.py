@@ -19,7 +19,7 @@ counts come from the same roll and disruption steps without a limit
 - ``late_rolls``: closes where a roll step waited (the weights held differ from the roll rule's:
   for the data roll, the file's next contract had no settlement yet);
 - ``never_priced``: contracts the roll rule holds (for the data roll: the file's held contract)
-  that have no positive settlement on any day they are held, ``first_never_priced`` the first
+  that have no settlement on any day they are held, ``first_never_priced`` the first
   of them (``contract@date``): the calculation skips them (data roll) or carries over them;
 - ``ends_early``: the root's last date when it is before the market's last date;
 - ``problem``: the root's own error when its series cannot be computed under the policy.
@@ -162,7 +162,7 @@ def _disruption_counts(market: MarketData, rule: RollRule) -> pl.DataFrame:
         .drop_nulls("contract")
         .with_columns(pl.col("contract").cast(pl.Int32))
     )
-    priced = market.prices.filter(pl.col("settle") > 0).select("root", "date", "contract", pl.lit(True).alias("priced"))
+    priced = market.prices.filter(pl.col("settle").is_not_null()).select("root", "date", "contract", pl.lit(True).alias("priced"))
     never = (
         held.join(priced, on=["root", "date", "contract"], how="left")
         .group_by("root", "contract")

@@ -141,13 +141,20 @@ def _excess_levels(
     held_weights = weight_matrix[period[held]]
     anchor_levels = level_matrix[anchor_row[period[held]]]
     contribution = contributions(held_weights, anchor_levels, level_matrix[held])
-    if np.isnan(contribution).any():
-        row, column = np.argwhere(np.isnan(contribution))[0]
+    if not np.isfinite(contribution).all():
+        row, column = np.argwhere(~np.isfinite(contribution))[0]
         anchor = anchors[int(period[held[row]])]
         if np.isnan(anchor_levels[row, column]):
             problem = f"weighted but has no level on its effective date {anchor}"
-        else:
+        elif anchor_levels[row, column] == 0.0:
+            problem = (
+                f"weighted from {anchor} but its level is 0 on that date (its position was lost to a "
+                "settlement at zero or below, docs/design.md section 2)"
+            )
+        elif np.isnan(level_matrix[held[row], column]):
             problem = f"weighted from {anchor} but has no level on {dates[int(held[row])]}"
+        else:
+            problem = f"weighted from {anchor} but its level gives a non-finite return on {dates[int(held[row])]}"
         raise DataError(problem, key=f"root {roots[int(column)]}")
     period_return = contribution.sum(axis=1)
     # level at each anchor: C_{a_0} = base, C_{a_k} = C_{a_(k-1)} * (1 + R_{a_k}), multiplied in
@@ -156,22 +163,34 @@ def _excess_levels(
     anchor_level = np.cumprod(np.concatenate(([base_value], closing_growth)))
     level = np.full(days.shape[0], float(base_value))
     level[held] = continued_excess_levels(anchor_level[period[held]], period_return)
+    refuse_non_finite(level, dates)
     daily_return = np.zeros(days.shape[0])
     daily_return[1:] = level[1:] / level[:-1] - 1.0  # L_t / L_{t-1} - 1, 0 on the first date
     return pl.DataFrame({"date": dates, "level": level, "daily_return": daily_return})
+
+
+def refuse_non_finite(level: np.ndarray, dates: pl.Series) -> None:
+    """No composite level is written that is not a finite number (a DataError naming the date)."""
+    bad = np.flatnonzero(~np.isfinite(level))
+    if bad.size:
+        raise DataError(f"the calculation gives a non-finite level {level[bad[0]]}", key=f"date {dates[int(bad[0])]}")
 
 
 def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """``W_i * (ER_{i,t} / ER_{i,a} - 1)`` per row t and root i (rows of ``levels``, with the
     weights and anchor levels of their period); a root with ``W_i = 0`` contributes exactly 0,
     whatever its levels. ``contributions(...).sum(axis=1)`` is the period return ``R_t``."""
-    return np.where(weights != 0.0, weights * (levels / anchor_levels - 1.0), 0.0)
+    # a lost root's anchor level is 0 (0/0): NaN, reported by the caller with the root's name,
+    # not as a numpy warning
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(weights != 0.0, weights * (levels / anchor_levels - 1.0), 0.0)
 
 
 def continued_excess_levels(anchor_level: np.ndarray | float, period_return: np.ndarray) -> np.ndarray:
     """``C_t = C_a * (1 + R_t)``: the excess-return level from the anchor level and the period
     return (the daily run continues a period with the same expression, DESIGN.md s7)."""
-    return anchor_level * (1.0 + period_return)
+    with np.errstate(over="ignore"):  # an overflow is refused by name (refuse_non_finite)
+        return anchor_level * (1.0 + period_return)
 
 
 def continued_total_level(last_total: float, last_excess: float, excess: float, accrued: float) -> float:
@@ -278,6 +297,7 @@ def composite_total_return(excess: pl.DataFrame, collateral: pl.DataFrame, base_
     # daily run continues it (continued_total_level)
     first = pl.int_range(pl.len()) == 0
     frame = frame.with_columns(pl.when(first).then(float(base_value)).otherwise(step).cum_prod().alias("tr_level"))
+    refuse_non_finite(frame.get_column("tr_level").to_numpy(), frame.get_column("date"))
     return frame.select(
         "date",
         pl.col("tr_level").alias("level"),

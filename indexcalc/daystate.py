@@ -42,7 +42,7 @@ whole history, which is always correct):
 - A root has a series row between its last date and D (a date the run calendar lacks), or the
   window's series cannot be built (say a price to carry forward lies before the window). A price
   carried forward inside the window is the one the full calculation carries: the contract's
-  last positive settle on or before the day, and the window holds every day up to D.
+  last settle on or before the day, and the window holds every day up to D.
 - An index of the calculation is not a composite with an anchor yet, unless it builds its own
   curve (the copper strategy, recomputed in full every day: its position is path-dependent daily).
 """

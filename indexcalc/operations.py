@@ -229,7 +229,7 @@ def calendar_days(calendar: pl.DataFrame) -> list[dt.date]:
 def check_required_data(
     market: MarketData, specs: Iterable[IndexSpecBase], date: dt.date, through: dt.date | None = None
 ) -> None:
-    """Raise a DataError if a root in use whose exchange is open on ``date`` has no positive
+    """Raise a DataError if a root in use whose exchange is open on ``date`` has no
     settlement on ``date`` for a contract it held at its previous close (with the roll rule of
     each index that holds it; :func:`indexcalc.rolls.roll_schedule`); the error names root,
     contract and date.
@@ -240,7 +240,8 @@ def check_required_data(
     :func:`ended_root_notices`). ``market`` may hold data up to ``through``; only the data up to
     ``date`` decides anything else.
 
-    Cheap first pass: the roots with no positive settlement at all on ``date``; only for those
+    Cheap first pass: the roots with no settlement at all on ``date`` (zero and negative
+    settlements are prices, docs/design.md section 2); only for those
     is the roll schedule computed (on :data:`HELD_CONTRACT_LOOKBACK_DAYS` of prices) to name
     the held contract. A root that is priced on ``date`` but not in its held contract is a
     market disruption, which the calculation itself reports (:func:`indexcalc.series.build_series`)
@@ -256,7 +257,7 @@ def check_required_data(
         entry[1].update(roots_in_use(spec, market, available))
     all_roots = sorted(set().union(*(roots for _, roots in roots_by_rule.values())))
     priced_roots = set(
-        market.prices.filter((pl.col("date") == date) & (pl.col("settle") > 0)).get_column("root").unique().to_list()
+        market.prices.filter((pl.col("date") == date) & pl.col("settle").is_not_null()).get_column("root").unique().to_list()
     )
     unpriced = {
         root
@@ -305,7 +306,7 @@ def ended_root_notices(market: MarketData, specs: Iterable[IndexSpecBase], as_of
     available = set(market.roots)
     roots = {root for spec in specs for root in roots_in_use(spec, market, available)}
     # an ended root has no settlement on as_of: only those are looked at further
-    priced = market.prices.filter((pl.col("date") == as_of) & (pl.col("settle") > 0)).get_column("root").unique()
+    priced = market.prices.filter((pl.col("date") == as_of) & pl.col("settle").is_not_null()).get_column("root").unique()
     roots -= set(priced.to_list())
     if not roots:
         return []
@@ -566,6 +567,14 @@ class RunOutcome:
     """Roots in use whose data has ended as of the run's date (:func:`ended_root_notices`)."""
 
 
+def refuse_date_before_data(market: MarketData, date: dt.date) -> None:
+    """A run date before the market's first date is a DataError saying where the data starts
+    (rather than "not a business day")."""
+    first = market.prices.get_column("date").min()
+    if first is not None and date < first:
+        raise DataError(f"before the data starts (on {first})", file=market.source or None, key=f"date {date}")
+
+
 def run_daily(
     market: MarketData,
     specs: Iterable[IndexSpecBase],
@@ -594,6 +603,7 @@ def run_daily(
 
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
+    refuse_date_before_data(market, date)
     run_market = market.up_to(date)
     catalogue = list(specs)
     specs, skipped = computable(catalogue, run_market)

@@ -29,7 +29,7 @@ The three rules (``indexcalc.specs.base``):
 - :class:`DataRoll`. The index follows the contract the imported data names (``market.held``,
   pysystemtrade's PRICE contract; :func:`data_roll_targets`): the weight at the close of ``t``
   is on the contract the data holds on the next business day (the roll happens at the close of
-  the day before the data's contract changes) when that contract has a positive settlement on
+  the day before the data's contract changes) when that contract has a settlement on
   ``t``; otherwise the index keeps the contract it held at the close of ``t - 1``. So the data's
   roll is followed at the first close where the new contract has a settlement, a contract the
   data holds on no close with a settlement is skipped, and every daily return is close to close
@@ -600,7 +600,7 @@ def data_roll_targets(market: MarketData, roots: list[str], indexed: pl.DataFram
     for it), ``contract`` the one the index holds at the close (null before the root's first
     close where ``file_contract`` is priced):
 
-        contract_t = file_contract_t   if settle(file_contract_t, t) > 0
+        contract_t = file_contract_t   if settle(file_contract_t, t) exists
                      contract_{t-1}    otherwise
 
     ``indexed`` from :func:`indexed_prices`, ``days`` from :func:`business_days` (both sorted by
@@ -624,7 +624,7 @@ def data_roll_targets(market: MarketData, roots: list[str], indexed: pl.DataFram
         .collect()
     )
     keys = named.select(pl.col("day_key") * KEY_SCALE + pl.col("file_contract").cast(pl.Int64)).to_series()
-    priced = (lookup_settle(indexed, keys.fill_null(-1)) > 0).fill_null(False)
+    priced = lookup_settle(indexed, keys.fill_null(-1)).is_not_null()
     return named.with_columns(priced.alias("priced")).select(
         "root",
         "date",

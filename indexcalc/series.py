@@ -37,10 +37,10 @@ per day (``carry_near``, ``carry_far``). Carry is null where no such pair is pri
 
 Market disruption (docs/design.md section 2, as the large commodity index methodologies state
 it). A session t of a root is *disrupted* when a contract held at the close of t-1 (weight > 0),
-or a contract the roll schedule gives a weight at the close of t, has no positive settlement on
-t. Then:
+or a contract the roll schedule gives a weight at the close of t, has no settlement on t
+(zero and negative settlements are prices, below). Then:
 
-- the held contract keeps its last positive settlement for t (so F_{c,t} = F_{c,s}, s its last
+- the held contract keeps its last settlement for t (so F_{c,t} = F_{c,s}, s its last
   priced date) and the row of t is flagged ``disrupted``;
 - the weights do not change at the close of t: a roll step due on t is postponed to the next
   session that is not disrupted, which then moves to the weights the schedule gives it
@@ -58,6 +58,20 @@ t. Then:
 session stops the run, naming root, contract and date). A root's first date is never disrupted
 (nothing is held before it); a contract held at its close without a settlement there has no
 price to keep, which stops the run under every policy.
+
+Zero and negative settlements (docs/design.md section 2; WTI May 2020 settled at -37.63 on
+20 April 2020) are prices. A contract that is not held does not enter the return. A held
+contract's settle enters the held value ``V_t = sum_c w_{c,t-1} F_{c,t}`` like any other; when
+the held value at t or at t-1 is zero or negative the position is worth nothing: the position
+is lost, as S&P DJI's April 2020 rule for its multi-commodity indices (a held contract settling
+at zero or below is dropped at a loss of its whole value) and Bloomberg's May 2020 fallback of
+closing a sub-index at zero::
+
+    ER_ret_t = -1       if V_t <= 0 or V_{t-1} <= 0    (the root's first such day)
+    ER_ret_t = 0        on every later date of the root (nothing is held: the level stays 0)
+
+so the level closes at 0 and stays there (TR keeps its formula: TR_t = TR_{t-1} TBR_t that
+day). Carry is null on a day where c1 or c2 settles at zero or below (no logarithm).
 """
 
 from __future__ import annotations
@@ -189,8 +203,11 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], limit
         .with_columns(
             pl.col("daily_return").fill_null(0.0),
             pl.col("disrupted").fill_null(False),
+            pl.col("lost").fill_null(False),
         )
     )
+    if returns.get_column("lost").any():
+        frame = frame.with_columns(_after_loss(pl.col("daily_return"), pl.col("lost"), root_position))
     # ER_t = ER_{t-1} (1 + ER_ret_t) multiplied in sequence from 100 on the root's first date,
     # so that a level continued from the previous one (the daily run) is the same to the bit
     first = (root_position != root_position.shift(1)).fill_null(True)
@@ -198,7 +215,7 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], limit
     def linked(growth: pl.Expr) -> pl.Expr:
         return pl.when(first).then(SERIES_BASE_LEVEL * growth).otherwise(growth).cum_prod().over(root_position)
 
-    return frame.select(
+    series = frame.select(
         "date",
         "root",
         linked(1.0 + pl.col("daily_return")).alias("level"),
@@ -210,6 +227,29 @@ def _block_series(market: MarketData, rule: RollRule, selected: list[str], limit
         "held_contracts",
         "disrupted",
     ).cast(SERIES_SCHEMA)
+    refuse_non_finite_levels(series, ("level", "tr_level"), market.source)
+    return series
+
+
+def refuse_non_finite_levels(frame: pl.DataFrame, columns: tuple[str, ...], source: str = "") -> None:
+    """No level is ever written that is not a finite number: the first row (by date) whose
+    ``columns`` hold NaN or an infinity is a DataError naming its root and date."""
+    bad = frame.filter(pl.any_horizontal(~pl.col(name).is_finite() for name in columns))
+    if bad.height:
+        row = bad.sort("date").row(0, named=True)
+        values = ", ".join(f"{name} {row[name]}" for name in columns)
+        where = f"root {row['root']}, date {row['date']}" if "root" in row else f"date {row['date']}"
+        raise DataError(f"the calculation gives a non-finite level ({values}): check this root's settlements", file=source or None, key=where)
+
+
+def _after_loss(daily_return: pl.Expr, lost: pl.Expr, root_position: pl.Expr) -> pl.Expr:
+    """``daily_return`` with the lost-position rule (module doc): -1 on a root's first day whose
+    held value is zero or negative, 0 on every later day of that root. Rows in root, date order."""
+    lost_before = (lost.cast(pl.Int32).cum_sum().over(root_position) - lost.cast(pl.Int32)) > 0
+    first_loss = lost & ~lost_before
+    return (
+        pl.when(lost_before).then(0.0).when(first_loss).then(-1.0).otherwise(daily_return).alias("daily_return")
+    )
 
 
 def _flag_sorted(frame: pl.DataFrame) -> pl.DataFrame:
@@ -240,9 +280,10 @@ def _day_numbers(schedule: pl.DataFrame) -> pl.Series:
 
 def _unpriced_per_day(rows: pl.DataFrame, indexed: pl.DataFrame, days: int) -> pl.Series:
     """Per day 0..days-1: the smallest contract of ``rows`` (``day, day_key, contract``: the
-    contracts to price on that day) without a positive settle on that day; null if none."""
+    contracts to price on that day) without a settle on that day (zero and negative settles are
+    prices); null if none."""
     keys = rows.select(pl.col("day_key") * KEY_SCALE + pl.col("contract").cast(pl.Int64)).to_series()
-    unpriced = rows.filter(~(lookup_settle(indexed, keys) > 0).fill_null(False))
+    unpriced = rows.filter(lookup_settle(indexed, keys).is_null())
     return (
         pl.DataFrame({"day": pl.int_range(days, eager=True, dtype=pl.Int64)})
         .join(unpriced.group_by("day").agg(pl.col("contract").min()).cast({"day": pl.Int64}), on="day", how="left")
@@ -266,7 +307,7 @@ def disrupted_sessions(
 
     With w_{t-1} the weights held at the close of t-1 (the schedule's at g(t-1)):
 
-        disrupted_t = some c with w_{c,t-1} > 0 or w^sched_{c,t} > 0 has no settle_{c,t} > 0
+        disrupted_t = some c with w_{c,t-1} > 0 or w^sched_{c,t} > 0 has no settle_{c,t}
                       (false on a root's first day)
         postponed_t = disrupted_t (the index rolls: neither leg of a roll step trades without a
                       settlement); with ``postpone_when_held_unpriced`` False (the data roll,
@@ -342,13 +383,13 @@ def check_disruption_limit(sessions: pl.DataFrame, limit: int | None, source: st
     root, date, first_date, contract = over.select("root", "date", "first_date", "first_contract").row(0)
     if limit == 0:
         raise DataError(
-            "market disruption: held contract has no positive settlement",
+            "market disruption: held contract has no settlement",
             file=source or None,
             key=f"root {root}, contract {contract}, date {date}",
         )
     raise DataError(
         f"market disruption on {limit + 1} consecutive sessions (more than {limit}): held contract "
-        "has no positive settlement",
+        "has no settlement",
         file=source or None,
         key=f"root {root}, contract {contract}, dates {first_date} to {date}",
     )
@@ -376,8 +417,9 @@ def _excess_returns(
     stop_at_disruption: bool,
     source: str,
 ) -> pl.DataFrame:
-    """``day_key, daily_return`` for every date after a root's first one; a held contract
-    without a positive settle on t or t-1 keeps its last positive settle (or, with
+    """``day_key, daily_return, lost`` for every date after a root's first one (``lost``: the
+    held value at t or t-1 is zero or negative, module doc); a held contract
+    without a settle on t or t-1 keeps its last settle (or, with
     ``stop_at_disruption``, stops the run)."""
     # The weights held at the close of t-1 earn the price change from t-1 to t. Schedule rows
     # and days are both in day_key order, so a row's day is a running count of first rows.
@@ -407,14 +449,14 @@ def _excess_returns(
         lookup_settle(indexed, positions.get_column("key_now")).alias("settle_now"),
         lookup_settle(indexed, positions.get_column("key_before")).alias("settle_before"),
     )
-    broken = positions.filter(_not_positive("settle_now") | _not_positive("settle_before"))
+    broken = positions.filter(_missing("settle_now") | _missing("settle_before"))
     if broken.height and stop_at_disruption:
-        missing_on = pl.when(_not_positive("settle_before")).then(pl.col("previous_date")).otherwise(pl.col("date"))
+        missing_on = pl.when(_missing("settle_before")).then(pl.col("previous_date")).otherwise(pl.col("date"))
         root, date, contract = (
             broken.select("root", missing_on.alias("date"), "contract").sort("date", "root", "contract").row(0)
         )
         raise DataError(
-            "market disruption: held contract has no positive settlement",
+            "market disruption: held contract has no settlement",
             file=source or None,
             key=f"root {root}, contract {contract}, date {date}",
         )
@@ -428,9 +470,11 @@ def _excess_returns(
         same_day = pl.col("day_key").shift(-ahead) == pl.col("day_key")
         value_now = value_now + pl.when(same_day).then(row_now.shift(-ahead)).otherwise(0.0)
         value_before = value_before + pl.when(same_day).then(row_before.shift(-ahead)).otherwise(0.0)
+    lost = (value_now <= 0.0) | (value_before <= 0.0)
     return positions.select(
         "day_key",
-        (value_now / value_before - 1.0).alias("daily_return"),
+        pl.when(lost).then(-1.0).otherwise(value_now / value_before - 1.0).alias("daily_return"),
+        lost.alias("lost"),
     ).filter((pl.col("day_key") != pl.col("day_key").shift(1)).fill_null(True))
 
 
@@ -444,14 +488,14 @@ def _widest_day(frame: pl.DataFrame) -> int:
     return int(starts.diff().max() or 1)
 
 
-def _not_positive(column: str) -> pl.Expr:
-    return pl.col(column).is_null() | (pl.col(column) <= 0)
+def _missing(column: str) -> pl.Expr:
+    return pl.col(column).is_null()
 
 
 def _carry_prices_forward(positions: pl.DataFrame, indexed: pl.DataFrame, source: str) -> pl.DataFrame:
-    """Replace missing or non-positive settles by the contract's last positive settle on or
-    before the same date."""
-    known = indexed.filter(pl.col("settle") > 0).select("date", "root", "contract", "settle").sort("date")
+    """Replace missing settles by the contract's last settle on or before the same date (zero
+    and negative settles are prices)."""
+    known = indexed.filter(pl.col("settle").is_not_null()).select("date", "root", "contract", "settle").sort("date")
     for date_column, settle_column in (("date", "settle_now"), ("previous_date", "settle_before")):
         positions = positions.sort(date_column).join_asof(
             known.rename({"date": date_column, "settle": f"{settle_column}_known"}),
@@ -532,7 +576,9 @@ def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: Ro
     """``day_key, carry, carry_near, carry_far``: annualised log spread of the pair c1 < c2 of
     the module doc (data roll: the held contract and the nearest later priced one, else the
     nearest earlier priced one and the held contract), and the pair's contracts."""
-    priced = indexed.lazy().filter(pl.col("settle") > 0)
+    # every priced contract (zero and negative settles included: they keep their place as c1
+    # or c2, and the day's carry is then null rather than taken from a further contract)
+    priced = indexed.lazy().filter(pl.col("settle").is_not_null())
     if isinstance(rule, DataRoll):
         held = market.held.lazy().select(
             day_key(roots).alias("day_key"), pl.col("contract").alias("held_contract")
@@ -580,7 +626,7 @@ def _carry(market: MarketData, indexed: pl.DataFrame, roots: list[str], rule: Ro
         )
     months = contract_month_index(pl.col("far")) - contract_month_index(pl.col("near"))
     spread = (pl.col("near_settle").log() - pl.col("far_settle").log()) * MONTHS_PER_YEAR / months
-    has_pair = pl.col("far").is_not_null()
+    has_pair = pl.col("far").is_not_null() & (pl.col("near_settle") > 0) & (pl.col("far_settle") > 0)
     return pairs.select(
         "day_key",
         pl.when(has_pair).then(spread).alias("carry"),

@@ -14,7 +14,8 @@ import click
 import polars as pl
 
 from indexcalc.cli import data
-from indexcalc.data.load import DATA_FORMATS, load_market
+from indexcalc.clock import run_today
+from indexcalc.data.load import DATA_FORMATS, load_market, refuse_future_market
 from indexcalc.data.longformat import write_frame, write_long
 from indexcalc.data.provenance import merge_report
 from indexcalc.data.pysystemtrade import DEFAULT_TIME_ZONE
@@ -76,7 +77,7 @@ def check(path: Path | None, data_format: str | None, roll: str | None, max_disr
     from indexcalc.checks import check_market
     from indexcalc.commands.series import ROLL_RULES, disruption_policy
 
-    market = load_market(path, data_format)
+    market = load_market(path, data_format, not_after=run_today())
     if path is None:
         # Files read from a path are validated by their reader; the embedded market here.
         source = market.source or "embedded market"
@@ -141,7 +142,7 @@ def quality(
 
     PATH as for `indexcalc data check` (default: the embedded market).
     """
-    market = load_market(path, data_format)
+    market = load_market(path, data_format, not_after=run_today())
     spec = QualitySpec(jump_sigmas=jump_sigmas, jump_fraction=jump_fraction, max_gap_days=max_gap_days)
     click.echo(format_table(quality_report(market, spec)))
 
@@ -182,6 +183,7 @@ def import_pysystemtrade(directory: Path, out: Path, time_zone: str) -> None:
     """
     imported = read_pysystemtrade_with_report(directory, time_zone=time_zone)
     market = imported.market
+    refuse_future_market(market, run_today())
     report = imported.report.frame().select(
         "root", "calendar", "rows", "sessions", "reattributed", "after_settlement", "daily_closes", "intraday_closes"
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 
 from indexcalc.cli import main
+from indexcalc.clock import run_today
 from indexcalc.commands.data import market_options
-from indexcalc.errors import StateError
+from indexcalc.errors import DataError, StateError
 
 DEFAULT_OUT = Path("outputs")
 
@@ -104,7 +105,10 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
     from indexcalc.data.load import load_market
     from indexcalc.operations import run_daily
 
-    market = load_market(data_path, data_format)
+    today = run_today()
+    if run_date.date() > today:
+        raise DataError(f"--date {run_date.date()} is after today {today}: a future date cannot be published")
+    market = load_market(data_path, data_format, not_after=today)
     source = calendar_source or ("data" if data_path is not None else "exchange")
     specs = _specs(catalogue_dir)
     with _progress(progress, f"run {run_date.date()}") as bar:
@@ -162,7 +166,7 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
         raise StateError("--retire needs --reason TEXT")
     if reason is not None and not (restate or retire):
         raise StateError("--reason is only used with --restate or --retire")
-    market = load_market(data_path, data_format)
+    market = load_market(data_path, data_format, not_after=run_today())
     specs = _specs(catalogue_dir)
     with _progress(progress, "rebuild") as bar:
         outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from indexcalc.cli import main
+from indexcalc.clock import run_today
 from indexcalc.commands.data import market_options
 from indexcalc.errors import StateError
 
@@ -53,7 +54,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
 
     if Ledger(out_dir / "ledger").exists():  # at once, before reading the data (checked again in the lock)
         raise StateError(LEDGER_HERE, file=str(out_dir))
-    market = load_market(data_path, data_format)
+    market = load_market(data_path, data_format, not_after=run_today())
     specs, skipped = computable(load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR), market)
     for index in skipped:
         click.echo(f"skipped {index.index_id}: {index.reason}", err=True)

@@ -16,6 +16,7 @@ import click
 import polars as pl
 
 from indexcalc.cli import main
+from indexcalc.clock import run_today
 from indexcalc.commands.data import market_options
 from indexcalc.data.load import load_market
 from indexcalc.data.longformat import write_frame
@@ -81,7 +82,7 @@ def series_command(
     a session keeps its last one (column disrupted), a roll step due then waits for the next
     session with settlements, and more than --max-disrupted-sessions consecutive disrupted
     sessions of a root stop the run with one line naming root, contract and dates."""
-    market = load_market(data_path, data_format)
+    market = load_market(data_path, data_format, not_after=run_today())
     roll = roll or ("data" if market.held is not None else "window")
     series = build_series(market, ROLL_RULES[roll], **disruption_policy(max_disrupted_sessions, carry_forward))
     write_series(series, out_dir)

@@ -209,6 +209,22 @@ def _cached_sessions(calendar_code: str) -> tuple[np.ndarray, date, date]:
     return sessions, start, end
 
 
+DOCUMENTED_CODES = frozenset({"CMES", "IEPA", "XLON"})
+"""The codes of ``data/instruments.toml`` (module doc): exchange_calendars codes, known without
+importing the package (about a second)."""
+
+
+@lru_cache(maxsize=None)
+def known_calendar(calendar_code: str) -> bool:
+    """Whether ``calendar_code`` is an exchange_calendars code (or alias). The documented codes,
+    and a code with sessions in the on-disk cache, are known without importing the package."""
+    if calendar_code in DOCUMENTED_CODES or _read_cache(_cache_file(calendar_code)) is not None:
+        return True
+    import exchange_calendars
+
+    return calendar_code in exchange_calendars.get_calendar_names(include_aliases=True)
+
+
 def _fallback_days(start: date, end: date) -> np.ndarray:
     if end < start:
         return np.array([], dtype="datetime64[D]")

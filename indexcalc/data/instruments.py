@@ -52,6 +52,16 @@ class Instrument(BaseModel):
     first_notice_offset: int | None = Field(
         None, description="first notice day = this many business days before the delivery month's first business day"
     )
+    # Sane bounds of the root's price rows (docs/design.md section 1); None: the defaults of
+    # indexcalc.data.validate (|settle| <= 1e7, 0 or |settle| >= 1e-6, a daily move of at most
+    # 10 x |previous settle|, volume and open interest <= 1e9).
+    max_abs_settle: float | None = Field(None, gt=0, description="largest |settle| accepted")
+    min_abs_settle: float | None = Field(None, gt=0, description="smallest non-zero |settle| accepted")
+    max_daily_move: float | None = Field(
+        None, gt=0, description="largest |F_t - F_prev| / |F_prev| of a contract between consecutive settlements"
+    )
+    max_volume: float | None = Field(None, gt=0, description="largest daily volume accepted")
+    max_open_interest: float | None = Field(None, gt=0, description="largest open interest accepted")
 
     @field_validator("listed_months", "hold_months")
     @classmethod
@@ -111,7 +121,22 @@ def load_instruments(path: Path | str = DEFAULT_INSTRUMENTS_PATH) -> dict[str, I
         location = ".".join(str(part) for part in first["loc"])
         root = _root_at(raw, first["loc"])
         raise SpecError(f"{location}: {first['msg']}", file=str(path), key=root) from None
+    check_calendars(catalogue.instruments, str(path))
     return catalogue.by_root()
+
+
+def check_calendars(instruments: tuple[Instrument, ...], file: str) -> None:
+    """Every instrument's ``calendar`` must be an exchange_calendars code: an unknown code is a
+    SpecError naming the file, the root and the code (checked once per code)."""
+    from indexcalc.data.calendars import known_calendar
+
+    for instrument in instruments:
+        if not known_calendar(instrument.calendar):
+            raise SpecError(
+                f"unknown exchange calendar {instrument.calendar!r} (not an exchange_calendars code, e.g. CMES, XLON)",
+                file=file,
+                key=f"root {instrument.root}",
+            )
 
 
 def _root_at(raw: dict, location: tuple) -> str | None:

@@ -15,6 +15,8 @@ user sees them (CSV: header = row 1, first data row = row 2; Parquet: first row 
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 import os
 import uuid
@@ -36,15 +38,16 @@ CSV_FIRST_ROW = 2
 PARQUET_FIRST_ROW = 1
 
 
-def read_long(path: Path | str) -> MarketData:
-    """Read and validate a long-format market (a prices file or a directory, see module doc)."""
+def read_long(path: Path | str, *, not_after: dt.date | None = None) -> MarketData:
+    """Read and validate a long-format market (a prices file or a directory, see module doc);
+    a row of any file dated after ``not_after`` (the run's clock) is refused."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or directory", file=str(path))
     if path.is_dir():
-        return _read_directory(path)
+        return _read_directory(path, not_after)
     instruments = load_instruments(DEFAULT_INSTRUMENTS_PATH)
-    return MarketData(prices=_read_prices(path, instruments), instruments=instruments, source=str(path))
+    return MarketData(prices=_read_prices(path, instruments, not_after), instruments=instruments, source=str(path))
 
 
 def read_table(path: Path) -> tuple[pl.DataFrame, int]:
@@ -73,7 +76,32 @@ def read_csv_text(path: Path) -> pl.DataFrame:
     except pl.exceptions.NoDataError:
         raise DataError("empty file (no header, no data rows)", file=str(path)) from None
     except pl.exceptions.PolarsError as error:
+        ragged = _first_ragged_row(path)
+        if ragged is not None:
+            row, fields, columns = ragged
+            raise DataError(
+                f"{fields} fields where the header has {columns} (a decimal comma? write 61.18, not 61,18)",
+                file=str(path),
+                key=f"row {row}",
+            ) from None
         raise DataError(f"not a readable CSV ({_first_line(error)})", file=str(path)) from None
+
+
+def _first_ragged_row(path: Path) -> tuple[int, int, int] | None:
+    """The first row (header = row 1) with more fields than the header, its field count and the
+    header's; None when there is none. Error path only: the file is read again line by line."""
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return None
+            for row, fields in enumerate(reader, start=CSV_FIRST_ROW):
+                if len(fields) > len(header):
+                    return row, len(fields), len(header)
+    except (OSError, csv.Error):
+        return None
+    return None
 
 
 def write_long(market: MarketData, directory: Path | str) -> list[Path]:
@@ -142,18 +170,22 @@ def instruments_toml(instruments: dict[str, Instrument]) -> str:
 # --- reading a directory ---------------------------------------------------------------------
 
 
-def _read_directory(directory: Path) -> MarketData:
+def _read_directory(directory: Path, not_after: dt.date | None = None) -> MarketData:
     instruments_path = directory / INSTRUMENTS_FILE
     instruments = load_instruments(instruments_path if instruments_path.is_file() else DEFAULT_INSTRUMENTS_PATH)
     prices_path = _find(directory, "prices")
     if prices_path is None:
         raise DataError("no prices.csv or prices.parquet in this directory", file=str(directory))
-    prices = _read_prices(prices_path, instruments)
+    prices = _read_prices(prices_path, instruments, not_after)
     validators = {
-        "rates": lambda frame, file, first_row: validate_rates(frame, file, first_row=first_row),
-        "inflation": lambda frame, file, first_row: validate_inflation(frame, file, first_row=first_row),
-        "macro": lambda frame, file, first_row: validate_macro(frame, file, first_row=first_row),
-        "held": lambda frame, file, first_row: validate_held(frame, instruments, file, first_row=first_row),
+        "rates": lambda frame, file, first_row: validate_rates(frame, file, first_row=first_row, not_after=not_after),
+        "inflation": lambda frame, file, first_row: validate_inflation(
+            frame, file, first_row=first_row, not_after=not_after
+        ),
+        "macro": lambda frame, file, first_row: validate_macro(frame, file, first_row=first_row, not_after=not_after),
+        "held": lambda frame, file, first_row: validate_held(
+            frame, instruments, file, first_row=first_row, not_after=not_after
+        ),
         "provenance": lambda frame, file, first_row: validate_provenance(frame, file, first_row=first_row),
     }
     frames = {}
@@ -162,12 +194,28 @@ def _read_directory(directory: Path) -> MarketData:
         if path is not None:
             frame, first_row = read_table(path)
             frames[stem] = validator(frame, str(path), first_row)
+            if stem == "held":
+                _refuse_roots_without_held(prices, frames[stem], str(path))
     return MarketData(prices=prices, instruments=instruments, source=str(directory), **frames)
 
 
-def _read_prices(path: Path, instruments: dict[str, Instrument]) -> pl.DataFrame:
+def _read_prices(path: Path, instruments: dict[str, Instrument], not_after: dt.date | None = None) -> pl.DataFrame:
     frame, first_row = read_table(path)
-    return validate_prices(frame, instruments, str(path), first_row=first_row)
+    return validate_prices(frame, instruments, str(path), first_row=first_row, not_after=not_after)
+
+
+def _refuse_roots_without_held(prices: pl.DataFrame, held: pl.DataFrame, file: str) -> None:
+    """A held file names the held contract of every root with prices (the data roll follows it;
+    a root it leaves out would silently have no series): the first root missing is a DataError
+    naming the held file."""
+    missing = sorted(set(prices.get_column("root").unique().to_list()) - set(held.get_column("root").unique().to_list()))
+    if missing:
+        raise DataError(
+            f"no held contract for root {missing[0]}, which has prices (the held file must cover every root: "
+            f"missing {', '.join(missing)})",
+            file=file,
+            key=f"root {missing[0]}",
+        )
 
 
 def _find(directory: Path, stem: str) -> Path | None:

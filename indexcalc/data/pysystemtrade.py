@@ -369,7 +369,8 @@ def _parse_multiple_prices(raw: pl.DataFrame) -> pl.DataFrame:
     )
     checks = [_datetime_check()]
     for column in PRICE_COLUMNS:
-        checks += _number_checks(column, f"{column}_value", positive=True)
+        # zero and negative prices are data (docs/design.md section 2)
+        checks += _number_checks(column, f"{column}_value", positive=False)
         checks += _contract_checks(column)
     _raise_first(parsed, checks)
     return parsed.select(

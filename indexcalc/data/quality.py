@@ -72,14 +72,23 @@ def jumps(prices: pl.DataFrame, spec: QualitySpec = QualitySpec()) -> pl.DataFra
     change = ln(settle_t / settle_prev) between consecutive observations of the same contract;
     sigma = robust standard deviation of all such changes of the root (1.4826 x median absolute
     deviation). Suspicious if |change| > ``jump_sigmas`` x sigma or |exp(change) - 1| >
-    ``jump_fraction``.
+    ``jump_fraction``. Zero and negative settles have no logarithm: a step from a positive
+    settle to one at or below zero has change -inf (shown as a -100% jump), a step back above
+    zero +inf; both are always suspicious and left out of sigma; a step between two settles at
+    or below zero has no change.
     """
-    steps = (
-        _by_root_and_date(prices)
-        .select("root", "contract", "date", pl.col("settle").log().diff().over("root", "contract").alias("change"))
-        .drop_nulls("change")
+    settle, previous = pl.col("settle"), pl.col("settle").shift(1).over("root", "contract")
+    change = (
+        pl.when((settle > 0) & (previous > 0))
+        .then(settle.log() - previous.log())
+        .when((previous > 0) & (settle <= 0))
+        .then(float("-inf"))
+        .when((previous <= 0) & (settle > 0))
+        .then(float("inf"))
     )
-    deviation = (pl.col("change") - pl.col("change").median()).abs().median()
+    steps = _by_root_and_date(prices).select("root", "contract", "date", change.alias("change")).drop_nulls("change")
+    finite = pl.col("change").filter(pl.col("change").is_finite())
+    deviation = (finite - finite.median()).abs().median()
     scaled = steps.with_columns(sigma=(MAD_TO_SIGMA * deviation).over("root"))
     suspicious = (pl.col("change").abs() > spec.jump_sigmas * pl.col("sigma")) | (
         (pl.col("change").exp() - 1).abs() > spec.jump_fraction
@@ -91,13 +100,13 @@ def jumps(prices: pl.DataFrame, spec: QualitySpec = QualitySpec()) -> pl.DataFra
 def quality_report(market: MarketData, spec: QualitySpec = QualitySpec()) -> pl.DataFrame:
     """Per root: coverage (:func:`coverage`), gaps (:func:`gaps`), and jumps (:func:`jumps`):
     ``jumps`` (count), ``worst_jump_date``, ``worst_jump_contract``, ``worst_jump`` (the
-    largest |log change|, as a fraction exp(change) - 1)."""
+    largest |log change|, the earliest of equal ones, as a fraction exp(change) - 1)."""
     found = jumps(market.prices, spec)
     worst = found.group_by("root").agg(
         pl.len().alias("jumps"),
-        pl.col("date").sort_by(pl.col("change").abs(), descending=True).first().alias("worst_jump_date"),
-        pl.col("contract").sort_by(pl.col("change").abs(), descending=True).first().alias("worst_jump_contract"),
-        (pl.col("change").sort_by(pl.col("change").abs(), descending=True).first().exp() - 1).alias("worst_jump"),
+        pl.col("date").sort_by(pl.col("change").abs(), pl.col("date"), descending=[True, False]).first().alias("worst_jump_date"),
+        pl.col("contract").sort_by(pl.col("change").abs(), pl.col("date"), descending=[True, False]).first().alias("worst_jump_contract"),
+        (pl.col("change").sort_by(pl.col("change").abs(), pl.col("date"), descending=[True, False]).first().exp() - 1).alias("worst_jump"),
     )
     return (
         coverage(market.prices)

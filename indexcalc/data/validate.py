@@ -13,6 +13,7 @@ schemas of :mod:`indexcalc.data.market` and are sorted by their keys.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -32,6 +33,21 @@ LAST_CONTRACT_YEAR = 2199
 
 MAX_TBILL_FRACTION = 1.0
 """A T-bill yield at or above 100% is a percentage written where a fraction is expected."""
+
+MAX_ABS_SETTLE = 1e7
+"""Default sane bound of a settlement's magnitude: |settle| <= 1e7 (quoted units)."""
+
+MIN_ABS_SETTLE = 1e-6
+"""Default smallest magnitude of a non-zero settlement: 0 < |settle| < 1e-6 is a unit or
+exponent error (zero itself is a price, see docs/design.md section 2)."""
+
+MAX_DAILY_MOVE = 10.0
+"""Default bound of one contract's move between its consecutive settlements:
+|F_t - F_prev| <= 10 x |F_prev| (1,000%; WTI May 2020 moved 306% on 20 April 2020)."""
+
+MAX_VOLUME = 1e9
+MAX_OPEN_INTEREST = 1e9
+"""Default sane bounds of a day's volume and open interest (contracts)."""
 
 Kind = Literal["date", "text", "contract", "number"]
 
@@ -79,7 +95,7 @@ PRICE_COLUMNS = (
     Column("date", "date"),
     Column("root", "text"),
     Column("contract", "contract"),
-    Column("settle", "number", positive=True),
+    Column("settle", "number"),
     Column("volume", "number", required=False, nullable=True, non_negative=True),
     Column("open_interest", "number", required=False, nullable=True, non_negative=True),
 )
@@ -90,17 +106,25 @@ HELD_COLUMNS = (Column("date", "date"), Column("root", "text"), Column("contract
 
 
 def validate_prices(
-    frame: pl.DataFrame, instruments: dict[str, Instrument], file: str, *, first_row: int | None = 2
+    frame: pl.DataFrame,
+    instruments: dict[str, Instrument],
+    file: str,
+    *,
+    first_row: int | None = 2,
+    not_after: dt.date | None = None,
 ) -> pl.DataFrame:
     """Check a contract-price frame and return it typed (``PRICES_SCHEMA``), sorted by
     root, date, contract.
 
     ``first_row`` is the file row number of the frame's first row (2 for a CSV with a header,
     1 for Parquet); ``None`` names offending rows by their key instead. Errors, first offending
-    row first: empty file, missing required columns, unparseable or missing dates, missing or
-    unknown roots, contracts that are not ``YYYYMM`` or whose month is not a listed month of the
-    root, missing/non-numeric/non-positive settle, non-numeric or negative volume or open
-    interest, duplicated (date, root, contract).
+    row first: empty file, missing required columns, unparseable or missing dates, dates after
+    ``not_after`` (the run's clock), missing or unknown roots, contracts that are not ``YYYYMM``
+    or whose month is not a listed month of the root, missing/non-numeric settle, non-numeric or
+    negative volume or open interest, values outside the root's sane bounds
+    (:func:`price_bounds`), duplicated (date, root, contract); then a contract's move between
+    consecutive settlements above the bound (:func:`check_daily_moves`). Zero and negative
+    settlements are data (docs/design.md section 2).
     """
     listed_mask = {root: _month_bitmask(instrument.listed_month_numbers) for root, instrument in instruments.items()}
     root_checks = [
@@ -117,11 +141,16 @@ def validate_prices(
             lambda row: _unlisted_message(row, instruments),
         ),
     ]
-    typed = _validate(frame, PRICE_COLUMNS, ("root", "date", "contract"), file, first_row, root_checks)
-    return typed.select(pl.col(name).cast(dtype) for name, dtype in PRICES_SCHEMA.items())
+    root_checks += bound_checks(instruments)
+    typed = _validate(frame, PRICE_COLUMNS, ("root", "date", "contract"), file, first_row, root_checks, not_after)
+    typed = typed.select(pl.col(name).cast(dtype) for name, dtype in PRICES_SCHEMA.items())
+    check_daily_moves(typed, instruments, frame, file, first_row)
+    return typed
 
 
-def validate_rates(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
+def validate_rates(
+    frame: pl.DataFrame, file: str, *, first_row: int | None = 2, not_after: dt.date | None = None
+) -> pl.DataFrame:
     """Check ``date, tbill`` (3-month T-bill discount yield as a fraction); one row per date."""
     checks = [
         Check(
@@ -130,24 +159,33 @@ def validate_rates(frame: pl.DataFrame, file: str, *, first_row: int | None = 2)
             lambda row: f"tbill {row['raw_tbill']} is not a fraction (write 5% as 0.05)",
         )
     ]
-    typed = _validate(frame, RATES_COLUMNS, ("date",), file, first_row, checks)
+    typed = _validate(frame, RATES_COLUMNS, ("date",), file, first_row, checks, not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in RATES_SCHEMA.items())
 
 
-def validate_inflation(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
+def validate_inflation(
+    frame: pl.DataFrame, file: str, *, first_row: int | None = 2, not_after: dt.date | None = None
+) -> pl.DataFrame:
     """Check ``date, cpi`` (CPI level, positive; date = release date); one row per date."""
-    typed = _validate(frame, INFLATION_COLUMNS, ("date",), file, first_row, [])
+    typed = _validate(frame, INFLATION_COLUMNS, ("date",), file, first_row, [], not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in INFLATION_SCHEMA.items())
 
 
-def validate_macro(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
+def validate_macro(
+    frame: pl.DataFrame, file: str, *, first_row: int | None = 2, not_after: dt.date | None = None
+) -> pl.DataFrame:
     """Check ``date, series, value`` (long form, date = day known); one row per (series, date)."""
-    typed = _validate(frame, MACRO_COLUMNS, ("series", "date"), file, first_row, [])
+    typed = _validate(frame, MACRO_COLUMNS, ("series", "date"), file, first_row, [], not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in MACRO_SCHEMA.items())
 
 
 def validate_held(
-    frame: pl.DataFrame, instruments: dict[str, Instrument], file: str, *, first_row: int | None = 2
+    frame: pl.DataFrame,
+    instruments: dict[str, Instrument],
+    file: str,
+    *,
+    first_row: int | None = 2,
+    not_after: dt.date | None = None,
 ) -> pl.DataFrame:
     """Check ``date, root, contract`` (the vendor's held contract); one row per (root, date)."""
     checks = [
@@ -157,8 +195,154 @@ def validate_held(
             lambda row: f"unknown root {row['root']!r} (not in the instruments)",
         )
     ]
-    typed = _validate(frame, HELD_COLUMNS, ("root", "date"), file, first_row, checks)
+    typed = _validate(frame, HELD_COLUMNS, ("root", "date"), file, first_row, checks, not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in HELD_SCHEMA.items())
+
+
+# --- future dates and sane bounds (docs/design.md section 1) -----------------------------------
+
+
+def future_date_check(not_after: dt.date) -> Check:
+    """A row dated after ``not_after`` (the run's clock: today, or the run's date) is refused:
+    a future-dated price would become a permanent published level."""
+    return Check(
+        "future date",
+        pl.col("date") > not_after,
+        lambda row: f"date {row['date']} is after {not_after} (the run's date): a future-dated row",
+    )
+
+
+def refuse_future_rows(frame: pl.DataFrame, not_after: dt.date, file: str, keys: tuple[str, ...]) -> None:
+    """The same refusal for an already validated frame whose rows have no file position (an
+    importer's or the embedded market's): the first offending row by ``keys`` order."""
+    late = frame.filter(pl.col("date") > not_after)
+    if late.height:
+        values = late.sort(list(keys)).row(0, named=True)
+        key = " ".join(f"{name} {values[name]}" for name in _label_order(keys))
+        raise DataError(f"date {values['date']} is after {not_after} (the run's date): a future-dated row", file=file, key=key)
+
+
+@dataclass(frozen=True)
+class PriceBounds:
+    """Sane bounds of one root's price rows; each an ``Instrument`` field that overrides the
+    default (``max_abs_settle`` ... in instruments.toml)."""
+
+    max_abs_settle: float = MAX_ABS_SETTLE
+    min_abs_settle: float = MIN_ABS_SETTLE
+    max_daily_move: float = MAX_DAILY_MOVE
+    max_volume: float = MAX_VOLUME
+    max_open_interest: float = MAX_OPEN_INTEREST
+
+
+def price_bounds(instrument: Instrument) -> PriceBounds:
+    """The root's bounds: its instrument's overrides, the defaults elsewhere."""
+    overrides = {
+        name: value
+        for name in PriceBounds.__dataclass_fields__
+        if (value := getattr(instrument, name, None)) is not None
+    }
+    return PriceBounds(**overrides)
+
+
+def _per_root(instruments: dict[str, Instrument], name: str) -> pl.Expr:
+    """The bound ``name`` of each row's root (the default for an unknown root); a constant when
+    no instrument overrides it (the usual case: no per-row lookup)."""
+    default = float(getattr(PriceBounds(), name))
+    values = {root: float(getattr(price_bounds(instrument), name)) for root, instrument in instruments.items()}
+    if all(value == default for value in values.values()):
+        return pl.lit(default, dtype=pl.Float64)
+    return pl.col("root").replace_strict(values, default=default, return_dtype=pl.Float64)
+
+
+def bound_checks(instruments: dict[str, Instrument]) -> list[Check]:
+    """Settle, volume and open interest outside the root's sane bounds (per row, vectorised):
+    |settle| > max_abs_settle, 0 < |settle| < min_abs_settle, volume > max_volume,
+    open_interest > max_open_interest."""
+
+    def bounds(row: dict) -> PriceBounds:
+        instrument = instruments.get(row["root"])
+        return PriceBounds() if instrument is None else price_bounds(instrument)
+
+    settle = pl.col("settle").abs()
+    return [
+        Check(
+            "settle too large",
+            pl.col("settle").is_finite() & (settle > _per_root(instruments, "max_abs_settle")),
+            lambda row: f"settle {row['raw_settle']} of root {row['root']} is outside the sane bounds "
+            f"(|settle| <= {bounds(row).max_abs_settle:g}; max_abs_settle in instruments.toml)",
+        ),
+        Check(
+            "settle too small",
+            pl.col("settle").is_finite() & (settle > 0) & (settle < _per_root(instruments, "min_abs_settle")),
+            lambda row: f"settle {row['raw_settle']} of root {row['root']} is outside the sane bounds "
+            f"(0 or |settle| >= {bounds(row).min_abs_settle:g}; min_abs_settle in instruments.toml)",
+        ),
+        Check(
+            "volume too large",
+            pl.col("volume").is_finite() & (pl.col("volume") > _per_root(instruments, "max_volume")),
+            lambda row: f"volume {row['raw_volume']} of root {row['root']} is outside the sane bounds "
+            f"(<= {bounds(row).max_volume:g}; max_volume in instruments.toml)",
+        ),
+        Check(
+            "open interest too large",
+            pl.col("open_interest").is_finite() & (pl.col("open_interest") > _per_root(instruments, "max_open_interest")),
+            lambda row: f"open_interest {row['raw_open_interest']} of root {row['root']} is outside the sane bounds "
+            f"(<= {bounds(row).max_open_interest:g}; max_open_interest in instruments.toml)",
+        ),
+    ]
+
+
+def check_daily_moves(
+    prices: pl.DataFrame,
+    instruments: dict[str, Instrument],
+    frame: pl.DataFrame | None = None,
+    file: str = "",
+    first_row: int | None = None,
+) -> None:
+    """Refuse a contract whose settlement moves more than the root's ``max_daily_move`` between
+    two consecutive settlements of that contract::
+
+        |F_t - F_prev| > max_daily_move * |F_prev|      (F_prev != 0)
+
+    ``prices``: validated (``PRICES_SCHEMA``, sorted by root, date, contract, so each contract's
+    rows are in date order). The error names the earliest such move (date, root, contract), as
+    file row of ``frame`` (the raw input, first data row ``first_row``) where there is one, else
+    by key."""
+    if prices.height < 2:
+        return
+    roots = prices.get_column("root").unique().sort().to_list()
+    contract_key = pl.col("root").cast(pl.Enum(roots)).to_physical().cast(pl.Int64) * 1_000_000 + pl.col("contract")
+    # the previous settle of the same contract: one window pass over an integer key
+    steps = prices.select("root", "settle", contract_key.alias("contract_key")).with_columns(
+        pl.col("settle").shift(1).over("contract_key").alias("previous")
+    )
+    previous = pl.col("previous")
+    too_far = (previous != 0) & ((pl.col("settle") - previous).abs() > _per_root(instruments, "max_daily_move") * previous.abs())
+    offending = steps.select(too_far.fill_null(False).alias("too_far")).get_column("too_far")
+    if not offending.any():
+        return
+    # error path: the moves with their previous settle and date, earliest first
+    moves = prices.filter(offending).with_columns(steps.get_column("previous").filter(offending).alias("previous"))
+    previous_dates = prices.select(pl.col("date").shift(1).over(contract_key)).to_series().filter(offending)
+    moves = moves.with_columns(previous_dates.alias("previous_date"))
+    row = moves.sort("date", "root", "contract").row(0, named=True)
+    bound = price_bounds(instruments[row["root"]]).max_daily_move if row["root"] in instruments else MAX_DAILY_MOVE
+    move = (row["settle"] - row["previous"]) / abs(row["previous"])
+    problem = (
+        f"settle {row['settle']:g} of root {row['root']} contract {row['contract']} moved {move:+.0%} from "
+        f"{row['previous']:g} on {row['previous_date']}, outside the sane bound of {bound:.0%} a day "
+        f"(max_daily_move in instruments.toml)"
+    )
+    if frame is not None and first_row is not None:
+        keys = frame.select(
+            _parse(Column(name, kind), frame.schema[name])
+            for name, kind in (("date", "date"), ("root", "text"), ("contract", "contract"))
+        )
+        same = (pl.col("date") == row["date"]) & (pl.col("root") == row["root"]) & (pl.col("contract") == row["contract"])
+        position = keys.select(same.arg_true().first()).item()
+        if position is not None:
+            raise DataError(problem, file=file or None, key=f"row {position + first_row}")
+    raise DataError(problem, file=file or None, key=f"root {row['root']} contract {row['contract']} date {row['date']}")
 
 
 # --- the engine -------------------------------------------------------------------------------
@@ -171,9 +355,11 @@ def _validate(
     file: str,
     first_row: int | None,
     extra_checks: list[Check],
+    not_after: dt.date | None = None,
 ) -> pl.DataFrame:
-    """Parse ``columns``, run the column checks and ``extra_checks`` (on parsed values), then
-    the duplicate-key check; return the parsed frame sorted by ``keys``."""
+    """Parse ``columns``, run the column checks, the future-date check (a date after
+    ``not_after``) and ``extra_checks`` (on parsed values), then the duplicate-key check; return
+    the parsed frame sorted by ``keys``."""
     if frame.height == 0:
         raise DataError("empty file (no data rows)", file=file)
     missing = [column.name for column in columns if column.required and column.name not in frame.columns]
@@ -188,6 +374,8 @@ def _validate(
     )
     parsed = raw.select(_parse(column, raw.schema[column.name]) for column in columns)
     checks = [check for column in columns for check in _column_checks(column, raw.schema[column.name])]
+    if not_after is not None:
+        checks.append(future_date_check(not_after))
     checks += extra_checks
 
     # Raw values are needed by the masks (e.g. "present but unparseable"): give them a prefix;

@@ -1,7 +1,7 @@
 """Roots whose data ends early: one rule for the rebuild and the daily run (docs/design.md
 sections 2, 3 and 7).
 
-A root has *ended* as of day ``t`` when its last positive settlement on or before ``t`` (any
+A root has *ended* as of day ``t`` when its last settlement on or before ``t`` (any
 contract), on day ``l``, is followed by more than :data:`ENDED_AFTER_BUSINESS_DAYS` business
 days of its exchange up to ``t``::
 
@@ -47,7 +47,7 @@ def ended_roots(
     after: int = ENDED_AFTER_BUSINESS_DAYS,
 ) -> pl.DataFrame:
     """:data:`ENDED_SCHEMA`: the roots of ``priced_days`` (``root, date``: the days a root has a
-    positive settlement, :func:`priced_days`, or only each root's last one,
+    settlement, :func:`priced_days`, or only each root's last one,
     :func:`last_priced_days`) that have ended as of ``as_of`` (module formula), with their last
     priced day and the gap in business days of their exchange; sorted by root."""
     last = (
@@ -111,11 +111,11 @@ def ended_at(
 
 
 def priced_days(prices: pl.DataFrame, roots: Iterable[str] | None = None) -> pl.DataFrame:
-    """``root, date``: the days on which a root has a positive settlement (any contract), sorted.
+    """``root, date``: the days on which a root has a settlement (any contract), sorted.
 
     ``prices`` in the market's order (root, date, contract): a day's rows are consecutive, so
     the first of each is kept without hashing (any other order is sorted first)."""
-    frame = prices.filter(pl.col("settle") > 0)
+    frame = prices.filter(pl.col("settle").is_not_null())
     if roots is not None:
         frame = frame.filter(pl.col("root").is_in(sorted(set(roots))))
     frame = frame.select("root", "date")
@@ -131,10 +131,10 @@ def priced_days(prices: pl.DataFrame, roots: Iterable[str] | None = None) -> pl.
 
 
 def last_priced_days(prices: pl.DataFrame, roots: Iterable[str], as_of: dt.date) -> pl.DataFrame:
-    """``root, date``: each root's last day with a positive settlement on or before ``as_of``
+    """``root, date``: each root's last day with a settlement on or before ``as_of``
     (the input :func:`ended_roots` needs, without listing every priced day)."""
     return (
-        prices.filter(pl.col("root").is_in(sorted(set(roots))) & (pl.col("date") <= as_of) & (pl.col("settle") > 0))
+        prices.filter(pl.col("root").is_in(sorted(set(roots))) & (pl.col("date") <= as_of) & pl.col("settle").is_not_null())
         .group_by("root")
         .agg(pl.col("date").max())
     )

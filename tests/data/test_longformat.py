@@ -88,7 +88,11 @@ def test_write_long_then_read_long_gives_the_same_market(write_text, tmp_path):
         rates=pl.DataFrame({"date": [dt.date(2020, 1, 2)], "tbill": [0.0152]}),
         inflation=pl.DataFrame({"date": [dt.date(2020, 1, 14)], "cpi": [257.971]}),
         macro=pl.DataFrame({"date": [dt.date(2020, 1, 2)], "series": ["usd_index"], "value": [96.8]}),
-        held=pl.DataFrame({"date": [dt.date(2020, 1, 2)], "root": ["CL"], "contract": [202003]}, schema_overrides={"contract": pl.Int32}),
+        # a held file covers every root with prices (tests/reliability/test_messages.py)
+        held=pl.DataFrame(
+            {"date": [dt.date(2020, 1, 2)] * 2, "root": ["CL", "GC"], "contract": [202003, 202002]},
+            schema_overrides={"contract": pl.Int32},
+        ),
     )
     out = tmp_path / "copy"
     write_long(market, out)

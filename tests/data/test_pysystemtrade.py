@@ -145,9 +145,13 @@ def test_unparseable_datetime(pysystemtrade_folder, tmp_path):
     )
 
 
-def test_non_positive_price(pysystemtrade_folder, tmp_path):
+def test_non_positive_price_is_data(pysystemtrade_folder, tmp_path):
+    # zero and negative prices are prices (WTI, 20 April 2020; docs/design.md section 2)
     folder = pysystemtrade_folder({"LEANHOG": LEANHOG_DAYS, "COPPER": "2015-06-09 23:00:00,2.7,20150900,-2.69,20150700,,20150900\n"})
-    assert_user_error(_import(folder, tmp_path), f"{folder}/multiple_prices_csv/COPPER.csv: row 2: PRICE -2.69 is not positive")
+    result = _import(folder, tmp_path)
+    assert result.exit_code == 0, result.output
+    prices = pl.read_parquet(tmp_path / "out" / "prices.parquet")
+    assert -2.69 in prices.get_column("settle").to_list()
 
 
 def test_non_numeric_price(pysystemtrade_folder, tmp_path):

@@ -55,7 +55,7 @@ def import_tenors(file: Path, expiries: Path, tenors_path: Path | None, out: Pat
     click.echo(format_table(_per_root(market.prices)))
     target = out if out.suffix in PRICE_FILE_SUFFIXES else f"{out}/"
     click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {target}")
-    for left_out, reason in ((imported.non_positive, "not positive"), (imported.non_session, "not on a session")):
+    for left_out, reason in ((imported.non_session, "not on a session"),):
         if left_out.height:
             first = left_out.row(0, named=True)
             click.echo(

@@ -103,7 +103,6 @@ class MergeSpec(BaseModel):
 
 NOT_A_SESSION = "not a session"
 NOT_PREFERRED_DAY = "day the preferred source does not price"
-NOT_POSITIVE = "settlement not positive"
 LEFT_OUT_SCHEMA: dict[str, pl.DataType] = {
     "root": pl.String(),
     "source": pl.String(),
@@ -120,7 +119,7 @@ class Merge:
     market: MarketData
     left_out: pl.DataFrame
     """``root, source, reason, rows, first``: rows left out per root, source and reason
-    (:data:`NOT_A_SESSION`, :data:`NOT_PREFERRED_DAY`, :data:`NOT_POSITIVE`) and the first date
+    (:data:`NOT_A_SESSION`, :data:`NOT_PREFERRED_DAY`) and the first date
     concerned."""
 
 
@@ -151,8 +150,8 @@ def load_merge_spec(path: Path | str) -> MergeSpec:
 
 def read_sources(spec: MergeSpec) -> tuple[dict[str, MarketData], pl.DataFrame]:
     """Every source of ``spec`` read and validated, by name, and the rows their importers left
-    out (``root, source, reason, rows, first``: a tenor file's settlements that are not positive
-    or not on a session). Tenor files are read last, with the other sources' instruments for the
+    out (``root, source, reason, rows, first``: a tenor file's settlements that are
+    not on a session). Tenor files are read last, with the other sources' instruments for the
     roots those define."""
     markets: dict[str, MarketData] = {}
     for source in spec.sources:
@@ -167,8 +166,9 @@ def read_sources(spec: MergeSpec) -> tuple[dict[str, MarketData], pl.DataFrame]:
             mappings = DEFAULT_TENOR_MAPPINGS if source.tenors is None else load_tenor_mappings(source.tenors)
             imported = read_tenor_market(source.path, source.expiries, mappings, instruments)
             markets[source.name] = imported.market
-            for frame, reason in ((imported.non_positive, NOT_POSITIVE), (imported.non_session, NOT_A_SESSION)):
-                left_out.append(frame.with_columns(pl.lit(source.name).alias("source"), pl.lit(reason).alias("reason")))
+            left_out.append(
+                imported.non_session.with_columns(pl.lit(source.name).alias("source"), pl.lit(NOT_A_SESSION).alias("reason"))
+            )
     found = _left_out_counts(pl.concat(left_out) if left_out else None)
     return {source.name: markets[source.name] for source in spec.sources}, found
 

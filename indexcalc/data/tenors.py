@@ -14,9 +14,10 @@ first) and at least n contracts expiring on or after it. An uncovered (series, d
 :class:`~indexcalc.errors.DataError` naming both. Which root and expiry code a prefix maps to is
 configuration (:class:`TenorMapping`, a ``[[tenor]]`` TOML table); the defaults map CL, BRN and
 NG to pysystemtrade's CRUDE_W, BRENT_W and GAS_US. Output prices have null volume and open
-interest. A settlement that is not positive (WTI's May 2020 contract settled at -37.63) cannot
-enter a ratio of prices, and one dated on a day that is not a session of the root's calendar
-would create a date of its own: both are left out and counted in :class:`TenorImport`.
+interest. Zero and negative settlements (WTI's May 2020 contract settled at -37.63) are prices,
+as everywhere (docs/design.md section 2); a settlement dated on a day that is not a session of
+the root's calendar would create a date of its own: it is left out and counted in
+:class:`TenorImport`.
 """
 
 from __future__ import annotations
@@ -97,8 +98,6 @@ class TenorImport:
     """A tenor file read into a market, with what the import left out."""
 
     market: MarketData
-    non_positive: pl.DataFrame
-    """``date, root, series, value`` of the settlements left out because they are not positive."""
     non_session: pl.DataFrame
     """``date, root, series, value`` of the settlements left out because their date is not a session
     of the root's calendar (the market's dates stay sessions)."""
@@ -344,7 +343,6 @@ def read_tenor_market(
     settlements = read_tenor_settlements(path)
     expiries = read_expiry_calendar(expiries_path)
     located = tenor_contracts(settlements, expiries, mappings, str(path), str(expiries_path))
-    positive = pl.col("settle") > 0
     roots = sorted(located.get_column("root").unique().to_list())
     known = dict(instruments or {})
     derived = tenor_instruments(mappings, expiries, [root for root in roots if root not in known])
@@ -352,15 +350,13 @@ def read_tenor_market(
     sessions = root_sessions(located, selected)
     in_session = located.join(sessions, on=["root", "date"], how="semi")
     non_session = located.join(sessions, on=["root", "date"], how="anti").sort("date", "series")
-    prices = in_session.filter(positive).select(
+    prices = in_session.select(
         pl.col(name) if name in located.columns else pl.lit(None, dtype=dtype).alias(name)
         for name, dtype in PRICES_SCHEMA.items()
     )
     prices = validate_prices(prices, selected, str(path), first_row=None)
-    non_positive = in_session.filter(~positive).select("date", "root", "series", pl.col("settle").alias("value"))
     return TenorImport(
         MarketData(prices=prices, instruments=selected, source=str(path)),
-        non_positive,
         non_session.select("date", "root", "series", pl.col("settle").alias("value")),
     )
 

@@ -228,13 +228,12 @@ def test_rows_a_tenor_source_left_out_at_import_appear_in_the_merge_report(tmp_p
         'tenors = "map.toml"\n\n[[source]]\nname = "intraday"\nformat = "long"\npath = "intraday"\n'
     )
     merged = read_merged(tmp_path / "merge.toml")
-    # On Monday 2 March XX01 = 202004 (-1.0, left out), XX02 = 202005; Saturday 7 March left out.
+    # On Monday 2 March XX01 = 202004 (-1.0: a price), XX02 = 202005; Saturday 7 March left out.
     assert merged.left_out.select("source", "reason", "rows", "first").rows() == [
         ("intraday", NOT_A_SESSION, 1, SAT),
         ("settlements", NOT_A_SESSION, 1, SAT),
-        ("settlements", "settlement not positive", 1, MON),
     ]
     monday = merged.market.prices.join(merged.market.provenance, on=["date", "root", "contract"]).filter(
         pl.col("date") == MON
     )
-    assert monday.select("contract", "settle", "source").rows() == [(202004, 50.0, "intraday"), (202005, 50.5, "settlements")]
+    assert monday.select("contract", "settle", "source").rows() == [(202004, -1.0, "settlements"), (202005, 50.5, "settlements")]

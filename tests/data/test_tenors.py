@@ -109,12 +109,14 @@ def test_series_without_a_mapping_or_a_tenor_number_is_an_error(tmp_path):
     assert error.value.key == "series XX00 date 2020-02-19"
 
 
-def test_non_positive_and_non_session_settlements_are_left_out_and_counted(tmp_path):
-    # Saturday 22 Feb is not a CMES session; -1.0 on Friday cannot enter a price ratio.
+def test_non_session_settlements_are_left_out_and_counted_and_negative_ones_kept(tmp_path):
+    # Saturday 22 Feb is not a CMES session; -1.0 on Friday is a price (docs/design.md section 2).
     settlements = tenor_file(tmp_path, "2020-02-21,XX01,-1.0\n2020-02-21,XX02,55.0\n2020-02-22,XX01,56.0\n")
     imported = read_tenor_market(settlements, write(tmp_path / "expiries.csv", EXPIRIES), XX)
-    assert imported.market.prices.select("date", "contract").rows() == [(dt.date(2020, 2, 21), 202005)]
-    assert imported.non_positive.rows() == [(dt.date(2020, 2, 21), "CRUDE_W", "XX01", -1.0)]
+    assert imported.market.prices.select("date", "contract", "settle").rows() == [
+        (dt.date(2020, 2, 21), 202004, -1.0),
+        (dt.date(2020, 2, 21), 202005, 55.0),
+    ]
     assert imported.non_session.rows() == [(dt.date(2020, 2, 22), "CRUDE_W", "XX01", 56.0)]
 
 
@@ -279,6 +281,9 @@ def test_cli_import_to_a_prices_file_counts_what_it_left_out(tmp_path):
         "data", "import", "tenors", settlements, "--expiries", write(tmp_path / "e.csv", EXPIRIES), "--tenors", mapping, "--out", out
     )
     assert result.exit_code == 0, result.output
-    assert "left out 1 settlement(s) not positive (first: XX01 2020-02-21 -1.0)" in result.output
+    assert "not positive" not in result.output
     assert "left out 1 settlement(s) not on a session (first: XX01 2020-02-22 56.0)" in result.output
-    assert pl.read_parquet(out).select("date", "contract", "settle").rows() == [(dt.date(2020, 2, 21), 202005, 55.0)]
+    assert pl.read_parquet(out).select("date", "contract", "settle").rows() == [
+        (dt.date(2020, 2, 21), 202004, -1.0),
+        (dt.date(2020, 2, 21), 202005, 55.0),
+    ]

@@ -21,8 +21,8 @@ Choices (examples/README.md says why):
 - WTI (CRUDE_W), Brent (BRENT_W) and natural gas (GAS_US) are priced from the exchange
   settlements (``real/energy_settlements.csv`` with ``real/contract_expiries.csv``), the other
   seven roots and the years before 2007 from pysystemtrade's files. Natural-gas settlements
-  before 2008 are left out (most 2007 values disagree with the exchange settlements that
-  pysystemtrade's daily rows equal), and every settlement after the last date of
+  before 2008 are left out (65 of the 680 prices of 2007 that pysystemtrade's daily rows also
+  give agree with them, every one of 2008-2012 does), and every settlement after the last date of
   pysystemtrade's files, so the ten roots end together.
 - Magnitude: dollar open interest from the CFTC's weekly reports for COPPER, GOLD and PALLAD;
   the other seven roots (no CFTC file for them) take the mean of the reported roots' averages

@@ -154,7 +154,7 @@ def test_family_identities_hold_in_every_period(levels, weights) -> None:
     assert anchors.n_unique() > 180
 
 
-def test_roots_without_cftc_open_interest_share_equally_and_the_cap_holds(weights) -> None:
+def test_roots_without_cftc_open_interest_share_equally_and_the_cap_holds(out: Path, weights) -> None:
     ls = weights["LS"]
     assert ls.get_column("magnitude").max() <= 0.2 + 1e-12
     sums = ls.group_by("date").agg(pl.col("magnitude").sum()).get_column("magnitude")
@@ -163,6 +163,9 @@ def test_roots_without_cftc_open_interest_share_equally_and_the_cap_holds(weight
     others = ls.filter(~pl.col("root").is_in(["COPPER", "GOLD", "PALLAD"]))
     spread = others.group_by("date").agg((pl.col("magnitude").max() - pl.col("magnitude").min()).alias("spread"))
     assert spread.get_column("spread").max() <= 1e-15
+    # and the methodology document says so, naming the seven
+    html = (out / "site" / "methodology" / "LS-RD-ER.html").read_text()
+    assert "does not cover (BRENT_W, COFFEE, CORN, CRUDE_W, GAS_US, SOYBEAN, WHEAT)" in " ".join(html.split())
     # COFFEE (data from February 2007) enters at the first December with a full year: 2008
     first = ls.group_by("root").agg(pl.col("date").min()).sort("root")
     assert dict(first.iter_rows())["COFFEE"] == dt.date(2008, 12, 31)

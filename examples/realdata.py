@@ -39,6 +39,7 @@ Choices (examples/README.md says why):
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,8 +182,7 @@ def indexcalc(*arguments: str | Path) -> None:
 
 
 def _environment() -> dict[str, str]:
-    import os
-
+    """This environment with the project first on ``PYTHONPATH``."""
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), environment.get("PYTHONPATH")]))
     return environment

@@ -26,7 +26,8 @@ class MagnitudeSpec(Frozen):
     ``cftc_markets`` takes, at each rebalance, the mean average dollar open interest of the
     index's roots that have one with a full window (:func:`indexcalc.rules.magnitude.impute_unreported`),
     so the reported roots share ``n_reported / n`` of the weight by open interest and every other
-    root gets ``1 / n`` before the cap (docs/design.md section 3).
+    root gets ``1 / n`` before the cap (docs/design.md section 3). With a reconstitution the
+    imputed average also stands for the root in the eligibility threshold and ``max_roots``.
     """
 
     source: Literal["open_interest", "cftc", "fixed"] = "open_interest"

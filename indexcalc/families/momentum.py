@@ -68,6 +68,7 @@ from indexcalc.rules.magnitude import (
     cftc_dollar_open_interest,
     dollar_open_interest,
     fixed_weights_of,
+    impute_unreported,
     magnitude_matrix,
     member_magnitude_weights,
     read_cftc_open_interest,
@@ -210,6 +211,9 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
     if magnitude_spec.source != "fixed":
         windows = shared.dollar_oi_windows(magnitude_spec, roots)
         average, has_average, magnitude_full = windows.at(rebalance_days, roots)
+        if magnitude_spec.cftc_fallback is not None:
+            reported = np.array([root in magnitude_spec.cftc_markets for root in roots])
+            average, has_average, magnitude_full = impute_unreported(average, has_average, magnitude_full, reported)
         eligible = level_full & magnitude_full
 
     reconstitution = spec.reconstitution
@@ -229,8 +233,10 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
             has_average = np.ones(average.shape, dtype=bool)
         else:
             # the roots of the open-interest table only: a root without open interest is no candidate
-            candidate_roots = [root for root in roots if root in windows.columns]
-            kept = np.array([windows.columns.get(root) is not None for root in roots])
+            # (with a cftc_fallback, an unreported root is a candidate on its imputed average)
+            fallback = magnitude_spec.cftc_fallback is not None
+            kept = np.array([root in windows.columns or fallback for root in roots])
+            candidate_roots = [root for root, keep in zip(roots, kept) if keep]
         averages = pl.DataFrame(
             {
                 "date": dates.gather(np.repeat(rebalance_rows, len(candidate_roots))),
@@ -447,6 +453,8 @@ class _Shared:
     def dollar_oi_windows(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> _Windows:
         """Trailing-window means of the dollar open interest of the magnitude's source, every month
         (every open-interest root of the call at once; a CFTC source per index's roots)."""
+        if magnitude.source == "cftc" and magnitude.cftc_fallback is not None:
+            roots = [root for root in roots if root in magnitude.cftc_markets]  # the others are imputed
         if magnitude.source == "cftc":
             key: tuple = ("cftc", magnitude.cftc_file, tuple(sorted(magnitude.cftc_markets.items())),
                           magnitude.cftc_release_lag_days, tuple(roots), magnitude.window_months)

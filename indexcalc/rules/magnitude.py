@@ -18,6 +18,12 @@ Sources of open interest (``MagnitudeSpec.source``):
   listed contract's settlement: ``DOI_{i,t} = OI^{CFTC}_{i,known at t} * multiplier_i * F_{front,t}``;
 - ``fixed``: given weights, normalised over the index's roots, the same at every rebalance.
 
+A ``cftc`` magnitude with ``cftc_fallback = "mean_of_reported"`` covers roots the CFTC file does
+not report (:func:`impute_unreported`): at each rebalance such a root's average is the mean
+``A = (1 / n_R) sum_{j in R} avgDOI_j`` over the reported roots ``R`` with a full window, so after
+normalisation over ``n`` roots a reported root gets ``(n_R / n) * avgDOI_i / sum_{j in R} avgDOI_j``
+and every unreported root ``1 / n`` (equal shares of the weight the reported roots leave), then the cap.
+
 The only I/O is :func:`read_cftc_open_interest` (the file reader, called at the edge).
 """
 
@@ -322,6 +328,29 @@ def member_magnitude_weights(averages: pl.DataFrame, members: pl.DataFrame, cap:
         frame.select("date", "root", "member", pl.Series("magnitude", cap_weights(matrix, cap).ravel()))
         .filter(pl.col("member"))
         .select(list(MAGNITUDE_SCHEMA))
+    )
+
+
+def impute_unreported(
+    average: np.ndarray, has_average: np.ndarray, full_window: np.ndarray, reported: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rebalances x roots ``average, has_average, full_window`` with every unreported column
+    (``reported`` false) replaced by the row's mean over the reported columns with an average and
+    a full window: ``A_r = (1 / |R_r|) sum_{j in R_r} avgDOI_{j,r}``. Normalising the row then
+    gives the reported roots ``|R_r| / n`` of the weight in proportion to open interest and each
+    unreported root ``1 / n`` (with every reported root counted). A row with no such reported
+    column leaves the unreported columns without an average (not eligible)."""
+    reported = np.asarray(reported, dtype=bool)
+    counted = has_average & full_window & reported[None, :]
+    count = counted.sum(axis=1)
+    total = np.where(counted, average, 0.0).sum(axis=1)
+    mean = np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
+    unreported = ~reported[None, :]
+    known = (count > 0)[:, None]
+    return (
+        np.where(unreported, mean[:, None], average),
+        np.where(unreported, known, has_average),
+        np.where(unreported, known, full_window),
     )
 
 

@@ -21,6 +21,13 @@ class MagnitudeSpec(Frozen):
     report file, forward-filled to daily), or ``fixed`` (``fixed_weights``, normalised).
     ``cap`` is the largest magnitude of one root (fraction); it can only hold over at least
     ``1 / cap`` roots.
+
+    ``cftc_fallback = "mean_of_reported"`` (``cftc`` only): a root without a market in
+    ``cftc_markets`` takes, at each rebalance, the mean average dollar open interest of the
+    index's roots that have one with a full window (:func:`indexcalc.rules.magnitude.impute_unreported`),
+    so the reported roots share ``n_reported / n`` of the weight by open interest and every other
+    root gets ``1 / n`` before the cap (docs/design.md section 3). With a reconstitution the
+    imputed average also stands for the root in the eligibility threshold and ``max_roots``.
     """
 
     source: Literal["open_interest", "cftc", "fixed"] = "open_interest"
@@ -32,6 +39,9 @@ class MagnitudeSpec(Frozen):
     cftc_release_lag_days: int = Field(
         3, ge=0, le=14, description="calendar days from a CFTC report date to its publication"
     )
+    cftc_fallback: Literal["mean_of_reported"] | None = Field(
+        None, description="cftc only: roots without a CFTC market take the mean of the reported roots' averages"
+    )
 
     @model_validator(mode="after")
     def _source_has_inputs(self) -> "MagnitudeSpec":
@@ -39,6 +49,8 @@ class MagnitudeSpec(Frozen):
             raise ValueError("magnitude source 'fixed' needs fixed_weights")
         if self.source == "cftc" and not (self.cftc_file and self.cftc_markets):
             raise ValueError("magnitude source 'cftc' needs cftc_file and cftc_markets")
+        if self.cftc_fallback is not None and self.source != "cftc":
+            raise ValueError("cftc_fallback applies to magnitude source 'cftc' only")
         if self.fixed_weights and any(weight < 0 for weight in self.fixed_weights.values()):
             raise ValueError("fixed_weights must be non-negative")
         return self

@@ -436,6 +436,46 @@ def test_real_cftc_magnitude_is_the_capped_share_of_average_dollar_open_interest
         assert actual[root] == pytest.approx(expected[root], rel=1e-12), root
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("reconstitution", [None, {"month": 12, "min_dollar_open_interest": 0.0}])
+def test_real_cftc_fallback_gives_unreported_roots_one_over_n_and_the_metals_the_rest_by_open_interest(
+    pysystemtrade_market, pysystemtrade_series, shared_real_dir, reconstitution
+):
+    # Ten roots, three reported by the CFTC file, cap 1 (not binding): at every rebalance each of
+    # the seven others has 1/10 and the three metals share 3/10 as in the metals-only cftc index
+    # (their capped = uncapped shares there): m_i = 3/10 * avgDOI_i / sum_metals avgDOI_j.
+    cftc_file = str(shared_real_dir / "cftc_open_interest_metals.csv")
+    markets = {"COPPER": "copper", "GOLD": "gold", "PALLAD": "palladium"}
+    roots = ["BRENT_W", "COPPER", "CORN", "CRUDE_W", "GAS_US", "GOLD", "PALLAD", "SOYBEAN", "WHEAT", "COFFEE"]
+    mixed = _spec(
+        "LS-MIXED-ER", "long_short", universe=roots, reconstitution=reconstitution,
+        magnitude={"source": "cftc", "cap": 1.0, "cftc_file": cftc_file, "cftc_markets": markets,
+                   "cftc_fallback": "mean_of_reported"},
+    )
+    metals = _spec("LS-M-ER", "long_short", universe=list(markets),
+                   magnitude={"source": "cftc", "cap": 1.0, "cftc_file": cftc_file, "cftc_markets": markets})
+    axis = pysystemtrade_series.get_column("date").unique().sort()
+    collateral = pl.DataFrame({"date": axis, "collateral_return": 0.0})
+    results = compute_momentum([mixed, metals], pysystemtrade_market, pysystemtrade_series, collateral)
+    both = results["LS-MIXED-ER"].weights.join(
+        results["LS-M-ER"].weights.select("date", "root", pl.col("magnitude").alias("metals_only")),
+        on=["date", "root"], how="left",
+    )
+    members = both.group_by("date").agg(pl.len().alias("n"))
+    both = both.join(members, on="date")
+    # (the metals-only axis is CME's: a month-end on which only ICE trades is no rebalance there)
+    reported = both.filter(pl.col("root").is_in(list(markets)) & pl.col("metals_only").is_not_null())
+    assert reported.height > 3 * 180
+    others = both.filter(~pl.col("root").is_in(list(markets)))
+    np.testing.assert_allclose(others["magnitude"], 1.0 / others["n"], rtol=1e-12)
+    np.testing.assert_allclose(reported["magnitude"], 3.0 / reported["n"] * reported["metals_only"], rtol=1e-12)
+    if reconstitution is None:  # a fixed universe waits for COFFEE's full year
+        assert both.get_column("date").min() == dt.date(2008, 2, 29) and set(members["n"]) == {10}
+    else:  # reconstituted: starts with the CFTC window, COFFEE enters in December 2008
+        assert both.get_column("date").min() == dt.date(2007, 6, 29) and set(members["n"]) == {9, 10}
+
+
 def test_cli_rejects_a_named_universe_too_small_for_the_cap_in_one_line(tmp_path):
     from click.testing import CliRunner
 

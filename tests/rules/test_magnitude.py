@@ -18,6 +18,7 @@ from indexcalc.rules.magnitude import (
     cftc_dollar_open_interest,
     dollar_open_interest,
     fixed_magnitude,
+    impute_unreported,
     magnitude_matrix,
     magnitude_weights,
     read_cftc_open_interest,
@@ -288,3 +289,46 @@ def test_read_cftc_open_interest_of_the_shared_metals_file(shared_real_dir):
     assert {"copper", "gold", "silver", "palladium", "platinum"} <= set(reports.get_column("market").to_list())
     weekly = reports.filter(pl.col("market") == "gold").get_column("report_date").sort().diff().dt.total_days()
     assert weekly.drop_nulls().median() == 7
+
+
+# ---- impute_unreported: CFTC open interest where reported, equal shares of the rest -------
+
+
+def test_unreported_roots_take_the_mean_of_the_reported_full_window_averages():
+    # columns A, B reported (averages 1 and 3, full windows), C unreported: C = (1 + 3) / 2 = 2;
+    # normalised: A 1/6, B 3/6, C 2/6 = 1/3 = 1/n; A and B share 2/3 = n_R / n as 1 : 3.
+    # Row 2: B's window is not full, so only A counts: C = 5 (B keeps its own average 4 and
+    # flags). Row 3: no reported root has a full window: C has no average and is not eligible.
+    average = np.array([[1.0, 3.0, np.nan], [5.0, 4.0, np.nan], [2.0, np.nan, np.nan]])
+    has_average = np.array([[True, True, False], [True, True, False], [True, False, False]])
+    full = np.array([[True, True, False], [True, False, False], [False, False, False]])
+    imputed, has, full_window = impute_unreported(average, has_average, full, np.array([True, True, False]))
+    np.testing.assert_array_equal(imputed[:2], [[1.0, 3.0, 2.0], [5.0, 4.0, 5.0]])
+    assert imputed[2, 0] == 2.0 and np.isnan(imputed[2, 1]) and np.isnan(imputed[2, 2])
+    np.testing.assert_array_equal(has, [[True, True, True], [True, True, True], [True, False, False]])
+    np.testing.assert_array_equal(full_window, [[True, True, True], [True, False, True], [False, False, False]])
+    np.testing.assert_allclose(cap_weights(imputed[0], 1.0), [1 / 6, 3 / 6, 2 / 6], rtol=0, atol=1e-15)
+
+
+def test_imputed_weights_with_a_binding_cap_hand_computed():
+    # 4 roots: GOLD 8, COPPER 2 reported; X, Y unreported -> 5 each. Shares 8/20, 2/20, 5/20,
+    # 5/20 = 0.4, 0.1, 0.25, 0.25 (X and Y get 1/n = 1/4; the metals share 2/4 as 8 : 2).
+    # Cap 0.3: GOLD 0.3, the excess 0.1 shared pro rata over 0.6: COPPER 0.1 * 0.7/0.6 = 0.11667,
+    # X, Y 0.25 * 0.7/0.6 = 0.29167.
+    imputed, _, _ = impute_unreported(
+        np.array([[8.0, 2.0, np.nan, np.nan]]), np.array([[True, True, False, False]]),
+        np.array([[True, True, False, False]]), np.array([True, True, False, False]),
+    )
+    np.testing.assert_array_equal(imputed, [[8.0, 2.0, 5.0, 5.0]])
+    np.testing.assert_allclose(cap_weights(imputed[0], 0.3), [0.3, 0.7 / 6, 1.75 / 6, 1.75 / 6], rtol=1e-14)
+
+
+def test_cftc_fallback_is_refused_outside_the_cftc_source():
+    from pydantic import ValidationError
+
+    from indexcalc.specs.momentum import MagnitudeSpec
+
+    with pytest.raises(ValidationError, match="cftc_fallback applies to magnitude source 'cftc' only"):
+        MagnitudeSpec(source="fixed", fixed_weights={"CL": 1.0}, cftc_fallback="mean_of_reported")
+    spec = MagnitudeSpec(source="cftc", cftc_file="x.csv", cftc_markets={"GC": "gold"}, cftc_fallback="mean_of_reported")
+    assert spec.cftc_fallback == "mean_of_reported"

@@ -1,8 +1,8 @@
-"""A plain pandas implementation of the Long/Short momentum family (DESIGN.md section 3).
+"""A plain pandas implementation of the Long/Short momentum family (docs/design.md section 3).
 
 The second peer of the benchmark suite (``benchmarks/run.py``, ``benchmarks/peers.py``) and an
 oracle for the tests (``tests/test_peer_pandas_longshort.py``). It is written from the formulas
-of DESIGN.md section 3 and the documented conventions of the catalogue, in the style an analyst
+of docs/design.md section 3 and the documented conventions of the catalogue, in the style an analyst
 would write it with pandas: pivots, group-bys and rolling sums, one small loop over rebalance
 dates for the cap. It does not import indexcalc.
 

@@ -1,4 +1,4 @@
-"""Composite index levels from signed weights held static between rebalances (DESIGN.md s3).
+"""Composite index levels from signed weights held static between rebalances (docs/design.md section 3).
 
 For an anchor (effective) date ``a`` and the next anchor ``a'``, for ``a < t <= a'``::
 
@@ -188,7 +188,7 @@ def contributions(weights: np.ndarray, anchor_levels: np.ndarray, levels: np.nda
 
 def continued_excess_levels(anchor_level: np.ndarray | float, period_return: np.ndarray) -> np.ndarray:
     """``C_t = C_a * (1 + R_t)``: the excess-return level from the anchor level and the period
-    return (the daily run continues a period with the same expression, DESIGN.md s7)."""
+    return (the daily run continues a period with the same expression, docs/design.md section 7)."""
     with np.errstate(over="ignore"):  # an overflow is refused by name (refuse_non_finite)
         return anchor_level * (1.0 + period_return)
 

@@ -1,4 +1,4 @@
-"""The whole calculation: market -> series -> every catalogue index (DESIGN.md section 6).
+"""The whole calculation: market -> series -> every catalogue index (docs/design.md section 6).
 
 Pure: takes a validated market and specs, returns results; reads and writes nothing. The
 rebuild, the publisher and the daily run all call :func:`rebuild_all`, so they share every

@@ -1,4 +1,4 @@
-"""Linked single-commodity series: excess return, total return, carry (DESIGN.md section 2).
+"""Linked single-commodity series: excess return, total return, carry (docs/design.md section 2).
 
     build_series(market: MarketData, rule: RollRule = WindowRoll(), roots: list[str] | None = None,
                  disruption: Literal["rules", "carry_forward", "error"] = "rules",
@@ -16,7 +16,7 @@
         ``date, collateral_return``: TBR_t = (1 / (1 - 91/360 * TB_{t-1}))^(days(t-1,t)/91) - 1
         on the given dates (0 on the first).
 
-Formulas (DESIGN.md section 2), for a root with business days ... t-1, t (its own dates):
+Formulas (docs/design.md section 2), for a root with business days ... t-1, t (its own dates):
 
     ER_ret_t = sum_c w_{c,t-1} F_{c,t} / sum_c w_{c,t-1} F_{c,t-1} - 1       (fraction)
     ER_t     = ER_{t-1} (1 + ER_ret_t),  ER = 100 on the root's first date   (index points)
@@ -555,7 +555,7 @@ def _collateral_on(rates: pl.DataFrame, steps: pl.DataFrame, source: str) -> pl.
 
 
 def collateral_returns(rates: pl.DataFrame, dates: pl.Series) -> pl.DataFrame:
-    """``date, collateral_return`` on the sorted unique ``dates`` (DESIGN.md section 2):
+    """``date, collateral_return`` on the sorted unique ``dates`` (docs/design.md section 2):
 
         TBR_t = (1 / (1 - 91/360 * TB_{t-1}))^(days(t-1, t) / 91) - 1     (fraction)
 

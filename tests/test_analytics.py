@@ -1,4 +1,4 @@
-"""Hand-computed tests of the analytics functions (DESIGN.md section 5)."""
+"""Hand-computed tests of the analytics functions (docs/design.md section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Composite levels from signed weights (indexcalc.composite, DESIGN.md section 3), by hand."""
+"""Composite levels from signed weights (indexcalc.composite, docs/design.md section 3), by hand."""
 
 from __future__ import annotations
 

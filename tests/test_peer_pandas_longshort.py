@@ -1,5 +1,5 @@
 """The Long/Short momentum family against an independent plain-pandas implementation
-(``benchmarks/pandas_longshort.py``, written from DESIGN.md section 3 without indexcalc) used
+(``benchmarks/pandas_longshort.py``, written from docs/design.md section 3 without indexcalc) used
 as an oracle: on the embedded market every momentum ER index of the catalogue (LS, LF, SF, LO,
 SO, the sector Long/Short sub-indexes and the annually reconstituted Long/Short) must equal the
 peer's levels to 1e-9 relative."""

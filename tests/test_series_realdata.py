@@ -1,4 +1,4 @@
-"""Roll linking against pysystemtrade's own back-adjusted prices (real data, DESIGN.md s2).
+"""Roll linking against pysystemtrade's own back-adjusted prices (real data, docs/design.md section 2).
 
 pysystemtrade builds its adjusted price by Panama stitching the PRICE contract, rolling when
 PRICE_CONTRACT changes; its daily change is therefore the held contract's price change, with the

@@ -1,4 +1,4 @@
-"""``indexcalc series``: linked single-commodity series per root (DESIGN.md section 2).
+"""``indexcalc series``: linked single-commodity series per root (docs/design.md section 2).
 
 Writes ``OUT/ROOT.csv`` per root (``date, root, level, daily_return, tr_level, carry,
 carry_near, carry_far, held_contracts, disrupted``: the carry and the two contracts it was

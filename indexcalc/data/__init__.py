@@ -1,1 +1,1 @@
-"""Market data layer: instrument models, importers, validation, embedded market (DESIGN.md s1)."""
+"""Market data layer: instrument models, importers, validation, embedded market (docs/design.md section 1)."""

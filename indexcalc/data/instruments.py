@@ -1,4 +1,4 @@
-"""Instrument catalogue: one immutable model per futures root (DESIGN.md section 1)."""
+"""Instrument catalogue: one immutable model per futures root (docs/design.md section 1)."""
 
 from __future__ import annotations
 

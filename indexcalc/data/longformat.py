@@ -1,4 +1,4 @@
-"""The long format of DESIGN.md section 1: reader and writer.
+"""The long format of docs/design.md section 1: reader and writer.
 
 A long-format market is either one prices file or a directory:
 

@@ -1,6 +1,6 @@
-"""Importer for pysystemtrade's native ``data/futures`` folder (DESIGN.md section 1).
+"""Importer for pysystemtrade's native ``data/futures`` folder (docs/design.md section 1).
 
-Layout read (see ``../shared/data/README.md``):
+Layout read (pysystemtrade's ``data/futures`` folder):
 
 - ``multiple_prices_csv/ROOT.csv``: ``DATETIME, CARRY, CARRY_CONTRACT, PRICE, PRICE_CONTRACT,
   FORWARD, FORWARD_CONTRACT``; contract ids ``YYYYMM00``; daily rows stamped 23:00 with intraday

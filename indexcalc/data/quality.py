@@ -1,4 +1,4 @@
-"""Data-quality report: coverage, gaps and suspicious jumps per root (DESIGN.md section 1).
+"""Data-quality report: coverage, gaps and suspicious jumps per root (docs/design.md section 1).
 
 Not validation: nothing here stops a run. The report shows a user where the data is thin
 (long gaps between trading days) or doubtful (a contract's price moving far more in one step

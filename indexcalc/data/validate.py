@@ -1,6 +1,6 @@
 """Validation at the edge: raw frames from any importer -> typed, checked market frames.
 
-DESIGN.md section 1 ("Validation happens once, at the edge"). Every check is a vectorised
+docs/design.md section 1 ("Validation happens once, at the edge"). Every check is a vectorised
 mask over the whole frame; the first offending row (in file order) raises one
 :class:`~indexcalc.errors.DataError` naming the file, the row (``row N``, as numbered in the
 user's file: for a CSV the header is row 1, so the first data row is row 2) or, for frames that

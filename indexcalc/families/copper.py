@@ -49,7 +49,7 @@ price unit per contract) and cost K per contract per side::
 
     equity_t = equity_{t-1} + n_{t-1} * M * (F_{c,t} - F_{c,t-1}) - K * (contracts traded at t)
     ER_t     = base_value * equity_t / initial_equity
-    TR_t     = TR_{t-1} * (ER_t / ER_{t-1} + TBR_t)            (DESIGN.md section 3)
+    TR_t     = TR_{t-1} * (ER_t / ER_{t-1} + TBR_t)            (docs/design.md section 3)
 
 where c is the contract held over day t. The first index date (``start_date``, at the earliest
 the first day with a forecast) is at base_value with ``initial_equity``.
@@ -424,7 +424,7 @@ def excess_levels(spec: CopperMacroSpec, daily: pl.DataFrame) -> pl.DataFrame:
 
 
 def total_levels(spec: CopperMacroSpec, excess: pl.DataFrame, collateral: pl.DataFrame) -> pl.DataFrame:
-    """TR from the ER levels and the collateral returns (DESIGN.md section 3)."""
+    """TR from the ER levels and the collateral returns (docs/design.md section 3)."""
     missing = excess.slice(1).join(collateral, on="date", how="anti")
     if missing.height:
         raise DataError("no collateral return (T-bill rate) for this date", key=f"index {spec.id}, date {missing['date'][0]}")

@@ -1,5 +1,5 @@
 """The Long/Short momentum family: Long/Short, Long/Flat, Short/Flat, Long-Only, Short-Only
-(DESIGN.md section 3), in excess-return and total-return versions, whole universe or a sector.
+(docs/design.md section 3), in excess-return and total-return versions, whole universe or a sector.
 
 For an index with roots ``i`` and monthly rebalance dates ``r`` (the last date of each month on
 the index's date axis, the union of its roots' dates):

@@ -1,1 +1,1 @@
-"""Methodology steps: each module one rule of DESIGN.md, pure functions from frames to frames."""
+"""Methodology steps: each module one rule of docs/design.md, pure functions from frames to frames."""

@@ -1,6 +1,6 @@
 """Rebalance calendar on an index's date axis, and trailing windows ending at rebalances.
 
-DESIGN.md section 3: signals and weights are fixed at the close of the last business day of each
+docs/design.md section 3: signals and weights are fixed at the close of the last business day of each
 month (the rebalance date ``r``) and the positions switch ``implementation_lag`` business days
 later (the effective date ``a``). Both are counted on the index's own date axis (the union of its
 constituents' dates), so every family that rebalances monthly shares these functions.

@@ -1,10 +1,10 @@
-"""The carry signal stages per root and month-end (DESIGN.md section 4).
+"""The carry signal stages per root and month-end (docs/design.md section 4).
 
 Each stage is a column of one long frame ``date, root, ...`` (``date`` = a month-end of the
 index calendar), so every step that drives a signal can be published and checked:
 
 1. ``nominal_carry``: the annualised roll yield ``(ln F_c1 - ln F_c2) * 12 / m`` of the series
-   (DESIGN.md s2), the last value of the month (fraction per year).
+   (docs/design.md section 2), the last value of the month (fraction per year).
 2. ``real_carry = nominal_carry - inflation``, ``inflation`` the CPI change over the trailing
    ``window`` monthly releases known at the month-end (annualised fraction).
 3. ``seasonal_carry = real_carry - seasonal_component``, where over the ``Y`` years before the
@@ -183,7 +183,7 @@ def carry_stages(
 ) -> pl.DataFrame:
     """Every stage per root and month-end: ``date, root`` + :data:`STAGE_COLUMNS`.
 
-    ``series``: ``date, root, daily_return, carry`` (the linked series, DESIGN.md s2);
+    ``series``: ``date, root, daily_return, carry`` (the linked series, docs/design.md section 2);
     ``inflation``: ``date, cpi`` (release dates); ``month_ends``: the index calendar's month-ends.
     Rows run from each root's first month-end with a nominal carry; later stages are null until
     defined, and ``zscore`` is null until the root is scored.

@@ -1,4 +1,4 @@
-"""Direction of each commodity in the momentum family (DESIGN.md section 3).
+"""Direction of each commodity in the momentum family (docs/design.md section 3).
 
 At a rebalance date ``r``, with ``ER_{i,r}`` the linked excess-return level of root ``i`` and
 ``MA_{i,r}`` the mean of its daily ER levels over the trailing window (the ``window_months``
@@ -27,7 +27,7 @@ FAMILY_DIRECTIONS: dict[str, dict[str, int]] = {
     "long_only": {"long": 1, "short": 1, "short_in_flat_sector": 1, "undecided": 1},
     "short_only": {"long": -1, "short": -1, "short_in_flat_sector": -1, "undecided": -1},
 }
-"""Direction held by each family for each case of the momentum direction D (DESIGN.md s3 table):
+"""Direction held by each family for each case of the momentum direction D (docs/design.md section 3 table):
 Long/Short = D with flat-sector shorts flat; Long/Flat = max(D, 0); Short/Flat = min(D, 0) with
 the flat-short sectors always flat; Long-Only = +1; Short-Only = -1."""
 
@@ -68,7 +68,7 @@ def family_direction(
     """``momentum`` plus ``direction`` (Int8 in {-1, 0, 1}): what ``family`` holds for each D.
 
     ``momentum``: ``root, momentum`` (+ any columns); ``sectors``: root -> sector of the
-    instrument catalogue; ``flat_short_sectors``: sectors whose shorts become flat (DESIGN.md s3:
+    instrument catalogue; ``flat_short_sectors``: sectors whose shorts become flat (docs/design.md section 3:
     energy). The mapping is the table :data:`FAMILY_DIRECTIONS`.
     """
     table = FAMILY_DIRECTIONS[family]

@@ -1,4 +1,4 @@
-"""Macro factor inputs of the copper strategy (issue 8, step 1; DESIGN.md sections 1 and 6).
+"""Macro factor inputs of the copper strategy (issue 8, step 1; docs/design.md sections 1 and 6).
 
 A macro series arrives in the long ``market.macro`` layout ``date, series, value`` where ``date``
 is the day the value becomes known (its release date). On the strategy's business days ``t`` the

@@ -1,4 +1,4 @@
-"""Magnitude of each commodity in the momentum family (DESIGN.md section 3).
+"""Magnitude of each commodity in the momentum family (docs/design.md section 3).
 
 Dollar open interest of root ``i`` on its business day ``t`` (USD)::
 
@@ -53,7 +53,7 @@ MAGNITUDE_SCHEMA: dict[str, pl.DataType] = {"date": pl.Date(), "root": pl.String
 def cap_weights(weights: Sequence[float] | np.ndarray, cap: float) -> np.ndarray:
     """Normalise non-negative weights to sum 1, then cap each at ``cap`` (fraction).
 
-    Iterative proportional redistribution (DESIGN.md section 3): every weight above the cap is
+    Iterative proportional redistribution (docs/design.md section 3): every weight above the cap is
     set to the cap and the excess is shared among the uncapped weights in proportion to their
     weights; repeated until no weight exceeds the cap. Since the weights sum to 1, sharing the
     excess is scaling the uncapped weights by ``(1 - cap * n_capped) / sum(uncapped)``, so order is

@@ -1,6 +1,6 @@
 """Composite momentum score per root and the momentum tilt of basket weights (base-metals basket).
 
-Signals of each root's excess-return level ``L`` (DESIGN.md section 2), each in [-1, 1]:
+Signals of each root's excess-return level ``L`` (docs/design.md section 2), each in [-1, 1]:
 
 - EMA: ``sign(L_t - EMA_t)``, ``EMA_t = a L_t + (1 - a) EMA_{t-1}``, ``a = 2 / (span + 1)``,
   seeded with the first level;

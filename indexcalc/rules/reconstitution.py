@@ -1,4 +1,4 @@
-"""Annual reconstitution of the momentum family's universe (DESIGN.md section 3).
+"""Annual reconstitution of the momentum family's universe (docs/design.md section 3).
 
 "Reconstituted annually: the universe is chosen once a year from the eligible commodities by a
 minimum dollar open interest" (``MomentumIndexSpec.reconstitution``). With ``avgDOI_{i,r}`` the

@@ -1,4 +1,4 @@
-"""Relative values: a root's value minus the mean over its basket (DESIGN.md section 4).
+"""Relative values: a root's value minus the mean over its basket (docs/design.md section 4).
 
     rel_{i,t} = x_{i,t} - mean_{j in B(i), x_{j,t} observed} x_{j,t}
 

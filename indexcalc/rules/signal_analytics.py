@@ -1,4 +1,4 @@
-"""Signal analytics: how well a month-end signal predicted next-month returns (DESIGN.md s4).
+"""Signal analytics: how well a month-end signal predicted next-month returns (docs/design.md section 4).
 
 On pairs ``(s, y)`` = (signal at a month-end, return over the following holding month), pooled
 over roots and months:

@@ -18,7 +18,7 @@ business days a year, a spec parameter); weights are fractions of the index noti
 - ``S`` is the Ledoit-Wolf shrunk covariance (shrinkage towards ``m * I``, ``m`` the mean sample
   variance; Ledoit and Wolf 2004, "A well-conditioned estimator for large-dimensional covariance
   matrices"), computed here in numpy.
-- Drift (DESIGN.md section 3: positions are fixed units between rebalances): with target ``w``
+- Drift (docs/design.md section 3: positions are fixed units between rebalances): with target ``w``
   set at the anchor (effective date) ``a``,
   ``w_i,t = w_i * (ER_i,t / ER_i,a) / sum_j w_j * (ER_j,t / ER_j,a)``; a rebalance back to the
   target is fixed at the close of the first day ``t`` with ``|w_i,t - w_i| > threshold * w_i``
@@ -403,7 +403,7 @@ def scale_to_bounds(weights: np.ndarray, min_weight: float, max_weight: float) -
     """``w_i = clip(c * v_i, lo, hi)`` with the scale ``c`` that makes ``sum w = 1`` (exact).
 
     The excess above a cap (or the shortfall below a floor) is shared among the unbounded
-    weights in proportion to their weights, as the cap of DESIGN.md section 3. ``v >= 0`` (a
+    weights in proportion to their weights, as the cap of docs/design.md section 3. ``v >= 0`` (a
     zero stays at the floor); the bounds must admit a solution (``n * lo <= 1 <= n * hi``).
     """
     values = np.asarray(weights, dtype=float)

@@ -1,4 +1,4 @@
-"""Sequential z-scores around a neutral zero ("zn-scores"), as macrosynergy scores (DESIGN.md s4).
+"""Sequential z-scores around a neutral zero ("zn-scores"), as macrosynergy scores (docs/design.md section 4).
 
 For a panel ``x_{i,t}`` (root i, observation date t; here the month-ends), with the neutral
 level zero::

@@ -1,4 +1,4 @@
-"""Index specs and the catalogue of published indexes (DESIGN.md section 6).
+"""Index specs and the catalogue of published indexes (docs/design.md section 6).
 
 The catalogue is every ``[[index]]`` table of the TOML files in ``data/catalogue/``; each table
 is one immutable spec, chosen by its ``kind``.

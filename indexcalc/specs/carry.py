@@ -1,4 +1,4 @@
-"""Spec of the carry-ranked relative baskets (DESIGN.md section 4).
+"""Spec of the carry-ranked relative baskets (docs/design.md section 4).
 
 Every number the carry stages, the basket construction and the risk scaling use is a field
 here; the catalogue (``data/catalogue/carry.toml``) sets them per index.

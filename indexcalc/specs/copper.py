@@ -47,7 +47,7 @@ class CopperMacroSpec(IndexSpecBase):
     root: str = Field("HG", pattern=r"^[A-Z][A-Z0-9_]*$", description="the traded futures root")
     roll: FirstNoticeRoll = FirstNoticeRoll(position=2, days_before=5)
 
-    # Signal: rolling OLS of the front-month log-return on the factors (DESIGN.md / issue 8 step 2).
+    # Signal: rolling OLS of the front-month log-return on the factors (docs/design.md / issue 8 step 2).
     factors: tuple[FactorSpec, ...] = Field(DEFAULT_FACTORS, min_length=1)
     window: int = Field(504, ge=10, le=5000, description="regression window, business days (rows before t)")
     min_observations: int | None = Field(

@@ -1,4 +1,4 @@
-"""Spec of the Long/Short momentum family (DESIGN.md section 3)."""
+"""Spec of the Long/Short momentum family (docs/design.md section 3)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class DirectionSpec(Frozen):
 
 
 class ReconstitutionSpec(Frozen):
-    """Annual reconstitution of the universe (DESIGN.md section 3).
+    """Annual reconstitution of the universe (docs/design.md section 3).
 
     Once a year, at the rebalance of ``month`` (its last business day), the members are chosen
     from the index's roots: those with full direction and magnitude windows whose average dollar

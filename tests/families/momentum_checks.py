@@ -13,7 +13,7 @@ def assert_equal_weight_long_only_is_the_mean_of_root_period_returns(
 ) -> int:
     """An equal-weight Long-Only ER index holds fixed contract units between rebalances, so from
     one effective date (``anchors``) to the next its return is the plain mean of the roots'
-    returns over that period (DESIGN.md section 3 composite with ``W_i = 1/n``). ``levels``:
+    returns over that period (docs/design.md section 3 composite with ``W_i = 1/n``). ``levels``:
     ``date, level`` of the index; ``series``: the linked series ``date, root, level``. Returns the
     number of periods compared."""
     # independently: each root's last ER level on or before each anchor, then the equal-weighted

@@ -1,4 +1,4 @@
-"""Carry baskets (DESIGN.md s4): signals, risk scaling and levels on small frames by hand, then
+"""Carry baskets (docs/design.md section 4): signals, risk scaling and levels on small frames by hand, then
 the catalogue on the embedded market (and on pysystemtrade) over the full history."""
 
 from __future__ import annotations

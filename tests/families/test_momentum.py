@@ -1,4 +1,4 @@
-"""The Long/Short momentum family end to end (indexcalc.families.momentum, DESIGN.md section 3).
+"""The Long/Short momentum family end to end (indexcalc.families.momentum, docs/design.md section 3).
 
 Synthetic tests build the linked series directly (a random walk per root, one contract per day
 whose settle is the level and whose open interest is given), so every expectation is computed

@@ -1,5 +1,5 @@
 """The publication's own series (contributions on the factsheets) follow the run's
-disruption policy: a run that carried a disruption forward publishes (DESIGN.md section 2)."""
+disruption policy: a run that carried a disruption forward publishes (docs/design.md section 2)."""
 
 from __future__ import annotations
 

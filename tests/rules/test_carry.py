@@ -1,4 +1,4 @@
-"""Carry stages (DESIGN.md s4): hand-computed inflation, seasonal and volatility adjustments,
+"""Carry stages (docs/design.md section 4): hand-computed inflation, seasonal and volatility adjustments,
 month-end sampling, and the stage chain on a small synthetic panel."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Direction: ER vs its trailing mean, ties, family mapping (DESIGN.md section 3)."""
+"""Direction: ER vs its trailing mean, ties, family mapping (docs/design.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Magnitude: dollar open interest, trailing average, cap with redistribution (DESIGN.md s3)."""
+"""Magnitude: dollar open interest, trailing average, cap with redistribution (docs/design.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Annual reconstitution rules (indexcalc.rules.reconstitution) and the member magnitude
-(indexcalc.rules.magnitude.member_magnitude_weights), DESIGN.md section 3: small frames, the
+(indexcalc.rules.magnitude.member_magnitude_weights), docs/design.md section 3: small frames, the
 expected values worked out in the comments."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Relative values (DESIGN.md s4): hand-computed cases, invariants, and macrosynergy's
+"""Relative values (docs/design.md section 4): hand-computed cases, invariants, and macrosynergy's
 ``make_relative_value(rel_meth="subtract")`` as the oracle (test-only dependency)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Signal analytics (DESIGN.md s4): forward correlations with p-values, accuracy, balanced
+"""Signal analytics (docs/design.md section 4): forward correlations with p-values, accuracy, balanced
 accuracy and the share of years with balanced accuracy above 50%, by hand and by invariants."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sequential z-scores around zero (DESIGN.md s4): hand-computed cases, properties, and
+"""Sequential z-scores around zero (docs/design.md section 4): hand-computed cases, properties, and
 macrosynergy's ``make_zn_scores`` as the oracle (test-only dependency, pandas < 3)."""
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Layout of a publication folder (``outputs/`` by default)::
     levels/INDEX.csv                    date,level,daily_return
     levels/all_levels.parquet           index_id,date,level,daily_return of every index
     weights/INDEX.csv                   the weights behind the levels
+    holdings/INDEX.csv                  contracts held per 1,000,000 USD (composite indexes)
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
 The publication is written to a staging folder and only then swapped in, folder by folder
@@ -29,6 +30,7 @@ import polars as pl
 from indexcalc.data.market import MarketData
 from indexcalc.atomic import atomic_write_text, publish_directory
 from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
+from indexcalc.publish.holdings import write_holdings
 from indexcalc.publish.levels import write_data_files
 from indexcalc.publish.methodology import render_methodology
 from indexcalc.progress import DelayedProgress
@@ -157,6 +159,7 @@ def write_publication(
     processes by spawning, so a calling script needs the ``if __name__ == "__main__":`` guard.
     """
     write_data_files(results, out_dir)
+    write_holdings(results, market, inputs, out_dir)
     if progress:
         progress.advance("levels, weights and tables")
 

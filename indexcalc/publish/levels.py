@@ -22,7 +22,9 @@ from indexcalc.results import IndexResult
 
 ALL_LEVELS_FILE = "all_levels.parquet"
 WEIGHT_KEYS = ("date", "effective_date", "root")
-RESERVED_FOLDERS = frozenset({"levels", "weights", "factsheets", "methodology", "ledger", "index.html"})
+RESERVED_FOLDERS = frozenset(
+    {"levels", "weights", "factsheets", "methodology", "ledger", "index.html", "holdings", "api", "reports"}
+)
 """Folders of a publication that a family table may not be named after."""
 
 

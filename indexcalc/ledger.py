@@ -4,12 +4,16 @@ A Parquet dataset under ``outputs/ledger/``: one part file per append, never rew
 deleted. Each row is one published level of one catalogue index on one date::
 
     index_id, date, level, daily_return, version, run_id, run_time, methodology_version,
-    input_hash, reason
+    input_hash, reason, official_level, released
 
 Every catalogue index is either an excess-return or a total-return index with its own id
 (``LS-ER`` and ``LS-TR`` are two indexes), so "the ER and TR level" of a family is two rows,
 one per index id: the ledger holds one row per index id, date and version. ``level`` is in
-index points, ``daily_return`` a fraction.
+index points at full precision (the calculation continues from it), ``official_level`` the
+published level, rounded to the spec's precision (:mod:`indexcalc.official`), ``daily_return``
+a fraction. ``released`` is False for rows appended by ``run --hold-on-flags`` until
+``indexcalc release`` appends the release record (:mod:`indexcalc.release`). Parts written
+before these two columns existed read with ``official_level`` = ``level`` and ``released`` True.
 
 Versions: the first publication of an (index, date) is version 1; a restatement appends the
 corrected level with the next version and a ``reason``; old versions stay readable.
@@ -53,6 +57,8 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "methodology_version": pl.String(),
     "input_hash": pl.String(),
     "reason": pl.String(),
+    "official_level": pl.Float64(),
+    "released": pl.Boolean(),
 }
 
 PART_PREFIX = "part-"
@@ -243,7 +249,7 @@ class Ledger:
         except Exception:  # noqa: BLE001 - parts of another schema: read one by one below
             pass
         try:
-            frames = [pl.read_parquet(part) for part in parts]
+            frames = [_with_late_columns(pl.read_parquet(part)) for part in parts]
             return pl.concat(
                 [frame.select([pl.col(name).cast(dtype) for name, dtype in LEDGER_SCHEMA.items()]) for frame in frames],
                 how="vertical",
@@ -328,6 +334,16 @@ class Ledger:
             os.close(descriptor)
 
 
+def _with_late_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """A part written before ``official_level`` and ``released`` existed: the level as its
+    official level, released."""
+    if "official_level" not in frame.columns:
+        frame = frame.with_columns(pl.col("level").alias("official_level"))
+    if "released" not in frame.columns:
+        frame = frame.with_columns(pl.lit(True).alias("released"))
+    return frame
+
+
 def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.DataFrame:
     """Per index and date, the highest version among ``rows`` appended at or before ``as_of``
     (None: all rows; a naive ``as_of`` is UTC); of two rows with the same version, the later
@@ -366,10 +382,13 @@ def ledger_rows(
     methodology_version: str | pl.Expr,
     input_hash_value: str,
     reason: str | None = None,
+    official_level: pl.Expr | None = None,
+    released: bool = True,
 ) -> pl.DataFrame:
     """Ledger rows from a levels frame ``date, level, daily_return``; ``index_id``,
     ``methodology_version`` and ``version`` are values or expressions on ``levels`` (say its
-    ``index_id`` and ``version`` columns, for several indexes at once)."""
+    ``index_id`` and ``version`` columns, for several indexes at once); ``official_level`` an
+    expression on ``levels`` (default: the level itself)."""
     version_expr = version if isinstance(version, pl.Expr) else pl.lit(version)
     index_expr = index_id if isinstance(index_id, pl.Expr) else pl.lit(index_id)
     methodology_expr = methodology_version if isinstance(methodology_version, pl.Expr) else pl.lit(methodology_version)
@@ -384,4 +403,6 @@ def ledger_rows(
         methodology_expr.cast(pl.String).alias("methodology_version"),
         pl.lit(input_hash_value).alias("input_hash"),
         pl.lit(reason, dtype=pl.String).alias("reason"),
+        (pl.col("level") if official_level is None else official_level).cast(pl.Float64).alias("official_level"),
+        pl.lit(released).alias("released"),
     )

@@ -31,7 +31,8 @@ without it, the run calculates in full.
    the rebuild (no family may look past its data; the 60-day test checks this and that every
    day, continued or full, equals the rebuild to the bit).
 4. What was calculated in full must reproduce the published levels at every published date
-   (:func:`compare_with_ledger`, relative tolerance :data:`LEVEL_TOLERANCE`); otherwise the run
+   (:func:`compare_with_ledger`: the official levels, rounded to each spec's precision, are
+   compared; :mod:`indexcalc.official`); otherwise the run
    refuses and points to ``indexcalc rebuild``, which reports the restatement. A continued day
    needs no such check: the state check (the input hash of the data up to its date) sees any
    change to the published history's data, and the next full day re-checks all of it.
@@ -95,6 +96,7 @@ from indexcalc.daystate import (
 )
 from indexcalc.errors import DataError, StateError
 from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
+from indexcalc.official import official_by_index, precisions_of
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
 from indexcalc.results import IndexResult
 from indexcalc.specs import IndexSpecBase
@@ -268,27 +270,42 @@ def all_levels(results: dict[str, IndexResult]) -> pl.DataFrame:
     return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)
 
 
-def compare_with_ledger(
-    results: dict[str, IndexResult], published: pl.DataFrame, tolerance: float = LEVEL_TOLERANCE
-) -> pl.DataFrame:
-    """The restatement frame: every published level of an index in ``results`` that the
-    recomputation would move, ``index, date, published, recomputed, difference``.
+def compare_with_ledger(results: dict[str, IndexResult], published: pl.DataFrame) -> pl.DataFrame:
+    """The restatement frame: every published official level of an index in ``results`` that
+    the recomputation would change, ``index, date, published, recomputed, difference``.
 
-    ``published`` is a ledger view (:meth:`Ledger.current`). A level moves when
-    ``|recomputed - published| > tolerance * |published|`` (index points; ``difference`` =
-    recomputed - published) or when the recomputation has no level on a published date
-    (``recomputed`` and ``difference`` null). Sorted by index, date. Indexes not in ``results``
-    (no longer computed) are not compared.
+    ``published`` is a ledger view (:meth:`Ledger.current`). Official levels are compared
+    (:mod:`indexcalc.official`: the recomputed level rounded to the spec's precision against
+    the published ``official_level``, or the published level rounded when the view has none):
+    a level moves when they differ (``difference`` = recomputed - published, index points) or
+    when the recomputation has no level on a published date (``recomputed`` and ``difference``
+    null). Sorted by index, date. Indexes not in ``results`` (no longer computed) are not
+    compared.
     """
-    return _compare_levels(all_levels(results), published, tolerance)
+    return _compare_levels(all_levels(results), published, precisions=precisions_of(r.spec for r in results.values()))
 
 
-def _compare_levels(levels: pl.DataFrame, published: pl.DataFrame, tolerance: float) -> pl.DataFrame:
-    """:func:`compare_with_ledger` on recomputed levels ``index_id, date, level, ...``."""
-    recomputed = levels.select("index_id", "date", pl.col("level").alias("recomputed"))
+def _compare_levels(
+    levels: pl.DataFrame,
+    published: pl.DataFrame,
+    tolerance: float = LEVEL_TOLERANCE,
+    precisions: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """:func:`compare_with_ledger` on recomputed levels ``index_id, date, level, ...``: official
+    levels with ``precisions`` (by index id), otherwise full-precision levels within the
+    relative ``tolerance`` (``|recomputed - published| > tolerance * |published|`` moves)."""
+    recomputed_level, published_level = pl.col("level"), pl.col("level")
+    if precisions is not None:
+        recomputed_level = official_by_index(pl.col("level"), pl.col("index_id"), precisions)
+        published_level = (
+            pl.col("official_level") if "official_level" in published.columns
+            else official_by_index(pl.col("level"), pl.col("index_id"), precisions)
+        )
+        tolerance = 0.0
+    recomputed = levels.select("index_id", "date", recomputed_level.alias("recomputed"))
     compared = (
         published.filter(pl.col("index_id").is_in(levels.get_column("index_id").unique().to_list()))
-        .select("index_id", "date", pl.col("level").alias("published"))
+        .select("index_id", "date", published_level.alias("published"))
         .join(recomputed, on=["index_id", "date"], how="left")
         .with_columns((pl.col("recomputed") - pl.col("published")).alias("difference"))
     )
@@ -319,10 +336,18 @@ def _unpublished(levels: pl.DataFrame, published: pl.DataFrame, through: dt.date
 
 def with_published_levels(results: dict[str, IndexResult], published: pl.DataFrame) -> dict[str, IndexResult]:
     """``results`` with each index's levels replaced by its published ones (a ledger view), so
-    files and factsheets show exactly what the ledger holds; indexes without published levels
-    keep their recomputed ones."""
+    files and factsheets show exactly what the ledger holds: ``level`` is the official level
+    (``official_level`` when the view has it) and ``calculated_level`` the full-precision one
+    (what the contract holdings use); indexes without published levels keep their recomputed
+    ones."""
+    if "official_level" in published.columns:
+        published = published.with_columns(
+            pl.col("level").alias("calculated_level"), pl.col("official_level").alias("level")
+        )
+    else:
+        published = published.with_columns(pl.col("level").alias("calculated_level"))
     by_index = {
-        index_id: frame.select(*LEVEL_COLUMNS)
+        index_id: frame.select(*LEVEL_COLUMNS, "calculated_level")
         for (index_id,), frame in published.sort("index_id", "date").group_by("index_id", maintain_order=True)
     }
     return {
@@ -337,9 +362,11 @@ def rows_for_ledger(
     stamp: RunStamp,
     hash_value: str,
     reason: str | None = None,
+    released: bool = True,
 ) -> pl.DataFrame:
     """Ledger rows from ``index_id, date, level, daily_return[, version]`` (version 1 when the
-    column is absent), with each index's methodology version from its spec (``specs`` by id)."""
+    column is absent), with each index's methodology version and official level (its precision)
+    from its spec (``specs`` by id); ``released`` False for rows held for review."""
     if levels.is_empty():
         return pl.DataFrame(schema=LEDGER_SCHEMA)
     versions = {index_id: methodology_version(specs[index_id]) for index_id in levels.get_column("index_id").unique()}
@@ -352,6 +379,8 @@ def rows_for_ledger(
         methodology_version=pl.col("index_id").replace_strict(versions, return_dtype=pl.String),
         input_hash_value=hash_value,
         reason=reason,
+        official_level=official_by_index(pl.col("level"), pl.col("index_id"), precisions_of(specs.values())),
+        released=released,
     )
 
 
@@ -663,7 +692,7 @@ def plan_day(
             reason, full_specs = str(problem), specs
     calculation = calculate(day_market, full_specs, disruption=disruption)
     levels = all_levels(calculation.results)
-    report = _compare_levels(levels, published, LEVEL_TOLERANCE)
+    report = _compare_levels(levels, published, precisions=precisions_of(full_specs))
     if report.height:
         first = report.row(0, named=True)
         raise StateError(
@@ -845,8 +874,10 @@ def rebuilt_state(
 
 
 def published_history(ledger_dir: Path | str, index_id: str, as_of: dt.datetime | None = None) -> pl.DataFrame:
-    """``date, level, version, run_time``: the levels of ``index_id`` as published at ``as_of``
-    (None: now; naive = UTC). An index with nothing published by then is a StateError."""
+    """``date, level, version, run_time, calculated_level``: the official levels of
+    ``index_id`` as published at ``as_of`` (None: now; naive = UTC) and the full-precision
+    levels the calculation continues from. An index with nothing published by then is a
+    StateError."""
     ledger = Ledger(ledger_dir)
     if not ledger.exists():
         raise StateError("no ledger here (nothing published yet)", file=str(ledger.directory))
@@ -854,4 +885,5 @@ def published_history(ledger_dir: Path | str, index_id: str, as_of: dt.datetime 
     if view.is_empty():
         when = f" at {as_of.isoformat()}" if as_of is not None else ""
         raise StateError(f"nothing published for this index{when}", file=str(ledger.directory), key=f"index {index_id}")
-    return view.select("date", "level", "version", "run_time")
+    return view.select("date", pl.col("official_level").alias("level"), "version", "run_time",
+                       pl.col("level").alias("calculated_level"))

@@ -149,7 +149,7 @@ def test_daily_run_appends_once_and_history_shows_levels_as_published(setup, tmp
     history = run_cli("history", "LO-ER", "--out", out)
     assert history.exit_code == 0, history.output
     table = pl.read_csv(history.stdout.encode(), try_parse_dates=True)
-    assert table.columns == ["date", "level", "version", "run_time"]
+    assert table.columns == ["date", "level", "version", "run_time", "calculated_level"]
     assert table.get_column("date").max() == NEXT_DAY
     levels = pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True)
     assert table.select("date", "level").equals(levels.select("date", "level"))
@@ -181,7 +181,7 @@ def test_a_ledger_only_run_continues_from_the_stored_state_and_a_rerun_publishes
     levels = pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True)
     ledger = Ledger(out / "ledger").current().filter(pl.col("index_id") == "LO-ER")
     assert levels.get_column("date").max() == second_day
-    assert levels.equals(ledger.select("date", "level", "daily_return"))
+    assert levels.equals(ledger.select("date", pl.col("official_level").alias("level"), "daily_return"))
 
 
 def test_user_errors_are_one_line_with_exit_code_2(setup, tmp_path):

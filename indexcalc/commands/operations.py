@@ -177,7 +177,8 @@ def _parse_as_of(value: str | None) -> dt.datetime | None:
               help="Show the levels as published at this time (ISO date-time; without a zone: UTC). Default: now.")
 @_out_option
 def history(index_id: str, as_of: str | None, out_dir: Path) -> None:
-    """Print INDEX's levels as published at a time: CSV ``date,level,version,run_time``."""
+    """Print INDEX's levels as published at a time, as CSV with the columns date, level (the
+    official level), version, run_time and calculated_level (full precision)."""
     import polars as pl
 
     from indexcalc.operations import LEDGER_FOLDER, published_history

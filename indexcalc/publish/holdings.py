@@ -188,6 +188,8 @@ def index_holdings(
     """The holdings file of one composite index over its last ``sessions`` index dates (the
     excess-return levels: ``result.excess`` for a total-return index)."""
     excess = result.excess if result.excess is not None else result.levels
+    if "calculated_level" in excess.columns:  # published levels: the official one is rounded
+        excess = excess.with_columns(pl.col("calculated_level").alias("level"))
     dates = excess.get_column("date").sort()
     first_date = dates[max(0, dates.len() - sessions)]
     weights = index_weights(excess, result.weights, root_levels, first_date)

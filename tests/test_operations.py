@@ -11,6 +11,7 @@ base-metals 63-day covariance. The published state is the rebuild of the data up
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -348,6 +349,9 @@ def test_published_files_carry_the_official_level_and_the_ledger_keeps_both(publ
         assert rows.filter(pl.col("level_csv") != pl.col("official_level")).is_empty()
         assert rows.filter(pl.col("level_csv") != pl.col("level")).height > 0  # full precision only in the ledger
         assert csv.select((pl.col("level") * 10_000 - (pl.col("level") * 10_000).round()).abs().max()).item() < 1e-6
+        document = json.loads((published_small / "api" / index_id / "levels.json").read_text())
+        from_json = pl.DataFrame(document["levels"]).with_columns(pl.col("date").str.to_date())
+        assert from_json.equals(csv) and document["precision"] == 4
 
 
 def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_small, tmp_path, market,

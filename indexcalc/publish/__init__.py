@@ -10,6 +10,7 @@ Layout of a publication folder (``outputs/`` by default)::
     levels/all_levels.parquet           index_id,date,level,daily_return of every index
     weights/INDEX.csv                   the weights behind the levels
     holdings/INDEX.csv                  contracts held per 1,000,000 USD (composite indexes)
+    api/catalogue.json, api/INDEX/*.json  the machine-readable feed (:mod:`indexcalc.publish.api`)
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
 The publication is written to a staging folder and only then swapped in, folder by folder
@@ -30,6 +31,7 @@ import polars as pl
 from indexcalc.data.market import MarketData
 from indexcalc.atomic import atomic_write_text, publish_directory
 from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
+from indexcalc.publish.api import write_api
 from indexcalc.publish.holdings import write_holdings
 from indexcalc.publish.levels import write_data_files
 from indexcalc.publish.methodology import render_methodology
@@ -160,6 +162,7 @@ def write_publication(
     """
     write_data_files(results, out_dir)
     write_holdings(results, market, inputs, out_dir)
+    write_api(results, out_dir)
     if progress:
         progress.advance("levels, weights and tables")
 

@@ -487,6 +487,7 @@ def run_daily(
     """
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
+    check_within_data(market, date)
     run_market = market.up_to(date)
     specs, skipped = computable(list(specs), run_market)
     with ledger.lock():
@@ -558,6 +559,49 @@ def run_daily(
         date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
         full_days=full_days,
     )
+
+
+def data_end(market: MarketData) -> dt.date | None:
+    """The last date with a settlement in the market (None for an empty market)."""
+    return market.prices.get_column("date").max() if market.prices.height else None
+
+
+def check_within_data(market: MarketData, date: dt.date) -> None:
+    """A DataError naming the data's last date when ``date`` is after it (a run cannot compute
+    a day the data does not reach)."""
+    end = data_end(market)
+    if end is None or date > end:
+        raise DataError(
+            f"{date} is after the end of the data: the data ends on {end} (run without --date to compute "
+            "every unpublished session up to it)",
+            file=market.source or None,
+        )
+
+
+def last_session(market: MarketData, specs: Iterable[IndexSpecBase], calendar_source: CalendarSource) -> dt.date:
+    """The last business day of the index calendar on or before the data's last date: what
+    ``indexcalc run`` without a date runs up to (catching up every unpublished day before it)."""
+    end = data_end(market)
+    if end is None:
+        raise DataError("the market data has no prices", file=market.source or None)
+    specs, _ = computable(list(specs), market)
+    days = calendar_days(index_calendar(market, specs, end - dt.timedelta(days=31), end, calendar_source))
+    if not days:
+        raise DataError(f"no business day of the index calendar in the month before the data's end ({end})",
+                        file=market.source or None)
+    return days[-1]
+
+
+def published_already(out_dir: Path | str, date: dt.date, publish: bool) -> bool:
+    """Whether a run for ``date`` has nothing to do, judged from the ledger alone (before the
+    market is loaded): ``date`` is published and either earlier than the last published date
+    (never republished) or ``publish`` is False (a publishing run of the last date republishes
+    it, which repairs an interrupted publication)."""
+    ledger = Ledger(Path(out_dir) / LEDGER_FOLDER)
+    if not ledger.exists():
+        return False
+    dates = ledger.read_all().get_column("date")
+    return bool((dates == date).any()) and (date < dates.max() or not publish)
 
 
 def day_stamp(stamp: RunStamp, date: dt.date) -> RunStamp:

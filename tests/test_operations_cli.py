@@ -317,3 +317,38 @@ def test_a_run_killed_with_sigkill_leaves_every_published_file_unchanged(setup, 
     assert Ledger(out / "ledger").last_date() == NEXT_DAY
     assert not list(out.parent.glob(".outputs.staging-*"))
     assert ledger_temporaries(out) == []
+
+
+def test_run_without_a_date_appends_every_unpublished_session_up_to_the_data_end(setup, tmp_path, embedded_market):
+    out = fresh(setup, tmp_path)
+    # the data ends two sessions after the published date (Monday 1 and Tuesday 2 July 2024)
+    second_day = dt.date(2024, 7, 2)
+    data = tmp_path / "data_two_days"
+    write_long(cut(embedded_market, *SPAN).up_to(second_day), data)
+    arguments = ["--data", data, "--catalogue", setup["catalogue"], "--out", out, "--no-publish"]
+    result = run_cli("run", *arguments)
+    assert result.exit_code == 0, result.output
+    assert f"caught up {NEXT_DAY}: {len(INDEX_IDS)} levels appended" in result.stdout
+    assert f"{second_day}: {len(INDEX_IDS)} levels appended" in result.stdout
+    ledger = Ledger(out / "ledger").current()
+    assert ledger.filter(pl.col("date") > PUBLISHED_THROUGH).group_by("date").len().sort("date").rows() == [
+        (NEXT_DAY, len(INDEX_IDS)), (second_day, len(INDEX_IDS))]
+    again = run_cli("run", *arguments)
+    assert again.exit_code == 0 and "nothing to do" in again.stdout
+    assert len(Ledger(out / "ledger").parts()) == len(Ledger(setup["published"] / "ledger").parts()) + 2
+
+    # past the data's end: one line naming the data's last date (exit 2)
+    past = run_cli("run", "--date", "2024-07-10", *arguments)
+    assert_user_error(past, "2024-07-10 is after the end of the data", "the data ends on 2024-07-02")
+
+
+def test_an_already_published_date_returns_before_loading_the_data(setup, tmp_path):
+    out = fresh(setup, tmp_path)
+    started = time.perf_counter()
+    result = run_cli("run", "--date", PUBLISHED_THROUGH.isoformat(), "--data", tmp_path / "no-such-data",
+                     "--out", out, "--no-publish")
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    assert "already published; nothing to do" in result.stdout and elapsed < 1.0
+    earlier = run_cli("run", "--date", "2024-06-03", "--data", tmp_path / "no-such-data", "--out", out)
+    assert earlier.exit_code == 0 and "already published" in earlier.stdout

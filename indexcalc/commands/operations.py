@@ -73,9 +73,12 @@ def _report_skipped(skipped) -> None:
 
 
 @main.command("run")
-@click.option("--date", "run_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="The business day to compute and publish (YYYY-MM-DD).")
-@click.option("--catch-up", is_flag=True, help="First run every unpublished business day before DATE, in order.")
+@click.option("--date", "run_date", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The business day to compute and publish (YYYY-MM-DD). Default: the last session in the "
+                   "data, after every unpublished session before it.")
+@click.option("--catch-up", is_flag=True,
+              help="With --date: first run every unpublished business day before DATE, in order "
+                   "(always done without --date).")
 @click.option("--calendar", "calendar_source", type=click.Choice(["exchange", "data"]), default=None,
               help="Index calendar: exchange business days of the roots in use, or the dates in the data. "
                    "Default: exchange for the embedded market, data with --data.")
@@ -88,18 +91,31 @@ def _report_skipped(skipped) -> None:
                    "a day inside a month is then continued from the stored state in under a second, and "
                    "running the same date again later publishes it.")
 @_progress_option
-def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data_path: Path | None,
+def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | None, data_path: Path | None,
         data_format: str | None, catalogue_dir: Path | None, out_dir: Path, carry_forward: bool,
         publish: bool, progress: bool) -> None:
-    """Compute DATE's levels of every catalogue index from the stored state and the data up to
-    DATE, append them to the ledger and republish the files. Running a published date again
+    """Compute the levels of every catalogue index from the stored state and the data, append
+    them to the ledger and republish the files. Without --date: every unpublished session up
+    to the last one in the data; with --date DATE: that day. Running a published date again
     appends nothing (and republishes, which also repairs the files of an interrupted run)."""
     from indexcalc.data.load import load_market
-    from indexcalc.operations import run_daily
+    from indexcalc.operations import LEDGER_FOLDER, last_session, published_already, run_daily
 
+    if run_date is not None and published_already(out_dir, run_date.date(), publish):
+        click.echo(f"{run_date.date()} was already published; nothing to do")
+        return
     market = load_market(data_path, data_format)
     source = calendar_source or ("data" if data_path is not None else "exchange")
     specs = _specs(catalogue_dir)
+    if run_date is None:
+        from indexcalc.ledger import Ledger
+
+        day = last_session(market, specs, source)
+        published_through = Ledger(out_dir / LEDGER_FOLDER).last_date()
+        if published_through is not None and published_through >= day:
+            click.echo(f"published through {published_through}, the last session in the data ({day}): nothing to do")
+            return
+        run_date, catch_up = dt.datetime.combine(day, dt.time()), True
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
                             calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,

@@ -349,14 +349,17 @@ def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.Dat
     (None: all rows; a naive ``as_of`` is UTC); of two rows with the same version, the later
     run time. Sorted by index, date.
 
-    A first publication has version 1 and every restatement the next version, so a ledger
-    without restatements has one row per index and date and is only sorted.
+    A first publication has version 1 and every restatement the next version; a release
+    (:mod:`indexcalc.release`) appends the held rows again with the same version and a later run
+    time. So a ledger without restatements or held rows has one row per index and date and is
+    only sorted.
     """
     if as_of is not None:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.timezone.utc)
         rows = rows.filter(pl.col("run_time") <= as_of)
-    if rows.is_empty() or rows.get_column("version").max() == 1:
+    # a ledger without restatements or releases has one row per index and date: only sorted
+    if rows.is_empty() or (rows.get_column("version").max() == 1 and rows.get_column("released").all()):
         return rows.sort("index_id", "date")
     keys = ("index_id", "date")
     latest = rows.filter(pl.col("version") == pl.col("version").max().over(keys))

@@ -98,6 +98,7 @@ from indexcalc.errors import DataError, StateError
 from indexcalc.ledger import LEDGER_SCHEMA, Ledger, current_view, input_hash, input_hashes, ledger_rows, methodology_version
 from indexcalc.official import official_by_index, precisions_of
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
+from indexcalc.release import check_nothing_held
 from indexcalc.results import IndexResult
 from indexcalc.specs import IndexSpecBase
 
@@ -459,6 +460,8 @@ class RunOutcome:
     skipped: list[Skipped] = field(default_factory=list)
     full_days: list[dt.date] = field(default_factory=list)
     """The dates run calculated in full (the others were continued from the stored state)."""
+    held: bool = False
+    """The date was appended held for review (``released`` False) and not published."""
 
 
 def run_daily(
@@ -474,8 +477,13 @@ def run_daily(
     workers: int = 1,
     disruption: Disruption = "error",
     on_step: Callable[[str], None] | None = None,
+    hold: Callable[[pl.DataFrame, "DayPlan"], bool] | None = None,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
+
+    ``hold`` (the review step of :mod:`indexcalc.release`): called with the ledger view after
+    ``date``'s rows and the day's plan; when it returns True the rows are appended with
+    ``released`` False and nothing is published (``indexcalc release`` publishes them).
 
     Refuses (StateError) with no published state, with unpublished business days between the
     last published date and ``date`` (unless ``catch_up``), before the last published date when
@@ -516,6 +524,7 @@ def run_daily(
                 "history is changed only by `indexcalc rebuild`",
                 file=str(ledger.directory),
             )
+        check_nothing_held(published, str(ledger.directory))
         missing_days = [day for day in days if last < day < date]
         if missing_days and not catch_up:
             span = str(missing_days[0]) if len(missing_days) == 1 else f"{missing_days[0]} to {missing_days[-1]}"
@@ -543,8 +552,11 @@ def run_daily(
         plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption, state)
         if plan.full_reason is not None:
             full_days.append(date)
+        held = hold is not None and not plan.rows.is_empty() and hold(_updated(published, plan.rows), plan)
+        if held:
+            plan = replace(plan, rows=plan.rows.with_columns(pl.lit(False).alias("released")))
         commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
-        if publish:
+        if publish and not held:
             results = complete_results(plan, specs, disruption)
             if on_step:
                 on_step("publishing")
@@ -556,8 +568,8 @@ def run_daily(
             write_state(stored, plan.state)  # (a date run again keeps the state it left)
         appended[date] = plan.rows.height
     return RunOutcome(
-        date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
-        full_days=full_days,
+        date, appended=appended, republished=publish and not held, already_published=date == last,
+        skipped=skipped, full_days=full_days, held=held,
     )
 
 
@@ -848,6 +860,7 @@ def rebuild(
         calculation = calculate(market, specs, on_step=on_step, disruption=disruption)
         results = calculation.results
         published = ledger.current()
+        check_nothing_held(published, str(ledger.directory))
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)
         report_path = None

@@ -67,6 +67,37 @@ _progress_option = click.option("--progress/--no-progress", default=True, show_d
                                 help="Progress bar on a terminal when the run takes longer than a second.")
 
 
+_review_threshold_option = click.option(
+    "--review-threshold", type=click.FloatRange(min=0), default=None,
+    help="Flag for review every index whose daily change exceeds this fraction (default: the family's "
+         "threshold, e.g. 0.03 for momentum).")
+
+
+def _thresholds(review_threshold: float | None) -> dict[str, float] | None:
+    from indexcalc.release import REVIEW_THRESHOLDS
+
+    return None if review_threshold is None else {kind: review_threshold for kind in REVIEW_THRESHOLDS}
+
+
+def _hold(specs, market, review_threshold: float | None):
+    from indexcalc.release import review_hold
+
+    return review_hold(specs, market, _thresholds(review_threshold))
+
+
+def _release_report(out_dir: Path, market, specs, date: dt.date, review_threshold: float | None,
+                    held: bool = False) -> None:
+    """Print the release report of ``date`` and write it to OUT/reports/DATE.json and .txt."""
+    from indexcalc.pipeline import computable
+    from indexcalc.release import ledger_report, print_report, write_report
+
+    usable, _ = computable(specs, market.up_to(date))
+    report = ledger_report(out_dir, market, usable, date, _thresholds(review_threshold))
+    paths = write_report(report, date, out_dir, held)
+    print_report(report, date, held)
+    click.echo(f"release report: {paths[1]}")
+
+
 def _report_skipped(skipped) -> None:
     for index in skipped:
         _notice(f"skipped {index.index_id}: {index.reason}")
@@ -90,10 +121,14 @@ def _report_skipped(skipped) -> None:
               help="Republish the files (levels, weights, tables, factsheets), or append to the ledger only: "
                    "a day inside a month is then continued from the stored state in under a second, and "
                    "running the same date again later publishes it.")
+@click.option("--hold-on-flags", is_flag=True,
+              help="When the release report flags a move, append the day to the ledger held for review and "
+                   "publish nothing until `indexcalc release --date DATE`.")
+@_review_threshold_option
 @_progress_option
 def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | None, data_path: Path | None,
         data_format: str | None, catalogue_dir: Path | None, out_dir: Path, carry_forward: bool,
-        publish: bool, progress: bool) -> None:
+        publish: bool, hold_on_flags: bool, review_threshold: float | None, progress: bool) -> None:
     """Compute the levels of every catalogue index from the stored state and the data, append
     them to the ledger and republish the files. Without --date: every unpublished session up
     to the last one in the data; with --date DATE: that day. Running a published date again
@@ -119,9 +154,12 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
                             calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
-                            disruption="carry_forward" if carry_forward else "error", on_step=bar.advance)
+                            disruption="carry_forward" if carry_forward else "error", on_step=bar.advance,
+                            hold=_hold(specs, market, review_threshold) if hold_on_flags else None)
     _report_skipped(outcome.skipped)
     date = outcome.date
+    if outcome.appended.get(date) or outcome.republished:
+        _release_report(out_dir, market, specs, date, review_threshold, outcome.held)
     if outcome.already_published and not outcome.republished:
         click.echo(f"{date} was already published; nothing to do")
         return
@@ -132,7 +170,8 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
     for day, rows in outcome.appended.items():
         if day != date:
             click.echo(f"caught up {day}: {rows} levels appended ({how(day)})")
-    published = f"{out_dir} republished" if outcome.republished else "files not republished (--no-publish)"
+    published = (f"{out_dir} republished" if outcome.republished
+                 else "held for review: nothing published" if outcome.held else "files not republished (--no-publish)")
     if outcome.already_published:
         click.echo(f"{date} was already published: nothing appended; {published}")
     else:
@@ -147,9 +186,11 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
 @click.option("--restate", is_flag=True, help="Publish corrected levels as a new version (needs --reason).")
 @click.option("--reason", default=None, help="Why the published levels are restated (stored in the ledger).")
 @_carry_forward_option
+@_review_threshold_option
 @_progress_option
 def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
-                    restate: bool, reason: str | None, carry_forward: bool, progress: bool) -> None:
+                    restate: bool, reason: str | None, carry_forward: bool, review_threshold: float | None,
+                    progress: bool) -> None:
     """Recompute every catalogue index over the full history and publish it. The first rebuild
     creates the ledger; later ones append dates not yet published and compare the rest: if a
     published level would move, OUT/restatements/DATE.csv lists them and nothing changes
@@ -168,6 +209,12 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
                           workers=_workers(specs), disruption="carry_forward" if carry_forward else "error",
                           on_step=bar.advance)
     _report_skipped(outcome.skipped)
+    from indexcalc.ledger import Ledger
+    from indexcalc.operations import LEDGER_FOLDER
+
+    last = Ledger(out_dir / LEDGER_FOLDER).last_date()
+    if last is not None:
+        _release_report(out_dir, market, specs, last, review_threshold)
     if outcome.initial:
         click.echo(f"initial publication: {outcome.appended} levels in {out_dir / 'ledger'}; {out_dir} published")
         return
@@ -202,3 +249,25 @@ def history(index_id: str, as_of: str | None, out_dir: Path) -> None:
     frame = published_history(out_dir / LEDGER_FOLDER, index_id, _parse_as_of(as_of))
     frame = frame.with_columns(pl.col("run_time").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
     click.echo(frame.write_csv(), nl=False)
+
+
+@main.command("release")
+@click.option("--date", "release_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day held for review (by `run --hold-on-flags`) to publish.")
+@click.option("--by", "released_by", required=True, help="Who releases the day (recorded in the ledger).")
+@market_options
+@_catalogue_option
+@_out_option
+@_carry_forward_option
+def release_command(release_date: dt.datetime, released_by: str, data_path: Path | None, data_format: str | None,
+                    catalogue_dir: Path | None, out_dir: Path, carry_forward: bool) -> None:
+    """Publish a day held for review: the four-eyes step after `run --hold-on-flags`. The held
+    levels are recorded as released in the ledger (who, when) and the files are published."""
+    from indexcalc.data.load import load_market
+    from indexcalc.release import release
+
+    market = load_market(data_path, data_format)
+    specs = _specs(catalogue_dir)
+    rows = release(market, specs, release_date.date(), out_dir, _stamp(), released_by, workers=_workers(specs),
+                   disruption="carry_forward" if carry_forward else "error")
+    click.echo(f"{release_date.date()}: {rows.height} levels released by {released_by}; {out_dir} published")

@@ -412,19 +412,52 @@ def publish_with_commit(
     out_dir: Path,
     commit: Callable[[], object],
     workers: int = 1,
+    on_step: Callable[[str], None] | None = None,
 ) -> None:
     """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
     ledger append), then swap the staged entries into ``out_dir``
     (:func:`indexcalc.atomic.publish_directory`). If writing or ``commit`` fails, the
     staging folder is dropped and ``out_dir`` is untouched. ``workers``: page-rendering
-    processes (:func:`indexcalc.publish.write_publication`)."""
+    processes (:func:`indexcalc.publish.write_publication`); ``on_step`` is called after each
+    of the :func:`publication_steps` steps of writing."""
     from indexcalc.publish import publication_inputs, write_publication
     from indexcalc.atomic import publish_directory
 
     inputs = publication_inputs(results, market)
     with publish_directory(out_dir) as staging:
-        write_publication(results, market, staging, inputs, workers=workers)
+        write_publication(results, market, staging, inputs, workers=workers,
+                          progress=None if on_step is None else _StepCounter(on_step))
         commit()
+
+
+class _StepCounter:
+    """``on_step`` as the ``progress`` of :func:`indexcalc.publish.write_publication`."""
+
+    def __init__(self, on_step: Callable[[str], None]) -> None:
+        self.on_step = on_step
+
+    def advance(self, label: str = "", steps: int = 1) -> None:
+        for _ in range(steps):
+            self.on_step(label)
+
+
+def publication_steps(index_count: int) -> int:
+    """Steps :func:`publish_with_commit` reports: the data files, one page pair per index, the
+    site index."""
+    return index_count + 2
+
+
+def rebuild_steps(specs: Iterable[IndexSpecBase], market: MarketData, publish: bool = True) -> int:
+    """Steps :func:`rebuild` reports to ``on_step``: one series per roll rule in use, one per
+    family group (:func:`indexcalc.pipeline.calculate`), then "publishing" and the
+    :func:`publication_steps`."""
+    from indexcalc.pipeline import OWN_CURVE_KINDS
+
+    specs, _ = computable(list(specs), market)
+    keys = {spec.id: rule_key(spec, market) for spec in specs}
+    series = {keys[spec.id] for spec in specs if spec.kind not in OWN_CURVE_KINDS}
+    groups = {(spec.kind, keys[spec.id]) for spec in specs}
+    return len(series) + len(groups) + (1 + publication_steps(len(specs)) if publish else 0)
 
 
 def remove_stale_staging(out_dir: Path) -> list[Path]:
@@ -478,6 +511,7 @@ def run_daily(
     disruption: Disruption = "error",
     on_step: Callable[[str], None] | None = None,
     hold: Callable[[pl.DataFrame, "DayPlan"], bool] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
 
@@ -491,7 +525,8 @@ def run_daily(
     date that is not a business day of the index calendar or lacks required data is a DataError.
     ``publish`` False appends to the ledger only (the files are rewritten by the next
     publishing run or rebuild); ``disruption`` is the calculation's market-disruption policy
-    (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild).
+    (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild). ``on_total``
+    receives the number of ``on_step`` calls once the days to run are known.
     """
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
@@ -533,6 +568,8 @@ def run_daily(
                 f"published ({span}); run them first or use --catch-up",
                 file=str(ledger.directory),
             )
+        if on_total:  # a step per day, then "publishing" and the publication's steps
+            on_total(len(missing_days) + 1 + (1 + publication_steps(len(specs)) if publish else 0))
         appended: dict[dt.date, int] = {}
         full_days: list[dt.date] = []
         stored = state_path(out_dir)
@@ -561,7 +598,8 @@ def run_daily(
             if on_step:
                 on_step("publishing")
             published_after = _updated(published, plan.rows)
-            publish_with_commit(with_published_levels(results, published_after), plan.market, out_dir, commit, workers)
+            publish_with_commit(with_published_levels(results, published_after), plan.market, out_dir, commit, workers,
+                                on_step)
         else:
             commit()
         if not (plan.rows.is_empty() and state is not None and state.as_of == date):
@@ -891,7 +929,8 @@ def rebuild(
         if publish:
             if on_step:
                 on_step("publishing")
-            publish_with_commit(with_published_levels(results, published_after), market, out_dir, commit, workers)
+            publish_with_commit(with_published_levels(results, published_after), market, out_dir, commit, workers,
+                                on_step)
         else:
             commit()
         write_state(state_path(out_dir), state)

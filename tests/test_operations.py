@@ -613,3 +613,21 @@ def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates
     # A second rebuild on the corrected data has nothing to report or append.
     again = rebuild(corrected, specs, out, stamp(3), publish=False)
     assert again.report is None and again.appended == 0 and again.restated == 0
+
+
+def test_progress_totals_count_every_step_of_a_run_and_a_rebuild(published_small, tmp_path, market, small_specs):
+    from indexcalc.operations import publication_steps, rebuild_steps
+
+    out = fresh(published_small, tmp_path)
+    days = business_days_after(market, small_specs, PUBLISHED_THROUGH, 2)
+    steps, totals = [], []
+    run_daily(market, small_specs, days[1], out, stamp(1), catch_up=True, on_step=steps.append,
+              on_total=totals.append)
+    # one catch-up day, the day itself, "publishing", then levels files, one per index, site index
+    assert totals == [len(steps)] == [2 + 1 + publication_steps(len(small_specs))]
+    assert steps[:3] == [f"catching up {days[0]}", f"computing {days[1]}", "publishing"]
+    assert steps[-1] == "index page" and steps[3] == "levels, weights and tables"
+
+    steps.clear()
+    rebuild(market.up_to(days[1]), small_specs, out, stamp(2), on_step=steps.append)
+    assert len(steps) == rebuild_steps(small_specs, market.up_to(days[1]))

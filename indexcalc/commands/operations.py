@@ -45,11 +45,11 @@ def _notice(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _progress(enabled: bool, description: str):
+def _progress(enabled: bool, description: str, total: int | None = None):
     """A progress bar on stderr, drawn only on a terminal after a second of work."""
     from indexcalc.progress import DelayedProgress
 
-    return DelayedProgress(total=None, description=description, enabled=enabled)
+    return DelayedProgress(total=total, description=description, enabled=enabled)
 
 
 def _workers(specs) -> int:
@@ -155,7 +155,8 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
                             calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
                             disruption="carry_forward" if carry_forward else "error", on_step=bar.advance,
-                            hold=_hold(specs, market, review_threshold) if hold_on_flags else None)
+                            hold=_hold(specs, market, review_threshold) if hold_on_flags else None,
+                            on_total=bar.set_total)
     _report_skipped(outcome.skipped)
     date = outcome.date
     if outcome.appended.get(date) or outcome.republished:
@@ -204,7 +205,9 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
         raise StateError("--reason is only used with --restate")
     market = load_market(data_path, data_format)
     specs = _specs(catalogue_dir)
-    with _progress(progress, "rebuild") as bar:
+    from indexcalc.operations import rebuild_steps
+
+    with _progress(progress, "rebuild", rebuild_steps(specs, market)) as bar:
         outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
                           workers=_workers(specs), disruption="carry_forward" if carry_forward else "error",
                           on_step=bar.advance)

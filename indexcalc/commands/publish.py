@@ -34,8 +34,8 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     A held contract without a settlement stops the run naming root, contract and date, unless
     --carry-forward (DESIGN.md section 2).
 
-    A folder that holds a ledger of published levels is refused: there ``indexcalc rebuild``
-    and ``indexcalc run`` publish, so that the files always show the ledger's levels."""
+    A folder that holds a ledger of published levels is refused: there `indexcalc rebuild`
+    and `indexcalc run` publish, so that the files always show the ledger's levels."""
     from indexcalc.data.load import load_market
     from indexcalc.ledger import Ledger
     from indexcalc.pipeline import computable, rebuild_all

@@ -55,7 +55,10 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
         click.echo(f"skipped {index.index_id}: {index.reason}", err=True)
     if not specs:
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
-    with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
+    from indexcalc.operations import rebuild_steps
+
+    with DelayedProgress(total=rebuild_steps(specs, market, publish=False), description="computing",
+                         enabled=progress) as bar:
         results = rebuild_all(market, specs, on_step=bar.advance,
                               disruption="carry_forward" if carry_forward else "error")
     publish_all(results, market, out_dir, progress=progress, workers=workers or default_workers(len(results)))

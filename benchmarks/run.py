@@ -19,6 +19,8 @@ Benchmarks (each in a fresh Python process, so that its peak memory is its own):
 - ``daily_cli``: the ``daily`` day through the command line, ``indexcalc run --date D
   --no-publish``, in a fresh interpreter each time: what an operator waits for (interpreter
   start, imports, loading the market and the catalogue, the run).
+- ``run_published``: ``indexcalc run --date D --no-publish`` for a date the ledger already
+  holds, in a fresh interpreter: answered from the ledger before the market is loaded.
 - ``publish``: ``indexcalc.publish.publish_all`` of every factsheet, methodology page and data
   file of the rebuild's results into a fresh folder.
 - ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
@@ -64,8 +66,9 @@ DEFAULT_BIG_MARKET = Path(tempfile.gettempdir()) / "indexcalc-bench" / "market-2
 BIG_MARKET = {"extra_roots": 177, "start": dt.date(1996, 11, 1), "end": dt.date(2026, 10, 31)}
 """200 roots (23 templates + 177 clones) over 30 years."""
 
-BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "daily_cli", "publish", "peers")
-TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0)}
+BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "daily_cli", "run_published", "publish", "peers")
+TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0),
+           "run_published": ("wall", 1.0)}
 MEMORY_TARGETS_MIB = {"rebuild_200x30": 2048.0}
 DESCRIPTIONS = {
     "rebuild": "full rebuild, embedded market (23 roots)",
@@ -73,6 +76,7 @@ DESCRIPTIONS = {
     "daily": "one daily run (ledger; continued day)",
     "daily_full": "one daily run (ledger; month's first day)",
     "daily_cli": "indexcalc run --no-publish (fresh process)",
+    "run_published": "indexcalc run, date already published",
     "publish": "publish all factsheets + methodology",
 }
 
@@ -244,6 +248,33 @@ def bench_daily_cli(repeat: int) -> dict:
     return figures | {"date": str(day), "command": " ".join(command[3:])}
 
 
+def bench_run_published(repeat: int) -> dict:
+    from indexcalc.data.embedded import load_default_market
+    from indexcalc.operations import RunStamp, rebuild
+
+    market = load_default_market()
+    specs, _ = _catalogue(market)
+    day = market.prices.get_column("date").max()
+    scratch = Path(tempfile.mkdtemp(prefix="indexcalc-run-published-"))
+    command = [sys.executable, "-c", "from indexcalc.cli import main; main()", "run", "--date", str(day),
+               "--no-publish", "--no-progress", "--out", str(scratch / "state")]
+    try:
+        stamp = RunStamp(dt.datetime(2026, 11, 2, 22, 0, tzinfo=dt.timezone.utc), "benchmark-state")
+        rebuild(market, specs, scratch / "state", stamp, publish=False)
+        del market
+        outcome: dict = {}
+
+        def run() -> None:
+            outcome["stdout"] = subprocess.run(command, capture_output=True, text=True, check=True, cwd=scratch).stdout
+
+        figures = measure(run, repeat)
+        if "already published" not in outcome["stdout"]:
+            raise RuntimeError(f"{day} was not reported as published: {outcome['stdout'].strip()}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return figures | {"date": str(day), "command": " ".join(command[3:])}
+
+
 def bench_publish(repeat: int) -> dict:
     try:
         from indexcalc.publish import publish_all
@@ -291,6 +322,8 @@ def child(name: str, repeat: int, big_market_dir: Path) -> dict:
         return bench_daily(repeat, first_of_month=True)
     if name == "daily_cli":
         return bench_daily_cli(repeat)
+    if name == "run_published":
+        return bench_run_published(repeat)
     if name == "publish":
         return bench_publish(repeat)
     if name == "peers":

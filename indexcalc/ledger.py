@@ -4,12 +4,16 @@ A Parquet dataset under ``outputs/ledger/``: one part file per append, never rew
 deleted. Each row is one published level of one catalogue index on one date::
 
     index_id, date, level, daily_return, version, run_id, run_time, methodology_version,
-    input_hash, reason
+    input_hash, reason, official_level, released
 
 Every catalogue index is either an excess-return or a total-return index with its own id
 (``LS-ER`` and ``LS-TR`` are two indexes), so "the ER and TR level" of a family is two rows,
 one per index id: the ledger holds one row per index id, date and version. ``level`` is in
-index points, ``daily_return`` a fraction.
+index points at full precision (the calculation continues from it), ``official_level`` the
+published level, rounded to the spec's precision (:mod:`indexcalc.official`), ``daily_return``
+a fraction. ``released`` is False for rows appended by ``run --hold-on-flags`` until
+``indexcalc release`` appends the release record (:mod:`indexcalc.release`). Parts written
+before these two columns existed read with ``official_level`` = ``level`` and ``released`` True.
 
 Versions: the first publication of an (index, date) is version 1; a restatement appends the
 corrected level with the next version and a ``reason``; old versions stay readable.
@@ -58,6 +62,8 @@ LEDGER_SCHEMA: dict[str, pl.DataType] = {
     "methodology_version": pl.String(),
     "input_hash": pl.String(),
     "reason": pl.String(),
+    "official_level": pl.Float64(),
+    "released": pl.Boolean(),
 }
 
 PART_PREFIX = "part-"
@@ -402,7 +408,7 @@ def _read_part(part: Path, schema: dict[str, pl.DataType] = LEDGER_SCHEMA) -> pl
     foreign) is a StateError naming the part file: the ledger is the user's state, so the
     error says which file to restore from a backup (parts are never rewritten)."""
     try:
-        frame = pl.read_parquet(part)
+        frame = _with_late_columns(pl.read_parquet(part))
         return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
     except Exception as error:  # noqa: BLE001 - a damaged or foreign part is a state problem, not a bug
         cause = " ".join(str(error).split())[:160] or type(error).__name__
@@ -413,19 +419,32 @@ def _read_part(part: Path, schema: dict[str, pl.DataType] = LEDGER_SCHEMA) -> pl
         ) from None
 
 
+def _with_late_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """A part written before ``official_level`` and ``released`` existed: the level as its
+    official level, released."""
+    if "official_level" not in frame.columns:
+        frame = frame.with_columns(pl.col("level").alias("official_level"))
+    if "released" not in frame.columns:
+        frame = frame.with_columns(pl.lit(True).alias("released"))
+    return frame
+
+
 def current_view(rows: pl.DataFrame, as_of: dt.datetime | None = None) -> pl.DataFrame:
     """Per index and date, the highest version among ``rows`` appended at or before ``as_of``
     (None: all rows; a naive ``as_of`` is UTC); of two rows with the same version, the later
     run time. Sorted by index, date.
 
-    A first publication has version 1 and every restatement the next version, so a ledger
-    without restatements has one row per index and date and is only sorted.
+    A first publication has version 1 and every restatement the next version; a release
+    (:mod:`indexcalc.release`) appends the held rows again with the same version and a later run
+    time. So a ledger without restatements or held rows has one row per index and date and is
+    only sorted.
     """
     if as_of is not None:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.timezone.utc)
         rows = rows.filter(pl.col("run_time") <= as_of)
-    if rows.is_empty() or rows.get_column("version").max() == 1:
+    # a ledger without restatements or releases has one row per index and date: only sorted
+    if rows.is_empty() or (rows.get_column("version").max() == 1 and rows.get_column("released").all()):
         return rows.sort("index_id", "date")
     keys = ("index_id", "date")
     latest = rows.filter(pl.col("version") == pl.col("version").max().over(keys))
@@ -451,10 +470,13 @@ def ledger_rows(
     methodology_version: str | pl.Expr,
     input_hash_value: str,
     reason: str | None = None,
+    official_level: pl.Expr | None = None,
+    released: bool = True,
 ) -> pl.DataFrame:
     """Ledger rows from a levels frame ``date, level, daily_return``; ``index_id``,
     ``methodology_version`` and ``version`` are values or expressions on ``levels`` (say its
-    ``index_id`` and ``version`` columns, for several indexes at once)."""
+    ``index_id`` and ``version`` columns, for several indexes at once); ``official_level`` an
+    expression on ``levels`` (default: the level itself)."""
     version_expr = version if isinstance(version, pl.Expr) else pl.lit(version)
     index_expr = index_id if isinstance(index_id, pl.Expr) else pl.lit(index_id)
     methodology_expr = methodology_version if isinstance(methodology_version, pl.Expr) else pl.lit(methodology_version)
@@ -469,4 +491,6 @@ def ledger_rows(
         methodology_expr.cast(pl.String).alias("methodology_version"),
         pl.lit(input_hash_value).alias("input_hash"),
         pl.lit(reason, dtype=pl.String).alias("reason"),
+        (pl.col("level") if official_level is None else official_level).cast(pl.Float64).alias("official_level"),
+        pl.lit(released).alias("released"),
     )

@@ -35,7 +35,8 @@ without it, the run calculates in full.
    the rebuild (no family may look past its data; the 60-day test checks this and that every
    day, continued or full, equals the rebuild to the bit).
 4. What was calculated in full must reproduce the published levels at every published date
-   (:func:`compare_with_ledger`, relative tolerance :data:`LEVEL_TOLERANCE`); otherwise the run
+   (:func:`compare_with_ledger`: the official levels, rounded to each spec's precision, are
+   compared; :mod:`indexcalc.official`); otherwise the run
    refuses and points to ``indexcalc rebuild``, which reports the restatement. A continued day
    needs no such check: the state check (the input hash of the data up to its date) sees any
    change to the published history's data, and the next full day re-checks all of it.
@@ -126,7 +127,9 @@ from indexcalc.ledger import (
     methodology_version,
     output_lock,
 )
+from indexcalc.official import official_by_index, precisions_of
 from indexcalc.pipeline import Calculation, Skipped, calculate, computable, rebuild_all, roll_rule_for, rule_key
+from indexcalc.release import check_nothing_held
 from indexcalc.results import IndexResult
 from indexcalc.rules.ended import ended_notice, ended_roots, last_priced_days
 from indexcalc.specs import IndexSpecBase
@@ -327,27 +330,42 @@ def all_levels(results: dict[str, IndexResult]) -> pl.DataFrame:
     return pl.concat(frames).cast(schema) if frames else pl.DataFrame(schema=schema)
 
 
-def compare_with_ledger(
-    results: dict[str, IndexResult], published: pl.DataFrame, tolerance: float = LEVEL_TOLERANCE
-) -> pl.DataFrame:
-    """The restatement frame: every published level of an index in ``results`` that the
-    recomputation would move, ``index, date, published, recomputed, difference``.
+def compare_with_ledger(results: dict[str, IndexResult], published: pl.DataFrame) -> pl.DataFrame:
+    """The restatement frame: every published official level of an index in ``results`` that
+    the recomputation would change, ``index, date, published, recomputed, difference``.
 
-    ``published`` is a ledger view (:meth:`Ledger.current`). A level moves when
-    ``|recomputed - published| > tolerance * |published|`` (index points; ``difference`` =
-    recomputed - published) or when the recomputation has no level on a published date
-    (``recomputed`` and ``difference`` null). Sorted by index, date. Indexes not in ``results``
-    (no longer computed) are not compared.
+    ``published`` is a ledger view (:meth:`Ledger.current`). Official levels are compared
+    (:mod:`indexcalc.official`: the recomputed level rounded to the spec's precision against
+    the published ``official_level``, or the published level rounded when the view has none):
+    a level moves when they differ (``difference`` = recomputed - published, index points) or
+    when the recomputation has no level on a published date (``recomputed`` and ``difference``
+    null). Sorted by index, date. Indexes not in ``results`` (no longer computed) are not
+    compared.
     """
-    return _compare_levels(all_levels(results), published, tolerance)
+    return _compare_levels(all_levels(results), published, precisions=precisions_of(r.spec for r in results.values()))
 
 
-def _compare_levels(levels: pl.DataFrame, published: pl.DataFrame, tolerance: float) -> pl.DataFrame:
-    """:func:`compare_with_ledger` on recomputed levels ``index_id, date, level, ...``."""
-    recomputed = levels.select("index_id", "date", pl.col("level").alias("recomputed"))
+def _compare_levels(
+    levels: pl.DataFrame,
+    published: pl.DataFrame,
+    tolerance: float = LEVEL_TOLERANCE,
+    precisions: dict[str, int] | None = None,
+) -> pl.DataFrame:
+    """:func:`compare_with_ledger` on recomputed levels ``index_id, date, level, ...``: official
+    levels with ``precisions`` (by index id), otherwise full-precision levels within the
+    relative ``tolerance`` (``|recomputed - published| > tolerance * |published|`` moves)."""
+    recomputed_level, published_level = pl.col("level"), pl.col("level")
+    if precisions is not None:
+        recomputed_level = official_by_index(pl.col("level"), pl.col("index_id"), precisions)
+        published_level = (
+            pl.col("official_level") if "official_level" in published.columns
+            else official_by_index(pl.col("level"), pl.col("index_id"), precisions)
+        )
+        tolerance = 0.0
+    recomputed = levels.select("index_id", "date", recomputed_level.alias("recomputed"))
     compared = (
         published.filter(pl.col("index_id").is_in(levels.get_column("index_id").unique().to_list()))
-        .select("index_id", "date", pl.col("level").alias("published"))
+        .select("index_id", "date", published_level.alias("published"))
         .join(recomputed, on=["index_id", "date"], how="left")
         .with_columns((pl.col("recomputed") - pl.col("published")).alias("difference"))
     )
@@ -378,10 +396,18 @@ def _unpublished(levels: pl.DataFrame, published: pl.DataFrame, through: dt.date
 
 def with_published_levels(results: dict[str, IndexResult], published: pl.DataFrame) -> dict[str, IndexResult]:
     """``results`` with each index's levels replaced by its published ones (a ledger view), so
-    files and factsheets show exactly what the ledger holds; indexes without published levels
-    keep their recomputed ones."""
+    files and factsheets show exactly what the ledger holds: ``level`` is the official level
+    (``official_level`` when the view has it) and ``calculated_level`` the full-precision one
+    (what the contract holdings use); indexes without published levels keep their recomputed
+    ones."""
+    if "official_level" in published.columns:
+        published = published.with_columns(
+            pl.col("level").alias("calculated_level"), pl.col("official_level").alias("level")
+        )
+    else:
+        published = published.with_columns(pl.col("level").alias("calculated_level"))
     by_index = {
-        index_id: frame.select(*LEVEL_COLUMNS)
+        index_id: frame.select(*LEVEL_COLUMNS, "calculated_level")
         for (index_id,), frame in published.sort("index_id", "date").group_by("index_id", maintain_order=True)
     }
     return {
@@ -396,9 +422,11 @@ def rows_for_ledger(
     stamp: RunStamp,
     hash_value: str,
     reason: str | None = None,
+    released: bool = True,
 ) -> pl.DataFrame:
     """Ledger rows from ``index_id, date, level, daily_return[, version]`` (version 1 when the
-    column is absent), with each index's methodology version from its spec (``specs`` by id)."""
+    column is absent), with each index's methodology version and official level (its precision)
+    from its spec (``specs`` by id); ``released`` False for rows held for review."""
     if levels.is_empty():
         return pl.DataFrame(schema=LEDGER_SCHEMA)
     versions = {index_id: methodology_version(specs[index_id]) for index_id in levels.get_column("index_id").unique()}
@@ -411,6 +439,8 @@ def rows_for_ledger(
         methodology_version=pl.col("index_id").replace_strict(versions, return_dtype=pl.String),
         input_hash_value=hash_value,
         reason=reason,
+        official_level=official_by_index(pl.col("level"), pl.col("index_id"), precisions_of(specs.values())),
+        released=released,
     )
 
 
@@ -482,6 +512,7 @@ def publish_with_commit(
     commit: Callable[[], object],
     workers: int = 1,
     carry: Callable[[Path], object] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> None:
     """Stage the whole publication of ``results`` beside ``out_dir``, call ``commit`` (the
     ledger append), then swap the staged entries into ``out_dir``
@@ -491,7 +522,8 @@ def publish_with_commit(
     ``workers``: page-rendering processes (:func:`indexcalc.publish.write_publication`);
     ``carry(staging)``, called after the files of ``results`` are staged, adds what the
     publication carries over (the retired indexes' files,
-    :func:`indexcalc.retirement.carry_retired_files`)."""
+    :func:`indexcalc.retirement.carry_retired_files`); ``on_step`` is called after each of the
+    :func:`publication_steps` steps of writing."""
     from indexcalc.publish import publication_inputs, write_publication
     from indexcalc.atomic import publish_directory
 
@@ -499,7 +531,8 @@ def publish_with_commit(
     committed = False
     try:
         with publish_directory(out_dir) as staging:
-            write_publication(results, market, staging, inputs, workers=workers)
+            write_publication(results, market, staging, inputs, workers=workers,
+                              progress=None if on_step is None else _StepCounter(on_step))
             if carry is not None:
                 carry(staging)
             with output_stage(out_dir / LEDGER_FOLDER, NOTHING_PUBLISHED):
@@ -523,6 +556,36 @@ def retired_carry(
 
     by_id = {spec.id: spec for spec in specs}
     return lambda staging: carry_retired_files(out_dir, staging, retired, published, results, by_id)
+
+
+class _StepCounter:
+    """``on_step`` as the ``progress`` of :func:`indexcalc.publish.write_publication`."""
+
+    def __init__(self, on_step: Callable[[str], None]) -> None:
+        self.on_step = on_step
+
+    def advance(self, label: str = "", steps: int = 1) -> None:
+        for _ in range(steps):
+            self.on_step(label)
+
+
+def publication_steps(index_count: int) -> int:
+    """Steps :func:`publish_with_commit` reports: the data files, one page pair per index, the
+    site index."""
+    return index_count + 2
+
+
+def rebuild_steps(specs: Iterable[IndexSpecBase], market: MarketData, publish: bool = True) -> int:
+    """Steps :func:`rebuild` reports to ``on_step``: one series per roll rule in use, one per
+    family group (:func:`indexcalc.pipeline.calculate`), then "publishing" and the
+    :func:`publication_steps`."""
+    from indexcalc.pipeline import OWN_CURVE_KINDS
+
+    specs, _ = computable(list(specs), market)
+    keys = {spec.id: rule_key(spec, market) for spec in specs}
+    series = {keys[spec.id] for spec in specs if spec.kind not in OWN_CURVE_KINDS}
+    groups = {(spec.kind, keys[spec.id]) for spec in specs}
+    return len(series) + len(groups) + (1 + publication_steps(len(specs)) if publish else 0)
 
 
 def remove_stale_staging(out_dir: Path) -> list[Path]:
@@ -565,6 +628,8 @@ class RunOutcome:
     """The dates run calculated in full (the others were continued from the stored state)."""
     notices: list[str] = field(default_factory=list)
     """Roots in use whose data has ended as of the run's date (:func:`ended_root_notices`)."""
+    held: bool = False
+    """The date was appended held for review (``released`` False) and not published."""
 
 
 def refuse_date_before_data(market: MarketData, date: dt.date) -> None:
@@ -588,8 +653,14 @@ def run_daily(
     workers: int = 1,
     disruption: Disruption = "rules",
     on_step: Callable[[str], None] | None = None,
+    hold: Callable[[pl.DataFrame, "DayPlan"], bool] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
+
+    ``hold`` (the review step of :mod:`indexcalc.release`): called with the ledger view after
+    ``date``'s rows and the day's plan; when it returns True the rows are appended with
+    ``released`` False and nothing is published (``indexcalc release`` publishes them).
 
     Refuses (StateError) with no published state, with unpublished business days between the
     last published date and ``date`` (unless ``catch_up``), before the last published date when
@@ -597,12 +668,14 @@ def run_daily(
     date that is not a business day of the index calendar or lacks required data is a DataError.
     ``publish`` False appends to the ledger only (the files are rewritten by the next
     publishing run or rebuild); ``disruption`` is the calculation's market-disruption policy
-    (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild).
+    (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild). ``on_total``
+    receives the number of ``on_step`` calls once the days to run are known.
     """
     from indexcalc.retirement import check_retirements, lost_indexes
 
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
+    check_within_data(market, date)
     refuse_date_before_data(market, date)
     run_market = market.up_to(date)
     catalogue = list(specs)
@@ -636,6 +709,7 @@ def run_daily(
                 "history is changed only by `indexcalc rebuild`",
                 file=str(ledger.directory),
             )
+        check_nothing_held(published, str(ledger.directory))
         missing_days = [day for day in days if last < day < date]
         if missing_days and not catch_up:
             span = str(missing_days[0]) if len(missing_days) == 1 else f"{missing_days[0]} to {missing_days[-1]}"
@@ -644,6 +718,8 @@ def run_daily(
                 f"published ({span}); run them first or use --catch-up",
                 file=str(ledger.directory),
             )
+        if on_total:  # a step per day, then "publishing" and the publication's steps
+            on_total(len(missing_days) + 1 + (1 + publication_steps(len(specs)) if publish else 0))
         appended: dict[dt.date, int] = {}
         full_days: list[dt.date] = []
         stored = state_path(out_dir)
@@ -668,16 +744,19 @@ def run_daily(
         plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption, state)
         if plan.full_reason is not None:
             full_days.append(date)
+        held = hold is not None and not plan.rows.is_empty() and hold(_updated(published, plan.rows), plan)
+        if held:
+            plan = replace(plan, rows=plan.rows.with_columns(pl.lit(False).alias("released")))
         with caught_up_first(list(appended)):
             commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
-            if publish:
+            if publish and not held:
                 results = complete_results(plan, specs, disruption)
                 if on_step:
                     on_step("publishing")
                 published_after = _updated(published, plan.rows)
                 shown = with_published_levels(results, published_after)
                 carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
-                publish_with_commit(shown, plan.market, out_dir, commit, workers, carry)
+                publish_with_commit(shown, plan.market, out_dir, commit, workers, carry, on_step)
             else:
                 with output_stage(ledger.directory, NOTHING_PUBLISHED):
                     commit()
@@ -686,8 +765,8 @@ def run_daily(
                     write_state(stored, plan.state)  # (a date run again keeps the state it left)
         appended[date] = plan.rows.height
     return RunOutcome(
-        date, appended=appended, republished=publish, already_published=date == last, skipped=skipped,
-        full_days=full_days, notices=ended_root_notices(run_market, specs, date),
+        date, appended=appended, republished=publish and not held, already_published=date == last,
+        skipped=skipped, full_days=full_days, notices=ended_root_notices(run_market, specs, date), held=held,
     )
 
 
@@ -706,6 +785,49 @@ def caught_up_first(days: list[dt.date]) -> Iterator[None]:
             file=error.file,
             key=error.key,
         ) from None
+
+
+def data_end(market: MarketData) -> dt.date | None:
+    """The last date with a settlement in the market (None for an empty market)."""
+    return market.prices.get_column("date").max() if market.prices.height else None
+
+
+def check_within_data(market: MarketData, date: dt.date) -> None:
+    """A DataError naming the data's last date when ``date`` is after it (a run cannot compute
+    a day the data does not reach)."""
+    end = data_end(market)
+    if end is None or date > end:
+        raise DataError(
+            f"{date} is after the end of the data: the data ends on {end} (run without --date to compute "
+            "every unpublished session up to it)",
+            file=market.source or None,
+        )
+
+
+def last_session(market: MarketData, specs: Iterable[IndexSpecBase], calendar_source: CalendarSource) -> dt.date:
+    """The last business day of the index calendar on or before the data's last date: what
+    ``indexcalc run`` without a date runs up to (catching up every unpublished day before it)."""
+    end = data_end(market)
+    if end is None:
+        raise DataError("the market data has no prices", file=market.source or None)
+    specs, _ = computable(list(specs), market)
+    days = calendar_days(index_calendar(market, specs, end - dt.timedelta(days=31), end, calendar_source))
+    if not days:
+        raise DataError(f"no business day of the index calendar in the month before the data's end ({end})",
+                        file=market.source or None)
+    return days[-1]
+
+
+def published_already(out_dir: Path | str, date: dt.date, publish: bool) -> bool:
+    """Whether a run for ``date`` has nothing to do, judged from the ledger alone (before the
+    market is loaded): ``date`` is published and either earlier than the last published date
+    (never republished) or ``publish`` is False (a publishing run of the last date republishes
+    it, which repairs an interrupted publication)."""
+    ledger = Ledger(Path(out_dir) / LEDGER_FOLDER)
+    if not ledger.exists():
+        return False
+    dates = ledger.read_all().get_column("date")
+    return bool((dates == date).any()) and (date < dates.max() or not publish)
 
 
 def day_stamp(stamp: RunStamp, date: dt.date) -> RunStamp:
@@ -845,7 +967,7 @@ def plan_day(
             reason, full_specs = str(problem), specs
     calculation = calculate(day_market, full_specs, disruption=disruption)
     levels = all_levels(calculation.results)
-    report = _compare_levels(levels, published, LEVEL_TOLERANCE)
+    report = _compare_levels(levels, published, precisions=precisions_of(full_specs))
     if report.height:
         first = report.row(0, named=True)
         raise StateError(
@@ -979,6 +1101,7 @@ def rebuild(
         retired = pl.concat([retired, new_retirements]).sort("index_id")
         calculation = calculate(market, specs, on_step=on_step, disruption=disruption)
         results = calculation.results
+        check_nothing_held(published, str(ledger.directory))
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)
         report_path = None
@@ -1018,7 +1141,7 @@ def rebuild(
                 on_step("publishing")
             shown = with_published_levels(results, published_after)
             carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
-            publish_with_commit(shown, market, out_dir, commit, workers, carry)
+            publish_with_commit(shown, market, out_dir, commit, workers, carry, on_step)
         else:
             with output_stage(ledger.directory, NOTHING_PUBLISHED):
                 commit()
@@ -1062,8 +1185,10 @@ def rebuilt_state(
 
 
 def published_history(ledger_dir: Path | str, index_id: str, as_of: dt.datetime | None = None) -> pl.DataFrame:
-    """``date, level, version, run_time``: the levels of ``index_id`` as published at ``as_of``
-    (None: now; naive = UTC). An index with nothing published by then is a StateError."""
+    """``date, level, version, run_time, calculated_level``: the official levels of
+    ``index_id`` as published at ``as_of`` (None: now; naive = UTC) and the full-precision
+    levels the calculation continues from. An index with nothing published by then is a
+    StateError."""
     ledger = Ledger(ledger_dir)
     if not ledger.exists():
         raise StateError("no ledger here (nothing published yet)", file=str(ledger.directory))
@@ -1071,4 +1196,5 @@ def published_history(ledger_dir: Path | str, index_id: str, as_of: dt.datetime 
     if view.is_empty():
         when = f" at {as_of.isoformat()}" if as_of is not None else ""
         raise StateError(f"nothing published for this index{when}", file=str(ledger.directory), key=f"index {index_id}")
-    return view.select("date", "level", "version", "run_time")
+    return view.select("date", pl.col("official_level").alias("level"), "version", "run_time",
+                       pl.col("level").alias("calculated_level"))

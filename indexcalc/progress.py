@@ -58,6 +58,12 @@ class DelayedProgress:
     def shown(self) -> bool:
         return self._progress is not None
 
+    def set_total(self, total: int | None) -> None:
+        """The number of steps, once known (the bar stops pulsing)."""
+        self.total = total
+        if self._progress is not None:
+            self._progress.update(self._task, total=total)
+
     def advance(self, label: str = "", steps: int = 1) -> None:
         """Count ``steps`` done; ``label`` names the step just finished."""
         self.completed += steps

@@ -174,6 +174,8 @@ def test_current_view_is_the_last_version_appended_by_the_time(appends, as_of_ho
             "methodology_version": "m",
             "input_hash": "h",
             "reason": None,
+            "official_level": [level for *_, level in appends],
+            "released": True,
         },
         schema=LEDGER_SCHEMA,
     )
@@ -268,3 +270,23 @@ def test_methodology_version_fingerprints_the_spec():
 def test_run_ids_are_short_and_distinct():
     ids = {new_run_id() for _ in range(100)}
     assert len(ids) == 100 and all(len(run_id) == 12 for run_id in ids)
+
+
+def test_a_part_written_before_the_official_level_reads_as_released_at_its_level(tmp_path: Path):
+    ledger = Ledger(tmp_path / "ledger")
+    ledger.append(rows("A", levels([D1], [1000.123456]), T1, "new"), T1, "new")
+    old = rows("A", levels([D2], [1001.5]), T2, "old").drop("official_level", "released")
+    old.write_parquet(tmp_path / "ledger" / "part-20261103T180000000000Z-old.parquet")
+    view = ledger.current()
+    assert view.select("date", "level", "official_level", "released").rows() == [
+        (D1, 1000.123456, 1000.123456, True),  # ledger_rows without an official level: the level itself
+        (D2, 1001.5, 1001.5, True),
+    ]
+
+
+def test_ledger_rows_record_the_official_level_given_and_the_release_flag():
+    frame = rows("A", levels([D1], [1000.0]), T1, "r")
+    assert frame.select("official_level", "released").row(0) == (1000.0, True)
+    held = ledger_rows(levels([D1], [1000.123456]), "A", run_id="r", run_time=T1, methodology_version="m",
+                       input_hash_value="h", official_level=pl.col("level").round(2), released=False)
+    assert held.select("level", "official_level", "released").row(0) == (1000.123456, 1000.12, False)

@@ -11,6 +11,7 @@ base-metals 63-day covariance. The published state is the rebuild of the data up
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -158,10 +159,10 @@ def published(rows: list[tuple[str, dt.date, float, int]]) -> pl.DataFrame:
     ).with_columns(pl.lit(0.0).alias("daily_return"))
 
 
-def test_compare_with_ledger_lists_exactly_the_levels_that_move():
+def test_compare_with_ledger_lists_exactly_the_official_levels_that_move():
     results = {
-        # D2 moves by 5e-13 relative (inside the 1e-12 tolerance); D3 by +0.5 points; D4 is new.
-        "A": result("A", [D1, D2, D3, D4], [1000.0, 1010.0 * (1 + 5e-13), 1020.5, 1030.0]),
+        # D2 moves by 4e-5 points (same official level 1010.0000); D3 by +0.5 points; D4 is new.
+        "A": result("A", [D1, D2, D3, D4], [1000.0, 1010.00004, 1020.5, 1030.0]),
         # B lost its D2 level (recomputed null).
         "B": result("B", [D1], [100.0]),
     }
@@ -171,11 +172,16 @@ def test_compare_with_ledger_lists_exactly_the_levels_that_move():
     report = compare_with_ledger(results, ledger_view)
     assert report.schema == pl.Schema(RESTATEMENT_SCHEMA)
     assert report.rows() == [("A", D3, 1020.0, 1020.5, 0.5), ("B", D2, 101.0, None, None)]
-    # Just above the tolerance is a move: 1000 * 2e-12 = 2e-9 points.
+    # 4 decimals (the default precision): 1000.00005 rounds half away from zero to 1000.0001
     only_a_d1 = ledger_view.filter((pl.col("index_id") == "A") & (pl.col("date") == D1))
-    moved = compare_with_ledger({"A": result("A", [D1], [1000.0 + 2e-9])}, only_a_d1)
-    kept = compare_with_ledger({"A": result("A", [D1], [1000.0 + 0.9e-9])}, only_a_d1)
-    assert (moved.height, kept.height) == (1, 0) and LEVEL_TOLERANCE == 1e-12
+    moved = compare_with_ledger({"A": result("A", [D1], [1000.00006])}, only_a_d1)
+    kept = compare_with_ledger({"A": result("A", [D1], [1000.00004])}, only_a_d1)
+    assert (moved.height, kept.height) == (1, 0)
+    assert moved.select("published", "recomputed").row(0) == (1000.0, 1000.0001)
+    # the ledger's official level is what is compared, not its full-precision level
+    with_official = only_a_d1.with_columns(pl.lit(1000.0001).alias("official_level"))
+    assert compare_with_ledger({"A": result("A", [D1], [1000.00006])}, with_official).is_empty()
+    assert LEVEL_TOLERANCE == 1e-12  # still the bit-level audit of continued levels
 
 
 def test_unpublished_levels_are_the_dates_the_ledger_lacks():
@@ -191,6 +197,9 @@ def test_published_levels_replace_the_recomputed_ones_for_publication():
     ledger_view = published([("A", D1, 1000.0, 1), ("A", D2, 1000.0, 1)])
     replaced = with_published_levels(results, ledger_view)
     assert replaced["A"].levels.get_column("level").to_list() == [1000.0, 1000.0]
+    # with official levels in the view: the official level is published, the full one kept beside it
+    official = with_published_levels(results, ledger_view.with_columns(pl.lit(999.9999).alias("official_level")))
+    assert official["A"].levels.select("level", "calculated_level").rows() == [(999.9999, 1000.0)] * 2
     assert replaced["N"].levels.equals(results["N"].levels)
     assert replaced["A"].weights is results["A"].weights
 
@@ -321,7 +330,7 @@ def test_the_same_date_twice_appends_nothing_and_rewrites_identical_files(publis
     ledger = Ledger(out / "ledger").current()
     for spec in small_specs:
         levels = pl.read_csv(out / "levels" / f"{spec.id}.csv", try_parse_dates=True)
-        expected = ledger.filter(pl.col("index_id") == spec.id).select("date", "level", "daily_return")
+        expected = ledger.filter(pl.col("index_id") == spec.id).select("date", pl.col("official_level").alias("level"), "daily_return")
         assert levels.equals(expected)
 
 
@@ -339,6 +348,21 @@ def failing_after(calls: int, error: Exception):
         return original(path, frame)
 
     return write
+
+
+def test_published_files_carry_the_official_level_and_the_ledger_keeps_both(published_small):
+    ledger = Ledger(published_small / "ledger").current()
+    assert ledger.filter(pl.col("official_level") != pl.col("level").round(4, mode="half_away_from_zero")).is_empty()
+    for index_id in ("LO-ER", "CU-MACRO-ER"):
+        csv = pl.read_csv(published_small / "levels" / f"{index_id}.csv", try_parse_dates=True)
+        rows = ledger.filter(pl.col("index_id") == index_id).join(csv, on="date", suffix="_csv")
+        assert rows.height == csv.height > 100
+        assert rows.filter(pl.col("level_csv") != pl.col("official_level")).is_empty()
+        assert rows.filter(pl.col("level_csv") != pl.col("level")).height > 0  # full precision only in the ledger
+        assert csv.select((pl.col("level") * 10_000 - (pl.col("level") * 10_000).round()).abs().max()).item() < 1e-6
+        document = json.loads((published_small / "api" / index_id / "levels.json").read_text())
+        from_json = pl.DataFrame(document["levels"]).with_columns(pl.col("date").str.to_date())
+        assert from_json.equals(csv) and document["precision"] == 4
 
 
 def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_small, tmp_path, market,
@@ -519,6 +543,25 @@ def test_refusals_without_state_with_changed_history_or_an_unpublished_index(pub
 # --- restatement --------------------------------------------------------------------------------
 
 
+def test_a_correction_below_the_official_precision_restates_nothing(published_state, tmp_path, market, specs):
+    out = fresh(published_state, tmp_path)
+    (held,) = held_at_close(market, "CL", dt.date(2024, 6, 17))
+    original = market.up_to(PUBLISHED_THROUGH)
+    # +1e-12 relative on one CL settle moves full-precision levels by about 1e-9 points: no
+    # official (4-decimal) level changes, so the rebuild reports and restates nothing
+    corrected = corrected_settlement(original, "CL", held, dt.date(2024, 6, 18), 1 + 1e-12)
+    moved = all_levels(rebuild_all(corrected, specs)).join(
+        all_levels(rebuild_all(original, specs)), on=["index_id", "date"], suffix="_old"
+    ).filter(pl.col("level") != pl.col("level_old"))
+    assert moved.height > 0
+    outcome = rebuild(corrected, specs, out, stamp(1), publish=False)
+    assert (outcome.report, outcome.restated, outcome.appended) == (None, 0, 0)
+    assert not (out / "restatements").exists()
+    rows = Ledger(out / "ledger").current()
+    assert rows.filter(pl.col("official_level") != pl.col("level").round(4, mode="half_away_from_zero")).is_empty()
+    assert rows.filter(pl.col("official_level") != pl.col("level")).height > 0  # the ledger keeps full precision
+
+
 def corrected_settlement(market: MarketData, root: str, contract: int, day: dt.date, factor: float) -> MarketData:
     target = (pl.col("root") == root) & (pl.col("contract") == contract) & (pl.col("date") == day)
     return replace(market, prices=market.prices.with_columns(
@@ -545,12 +588,13 @@ def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates
 
     report = pl.read_csv(report_path, try_parse_dates=True)
     assert report.columns == ["index", "date", "published", "recomputed", "difference"]
-    # Exactly the index dates whose level changes between the two full histories.
+    # Exactly the index dates whose official level (4 decimals) changes between the two full histories.
     old = all_levels(rebuild_all(original, specs))
     new = all_levels(rebuild_all(corrected, specs))
+    official = lambda column: pl.col(column).round(4, mode="half_away_from_zero")  # noqa: E731
     changed = (
         old.join(new, on=["index_id", "date"], suffix="_new")
-        .filter((pl.col("level_new") - pl.col("level")).abs() > LEVEL_TOLERANCE * pl.col("level").abs())
+        .filter(official("level_new") != official("level"))
         .select("index_id", "date")
     )
     assert sorted(report.select("index", "date").rows()) == sorted(changed.rows())
@@ -571,13 +615,12 @@ def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates
     restated = current.filter(pl.col("version") == 2)
     assert sorted(restated.select("index_id", "date").rows()) == sorted(changed.rows())
     assert set(restated.get_column("reason")) == {"CL settlement corrected"}
-    # Now the ledger agrees with the corrected history (levels that moved by less than the
-    # tolerance keep their first version).
+    # Now the ledger's official levels are those of the corrected history (levels whose official
+    # level did not move keep their first version), and the restated rows hold the full level.
     against_new = current.join(new, on=["index_id", "date"], suffix="_new")
     assert against_new.height == new.height == current.height
-    assert against_new.select(
-        ((pl.col("level_new") - pl.col("level")).abs() / pl.col("level").abs()).max()
-    ).item() <= LEVEL_TOLERANCE
+    assert against_new.filter(pl.col("official_level") != official("level_new")).is_empty()
+    assert against_new.filter((pl.col("version") == 2) & (pl.col("level") != pl.col("level_new"))).is_empty()
     # The old version stays readable, and as of the first publication nothing had moved.
     as_published = ledger.current(RUN_TIME + dt.timedelta(seconds=30))
     assert as_published.select("index_id", "date", "level").sort("index_id", "date").equals(
@@ -585,3 +628,21 @@ def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates
     # A second rebuild on the corrected data has nothing to report or append.
     again = rebuild(corrected, specs, out, stamp(3), publish=False)
     assert again.report is None and again.appended == 0 and again.restated == 0
+
+
+def test_progress_totals_count_every_step_of_a_run_and_a_rebuild(published_small, tmp_path, market, small_specs):
+    from indexcalc.operations import publication_steps, rebuild_steps
+
+    out = fresh(published_small, tmp_path)
+    days = business_days_after(market, small_specs, PUBLISHED_THROUGH, 2)
+    steps, totals = [], []
+    run_daily(market, small_specs, days[1], out, stamp(1), catch_up=True, on_step=steps.append,
+              on_total=totals.append)
+    # one catch-up day, the day itself, "publishing", then levels files, one per index, site index
+    assert totals == [len(steps)] == [2 + 1 + publication_steps(len(small_specs))]
+    assert steps[:3] == [f"catching up {days[0]}", f"computing {days[1]}", "publishing"]
+    assert steps[-1] == "index page" and steps[3] == "levels, weights and tables"
+
+    steps.clear()
+    rebuild(market.up_to(days[1]), small_specs, out, stamp(2), on_step=steps.append)
+    assert len(steps) == rebuild_steps(small_specs, market.up_to(days[1]))

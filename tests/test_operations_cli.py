@@ -8,6 +8,7 @@ short look-backs (TOML below), so that publishing stays quick.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -159,7 +160,7 @@ def test_daily_run_appends_once_and_history_shows_levels_as_published(setup, tmp
     history = run_cli("history", "LO-ER", "--out", out)
     assert history.exit_code == 0, history.output
     table = pl.read_csv(history.stdout.encode(), try_parse_dates=True)
-    assert table.columns == ["date", "level", "version", "run_time"]
+    assert table.columns == ["date", "level", "version", "run_time", "calculated_level"]
     assert table.get_column("date").max() == NEXT_DAY
     levels = pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True)
     assert table.select("date", "level").equals(levels.select("date", "level"))
@@ -191,7 +192,7 @@ def test_a_ledger_only_run_continues_from_the_stored_state_and_a_rerun_publishes
     levels = pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True)
     ledger = Ledger(out / "ledger").current().filter(pl.col("index_id") == "LO-ER")
     assert levels.get_column("date").max() == second_day
-    assert levels.equals(ledger.select("date", "level", "daily_return"))
+    assert levels.equals(ledger.select("date", pl.col("official_level").alias("level"), "daily_return"))
 
 
 def test_user_errors_are_one_line_with_exit_code_2(setup, tmp_path):
@@ -327,3 +328,94 @@ def test_a_run_killed_with_sigkill_leaves_every_published_file_unchanged(setup, 
     assert Ledger(out / "ledger").last_date() == NEXT_DAY
     assert not list(out.parent.glob(".outputs.staging-*"))
     assert ledger_temporaries(out) == []
+
+
+def test_run_without_a_date_appends_every_unpublished_session_up_to_the_data_end(setup, tmp_path, embedded_market):
+    out = fresh(setup, tmp_path)
+    # the data ends two sessions after the published date (Monday 1 and Tuesday 2 July 2024)
+    second_day = dt.date(2024, 7, 2)
+    data = tmp_path / "data_two_days"
+    write_long(cut(embedded_market, *SPAN).up_to(second_day), data)
+    arguments = ["--data", data, "--catalogue", setup["catalogue"], "--out", out, "--no-publish"]
+    result = run_cli("run", *arguments)
+    assert result.exit_code == 0, result.output
+    assert f"caught up {NEXT_DAY}: {len(INDEX_IDS)} levels appended" in result.stdout
+    assert f"{second_day}: {len(INDEX_IDS)} levels appended" in result.stdout
+    ledger = Ledger(out / "ledger").current()
+    assert ledger.filter(pl.col("date") > PUBLISHED_THROUGH).group_by("date").len().sort("date").rows() == [
+        (NEXT_DAY, len(INDEX_IDS)), (second_day, len(INDEX_IDS))]
+    again = run_cli("run", *arguments)
+    assert again.exit_code == 0 and "nothing to do" in again.stdout
+    assert len(Ledger(out / "ledger").parts()) == len(Ledger(setup["published"] / "ledger").parts()) + 2
+
+    # past the data's end: one line naming the data's last date (exit 2)
+    past = run_cli("run", "--date", "2024-07-10", *arguments)
+    assert_user_error(past, "2024-07-10 is after the end of the data", "the data ends on 2024-07-02")
+
+
+def test_an_already_published_date_returns_before_loading_the_data(setup, tmp_path):
+    out = fresh(setup, tmp_path)
+    started = time.perf_counter()
+    result = run_cli("run", "--date", PUBLISHED_THROUGH.isoformat(), "--data", tmp_path / "no-such-data",
+                     "--out", out, "--no-publish")
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    assert "already published; nothing to do" in result.stdout and elapsed < 1.0
+    earlier = run_cli("run", "--date", "2024-06-03", "--data", tmp_path / "no-such-data", "--out", out)
+    assert earlier.exit_code == 0 and "already published" in earlier.stdout
+
+
+def test_the_release_report_of_a_run_matches_the_ledger(setup, tmp_path):
+    out = fresh(setup, tmp_path)
+    result = run_cli(*run_args(setup, out, NEXT_DAY), "--no-publish")
+    assert result.exit_code == 0, result.output
+    assert f"Release report {NEXT_DAY}: {len(INDEX_IDS)} indexes" in result.stdout
+    report = json.loads((out / "reports" / f"{NEXT_DAY}.json").read_text())
+    assert (out / "reports" / f"{NEXT_DAY}.txt").read_text().startswith("index")
+    ledger = Ledger(out / "ledger").current()
+    today = {row["index_id"]: row for row in ledger.filter(pl.col("date") == NEXT_DAY).iter_rows(named=True)}
+    before = {row["index_id"]: row for row in ledger.filter(pl.col("date") == PUBLISHED_THROUGH).iter_rows(named=True)}
+    assert sorted(entry["index"] for entry in report["indexes"]) == sorted(INDEX_IDS) and report["held"] is False
+    for entry in report["indexes"]:
+        index_id = entry["index"]
+        assert entry["level"] == today[index_id]["official_level"]
+        assert entry["daily_change"] == today[index_id]["daily_return"]
+        assert (entry["previous_date"], entry["previous_level"]) == (
+            str(PUBLISHED_THROUGH), before[index_id]["official_level"])
+        assert entry["flagged"] == (abs(entry["daily_change"]) > entry["threshold"])
+    # 2024-07-01 is the first session of July: the composites' July weights take effect at its close
+    assert {entry["index"]: entry["rebalanced"] for entry in report["indexes"]}["LO-ER"] is True
+
+
+def test_a_held_day_is_published_only_by_its_release(setup, tmp_path):
+    out = fresh(setup, tmp_path)
+    levels_before = (out / "levels" / "LO-ER.csv").read_bytes()
+    held = run_cli(*run_args(setup, out, NEXT_DAY), "--hold-on-flags", "--review-threshold", "0")
+    assert held.exit_code == 0, held.output
+    assert "held for review: nothing published" in held.stdout
+    assert (out / "levels" / "LO-ER.csv").read_bytes() == levels_before
+    assert json.loads((out / "reports" / f"{NEXT_DAY}.json").read_text())["held"] is True
+    rows = Ledger(out / "ledger").current().filter(pl.col("date") == NEXT_DAY)
+    assert rows.height == len(INDEX_IDS) and not rows.get_column("released").any()
+    # no run (nor rebuild) while a day is held
+    refused = run_cli(*run_args(setup, out, dt.date(2024, 7, 2)))
+    assert_user_error(refused, f"{NEXT_DAY} is held for review", "indexcalc release --date")
+
+    released = run_cli("release", "--date", NEXT_DAY.isoformat(), "--by", "A. Checker", "--data", setup["data"],
+                       "--catalogue", setup["catalogue"], "--out", out)
+    assert released.exit_code == 0, released.output
+    assert f"{NEXT_DAY}: {len(INDEX_IDS)} levels released by A. Checker" in released.stdout
+    ledger = Ledger(out / "ledger")
+    current = ledger.current()
+    assert current.get_column("released").all() and current.filter(pl.col("date") > NEXT_DAY).is_empty()
+    record = current.filter(pl.col("date") == NEXT_DAY)
+    assert set(record.get_column("reason")) == {"released by A. Checker"}
+    assert ledger.read_all().filter(pl.col("date") == NEXT_DAY).height == 2 * len(INDEX_IDS)
+    # exactly the held day is published, with its held (official) levels
+    levels = pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True)
+    assert levels.get_column("date").max() == NEXT_DAY
+    held_level = rows.filter(pl.col("index_id") == "LO-ER").get_column("official_level").item()
+    assert levels.filter(pl.col("date") == NEXT_DAY).get_column("level").item() == held_level
+    again = run_cli("release", "--date", NEXT_DAY.isoformat(), "--by", "B", "--data", setup["data"],
+                    "--catalogue", setup["catalogue"], "--out", out)
+    assert_user_error(again, f"nothing is held for review on {NEXT_DAY}")

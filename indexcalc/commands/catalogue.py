@@ -17,7 +17,9 @@ def catalogue_rows(specs, synthetic: bool = False) -> list[dict]:
     for spec in specs:
         family = getattr(spec, "family", None) or spec.kind
         sector = getattr(spec, "sector_label", None) or (",".join(spec.sectors) if spec.sectors else "all")
-        universe = ",".join(spec.universe) if spec.universe else "all roots" + (f" in {sector}" if spec.sectors else "")
+        single = getattr(spec, "root", None)  # a single-root strategy trades its root whatever its universe
+        universe = single or (",".join(spec.universe) if spec.universe
+                              else "all roots" + (f" in {sector}" if spec.sectors else ""))
         rows.append(
             {
                 "id": spec.id,

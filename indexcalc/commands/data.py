@@ -134,8 +134,11 @@ def check(path: Path | None, data_format: str | None, roll: str | None, max_disr
     show_default=True,
     help="Count gaps between trading days longer than this many calendar days.",
 )
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as JSON (one object per root, every column, fractions as fractions).")
 def quality(
-    path: Path | None, data_format: str | None, jump_sigmas: float, jump_fraction: float, max_gap_days: int
+    path: Path | None, data_format: str | None, jump_sigmas: float, jump_fraction: float, max_gap_days: int,
+    as_json: bool,
 ) -> None:
     """Print a data-quality report per root: date range, years, rows, contracts, trading days,
     longest gap between trading days, gaps over the threshold, suspicious jumps and the worst one.
@@ -144,7 +147,38 @@ def quality(
     """
     market = load_market(path, data_format, not_after=run_today())
     spec = QualitySpec(jump_sigmas=jump_sigmas, jump_fraction=jump_fraction, max_gap_days=max_gap_days)
-    click.echo(format_table(quality_report(market, spec)))
+    report = quality_report(market, spec)
+    if as_json:
+        click.echo(report.write_json())
+        return
+    click.echo(format_table(quality_table(report, max_gap_days)))
+
+
+def quality_table(report: pl.DataFrame, max_gap_days: int) -> pl.DataFrame:
+    """The quality report for reading: short headers, thousands separators, the longest gap
+    with its end date, the worst jump as a signed percentage with its contract and date."""
+    def thousands(column: str) -> pl.Expr:  # display only: one row per root
+        return pl.col(column).map_elements(lambda value: f"{value:,}", return_dtype=pl.String)
+
+    worst = pl.format(
+        "{}% {} on {}",
+        (pl.col("worst_jump") * 100).round(1).cast(pl.String),
+        pl.col("worst_jump_contract").cast(pl.String),
+        pl.col("worst_jump_date").cast(pl.String),
+    )
+    return report.select(
+        "root",
+        pl.col("first").alias("from"),
+        pl.col("last").alias("to"),
+        pl.col("years").round(1).cast(pl.String).alias("years"),
+        thousands("rows").alias("rows"),
+        pl.col("contracts").cast(pl.String),
+        thousands("trading_days").alias("days"),
+        pl.format("{}d to {}", pl.col("longest_gap_days"), pl.col("longest_gap_end")).alias("longest gap"),
+        pl.col("gaps").cast(pl.String).alias(f"gaps > {max_gap_days}d"),
+        pl.col("jumps").cast(pl.String),
+        pl.when(pl.col("jumps") > 0).then(worst).alias("worst jump"),
+    )
 
 
 @data.group("import")

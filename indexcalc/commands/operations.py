@@ -46,11 +46,11 @@ def _notice(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _progress(enabled: bool, description: str):
+def _progress(enabled: bool, description: str, total: int | None = None):
     """A progress bar on stderr, drawn only on a terminal after a second of work."""
     from indexcalc.progress import DelayedProgress
 
-    return DelayedProgress(total=None, description=description, enabled=enabled)
+    return DelayedProgress(total=total, description=description, enabled=enabled)
 
 
 def _workers(specs) -> int:
@@ -69,6 +69,37 @@ _progress_option = click.option("--progress/--no-progress", default=True, show_d
                                 help="Progress bar on a terminal when the run takes longer than a second.")
 
 
+_review_threshold_option = click.option(
+    "--review-threshold", type=click.FloatRange(min=0), default=None,
+    help="Flag for review every index whose daily change exceeds this fraction (default: the family's "
+         "threshold, e.g. 0.03 for momentum).")
+
+
+def _thresholds(review_threshold: float | None) -> dict[str, float] | None:
+    from indexcalc.release import REVIEW_THRESHOLDS
+
+    return None if review_threshold is None else {kind: review_threshold for kind in REVIEW_THRESHOLDS}
+
+
+def _hold(specs, market, review_threshold: float | None):
+    from indexcalc.release import review_hold
+
+    return review_hold(specs, market, _thresholds(review_threshold))
+
+
+def _release_report(out_dir: Path, market, specs, date: dt.date, review_threshold: float | None,
+                    held: bool = False) -> None:
+    """Print the release report of ``date`` and write it to OUT/reports/DATE.json and .txt."""
+    from indexcalc.pipeline import computable
+    from indexcalc.release import ledger_report, print_report, write_report
+
+    usable, _ = computable(specs, market.up_to(date))
+    report = ledger_report(out_dir, market, usable, date, _thresholds(review_threshold))
+    paths = write_report(report, date, out_dir, held)
+    print_report(report, date, held)
+    click.echo(f"release report: {paths[1]}")
+
+
 def _report_skipped(skipped) -> None:
     for index in skipped:
         _notice(f"skipped {index.index_id}: {index.reason}")
@@ -81,9 +112,12 @@ def _report_notices(notices) -> None:
 
 
 @main.command("run")
-@click.option("--date", "run_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="The business day to compute and publish (YYYY-MM-DD).")
-@click.option("--catch-up", is_flag=True, help="First run every unpublished business day before DATE, in order.")
+@click.option("--date", "run_date", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The business day to compute and publish (YYYY-MM-DD). Default: the last session in the "
+                   "data, after every unpublished session before it.")
+@click.option("--catch-up", is_flag=True,
+              help="With --date: first run every unpublished business day before DATE, in order "
+                   "(always done without --date).")
 @click.option("--calendar", "calendar_source", type=click.Choice(["exchange", "data"]), default=None,
               help="Index calendar: exchange business days of the roots in use, or the dates in the data. "
                    "Default: exchange for the embedded market, data with --data.")
@@ -95,29 +129,50 @@ def _report_notices(notices) -> None:
               help="Republish the files (levels, weights, tables, factsheets), or append to the ledger only: "
                    "a day inside a month is then continued from the stored state in under a second, and "
                    "running the same date again later publishes it.")
+@click.option("--hold-on-flags", is_flag=True,
+              help="When the release report flags a move, append the day to the ledger held for review and "
+                   "publish nothing until `indexcalc release --date DATE`.")
+@_review_threshold_option
 @_progress_option
-def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data_path: Path | None,
+def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | None, data_path: Path | None,
         data_format: str | None, catalogue_dir: Path | None, out_dir: Path, carry_forward: bool,
-        publish: bool, progress: bool) -> None:
-    """Compute DATE's levels of every catalogue index from the stored state and the data up to
-    DATE, append them to the ledger and republish the files. Running a published date again
+        publish: bool, hold_on_flags: bool, review_threshold: float | None, progress: bool) -> None:
+    """Compute the levels of every catalogue index from the stored state and the data, append
+    them to the ledger and republish the files. Without --date: every unpublished session up
+    to the last one in the data; with --date DATE: that day. Running a published date again
     appends nothing (and republishes, which also repairs the files of an interrupted run)."""
     from indexcalc.data.load import load_market
-    from indexcalc.operations import run_daily
+    from indexcalc.operations import LEDGER_FOLDER, last_session, published_already, run_daily
 
     today = run_today()
-    if run_date.date() > today:
+    if run_date is not None and run_date.date() > today:
         raise DataError(f"--date {run_date.date()} is after today {today}: a future date cannot be published")
+    if run_date is not None and published_already(out_dir, run_date.date(), publish):
+        click.echo(f"{run_date.date()} was already published; nothing to do")
+        return
     market = load_market(data_path, data_format, not_after=today)
     source = calendar_source or ("data" if data_path is not None else "exchange")
     specs = _specs(catalogue_dir)
+    if run_date is None:
+        from indexcalc.ledger import Ledger
+
+        day = last_session(market, specs, source)
+        published_through = Ledger(out_dir / LEDGER_FOLDER).last_date()
+        if published_through is not None and published_through >= day:
+            click.echo(f"published through {published_through}, the last session in the data ({day}): nothing to do")
+            return
+        run_date, catch_up = dt.datetime.combine(day, dt.time()), True
     with _progress(progress, f"run {run_date.date()}") as bar:
         outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
                             calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
-                            disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance)
+                            disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance,
+                            hold=_hold(specs, market, review_threshold) if hold_on_flags else None,
+                            on_total=bar.set_total)
     _report_skipped(outcome.skipped)
     _report_notices(outcome.notices)
     date = outcome.date
+    if outcome.appended.get(date) or outcome.republished:
+        _release_report(out_dir, market, specs, date, review_threshold, outcome.held)
     if outcome.already_published and not outcome.republished:
         click.echo(f"{date} was already published; nothing to do")
         return
@@ -128,7 +183,8 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
     for day, rows in outcome.appended.items():
         if day != date:
             click.echo(f"caught up {day}: {rows} levels appended ({how(day)})")
-    published = f"{out_dir} republished" if outcome.republished else "files not republished (--no-publish)"
+    published = (f"{out_dir} republished" if outcome.republished
+                 else "held for review: nothing published" if outcome.held else "files not republished (--no-publish)")
     if outcome.already_published:
         click.echo(f"{date} was already published: nothing appended; {published}")
     else:
@@ -147,9 +203,11 @@ def run(run_date: dt.datetime, catch_up: bool, calendar_source: str | None, data
 @click.option("--reason", default=None,
               help="Why the published levels are restated or the indexes retired (stored in the ledger).")
 @_carry_forward_option
+@_review_threshold_option
 @_progress_option
 def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
                     restate: bool, retire: tuple[str, ...], reason: str | None, carry_forward: bool,
+                    review_threshold: float | None,
                     progress: bool) -> None:
     """Recompute every catalogue index over the full history and publish it. The first rebuild
     creates the ledger; later ones append dates not yet published and compare the rest: if a
@@ -168,7 +226,9 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
         raise StateError("--reason is only used with --restate or --retire")
     market = load_market(data_path, data_format, not_after=run_today())
     specs = _specs(catalogue_dir)
-    with _progress(progress, "rebuild") as bar:
+    from indexcalc.operations import rebuild_steps
+
+    with _progress(progress, "rebuild", rebuild_steps(specs, market)) as bar:
         outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
                           retire=retire, retire_reason=reason if retire else None,
                           workers=_workers(specs), disruption="carry_forward" if carry_forward else "rules",
@@ -179,6 +239,12 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
         for record in outcome.retired.iter_rows(named=True):
             click.echo(f"retired {record['index_id']} on {record['date']}: {record['reason']} (its levels up to "
                        f"{record['last_date']} and its files stay published)")
+    from indexcalc.ledger import Ledger
+    from indexcalc.operations import LEDGER_FOLDER
+
+    last = Ledger(out_dir / LEDGER_FOLDER).last_date()
+    if last is not None:
+        _release_report(out_dir, market, specs, last, review_threshold)
     if outcome.initial:
         click.echo(f"initial publication: {outcome.appended} levels in {out_dir / 'ledger'}; {out_dir} published")
         return
@@ -204,7 +270,8 @@ def _parse_as_of(value: str | None) -> dt.datetime | None:
               help="Show the levels as published at this time (ISO date-time; without a zone: UTC). Default: now.")
 @_out_option
 def history(index_id: str, as_of: str | None, out_dir: Path) -> None:
-    """Print INDEX's levels as published at a time: CSV ``date,level,version,run_time``."""
+    """Print INDEX's levels as published at a time, as CSV with the columns date, level (the
+    official level), version, run_time and calculated_level (full precision)."""
     import polars as pl
 
     from indexcalc.operations import LEDGER_FOLDER, published_history
@@ -212,3 +279,25 @@ def history(index_id: str, as_of: str | None, out_dir: Path) -> None:
     frame = published_history(out_dir / LEDGER_FOLDER, index_id, _parse_as_of(as_of))
     frame = frame.with_columns(pl.col("run_time").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
     click.echo(frame.write_csv(), nl=False)
+
+
+@main.command("release")
+@click.option("--date", "release_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day held for review (by `run --hold-on-flags`) to publish.")
+@click.option("--by", "released_by", required=True, help="Who releases the day (recorded in the ledger).")
+@market_options
+@_catalogue_option
+@_out_option
+@_carry_forward_option
+def release_command(release_date: dt.datetime, released_by: str, data_path: Path | None, data_format: str | None,
+                    catalogue_dir: Path | None, out_dir: Path, carry_forward: bool) -> None:
+    """Publish a day held for review: the four-eyes step after `run --hold-on-flags`. The held
+    levels are recorded as released in the ledger (who, when) and the files are published."""
+    from indexcalc.data.load import load_market
+    from indexcalc.release import release
+
+    market = load_market(data_path, data_format)
+    specs = _specs(catalogue_dir)
+    rows = release(market, specs, release_date.date(), out_dir, _stamp(), released_by, workers=_workers(specs),
+                   disruption="carry_forward" if carry_forward else "error")
+    click.echo(f"{release_date.date()}: {rows.height} levels released by {released_by}; {out_dir} published")

@@ -41,8 +41,8 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     than 5 consecutive such sessions of a root stop the run naming root, contract and dates,
     unless --carry-forward (docs/design.md section 2).
 
-    A folder that holds a ledger of published levels is refused: there ``indexcalc rebuild``
-    and ``indexcalc run`` publish, so that the files always show the ledger's levels. While
+    A folder that holds a ledger of published levels is refused: there `indexcalc rebuild`
+    and `indexcalc run` publish, so that the files always show the ledger's levels. While
     another run, rebuild or publish writes OUT, publish is refused at once (exit code 2)."""
     from indexcalc.data.load import load_market
     from indexcalc.ledger import Ledger, output_lock
@@ -60,7 +60,10 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
         click.echo(f"skipped {index.index_id}: {index.reason}", err=True)
     if not specs:
         raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
-    with DelayedProgress(total=None, description="computing", enabled=progress) as bar:
+    from indexcalc.operations import rebuild_steps
+
+    with DelayedProgress(total=rebuild_steps(specs, market, publish=False), description="computing",
+                         enabled=progress) as bar:
         results = rebuild_all(market, specs, on_step=bar.advance,
                               disruption="carry_forward" if carry_forward else "rules")
     # The folder's writer lock (shared with rebuild and run) around everything that writes, and

@@ -10,6 +10,8 @@ Layout of a publication folder (``outputs/`` by default)::
     levels/all_levels.parquet           index_id,date,level,daily_return of every index
     levels/metadata.json                synthetic (true on the embedded market) and the files
     weights/INDEX.csv                   the weights behind the levels
+    holdings/INDEX.csv                  contracts held per 1,000,000 USD (composite indexes)
+    api/catalogue.json, api/INDEX/*.json  the machine-readable feed (:mod:`indexcalc.publish.api`)
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
 
 The publication is written to a staging folder, which becomes ``versions/N``; the entries above
@@ -36,6 +38,8 @@ from indexcalc.data.market import MarketData
 from indexcalc.atomic import atomic_write_text, publish_directory
 from indexcalc.errors import OutputError
 from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
+from indexcalc.publish.api import write_api
+from indexcalc.publish.holdings import write_holdings
 from indexcalc.publish.levels import write_data_files
 from indexcalc.publish.methodology import render_methodology
 from indexcalc.progress import DelayedProgress
@@ -218,6 +222,8 @@ def write_publication(
     is then partly written (callers write into a staging folder and drop it).
     """
     write_data_files(results, out_dir, synthetic=market.synthetic)
+    write_holdings(results, market, inputs, out_dir)
+    write_api(results, out_dir)
     if progress:
         progress.advance("levels, weights and tables")
 

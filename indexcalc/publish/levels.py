@@ -35,8 +35,10 @@ SYNTHETIC_MARKET_TEXT = (
 )
 REAL_MARKET_TEXT = "imported market data"
 WEIGHT_KEYS = ("date", "effective_date", "root")
-RESERVED_FOLDERS = frozenset({"levels", "weights", "factsheets", "methodology", "ledger", "index.html", "versions",
-                              "current", "restatements"})
+RESERVED_FOLDERS = frozenset(
+    {"levels", "weights", "factsheets", "methodology", "ledger", "index.html", "holdings", "api", "reports", "versions",
+     "current", "restatements"}
+)
 """Folders of a publication that a family table may not be named after."""
 
 

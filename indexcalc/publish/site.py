@@ -16,7 +16,8 @@ KIND_TITLES = {
 
 def site_rows(results: dict[str, IndexResult]) -> list[dict]:
     """One row per index, in catalogue order: ``id, name, kind, return_type, date, level,
-    day_return`` (the last daily return) and ``ytd`` (:func:`analytics.period_returns`)."""
+    day_return`` (the last daily return), ``ytd`` (:func:`analytics.period_returns`) and
+    ``holdings`` (a composite index: its contract holdings file is published)."""
     rows = []
     for index_id, result in results.items():
         levels = result.levels.sort("date")
@@ -33,6 +34,7 @@ def site_rows(results: dict[str, IndexResult]) -> list[dict]:
                 "level": last["level"],
                 "day_return": last["daily_return"],
                 "ytd": ytd,
+                "holdings": bool(result.axis_roots),
             }
         )
     return rows

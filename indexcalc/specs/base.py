@@ -58,6 +58,7 @@ class IndexSpecBase(Frozen):
     sectors: tuple[Sector, ...] | None = None
     roll: RollRule = WindowRoll()
     implementation_lag: int = Field(1, ge=0, le=5, description="business days from fixing to effect")
+    precision: int = Field(4, ge=0, le=10, description="decimals of the official (published) level")
 
     def select_roots(self, instruments: dict) -> list[str]:
         """The roots this index may hold, from the universe and sector filters."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import polars as pl
@@ -87,6 +88,14 @@ def test_quality_command_prints_the_report(tmp_path):
     result = run_cli("data", "quality", path, "--jump-sigmas", "7")
     assert result.exit_code == 0, result.output
     header, *lines = result.stdout.splitlines()
-    assert header.split()[:3] == ["root", "first", "last"]
-    cl = dict(zip(header.split(), lines[0].split()))
-    assert (cl["root"], cl["longest_gap_days"], cl["jumps"], cl["worst_jump_date"]) == ("CL", "13", "1", "2020-01-20")
+    assert header.split()[:3] == ["root", "from", "to"] and len(header) < 130
+    cl, gc = lines
+    # CL: the longest gap is 13 days, ending 2020-01-20; one jump of +12% in 202003 (hand-made rows)
+    assert cl.split()[0] == "CL" and "13d to 2020-01-20" in cl and cl.endswith("12.0% 202003 on 2020-01-20")
+    assert gc.split()[0] == "GC" and gc.split()[-1] == "-"
+
+    as_json = run_cli("data", "quality", path, "--jump-sigmas", "7", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    rows = {row["root"]: row for row in json.loads(as_json.stdout)}
+    assert (rows["CL"]["longest_gap_days"], rows["CL"]["jumps"], rows["CL"]["worst_jump_date"]) == (13, 1, str(D5))
+    assert rows["CL"]["worst_jump"] == pytest.approx(0.12) and rows["GC"]["worst_jump_date"] is None

@@ -247,8 +247,10 @@ def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledg
     result = CliRunner().invoke(main, ["publish", "--catalogue", str(catalogue), "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "published 3 indexes" in result.output
-    assert sorted(path.name for path in out.iterdir()) == [".lock", "current", "factsheets", "index.html", "ledger",
-                                                            "levels", "methodology", "versions", "weights"]  # .lock: the writer lock
+    assert sorted(path.name for path in out.iterdir()) == [".lock", "api", "current", "factsheets", "holdings",
+                                                            "index.html", "ledger", "levels", "methodology", "versions",
+                                                            "weights"]  # .lock: the writer lock
+    assert sorted(path.name for path in (out / "holdings").iterdir()) == ["T-LO-ER.csv", "T-LS-ER.csv", "T-LS-TR.csv"]
     assert (out / "ledger" / "part.parquet").read_text() == "kept"
     # the ER index is compared with the ER Long-Only index; no TR Long-Only index exists
     assert "Long-Only reference: Test Long-Only ER (T-LO-ER)" in (out / "factsheets" / "T-LS-ER.html").read_text()

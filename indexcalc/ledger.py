@@ -408,7 +408,9 @@ def _read_part(part: Path, schema: dict[str, pl.DataType] = LEDGER_SCHEMA) -> pl
     foreign) is a StateError naming the part file: the ledger is the user's state, so the
     error says which file to restore from a backup (parts are never rewritten)."""
     try:
-        frame = _with_late_columns(pl.read_parquet(part))
+        frame = pl.read_parquet(part)
+        if schema is LEDGER_SCHEMA:
+            frame = _with_late_columns(frame)
         return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
     except Exception as error:  # noqa: BLE001 - a damaged or foreign part is a state problem, not a bug
         cause = " ".join(str(error).split())[:160] or type(error).__name__

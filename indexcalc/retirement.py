@@ -35,6 +35,8 @@ NOT_CARRIED = frozenset({"ledger", "restatements"})
 """Folders of an output folder whose files are not a published index's files."""
 FACTSHEETS_FOLDER = "factsheets"
 LEVELS_FOLDER = "levels"
+_SHOWN_LEVEL = pl.col("official_level").alias("level")
+"""The level a publication shows: the official one (:mod:`indexcalc.official`)."""
 NOTE_PATTERN = re.compile(r'<p class="note retired"[^>]*>.*?</p>\n?', re.S)
 """A retirement note already on a factsheet (replaced, not repeated, when carried over)."""
 
@@ -131,7 +133,7 @@ def retired_results(
     results = {}
     for record in retired.iter_rows(named=True):
         spec = specs.get(record["index_id"])
-        levels = published.filter(pl.col("index_id") == record["index_id"]).select("date", "level", "daily_return")
+        levels = published.filter(pl.col("index_id") == record["index_id"]).select("date", _SHOWN_LEVEL, "daily_return")
         if spec is None or levels.is_empty():
             continue
         named = spec.model_copy(update={"name": f"{spec.name} (retired on {record['date']:%d %B %Y})"})
@@ -174,13 +176,13 @@ def carry_retired_files(
                     atomic_write_text(target, with_retirement_note(path.read_text(encoding="utf-8"), record))
                 else:
                     shutil.copyfile(path, target)
-        levels = published.filter(pl.col("index_id") == index_id).select("date", "level", "daily_return").sort("date")
+        levels = published.filter(pl.col("index_id") == index_id).select("date", _SHOWN_LEVEL, "daily_return").sort("date")
         if levels.height:
             atomic_write_csv(staging / LEVELS_FOLDER / f"{index_id}.csv", levels)
     kept = retired_results(retired, published, specs)
     live = all_levels(results)
     carried = published.filter(
         pl.col("index_id").is_in(retired.get_column("index_id").to_list())
-    ).select("index_id", "date", "level", "daily_return")
+    ).select("index_id", "date", _SHOWN_LEVEL, "daily_return")
     atomic_write_parquet(staging / LEVELS_FOLDER / ALL_LEVELS_FILE, pl.concat([live, carried.cast(live.schema)]))
     atomic_write_text(staging / "index.html", render_site_index({**results, **kept}))

@@ -34,11 +34,19 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN, TICKLEFT, TICKRIGHT
 from matplotlib.patches import Polygon, Rectangle
-from matplotlib.ticker import FormatStrFormatter, MaxNLocator, ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter, FuncFormatter, LogLocator, MaxNLocator, ScalarFormatter
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
 LINE_COLOUR = "#1f4e79"
+REFERENCE_COLOUR = "#9aa3b2"
+BACKTEST_COLOUR = "#eef1f5"
 DRAWDOWN_COLOUR = "#b03a2e"
+UP_COLOUR = "#1b7a3d"
+PHONE_TEXT_PX = 10.5
+"""Smallest chart text on a phone, css px: each chart carries ``--phone-font``, the font size in
+its own units that renders at this size when the chart is :data:`PHONE_CHART_PX` wide."""
+PHONE_CHART_PX = 366.0
+"""Width of a chart on a 390 px phone (the page's side padding taken off)."""
 LINE_MARGINS = (0.75, 0.15, 0.1, 0.3)
 """Left, right, top, bottom margins of the line charts, inches."""
 LINE_WIDTH = 7.5
@@ -104,7 +112,12 @@ def _svg(figure: Figure, name: str, label: str) -> str:
         metadata_end = text.index("</metadata>", metadata_start) + len("</metadata>")
         text = text[:metadata_start] + text[metadata_end:].lstrip()
     text = re.sub(r'(<svg[^>]*?) width="[^"]*" height="[^"]*"', r"\1", text, count=1)
-    text = text.replace("<svg ", f'<svg class="chart" role="img" aria-label="{label}" ', 1)
+    # the font size (chart units) that renders at PHONE_TEXT_PX when the chart is PHONE_CHART_PX wide
+    units_wide = figure.get_figwidth() * 72.0
+    phone_font = max(PHONE_TEXT_PX * units_wide / PHONE_CHART_PX, matplotlib.rcParams["font.size"])
+    text = text.replace(
+        "<svg ", f'<svg class="chart" role="img" aria-label="{label}" style="--phone-font: {phone_font:.1f}px" ', 1
+    )
     ids = set(_ID.findall(text))
     if ids:
         # one pass over the text; only ids defined in this chart are prefixed
@@ -211,17 +224,78 @@ def _grid_labels(axes, column_labels: list[str], row_labels: list[str], rotate_c
             axes.text(-0.01, row, label, transform=left, ha="right", va="center")
 
 
-def level_chart(levels: pl.DataFrame, name: str = "level") -> str:
-    """Index level since inception (min/max decimated, :func:`min_max_decimation`)."""
+def _log_locator(low: float, high: float):
+    """Ticks of a log-scale level axis: 1, 2, 5 x 10^k over a wide range, evenly spaced values
+    (five at most) over a narrow one, where powers of ten would leave the axis bare."""
+    if low > 0 and high / low >= 4.0:
+        return LogLocator(base=10.0, subs=(1.0, 2.0, 5.0))
+    return MaxNLocator(5)
+
+
+def level_chart(
+    levels: pl.DataFrame,
+    name: str = "level",
+    reference: pl.DataFrame | None = None,
+    reference_label: str = "",
+    launch_date=None,
+    label: str = "",
+) -> str:
+    """Index level since inception on a log scale (equal heights are equal percentage moves),
+    min/max decimated (:func:`min_max_decimation`). ``reference``: a second index's levels
+    (the Long-Only reference) rebased to the index's first level and drawn beside it in grey;
+    ``launch_date``: the history before it is shaded and labelled back-tested."""
     left, right = LINE_MARGINS[:2]
-    dates, values = _decimated(levels.sort("date").select("date", "level"), "level", LINE_WIDTH - left - right)
+    ordered = levels.sort("date").select("date", "level")
+    dates, values = _decimated(ordered, "level", LINE_WIDTH - left - right)
     with matplotlib.rc_context(STYLE):
         figure = _figure(LINE_WIDTH, 2.8, LINE_MARGINS)
         axes = figure.add_subplot()
-        axes.plot(dates, values, color=LINE_COLOUR, linewidth=1.1)
+        axes.set_yscale("log")
+        if reference is not None and reference.height and ordered.height:
+            first_date, first_level = ordered.row(0)
+            window = reference.sort("date").filter(pl.col("date") >= first_date).select("date", "level")
+            if window.height:
+                scaled = window.with_columns(pl.col("level") * (first_level / window.get_column("level")[0]))
+                reference_dates, reference_values = _decimated(scaled, "level", LINE_WIDTH - left - right)
+                axes.plot(reference_dates, reference_values, color=REFERENCE_COLOUR, linewidth=0.9,
+                          label=reference_label or "reference")
+        axes.plot(dates, values, color=LINE_COLOUR, linewidth=1.1, label=label or "index")
         axes.margins(x=0.01)
-        _draw_line_axes(figure, axes, MaxNLocator(5), "index level")
+        low, high = axes.get_ylim()
+        if launch_date is not None and ordered.height and ordered.get_column("date")[0] < launch_date:
+            start = date2num(ordered.get_column("date")[0])
+            axes.axvspan(start, date2num(launch_date), color=BACKTEST_COLOUR, zorder=0, linewidth=0)
+            axes.text(start, 0.03, " back-tested", transform=axes.get_xaxis_transform(), ha="left", va="bottom",
+                      color="#5b6475")
+        if reference is not None:
+            axes.legend(loc="upper left", frameon=False, ncols=2, handlelength=1.5)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 10 else f"{value:g}"))
+        axes.yaxis.set_minor_locator(MaxNLocator(1))
+        _draw_line_axes(figure, axes, _log_locator(low, high), "index level (log scale)")
         return _svg(figure, name, "Index level since inception")
+
+
+def sector_chart(sector_weights: pl.DataFrame, name: str = "sectors") -> str:
+    """Long and short weight per sector (``sector, long, short`` fractions; ``label`` used for
+    the names when present) as horizontal bars in percent, long to the right, short to the left."""
+    labels = (sector_weights.get_column("label") if "label" in sector_weights.columns
+              else sector_weights.get_column("sector")).to_list()
+    longs = (sector_weights.get_column("long") * 100.0).to_numpy()
+    shorts = (sector_weights.get_column("short") * 100.0).to_numpy()
+    rows = max(len(labels), 1)
+    with matplotlib.rc_context(STYLE | {"axes.grid": False}):
+        figure = _figure(5.0, 0.45 + 0.32 * rows, (1.2, 0.2, 0.1, 0.35))
+        axes = figure.add_subplot()
+        positions = np.arange(len(labels))[::-1]
+        axes.barh(positions, longs, color=UP_COLOUR, height=0.6)
+        axes.barh(positions, shorts, color=DRAWDOWN_COLOUR, height=0.6)
+        axes.axvline(0.0, color="#5b6475", linewidth=0.8)
+        axes.set_yticks(positions, labels)
+        axes.xaxis.set_major_locator(MaxNLocator(5))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+        axes.tick_params(axis="y", length=0)
+        axes.spines["left"].set_visible(False)
+        return _svg(figure, name, "Weights by sector")
 
 
 def drawdown_chart(drawdowns: pl.DataFrame, name: str = "drawdown") -> str:
@@ -310,7 +384,8 @@ def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to
         if len(years) <= annotate_up_to_years:
             for (row, column), value in np.ndenumerate(grid):
                 if np.isfinite(value):
-                    axes.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
+                    axes.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7,
+                              gid=f"cell{row}_{column}")
         _colour_bar(figure, axes, image, 7.5 - 1.0, [-bound, -bound / 2, 0.0, bound / 2, bound],
                     FormatStrFormatter("%g"), "monthly return (%)")
         return _svg(figure, name, "Monthly returns heatmap")
@@ -333,7 +408,7 @@ def correlation_heatmap(matrix: pl.DataFrame, name: str = "correlation") -> str:
         for (row, column), value in np.ndenumerate(values):
             if np.isfinite(value):
                 axes.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8,
-                          color="white" if abs(value) > 0.6 else "black")
+                          color="white" if abs(value) > 0.6 else "black", gid=f"cell{row}_{column}")
         _colour_bar(figure, axes, image, size + 1.8 - 0.9, [-1.0, -0.5, 0.0, 0.5, 1.0], ScalarFormatter(), None)
         return _svg(figure, name, "Correlation matrix")
 

@@ -32,8 +32,10 @@ TABLE_TAIL_ROWS = 10
 """Rows shown of a table with one row per date (the CSV has them all)."""
 TABLE_MAX_ROWS = 60
 """Most rows shown of any other table."""
-FACTSHEET_YEARS = 10
+FACTSHEET_YEARS = 8
 """Calendar years of the factsheet's year table and monthly heatmap (the detail page has all)."""
+FACTSHEET_WEIGHTS = 10
+"""Weights rows printed on the factsheet, the largest by size (the screen shows them all)."""
 WORST_DRAWDOWNS = 5
 """Episodes in the worst-drawdowns table."""
 TABLE_TITLES = {
@@ -186,7 +188,6 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "latest_return": last["daily_return"],
         "facts": [
             ("Index id", spec.id),
-            ("Kind", family_label(spec)),
             ("Return type", RETURN_TYPES[spec.return_type]),
             ("Base date", first["date"].isoformat()),
             ("Base value", f"{spec.base_value:,.2f}"),
@@ -222,7 +223,8 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "risk_free_note": "0 (excess-return index)" if risk_free is None else "3-month T-bill collateral return",
         "calendar_years": analytics.calendar_year_returns(levels).rows(named=True),
         "factsheet_years": FACTSHEET_YEARS,
-        "weights": _weights_rows(inputs, sectors, last_date),
+        "weights": sorted(_weights_rows(inputs, sectors, last_date), key=lambda row: -abs(row["weight"])),
+        "factsheet_weights": FACTSHEET_WEIGHTS,
         "weights_date": weights.get_column("date").max() if weights.height else None,
         "sector_weights": sector_table.rows(named=True),
         "is_reference": is_reference,

@@ -101,12 +101,14 @@ def test_line_chart_axes_show_matplotlibs_tick_labels():
     texts = svg_texts(svg)
     dates = levels.get_column("date")
     low, high = levels.get_column("level").min(), levels.get_column("level").max()
-    # the y labels: MaxNLocator(5) inside the view (data range plus matplotlib's 5% margins)
-    margin = (high - low) * 0.05
-    expected_y = [value for value in MaxNLocator(5).tick_values(low - margin, high + margin)
-                  if low - margin <= value <= high + margin]
+    # the y labels of the log scale: a narrow range (high / low < 4) gets MaxNLocator(5) inside
+    # the view (data range plus matplotlib's 5% margins, taken on the log scale), written in full
+    assert high / low < 4
+    ratio = (high / low) ** 0.05
+    bottom, top = low / ratio, high * ratio
+    expected_y = [value for value in MaxNLocator(5).tick_values(bottom, top) if bottom <= value <= top]
     assert len(expected_y) >= 3
-    assert all(f"{value:g}" in texts for value in expected_y), (expected_y, texts)
+    assert all(f"{value:,.0f}" in texts for value in expected_y), (expected_y, texts)
     # the x labels: the yearly ticks of the automatic date locator
     locator = AutoDateLocator()
     first, last = (dt.datetime.combine(day, dt.time()) for day in (dates[0], dates[-1]))
@@ -120,7 +122,7 @@ def test_line_chart_axes_show_matplotlibs_tick_labels():
         assert label in texts, (label, texts)
         checked += 1
     assert checked >= 3
-    assert "index level" in texts
+    assert "index level (log scale)" in texts
     assert svg.startswith('<svg class="chart" role="img" aria-label="Index level since inception"')
 
 
@@ -150,9 +152,25 @@ def test_monthly_heatmap_embeds_the_grid_unsampled_with_its_colour_bar():
     assert f"{-bound:g}" in texts or f"\N{MINUS SIGN}{bound:g}" in texts
 
 
-def test_y_labels_with_an_offset_show_the_offset_like_matplotlib():
-    # levels within 5 points of a million: matplotlib labels the last digits and shows "+1e6"
+def test_level_labels_are_written_in_full_without_an_offset():
+    # levels within 5 points of a million: a reader sees "1,000,004", not "4" and "+1e6"
     dates = pl.date_range(dt.date(2020, 1, 1), dt.date(2020, 12, 31), "1d", eager=True)
     levels = pl.DataFrame({"date": dates, "level": 1e6 + np.linspace(0.0, 5.0, dates.len())})
     texts = svg_texts(charts.level_chart(levels))
-    assert "+1e6" in texts and "4.5" in texts
+    assert "+1e6" not in texts and any(re.fullmatch(r"1,000,00\d", text) for text in texts), texts
+
+
+def test_level_chart_draws_the_reference_and_shades_the_back_test():
+    levels = long_random_levels(days=600)
+    reference = levels.with_columns(pl.col("level") * 2.0)
+    launch = levels.get_column("date")[300]
+    svg = charts.level_chart(levels, reference=reference, reference_label="LO-ER", launch_date=launch, label="LS-ER")
+    texts = svg_texts(svg)
+    assert "LO-ER" in texts and "LS-ER" in texts and "back-tested" in texts
+    assert "back-tested" not in svg_texts(charts.level_chart(levels, reference=reference))
+
+
+def test_charts_state_the_phone_font_that_renders_at_ten_pixels():
+    svg = charts.level_chart(long_random_levels(days=300))
+    # 7.5 inches = 540 units drawn 366 px wide: 10.5 px needs 10.5 * 540 / 366 = 15.5 units
+    assert 'style="--phone-font: 15.5px"' in svg

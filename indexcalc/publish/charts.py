@@ -47,7 +47,7 @@ PHONE_TEXT_PX = 10.5
 its own units that renders at this size when the chart is :data:`PHONE_CHART_PX` wide."""
 PHONE_CHART_PX = 366.0
 """Width of a chart on a 390 px phone (the page's side padding taken off)."""
-LINE_MARGINS = (0.75, 0.15, 0.1, 0.3)
+LINE_MARGINS = (0.9, 0.15, 0.1, 0.3)
 """Left, right, top, bottom margins of the line charts, inches."""
 LINE_WIDTH = 7.5
 """Width of the line charts, inches."""
@@ -209,7 +209,7 @@ def _draw_line_axes(figure: Figure, axes, y_locator, y_title: str) -> None:
     axes.xaxis.set_visible(False)
     axes.yaxis.set_visible(False)
     figure.text(YLABEL_X / figure.get_figwidth(), (axes.get_position().y0 + axes.get_position().y1) / 2, y_title,
-                rotation=90, ha="center", va="center")
+                rotation=90, ha="center", va="center", gid="ytitle")
 
 
 def _grid_labels(axes, column_labels: list[str], row_labels: list[str], rotate_columns: bool = False) -> None:
@@ -284,7 +284,7 @@ def sector_chart(sector_weights: pl.DataFrame, name: str = "sectors") -> str:
     shorts = (sector_weights.get_column("short") * 100.0).to_numpy()
     rows = max(len(labels), 1)
     with matplotlib.rc_context(STYLE | {"axes.grid": False}):
-        figure = _figure(5.0, 0.45 + 0.32 * rows, (1.2, 0.2, 0.1, 0.35))
+        figure = _figure(5.0, 0.45 + 0.32 * rows, (1.35, 0.2, 0.1, 0.35))
         axes = figure.add_subplot()
         positions = np.arange(len(labels))[::-1]
         axes.barh(positions, longs, color=UP_COLOUR, height=0.6)
@@ -354,7 +354,7 @@ def _colour_bar(figure: Figure, axes, image, left: float, ticks: list[float], fo
         axes.text(right, height, text, transform=shifted, ha="left", va="center_baseline", clip_on=False)
     if label:
         axes.text(right + COLOUR_BAR_LABEL_GAP, 0.5, label, transform=place, rotation=90, ha="center", va="center",
-                  clip_on=False)
+                  clip_on=False, gid="ytitle")
 
 
 def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to_years: int = 12) -> str:

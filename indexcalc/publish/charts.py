@@ -18,6 +18,8 @@ rest of a chart.
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import math
 import re
@@ -357,27 +359,43 @@ def _colour_bar(figure: Figure, axes, image, left: float, ticks: list[float], fo
                   clip_on=False, gid="ytitle")
 
 
-def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to_years: int = 12) -> str:
-    """Monthly returns (``year, month, monthly_return``) as a year x month grid in percent;
-    the colour scale is symmetric around 0; cells carry their value when the grid has at most
-    ``annotate_up_to_years`` rows."""
+def monthly_grid(monthly: pl.DataFrame) -> tuple[list[int], np.ndarray, float]:
+    """Years, the year x month grid of returns in percent (NaN: no return) and the colour
+    bound of :func:`monthly_heatmap`: the 98th percentile of |return|, rounded up to a whole
+    percent (at least 1), so that one extreme month does not wash out the others."""
     years = sorted(set(monthly.get_column("year").to_list()))
     grid = np.full((len(years), 12), np.nan)
-    row_of = {year: position for position, year in enumerate(years)}
-    for year, month, value in monthly.select("year", "month", "monthly_return").iter_rows():
-        if value is not None:
-            grid[row_of[year], month - 1] = value * 100.0
+    frame = monthly.select("year", "month", "monthly_return").drop_nulls()
+    if frame.height:
+        row_of = {year: position for position, year in enumerate(years)}
+        rows = np.array([row_of[year] for year in frame.get_column("year").to_list()], dtype=np.int64)
+        grid[rows, frame.get_column("month").to_numpy() - 1] = frame.get_column("monthly_return").to_numpy() * 100.0
     finite = grid[np.isfinite(grid)]
-    # the colour scale spans the 98th percentile of |return|, rounded up to a whole percent,
-    # so that one extreme month does not wash out the others
     bound = float(math.ceil(np.percentile(np.abs(finite), 98))) if finite.size else 1.0
-    bound = max(bound, 1.0)
-    row_height = 0.22 if len(years) <= annotate_up_to_years else 0.14
-    height = 0.4 + row_height * len(years)
+    return years, grid, max(bound, 1.0)
+
+
+HEATMAP_MARGINS = (0.55, 1.15, 0.1, 0.3)
+"""Left, right, top, bottom margins of the monthly heatmap, inches."""
+HEATMAP_WIDTH = 7.5
+HEATMAP_CMAP = "RdYlGn"
+
+
+def _heatmap_rows(count: int, annotate_up_to_years: int) -> tuple[float, float]:
+    """Row height and figure height (inches) of a monthly heatmap of ``count`` years."""
+    row_height = 0.22 if count <= annotate_up_to_years else 0.14
+    return row_height, 0.4 + row_height * count
+
+
+def monthly_heatmap_matplotlib(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to_years: int = 12) -> str:
+    """:func:`monthly_heatmap` drawn by matplotlib: the slow path, kept as the test oracle of
+    the fast one (same grid image bytes, same texts at the same places)."""
+    years, grid, bound = monthly_grid(monthly)
+    row_height, height = _heatmap_rows(len(years), annotate_up_to_years)
     with matplotlib.rc_context(STYLE | {"axes.grid": False}):
-        figure = _figure(7.5, height, (0.55, 1.15, 0.1, 0.3))
+        figure = _figure(HEATMAP_WIDTH, height, HEATMAP_MARGINS)
         axes = figure.add_subplot()
-        image = axes.imshow(np.ma.masked_invalid(grid), cmap="RdYlGn", aspect="auto",
+        image = axes.imshow(np.ma.masked_invalid(grid), cmap=HEATMAP_CMAP, aspect="auto",
                             norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound), interpolation="none")
         step = max(1, math.ceil(len(years) / MAX_YEAR_LABELS))
         _grid_labels(axes, list(MONTH_LABELS), [str(year) if row % step == 0 else "" for row, year in enumerate(years)])
@@ -389,6 +407,103 @@ def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to
         _colour_bar(figure, axes, image, 7.5 - 1.0, [-bound, -bound / 2, 0.0, bound / 2, bound],
                     FormatStrFormatter("%g"), "monthly return (%)")
         return _svg(figure, name, "Monthly returns heatmap")
+
+
+def _png(rgba: np.ndarray) -> str:
+    """An RGBA byte array as an inline PNG data URL (the encoding matplotlib's SVG backend uses)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="png")
+    return "data:image/png;base64,\n" + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _text(x: float, y: float, text: str, size: float, anchor: str = "middle", extra: str = "") -> str:
+    family = "'DejaVu Sans', 'Helvetica', 'Arial', sans-serif"
+    anchor_style = f"; text-anchor: {anchor}" if anchor != "start" or extra else f"; text-anchor: {anchor}"
+    return (f'<text style="font-size: {size:g}px; font-family: {family}{anchor_style}" x="{x:g}" y="{y:g}"'
+            f'{extra}>{html.escape(text)}</text>')
+
+
+CENTRE_BASELINE = 0.3645
+"""Baseline below the centre of a digit string, in em (half the digit height of DejaVu Sans),
+as matplotlib places ``va="center"`` texts."""
+TOP_BASELINE = 0.76
+"""Baseline below the top of a label, in em (``va="top"``)."""
+
+
+def monthly_heatmap(monthly: pl.DataFrame, name: str = "monthly", annotate_up_to_years: int = 12) -> str:
+    """Monthly returns (``year, month, monthly_return``) as a year x month grid in percent;
+    the colour scale is symmetric around 0 (:func:`monthly_grid`); cells carry their value when
+    the grid has at most ``annotate_up_to_years`` rows.
+
+    Written as SVG directly (an unsampled PNG of the cells, a colour bar, plain texts): the
+    same picture as :func:`monthly_heatmap_matplotlib`, which is kept as the test oracle, at
+    a fraction of the cost (matplotlib lays out every cell's text)."""
+    years, grid, bound = monthly_grid(monthly)
+    row_height, height = _heatmap_rows(len(years), annotate_up_to_years)
+    left, right, top, bottom = (margin * 72.0 for margin in HEATMAP_MARGINS)
+    width_pt, height_pt = HEATMAP_WIDTH * 72.0, height * 72.0
+    x0, x1, y0, y1 = left, width_pt - right, top, height_pt - bottom
+    cell_w, cell_h = (x1 - x0) / 12.0, (y1 - y0) / max(len(years), 1)
+    cmap = matplotlib.colormaps[HEATMAP_CMAP]
+    norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
+    cells = cmap(norm(np.ma.masked_invalid(grid)), bytes=True)
+    font = STYLE["font.size"]
+    parts = [
+        f'<svg class="chart" role="img" aria-label="Monthly returns heatmap" style="--phone-font: '
+        f'{max(PHONE_TEXT_PX * width_pt / PHONE_CHART_PX, font):.1f}px" viewBox="0 0 {width_pt:g} {height_pt:g}" '
+        'xmlns="http://www.w3.org/2000/svg" version="1.1">',
+        f'<rect width="{width_pt:g}" height="{height_pt:g}" fill="#ffffff"/>',
+    ]
+    if years:
+        parts.append(
+            f'<image width="12" height="{len(years)}" preserveAspectRatio="none" '
+            f'transform="matrix({cell_w:g} 0 0 {cell_h:g} {x0:g} {y0:g})" '
+            f'style="image-rendering:crisp-edges;image-rendering:pixelated" href="{_png(cells)}"/>'
+        )
+    for column, label in enumerate(MONTH_LABELS):
+        parts.append(_text(x0 + (column + 0.5) * cell_w, y1 + 0.01 * (y1 - y0) + TOP_BASELINE * font, label, font))
+    step = max(1, math.ceil(len(years) / MAX_YEAR_LABELS))
+    for row, year in enumerate(years):
+        if row % step == 0:
+            parts.append(_text(x0 - 0.01 * (x1 - x0), y0 + (row + 0.5) * cell_h + CENTRE_BASELINE * font, str(year),
+                               font, "end"))
+    if len(years) <= annotate_up_to_years:
+        for (row, column), value in np.ndenumerate(grid):
+            if np.isfinite(value):
+                parts.append(f'<g id="{name}-cell{row}_{column}">' + _text(
+                    x0 + (column + 0.5) * cell_w, y0 + (row + 0.5) * cell_h + CENTRE_BASELINE * 7, f"{value:.1f}", 7
+                ) + "</g>")
+    # colour bar: COLOUR_BAR_STEPS colours bottom to top, outline, ticks and labels, title
+    bar_left = (HEATMAP_WIDTH - 1.0) * 72.0
+    bar_width = COLOUR_BAR_WIDTH * 72.0
+    # stored bottom to top, as matplotlib stores it (origin "lower"), and flipped by the transform
+    steps = cmap(norm(np.linspace(-bound, bound, COLOUR_BAR_STEPS)[:, np.newaxis]), bytes=True)
+    parts.append(
+        f'<image width="1" height="{COLOUR_BAR_STEPS}" preserveAspectRatio="none" '
+        f'transform="matrix({bar_width:g} 0 0 {-(y1 - y0) / COLOUR_BAR_STEPS:g} {bar_left:g} {y1:g})" '
+        f'style="image-rendering:crisp-edges;image-rendering:pixelated" href="{_png(steps)}"/>'
+    )
+    parts.append(f'<rect x="{bar_left:g}" y="{y0:g}" width="{bar_width:g}" height="{y1 - y0:g}" fill="none" '
+                 'stroke="#000000" stroke-width="0.8"/>')
+    ticks = [-bound, -bound / 2, 0.0, bound / 2, bound]
+    formatter = FormatStrFormatter("%g")
+    formatter.create_dummy_axis()
+    formatter.axis.set_view_interval(-bound, bound)
+    for tick, label in zip(ticks, formatter.format_ticks(ticks)):
+        y = y1 - (tick + bound) / (2 * bound) * (y1 - y0)
+        parts.append(f'<path d="M {bar_left + bar_width:g} {y:g} L {bar_left + bar_width + TICK_LENGTH:g} {y:g}" '
+                     f'stroke="#000000" stroke-width="{TICK_WIDTH:g}"/>')
+        parts.append(_text(bar_left + bar_width + TICK_LENGTH + TICK_PAD, y + CENTRE_BASELINE * font, label, font,
+                           "start"))
+    title_x, title_y = bar_left + bar_width + COLOUR_BAR_LABEL_GAP * 72.0, (y0 + y1) / 2
+    # turned a quarter left, its baseline CENTRE_BASELINE em right of the centre line
+    parts.append(f'<g id="{name}-ytitle">' + _text(
+        0.0, 0.0, "monthly return (%)", font, "middle",
+        f' transform="translate({title_x + CENTRE_BASELINE * font:g} {title_y:g}) rotate(-90)"') + "</g>")
+    parts.append("</svg>")
+    return "\n".join(parts)
 
 
 def correlation_heatmap(matrix: pl.DataFrame, name: str = "correlation") -> str:

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.dates import AutoDateFormatter, AutoDateLocator, date2num
@@ -174,3 +175,50 @@ def test_charts_state_the_phone_font_that_renders_at_ten_pixels():
     svg = charts.level_chart(long_random_levels(days=300))
     # 7.5 inches = 540 units drawn 366 px wide: 10.5 px needs 10.5 * 540 / 366 = 15.5 units
     assert 'style="--phone-font: 15.5px"' in svg
+
+
+def _svg_images(svg: str) -> list[np.ndarray]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+            for data in re.findall(r'data:image/png;base64,\s*([A-Za-z0-9+/=]+)', svg)]
+
+
+def _svg_text_places(svg: str) -> list[tuple[str, float, float]]:
+    places = []
+    for attributes, text in re.findall(r"<text([^>]*)>([^<]*)</text>", svg):
+        translate = re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", attributes)
+        if translate:
+            x, y = (float(value) for value in translate.groups())
+        else:
+            x = float(re.search(r'\sx="([-\d.]+)"', attributes).group(1))
+            y = float(re.search(r'\sy="([-\d.]+)"', attributes).group(1))
+        places.append((text, x, y, bool(translate)))
+    return sorted(places)
+
+
+@pytest.mark.parametrize("years", [3, 8, 12, 30])
+def test_fast_monthly_heatmap_draws_what_matplotlib_draws(years):
+    """The oracle: the SVG written directly has matplotlib's viewBox, the same cell and colour
+    bar images pixel for pixel, and the same texts at the same places (x exact, the baseline
+    within 1.5 units: matplotlib measures each string, the fast path uses DejaVu's digit height)."""
+    levels = long_random_levels(days=int(years * 261))
+    monthly = analytics.monthly_returns(levels)
+    fast, slow = charts.monthly_heatmap(monthly), charts.monthly_heatmap_matplotlib(monthly)
+    view = re.compile(r'viewBox="([^"]+)"')
+    assert view.search(fast).group(1) == view.search(slow).group(1)
+    fast_images, slow_images = _svg_images(fast), _svg_images(slow)
+    assert len(fast_images) == len(slow_images) == 2
+    for mine, theirs in zip(fast_images, slow_images):
+        assert mine.shape == theirs.shape and np.array_equal(mine, theirs)
+    mine, theirs = _svg_text_places(fast), _svg_text_places(slow)
+    assert [place[0] for place in mine] == [place[0] for place in theirs]
+    for (text, x, y, turned), (_, expected_x, expected_y, _) in zip(mine, theirs):
+        if turned:  # the colour bar's title: matplotlib anchors its start, the fast path its middle
+            assert x == pytest.approx(expected_x, abs=1.5), text
+            continue
+        assert x == pytest.approx(expected_x, abs=0.01), text  # along the text: exact
+        assert y == pytest.approx(expected_y, abs=1.5), text  # the baseline: within 1.5 units

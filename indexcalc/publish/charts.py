@@ -277,24 +277,98 @@ def level_chart(
         return _svg(figure, name, "Index level since inception")
 
 
-def sector_chart(sector_weights: pl.DataFrame, name: str = "sectors") -> str:
-    """Long and short weight per sector (``sector, long, short`` fractions; ``label`` used for
-    the names when present) as horizontal bars in percent, long to the right, short to the left."""
+SECTOR_WIDTH = 5.0
+SECTOR_MARGINS = (1.35, 0.2, 0.1, 0.35)
+"""Width and left, right, top, bottom margins of the sector chart, inches."""
+BAR_HEIGHT = 0.6
+"""Height of a sector bar, in rows."""
+
+
+def _sector_bars(sector_weights: pl.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, float]:
+    """Labels, long and short weights in percent, and the figure height (inches)."""
     labels = (sector_weights.get_column("label") if "label" in sector_weights.columns
               else sector_weights.get_column("sector")).to_list()
     longs = (sector_weights.get_column("long") * 100.0).to_numpy()
     shorts = (sector_weights.get_column("short") * 100.0).to_numpy()
-    rows = max(len(labels), 1)
+    return labels, longs, shorts, 0.45 + 0.32 * max(len(labels), 1)
+
+
+def _percent_label(value: float, _=None) -> str:
+    """``10%``; a tick at zero reads ``0%``, never ``-0%``."""
+    return f"{value + 0.0:g}%"
+
+
+def sector_chart(sector_weights: pl.DataFrame, name: str = "sectors") -> str:
+    """Long and short weight per sector (``sector, long, short`` fractions; ``label`` used for
+    the names when present) as horizontal bars in percent, long to the right, short to the left.
+
+    Written as SVG directly with matplotlib's layout (view limits with its 5% margins, its
+    MaxNLocator(5) ticks): the picture of :func:`sector_chart_matplotlib`, the test oracle."""
+    labels, longs, shorts, height = _sector_bars(sector_weights)
+    left, right, top, bottom = (margin * 72.0 for margin in SECTOR_MARGINS)
+    width_pt, height_pt = SECTOR_WIDTH * 72.0, height * 72.0
+    x0, x1, y0, y1 = left, width_pt - right, top, height_pt - bottom
+    rows = len(labels)
+    low = min(0.0, float(shorts.min()) if rows else 0.0)
+    high = max(0.0, float(longs.max()) if rows else 0.0)
+    if high == low:  # matplotlib widens an empty range to +-0.1% of nothing: +-0.1
+        low, high = low - 0.1, high + 0.1
+    span = high - low
+    # matplotlib's 5% margins, except at a bar's base 0 (its "sticky edge") when 0 is a limit
+    view_low = low if low == 0.0 else low - 0.05 * span
+    view_high = high if high == 0.0 else high + 0.05 * span
+    y_low, y_high = -BAR_HEIGHT / 2, rows - 1 + BAR_HEIGHT / 2
+    y_span = y_high - y_low
+    y_view_low, y_view_high = y_low - 0.05 * y_span, y_high + 0.05 * y_span
+
+    def x_at(value: float) -> float:
+        return x0 + (value - view_low) / (view_high - view_low) * (x1 - x0)
+
+    def y_at(value: float) -> float:
+        return y1 - (value - y_view_low) / (y_view_high - y_view_low) * (y1 - y0)
+
+    font = STYLE["font.size"]
+    parts = [
+        f'<svg class="chart" role="img" aria-label="Weights by sector" style="--phone-font: '
+        f'{max(PHONE_TEXT_PX * width_pt / PHONE_CHART_PX, font):.1f}px" viewBox="0 0 {width_pt:g} {height_pt:g}" '
+        'xmlns="http://www.w3.org/2000/svg" version="1.1">',
+        f'<rect width="{width_pt:g}" height="{height_pt:g}" fill="#ffffff"/>',
+    ]
+    for position, (label, long, short) in enumerate(zip(labels, longs, shorts)):
+        row = rows - 1 - position
+        bar_top, bar_bottom = y_at(row + BAR_HEIGHT / 2), y_at(row - BAR_HEIGHT / 2)
+        for start, end, colour in ((0.0, long, UP_COLOUR), (short, 0.0, DRAWDOWN_COLOUR)):
+            if end > start:
+                parts.append(f'<rect x="{x_at(start):g}" y="{bar_top:g}" width="{x_at(end) - x_at(start):g}" '
+                             f'height="{bar_bottom - bar_top:g}" fill="{colour}"/>')
+        parts.append(_text(x0 - TICK_PAD, y_at(row) + CENTRE_BASELINE * font, label, font, "end"))
+    parts.append(f'<path d="M {x_at(0.0):g} {y0:g} L {x_at(0.0):g} {y1:g}" stroke="#5b6475" stroke-width="0.8"/>')
+    parts.append(f'<path d="M {x0:g} {y1:g} L {x1:g} {y1:g}" stroke="#000000" stroke-width="0.8"/>')
+    tolerance = (view_high - view_low) * 1e-10
+    for tick in MaxNLocator(5).tick_values(view_low, view_high):
+        if not view_low - tolerance <= tick <= view_high + tolerance:
+            continue
+        x = x_at(float(tick))
+        parts.append(f'<path d="M {x:g} {y1:g} L {x:g} {y1 + TICK_LENGTH:g}" stroke="#000000" '
+                     f'stroke-width="{TICK_WIDTH:g}"/>')
+        parts.append(_text(x, y1 + TICK_LENGTH + TICK_PAD + TOP_BASELINE * font, _percent_label(float(tick)), font))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def sector_chart_matplotlib(sector_weights: pl.DataFrame, name: str = "sectors") -> str:
+    """:func:`sector_chart` drawn by matplotlib (the slow path, kept as the test oracle)."""
+    labels, longs, shorts, height = _sector_bars(sector_weights)
     with matplotlib.rc_context(STYLE | {"axes.grid": False}):
-        figure = _figure(5.0, 0.45 + 0.32 * rows, (1.35, 0.2, 0.1, 0.35))
+        figure = _figure(SECTOR_WIDTH, height, SECTOR_MARGINS)
         axes = figure.add_subplot()
         positions = np.arange(len(labels))[::-1]
-        axes.barh(positions, longs, color=UP_COLOUR, height=0.6)
-        axes.barh(positions, shorts, color=DRAWDOWN_COLOUR, height=0.6)
+        axes.barh(positions, longs, color=UP_COLOUR, height=BAR_HEIGHT)
+        axes.barh(positions, shorts, color=DRAWDOWN_COLOUR, height=BAR_HEIGHT)
         axes.axvline(0.0, color="#5b6475", linewidth=0.8)
         axes.set_yticks(positions, labels)
         axes.xaxis.set_major_locator(MaxNLocator(5))
-        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+        axes.xaxis.set_major_formatter(FuncFormatter(_percent_label))
         axes.tick_params(axis="y", length=0)
         axes.spines["left"].set_visible(False)
         return _svg(figure, name, "Weights by sector")

@@ -222,3 +222,40 @@ def test_fast_monthly_heatmap_draws_what_matplotlib_draws(years):
             continue
         assert x == pytest.approx(expected_x, abs=0.01), text  # along the text: exact
         assert y == pytest.approx(expected_y, abs=1.5), text  # the baseline: within 1.5 units
+
+
+def _bars(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """Filled rectangles of the long/short colours as ``(colour, x, y, width, height)``."""
+    found = []
+    for x, y, width, height, colour in re.findall(
+            r'<rect x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" height="([-\d.]+)" fill="(#[0-9a-f]{6})"', svg):
+        found.append((colour, float(x), float(y), float(width), float(height)))
+    for path, colour in re.findall(r'<path d="([^"]+)"[^>]*style="fill: (#[0-9a-f]{6})', svg):
+        numbers = [float(number) for number in re.findall(r"[-\d.]+", path)]
+        xs, ys = numbers[0::2], numbers[1::2]
+        if colour in (charts.UP_COLOUR, charts.DRAWDOWN_COLOUR) and max(xs) - min(xs) > 1e-6:
+            found.append((colour, min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("longs, shorts", [
+    ([0.0056, 0.2625, 0.0459, 0.0021, 0.0004], [-0.1808, 0.0, -0.0604, -0.1828, -0.0955]),
+    ([1.0], [0.0]),
+    ([0.3, 0.2], [-0.05, -0.4]),
+])
+def test_fast_sector_chart_draws_what_matplotlib_draws(longs, shorts):
+    labels = ["Base metals", "Energy", "Grains", "Precious metals", "Softs"][:len(longs)]
+    table = pl.DataFrame({"sector": labels, "label": labels, "long": longs, "short": shorts})
+    fast, slow = charts.sector_chart(table), charts.sector_chart_matplotlib(table)
+    view = re.compile(r'viewBox="([^"]+)"')
+    assert view.search(fast).group(1) == view.search(slow).group(1)
+    mine, theirs = _bars(fast), _bars(slow)
+    assert len(mine) == len(theirs) == sum(value != 0 for value in longs + shorts)
+    for bar, expected in zip(mine, theirs):
+        assert bar[0] == expected[0] and bar[1:] == pytest.approx(expected[1:], abs=0.01)
+    mine_texts, their_texts = _svg_text_places(fast), _svg_text_places(slow)
+    assert [place[0] for place in mine_texts] == [place[0] for place in their_texts]
+    assert "-0%" not in [place[0] for place in mine_texts]
+    for (text, x, y, _), (_, expected_x, expected_y, _) in zip(mine_texts, their_texts):
+        assert x == pytest.approx(expected_x, abs=0.01), text
+        assert y == pytest.approx(expected_y, abs=1.5), text

@@ -259,3 +259,54 @@ def test_fast_sector_chart_draws_what_matplotlib_draws(longs, shorts):
     for (text, x, y, _), (_, expected_x, expected_y, _) in zip(mine_texts, their_texts):
         assert x == pytest.approx(expected_x, abs=0.01), text
         assert y == pytest.approx(expected_y, abs=1.5), text
+
+
+def _stroke_bounds(svg: str, colour: str) -> tuple[float, float, float, float]:
+    """Bounding box of the stroked paths of ``colour`` (matplotlib's style or attributes)."""
+    xs, ys = [], []
+    for path in re.findall(r'<path[^>]*\sd="([^"]+)"[^>]*(?:stroke: ' + colour + r'|stroke="' + colour + r'")',
+                           svg):
+        numbers = [float(number) for number in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", path)]
+        if len(numbers) <= 6:  # a legend handle (a few points on one line): not the data line
+            continue
+        xs += numbers[0::2]
+        ys += numbers[1::2]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _tick_texts(svg: str) -> list[tuple[str, float, float, bool]]:
+    return [place for place in _svg_text_places(svg) if place[0].strip() not in ("LO-ER", "LS-ER", "back-tested")]
+
+
+@pytest.mark.parametrize("days, with_reference", [(600, False), (2000, True), (8000, True)])
+def test_fast_line_charts_draw_what_matplotlib_draws(days, with_reference):
+    """The oracle of the line charts: same viewBox, the same tick labels at the same places
+    (along the axis to 0.01 units, across within 1.5), the data lines spanning the same box to
+    0.5 units (matplotlib simplifies its path, the fast path draws every decimated point)."""
+    levels = long_random_levels(days=days)
+    reference = long_random_levels(days=days, seed=5) if with_reference else None
+    launch = levels.get_column("date")[days // 2]
+    pairs = [
+        (charts.level_chart(levels, reference=reference, reference_label="LO-ER", launch_date=launch, label="LS-ER"),
+         charts.level_chart_matplotlib(levels, reference=reference, reference_label="LO-ER", launch_date=launch,
+                                       label="LS-ER"), [charts.LINE_COLOUR] + ([charts.REFERENCE_COLOUR] * bool(reference is not None))),
+        (charts.drawdown_chart(analytics.drawdowns(levels)),
+         charts.drawdown_chart_matplotlib(analytics.drawdowns(levels)), [charts.DRAWDOWN_COLOUR]),
+    ]
+    view = re.compile(r'viewBox="([^"]+)"')
+    for fast, slow, colours in pairs:
+        assert view.search(fast).group(1) == view.search(slow).group(1)
+        mine, theirs = _tick_texts(fast), _tick_texts(slow)
+        assert [place[0] for place in mine] == [place[0] for place in theirs]
+        for (text, x, y, turned), (_, expected_x, expected_y, _) in zip(mine, theirs):
+            if turned:
+                assert x == pytest.approx(expected_x, abs=1.5), text
+            elif re.fullmatch(r"\d{4}", text):  # a date label: exact along the x axis
+                assert x == pytest.approx(expected_x, abs=0.01) and y == pytest.approx(expected_y, abs=1.5), text
+            else:  # a value label: exact along the y axis (its baseline within 1.5)
+                assert x == pytest.approx(expected_x, abs=0.01) and y == pytest.approx(expected_y, abs=1.5), text
+        for colour in colours:
+            assert _stroke_bounds(fast, colour) == pytest.approx(_stroke_bounds(slow, colour), abs=0.5), colour
+    assert "back-tested" in svg_texts(pairs[0][0]) and "back-tested" in svg_texts(pairs[0][1])
+    if reference is not None:
+        assert {"LO-ER", "LS-ER"} <= set(svg_texts(pairs[0][0])) & set(svg_texts(pairs[0][1]))

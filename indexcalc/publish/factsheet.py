@@ -1,10 +1,13 @@
-"""One index's HTML factsheet (DESIGN.md sections 5 and 7).
+"""One index's HTML factsheet and its detail page (docs/design.md sections 5 and 7).
 
-:func:`factsheet_context` gathers every figure of the page from :mod:`indexcalc.analytics` and
-the charts; :func:`render_factsheet` fills ``templates/factsheet.html.j2``. The page shows the
-key facts of the spec, level and drawdown charts, performance and risk tables, calendar-year and
-monthly returns, current weights by root and by sector, the top contributors over the last 12
-months, the correlation with the Long-Only index, and every family table of the result.
+:func:`factsheet_context` gathers every figure of the pages from :mod:`indexcalc.analytics` and
+the charts; :func:`render_factsheet_pages` fills ``templates/factsheet.html.j2`` (at most two A4
+pages: key facts, risk since inception and over 1/3/5 years, the log-scale level chart with the
+Long-Only reference and the back-tested history shaded, drawdowns and the worst five, the
+performance table up to 10 years, the latest calendar years and monthly returns, sector
+weights, target and drifted weights, top contributors, and a footnote defining each figure)
+and ``templates/factsheet_detail.html.j2`` (every family table through the column registry of
+:mod:`indexcalc.publish.columns`, every calendar year and month).
 """
 
 from __future__ import annotations

@@ -439,9 +439,10 @@ class _LineFrame:
 
 
 def _points(xs: np.ndarray, ys: np.ndarray) -> str:
-    """``M x y L x y ...`` rounded to 0.01 units (a tenth of a pixel at 1280 px)."""
-    pairs = np.column_stack([np.round(xs, 2), np.round(ys, 2)])
-    return "M " + " L ".join(f"{x:g} {y:g}" for x, y in pairs.tolist())
+    """``M x y x y ...`` (a move, then implicit line-tos) to 0.01 units, a tenth of a pixel
+    at 1280 px."""
+    numbers = (np.column_stack([xs, ys]).ravel() + 0.0).tolist()
+    return "M " + " ".join(map("{:.2f}".format, numbers))
 
 
 def _line_chart_svg(

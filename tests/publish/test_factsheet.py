@@ -328,3 +328,64 @@ def test_methodology_renders_for_every_catalogue_index(instruments):
     for spec in load_catalogue():
         html = render_methodology(spec, instruments)
         assert set(marked(html, "data-parameter")) == {row["name"] for row in spec_parameters(spec)}, spec.id
+
+
+# --- the figures added for issue 16, as shown on the page -------------------------------------
+
+
+def test_trailing_risk_worst_drawdowns_and_months_shown(pages, fabricated_results):
+    levels = fabricated_results["LS-ER"].levels
+    html = pages["LS-ER"]
+    trailing = analytics.trailing_risk(levels)
+    for row in trailing.rows(named=True):
+        years = str(row["years"])
+        assert marked(html, "data-trailing-volatility")[years] == percent(row["annualised_volatility"])
+        assert marked(html, "data-trailing-sharpe")[years] == ratio(row["sharpe"])
+        assert marked(html, "data-trailing-drawdown")[years] == percent(row["max_drawdown"])
+    worst = analytics.worst_drawdowns(levels, 5)
+    assert marked(html, "data-drawdown-depth") == {
+        str(position + 1): percent(depth) for position, depth in enumerate(worst.get_column("depth"))}
+    months = analytics.best_and_worst_month(analytics.monthly_returns(levels))
+    stats = marked(html, "data-stat")
+    best = months["best"]
+    assert stats["best_month"] == f"{signed_percent(best['monthly_return'])} ({best['year']:04d}-{best['month']:02d})"
+
+
+def test_target_and_drifted_weights_side_by_side(pages, fabricated_results, fabricated_inputs):
+    result = fabricated_results["LS-ER"]
+    _, root_levels = fabricated_inputs.for_index("LS-ER")
+    last = result.levels.get_column("date")[-1]
+    drifted = analytics.drifted_weights(result.weights, root_levels, last)
+    shown = marked(pages["LS-ER"], "data-drifted-weight")
+    assert shown == {root: percent(weight) for root, weight in drifted.select("root", "drifted_weight").iter_rows()}
+    assert "Today<sup>14</sup>" in pages["LS-ER"] and "Target<sup>13</sup>" in pages["LS-ER"]
+
+
+def test_every_family_column_of_the_catalogue_is_in_the_registry(embedded_results):
+    from indexcalc.publish import columns
+
+    unknown = set()
+    for result in embedded_results.values():
+        for name, table in result.tables.items():
+            for column in columns.shown_columns(name, table.columns):
+                known = ((name, column) in columns.TABLE_COLUMNS or column in columns.COLUMNS
+                         or column.startswith("shock_") or name == "correlation_matrix")
+                if not known:
+                    unknown.add((name, column))
+    assert unknown == set()
+
+
+def test_column_formats():
+    from indexcalc.publish.columns import Column, Format
+
+    assert Column("P&L", Format.MONEY).write(-2868087.5) == "-2,868,088"
+    assert Column("P&L", Format.MONEY).header == "P&L (USD)"
+    assert Column("Move", Format.PERCENT).write(0.000657736) == "0.07%"
+    assert Column("Move", Format.PERCENT).write(-0.00001) == "0.00%"
+    assert Column("Cost", Format.BASIS_POINTS).write(0.00015) == "1.5 bp"
+    assert Column("Contracts", Format.CONTRACTS).write(1234) == "1,234"
+    assert Column("Ratio", Format.NUMBER).write(0.0351) == "0.03510"
+    assert Column("Reason", Format.TEXT).write("stop_loss") == "stop loss"
+    assert Column("Group", Format.SECTOR).write("precious_metals") == "Precious metals"
+    assert Column("Sharpe", Format.RATIO).write(-0.001) == "0.00"
+    assert Column("x", Format.PERCENT).numeric and not Column("x", Format.TEXT).numeric

@@ -90,3 +90,10 @@ def test_no_run_together_sentences_or_plural_placeholders(documents):
         assert "(s)" not in text, index_id
         prose = text[:text.index("7. Parameters")]  # the parameter table shows the spec's own values
         assert "precious_metals" not in prose and "base_metals" not in prose, index_id
+
+
+def test_level_and_statistics_formulas_are_mathml_and_turnover_includes_drift(documents):
+    for index_id, html in documents.items():
+        assert html.count("<math") >= 3, index_id
+        assert "drifted with prices to the new effective date" in html, index_id
+        assert "sum_i |W(i,r) - W(i,previous r)|" not in html, index_id

@@ -221,6 +221,9 @@ TABLE_COLUMNS: dict[tuple[str, str], Column] = {
     ("signals", "signal"): _column("Signal", Format.DIRECTION),
     ("signals", "contract"): _column("Contract", Format.CONTRACTS),
     ("sample_stats", "volatility"): _column("Volatility", P, "ann."),
+    ("attribution", "directional"): Column("Directional P&L", Format.MONEY),
+    ("attribution", "roll"): Column("Roll P&L", Format.MONEY),
+    ("attribution", "total"): Column("Total P&L", Format.MONEY),
 }
 """Columns whose meaning depends on the table (``pnl`` of a stress scenario vs of a trade)."""
 
@@ -261,8 +264,9 @@ def column_for(table: str, name: str, dtype_is_numeric: bool = True) -> Column:
 
 
 def shown_columns(table: str, columns: list[str]) -> list[str]:
-    """The columns of ``table`` a page shows (see :data:`SHOWN_COLUMNS`)."""
+    """The columns of ``table`` a page shows (see :data:`SHOWN_COLUMNS`; a table with none of
+    them shows its own first :data:`MAX_SHOWN_COLUMNS`)."""
     wanted = SHOWN_COLUMNS.get(table)
-    if wanted is None:
-        return columns[:MAX_SHOWN_COLUMNS]
-    return [column for column in wanted if column in columns]
+    chosen = [column for column in wanted if column in columns] if wanted else []
+    # a table of that name with other columns (the copper strategy's attribution): its own
+    return chosen or columns[:MAX_SHOWN_COLUMNS]

@@ -389,3 +389,14 @@ def test_column_formats():
     assert Column("Group", Format.SECTOR).write("precious_metals") == "Precious metals"
     assert Column("Sharpe", Format.RATIO).write(-0.001) == "0.00"
     assert Column("x", Format.PERCENT).numeric and not Column("x", Format.TEXT).numeric
+
+
+def test_a_family_table_with_other_columns_than_its_name_usually_has_still_shows_them():
+    from indexcalc.publish.factsheet import table_view
+
+    copper = pl.DataFrame({"sample": ["in sample", "out of sample"], "directional": [1000.0, -250.0],
+                           "roll": [-10.0, 5.0], "costs": [-20.0, -5.0], "total": [970.0, -250.0]})
+    view = table_view("attribution", copper)
+    assert [column["header"] for column in view["columns"]] == [
+        "Sample", "Directional P&L (USD)", "Roll P&L (USD)", "Costs (USD)", "Total P&L (USD)"]
+    assert view["rows"][1][1] == ("-250", True)

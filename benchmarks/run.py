@@ -21,8 +21,9 @@ Benchmarks (each in a fresh Python process, so that its peak memory is its own):
   start, imports, loading the market and the catalogue, the run).
 - ``run_published``: ``indexcalc run --date D --no-publish`` for a date the ledger already
   holds, in a fresh interpreter: answered from the ledger before the market is loaded.
-- ``publish``: ``indexcalc.publish.publish_all`` of every factsheet, methodology page and data
-  file of the rebuild's results into a fresh folder.
+- ``publish``: ``indexcalc.publish.publish_all`` of every factsheet (and its detail page),
+  methodology page and data file of the rebuild's results into a fresh folder, with the
+  rendering processes the CLI uses (``default_workers``: one per CPU, at most 4).
 - ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
 
 Figures: wall-clock and CPU seconds, each the median of N timed runs after one untimed warm-up
@@ -68,7 +69,7 @@ BIG_MARKET = {"extra_roots": 177, "start": dt.date(1996, 11, 1), "end": dt.date(
 
 BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "daily_cli", "run_published", "publish", "peers")
 TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0),
-           "run_published": ("wall", 1.0)}
+           "run_published": ("wall", 1.0), "publish": ("wall", 3.0)}
 MEMORY_TARGETS_MIB = {"rebuild_200x30": 2048.0}
 DESCRIPTIONS = {
     "rebuild": "full rebuild, embedded market (23 roots)",
@@ -277,7 +278,7 @@ def bench_run_published(repeat: int) -> dict:
 
 def bench_publish(repeat: int) -> dict:
     try:
-        from indexcalc.publish import publish_all
+        from indexcalc.publish import default_workers, publish_all
     except ImportError as error:
         return {"unavailable": f"indexcalc.publish has no publish_all yet ({error})"}
     from indexcalc.data.embedded import load_default_market
@@ -291,7 +292,7 @@ def bench_publish(repeat: int) -> dict:
 
     def run() -> None:
         counter["run"] += 1
-        publish_all(results, market, scratch / f"out{counter['run']}")
+        publish_all(results, market, scratch / f"out{counter['run']}", workers=default_workers(len(results)))
 
     try:
         figures = measure(run, repeat)

@@ -37,6 +37,7 @@ PERIODS: tuple[tuple[str, int | None, bool], ...] = (
     ("1Y", 12, False),
     ("3Y", 36, True),
     ("5Y", 60, True),
+    ("10Y", 120, True),
     ("Since inception", None, True),
 )
 """The performance-table periods: label, length in calendar months (None: see
@@ -197,7 +198,7 @@ def period_returns(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PE
 
     - ``1M``, ``3M``, ``1Y`` (n calendar months): ``L_T / L_s - 1`` where ``s`` is the last date
       on or before T minus n months (:func:`months_before`);
-    - ``3Y``, ``5Y``: the same with n = 36, 60 months, annualised: ``(L_T / L_s) ^ (1 / years) - 1``;
+    - ``3Y``, ``5Y``, ``10Y``: the same with n = 36, 60, 120 months, annualised: ``(L_T / L_s) ^ (1 / years) - 1``;
     - ``YTD``: ``L_T / L_s - 1`` with ``s`` the last date of the previous calendar year, or the
       first date if the index started in T's year;
     - ``Since inception``: :func:`annualised_return` over the whole history (252-day convention).
@@ -313,11 +314,15 @@ def turnover(weights: pl.DataFrame) -> pl.DataFrame:
     return grid.group_by("date").agg(pl.col("trade").sum().alias("turnover")).sort("date")
 
 
-def annual_turnover(weights: pl.DataFrame) -> float | None:
-    """Average turnover per year: the sum of :func:`turnover` over every rebalance after the
+def annual_turnover(weights: pl.DataFrame, root_levels: pl.DataFrame | None = None) -> float | None:
+    """Average turnover per year: the sum of the turnover over every rebalance after the
     first (the first builds the portfolio from cash), divided by the years (days / 365.25)
-    between the first and the last rebalance. None with fewer than two rebalances."""
-    per_rebalance = turnover(weights)
+    between the first and the last rebalance. None with fewer than two rebalances.
+
+    With ``root_levels`` (``date, root, level``) the turnover includes price drift
+    (:func:`turnover_with_drift`), without them it counts target changes only
+    (:func:`turnover`)."""
+    per_rebalance = turnover(weights) if root_levels is None else turnover_with_drift(weights, root_levels)
     if per_rebalance.height < 2:
         return None
     dates = per_rebalance.get_column("date")
@@ -431,3 +436,171 @@ def sector_weights(current: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("sector")
     )
+
+
+RISK_WINDOWS_YEARS: tuple[int, ...] = (1, 3, 5)
+"""Trailing windows of the risk table, in years."""
+
+
+def trailing_levels(levels: pl.DataFrame, months: int) -> pl.DataFrame | None:
+    """The levels of the trailing ``months`` calendar months: from the last date on or before
+    T minus ``months`` months (T the last date) to T. None when the history is shorter (T minus
+    ``months`` months precedes the first date)."""
+    ordered = levels.sort("date")
+    if ordered.height == 0:
+        return None
+    last_date = ordered.get_column("date")[-1]
+    start = level_on_or_before(ordered, months_before(last_date, months))
+    if start is None:
+        return None
+    return ordered.filter(pl.col("date") >= start[0])
+
+
+def trailing_risk(
+    levels: pl.DataFrame,
+    risk_free: pl.DataFrame | None = None,
+    years: tuple[int, ...] = RISK_WINDOWS_YEARS,
+    periods_per_year: int = TRADING_DAYS_PER_YEAR,
+) -> pl.DataFrame:
+    """``years, start_date, annualised_return, annualised_volatility, sharpe, max_drawdown`` over
+    each trailing window of n years (:func:`trailing_levels` with 12 n months): the same
+    formulas as over the whole history (:func:`annualised_return`, :func:`annualised_volatility`,
+    :func:`sharpe_ratio`, :func:`max_drawdown`) applied to the window's levels only, the
+    window's first level being its reference (so its first return is the day after).
+    Every figure is null when the history is shorter than the window."""
+    rows = []
+    for count in years:
+        window = trailing_levels(levels, 12 * count)
+        if window is None or window.height < 3:
+            rows.append({"years": count, "start_date": None, "annualised_return": None,
+                         "annualised_volatility": None, "sharpe": None, "max_drawdown": None})
+            continue
+        rows.append({
+            "years": count,
+            "start_date": window.get_column("date")[0],
+            "annualised_return": annualised_return(window, periods_per_year),
+            "annualised_volatility": annualised_volatility(window, periods_per_year),
+            "sharpe": sharpe_ratio(window, risk_free, periods_per_year),
+            "max_drawdown": max_drawdown(window).depth,
+        })
+    return pl.DataFrame(rows, schema={"years": pl.Int64, "start_date": pl.Date, "annualised_return": pl.Float64,
+                                      "annualised_volatility": pl.Float64, "sharpe": pl.Float64,
+                                      "max_drawdown": pl.Float64})
+
+
+def worst_drawdowns(levels: pl.DataFrame, count: int = 5) -> pl.DataFrame:
+    """The ``count`` deepest drawdown episodes: ``peak_date, trough_date, recovery_date, depth,
+    days_to_trough, days_to_recover``, deepest first.
+
+    An episode starts at a date with ``DD = 0`` (a running peak) followed by ``DD < 0`` and ends
+    at the next date with ``DD = 0`` (the recovery, None if not yet recovered); ``depth`` =
+    min DD over the episode (fraction, < 0), ``trough_date`` its first date; the day counts are
+    calendar days from the peak to the trough and to the recovery (None if not recovered)."""
+    frame = drawdowns(levels).with_row_index("position")
+    schema = {"peak_date": pl.Date, "trough_date": pl.Date, "recovery_date": pl.Date, "depth": pl.Float64,
+              "days_to_trough": pl.Int64, "days_to_recover": pl.Int64}
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    # an episode number: rows at a peak start a new one; rows under water belong to the last
+    tagged = frame.with_columns(
+        (pl.col("drawdown") >= 0.0).alias("at_peak")
+    ).with_columns(pl.col("at_peak").cum_sum().alias("episode"))
+    peaks = tagged.filter(pl.col("at_peak")).select("episode", pl.col("date").alias("peak_date"))
+    under = tagged.filter(~pl.col("at_peak"))
+    if under.height == 0:
+        return pl.DataFrame(schema=schema)
+    episodes = (
+        under.group_by("episode")
+        .agg(
+            pl.col("drawdown").min().alias("depth"),
+            pl.col("date").sort_by("drawdown", "position").first().alias("trough_date"),
+        )
+        .join(peaks, on="episode", how="left")
+        .join(peaks.select(pl.col("episode") - 1, pl.col("peak_date").alias("recovery_date")), on="episode",
+              how="left")
+        .sort(["depth", "peak_date"])
+        .head(count)
+    )
+    return episodes.select(
+        "peak_date", "trough_date", "recovery_date", "depth",
+        (pl.col("trough_date") - pl.col("peak_date")).dt.total_days().alias("days_to_trough"),
+        (pl.col("recovery_date") - pl.col("peak_date")).dt.total_days().alias("days_to_recover"),
+    )
+
+
+def best_and_worst_month(monthly: pl.DataFrame) -> dict[str, dict | None]:
+    """``{"best": row, "worst": row}`` of :func:`monthly_returns` (``year, month,
+    monthly_return``): the month with the highest and the lowest return (the earliest on a
+    tie); None each without a monthly return. The first month runs from the base date, so it
+    may be partial."""
+    known = monthly.filter(pl.col("monthly_return").is_not_null()).sort(["year", "month"])
+    if known.height == 0:
+        return {"best": None, "worst": None}
+    returns = known.get_column("monthly_return")
+    return {"best": known.row(int(returns.arg_max()), named=True),
+            "worst": known.row(int(returns.arg_min()), named=True)}
+
+
+def drift_factors(
+    held: pl.DataFrame, root_levels: pl.DataFrame, begin: str = "begin", finish: str = "finish"
+) -> pl.Series:
+    """``R_i = ER_{i,finish} / ER_{i,begin}`` per row of ``held`` (``root`` and the two date
+    columns), the last level on or before each date (:func:`level_on_or_before_by_root`); 1
+    where the root has no level (its position is carried at its last price)."""
+    looked_up = level_on_or_before_by_root(
+        root_levels,
+        pl.concat([held.get_column("root")] * 2),
+        pl.concat([held.get_column(begin), held.get_column(finish)]),
+    )
+    begin_levels, finish_levels = looked_up.head(held.height), looked_up.tail(held.height)
+    return (finish_levels / begin_levels).fill_null(1.0).fill_nan(1.0).alias("drift")
+
+
+def drifted_weights(weights: pl.DataFrame, root_levels: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """``root, target_weight, drifted_weight`` on ``day`` for the latest rebalance effective on
+    or before it: ``w~_i = W_i R_i / (1 + sum_j W_j (R_j - 1))`` with ``R_i = ER_{i,day} /
+    ER_{i,a}``, ``a`` the effective date (docs/design.md section 3: positions are fixed
+    between rebalances, so a weight drifts with its commodity's price against the index).
+    Empty when no rebalance is effective yet."""
+    effective = weights.filter(pl.col("effective_date") <= day)
+    if effective.height == 0:
+        return pl.DataFrame(schema={"root": pl.String, "target_weight": pl.Float64, "drifted_weight": pl.Float64})
+    held = effective.filter(pl.col("effective_date") == pl.col("effective_date").max()).select(
+        "root", pl.col("weight").alias("target_weight"), pl.col("effective_date").alias("begin"),
+        pl.lit(day).alias("finish"),
+    )
+    held = held.with_columns(drift_factors(held, root_levels))
+    index_growth = 1.0 + float((held.get_column("target_weight") * (held.get_column("drift") - 1.0)).sum())
+    return held.select(
+        "root", "target_weight", (pl.col("target_weight") * pl.col("drift") / index_growth).alias("drifted_weight")
+    )
+
+
+def turnover_with_drift(weights: pl.DataFrame, root_levels: pl.DataFrame) -> pl.DataFrame:
+    """``date, turnover`` per rebalance including price drift: ``sum_i |W_{i,r} - w~_{i,r}|``
+    where ``w~_{i,r}`` are the previous rebalance's weights drifted from its effective date to
+    this one's (:func:`drifted_weights`; 0 before the first rebalance and for a root not held).
+    An equal-weight basket whose targets never change still trades back to its targets."""
+    anchors = (
+        weights.select("date", "effective_date").unique().sort("date")
+        .with_columns(pl.col("effective_date").shift(-1).alias("next_effective"),
+                      pl.col("date").shift(-1).alias("next_date"))
+    )
+    held = (
+        weights.select("date", "root", "weight")
+        .join(anchors, on="date", how="left")
+        .filter(pl.col("next_date").is_not_null())
+    )
+    held = held.with_columns(drift_factors(held, root_levels, "effective_date", "next_effective"))
+    growth = held.group_by("date").agg(
+        (1.0 + (pl.col("weight") * (pl.col("drift") - 1.0)).sum()).alias("growth")
+    )
+    drifted = held.join(growth, on="date").select(
+        pl.col("next_date").alias("date"), "root",
+        (pl.col("weight") * pl.col("drift") / pl.col("growth")).alias("drifted"),
+    )
+    target = weights.select("date", "root", pl.col("weight").alias("target"))
+    trades = target.join(drifted, on=["date", "root"], how="full", coalesce=True).with_columns(
+        (pl.col("target").fill_null(0.0) - pl.col("drifted").fill_null(0.0)).abs().alias("trade")
+    )
+    return trades.group_by("date").agg(pl.col("trade").sum().alias("turnover")).sort("date")

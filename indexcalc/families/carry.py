@@ -66,6 +66,13 @@ RANK_TOLERANCE = 1e-9
 """Guards floor(n * fraction) against n * (1/3) landing just below an integer."""
 
 
+def ranked_count(count: int, fraction: float) -> int:
+    """Commodities held long (and as many short) in a ranked scope of ``count``:
+    ``k = max(1, floor(count * fraction + 1e-9))`` (six roots at 1/3: two long, two short); the
+    same formula as the ranking expression below, for the methodology document."""
+    return max(1, int(count * fraction + RANK_TOLERANCE))
+
+
 @dataclass(frozen=True)
 class Universe:
     """A basket's roots on the index axis: aligned levels, and the same as matrices.

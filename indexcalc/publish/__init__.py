@@ -4,7 +4,8 @@ the site's index page (DESIGN.md sections 5 and 7).
 Layout of a publication folder (``outputs/`` by default)::
 
     index.html                          every index, latest level, 1-day and YTD change
-    factsheets/INDEX.html               factsheet per index
+    factsheets/INDEX.html               factsheet per index (two A4 pages at most)
+    factsheets/INDEX-detail.html        its family tables and full year/month history
     methodology/INDEX.html              methodology document per index
     levels/INDEX.csv                    date,level,daily_return
     levels/all_levels.parquet           index_id,date,level,daily_return of every index
@@ -37,7 +38,7 @@ import polars as pl
 from indexcalc.data.market import MarketData
 from indexcalc.atomic import atomic_write_text, publish_directory
 from indexcalc.errors import OutputError
-from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
+from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet_pages
 from indexcalc.publish.api import write_api
 from indexcalc.publish.holdings import write_holdings
 from indexcalc.publish.levels import write_data_files
@@ -116,11 +117,11 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
 
 def render_index_pages(
     index_id: str, results: dict[str, IndexResult], instruments: dict, inputs: PublicationInputs
-) -> tuple[str, str]:
-    """The factsheet and the methodology document of one index (HTML)."""
+) -> tuple[str, str, str]:
+    """The factsheet, its detail page and the methodology document of one index (HTML)."""
     result = results[index_id]
     roll, root_levels = inputs.for_index(index_id)
-    factsheet = render_factsheet(
+    factsheet, detail = render_factsheet_pages(
         FactsheetInputs(
             result=result,
             instruments=instruments,
@@ -131,7 +132,7 @@ def render_index_pages(
             synthetic=inputs.synthetic,
         )
     )
-    return factsheet, render_methodology(result.spec, instruments, roll, synthetic=inputs.synthetic)
+    return factsheet, detail, render_methodology(result.spec, instruments, roll, synthetic=inputs.synthetic)
 
 
 _WORKER_STATE: tuple = ()
@@ -145,7 +146,7 @@ def _start_worker(state_file: str) -> None:
         _WORKER_STATE = pickle.load(handle)
 
 
-def _render_in_worker(index_id: str) -> tuple[str, str, str]:
+def _render_in_worker(index_id: str) -> tuple[str, str, str, str]:
     return (index_id, *render_index_pages(index_id, *_WORKER_STATE))
 
 
@@ -163,7 +164,7 @@ def render_pages_in_pool(
     write: Callable[[str, str, str], None],
 ) -> None:
     """Render every index's pages in ``workers`` spawned processes and call ``write(index_id,
-    factsheet, methodology)`` in this process for each, in the order of ``results``.
+    factsheet, detail, methodology)`` in this process for each, in the order of ``results``.
 
     A pool that cannot hang: the workers' shared state (results, instruments, inputs) goes
     through a pickle file in a temporary folder, and each worker is given only its path. A
@@ -187,8 +188,8 @@ def render_pages_in_pool(
             initargs=(str(state_file),),
         )
         try:
-            for index_id, factsheet, methodology in pool.map(_render_in_worker, list(results)):
-                write(index_id, factsheet, methodology)
+            for index_id, *pages in pool.map(_render_in_worker, list(results)):
+                write(index_id, *pages)
         except BrokenProcessPool:
             raise OutputError(WORKER_DIED) from None
         finally:
@@ -227,8 +228,9 @@ def write_publication(
     if progress:
         progress.advance("levels, weights and tables")
 
-    def write(index_id: str, factsheet: str, methodology: str) -> None:
+    def write(index_id: str, factsheet: str, detail: str, methodology: str) -> None:
         atomic_write_text(out_dir / "factsheets" / f"{index_id}.html", factsheet)
+        atomic_write_text(out_dir / "factsheets" / f"{index_id}-detail.html", detail)
         atomic_write_text(out_dir / "methodology" / f"{index_id}.html", methodology)
         if progress:
             progress.advance(index_id)

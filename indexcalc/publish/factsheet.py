@@ -1,10 +1,13 @@
-"""One index's HTML factsheet (DESIGN.md sections 5 and 7).
+"""One index's HTML factsheet and its detail page (docs/design.md sections 5 and 7).
 
-:func:`factsheet_context` gathers every figure of the page from :mod:`indexcalc.analytics` and
-the charts; :func:`render_factsheet` fills ``templates/factsheet.html.j2``. The page shows the
-key facts of the spec, level and drawdown charts, performance and risk tables, calendar-year and
-monthly returns, current weights by root and by sector, the top contributors over the last 12
-months, the correlation with the Long-Only index, and every family table of the result.
+:func:`factsheet_context` gathers every figure of the pages from :mod:`indexcalc.analytics` and
+the charts; :func:`render_factsheet_pages` fills ``templates/factsheet.html.j2`` (at most two A4
+pages: key facts, risk since inception and over 1/3/5 years, the log-scale level chart with the
+Long-Only reference and the back-tested history shaded, drawdowns and the worst five, the
+performance table up to 10 years, the latest calendar years and monthly returns, sector
+weights, target and drifted weights, top contributors, and a footnote defining each figure)
+and ``templates/factsheet_detail.html.j2`` (every family table through the column registry of
+:mod:`indexcalc.publish.columns`, every calendar year and month).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from indexcalc import analytics
 from indexcalc.data.instruments import Instrument
 from indexcalc.publish import charts
 from indexcalc.publish.describe import describe_rebalance, describe_roll, family_label, index_roots
-from indexcalc.publish.formatting import environment
+from indexcalc.publish import columns
+from indexcalc.publish.formatting import environment, plural, sector_label
 from indexcalc.results import IndexResult
 from indexcalc.specs import IndexSpecBase, RollRule
 
@@ -31,6 +35,12 @@ TABLE_TAIL_ROWS = 10
 """Rows shown of a table with one row per date (the CSV has them all)."""
 TABLE_MAX_ROWS = 60
 """Most rows shown of any other table."""
+FACTSHEET_YEARS = 8
+"""Calendar years of the factsheet's year table and monthly heatmap (the detail page has all)."""
+FACTSHEET_WEIGHTS = 10
+"""Weights rows printed on the factsheet, the largest by size (the screen shows them all)."""
+WORST_DRAWDOWNS = 5
+"""Episodes in the worst-drawdowns table."""
 TABLE_TITLES = {
     "analytics": "Signal analytics",
     "carry_stages": "Carry signal stages",
@@ -77,15 +87,7 @@ def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) ->
     filter (None if there is none, or ``spec`` is that index)."""
     for candidate in results.values():
         other = candidate.spec
-        if (
-            other.kind == "momentum"
-            and getattr(other, "family", None) == "long_only"
-            and other.return_type == spec.return_type
-            and other.sectors is None
-            and other.universe is None
-            and getattr(other, "sector_label", None) is None
-            and other.id != spec.id
-        ):
+        if _is_long_only_reference(other) and other.return_type == spec.return_type and other.id != spec.id:
             return candidate
     return None
 
@@ -94,32 +96,43 @@ def table_view(name: str, table: pl.DataFrame) -> dict:
     """A family table as shown: with a ``date`` column, the rows of its latest date when there
     are several, else its latest :data:`TABLE_TAIL_ROWS` rows; with another date column (a
     trade list's entry date), the latest rows by that column; otherwise the first
-    :data:`TABLE_MAX_ROWS` rows. A correlation matrix is also drawn as a heatmap."""
+    :data:`TABLE_MAX_ROWS` rows. The columns are those :func:`columns.shown_columns` keeps,
+    labelled and formatted by the column registry (:mod:`indexcalc.publish.columns`); the CSV
+    keeps every row and column. A correlation matrix is also drawn as a heatmap."""
     shown = table
     note = ""
     date_columns = [column for column, dtype in table.schema.items() if dtype == pl.Date]
+    single_date = False
     if "date" in table.columns and table.height:
         latest = table.filter(pl.col("date") == pl.col("date").max())
         if latest.height > 1:
             shown, note = latest, f"rows of the latest date, {latest.get_column('date')[0].isoformat()}"
+            single_date = True
         else:
             shown = table.sort("date").tail(TABLE_TAIL_ROWS).reverse()
             note = f"latest {shown.height} of {table.height} rows"
     elif date_columns and table.height > TABLE_TAIL_ROWS:
         shown = table.sort(date_columns[0], nulls_last=True).tail(TABLE_TAIL_ROWS).reverse()
-        note = f"latest {shown.height} of {table.height} rows by {date_columns[0]}"
+        note = f"latest {shown.height} of {table.height} rows by {columns.column_for(name, date_columns[0]).label.lower()}"
     if shown.height > TABLE_MAX_ROWS:
         shown = shown.head(TABLE_MAX_ROWS)
         note = f"first {TABLE_MAX_ROWS} of {table.height} rows"
+    names = [column for column in columns.shown_columns(name, table.columns) if not (single_date and column == "date")]
+    registry = [columns.column_for(name, column, table.schema[column].is_numeric()) for column in names]
+    hidden = len(table.columns) - len(names)
     chart = None
     if name == "correlation_matrix" and table.height:
         chart = Markup(charts.correlation_heatmap(table, name=f"table-{name}"))
     return {
         "name": name,
         "title": TABLE_TITLES.get(name, name.replace("_", " ").capitalize()),
-        "columns": shown.columns,
-        "rows": shown.rows(),
+        "columns": [{"name": column, "header": entry.header, "numeric": entry.numeric}
+                    for column, entry in zip(names, registry)],
+        "rows": [[(entry.write(value), entry.numeric) for entry, value in zip(registry, row)]
+                 for row in shown.select(names).rows()],
+        "values": shown.select(names).rows(),
         "total_rows": table.height,
+        "hidden_columns": hidden,
         "note": note,
         "chart": chart,
     }
@@ -130,8 +143,26 @@ def _performance_rows(levels: pl.DataFrame) -> dict[str, float | None]:
     return dict(zip(table.get_column("period").to_list(), table.get_column("period_return").to_list()))
 
 
+def _weights_rows(inputs: FactsheetInputs, sectors: dict[str, str], last_date: dt.date) -> list[dict]:
+    """The target weights of the last fixing beside the weights drifted to ``last_date`` (when
+    the single-commodity levels are known), with names and sector labels."""
+    result = inputs.result
+    current = analytics.current_weights(result.weights, sectors)
+    drifted: dict[str, float] = {}
+    if inputs.root_levels is not None and result.weights.height:
+        frame = analytics.drifted_weights(result.weights, inputs.root_levels, last_date)
+        drifted = dict(zip(frame.get_column("root").to_list(), frame.get_column("drifted_weight").to_list()))
+    rows = []
+    for row in current.rows(named=True):
+        instrument = inputs.instruments.get(row["root"])
+        rows.append(dict(row, name=instrument.name if instrument else row["root"],
+                         sector_name=sector_label(row["sector"]), drifted=drifted.get(row["root"])))
+    return rows
+
+
 def factsheet_context(inputs: FactsheetInputs) -> dict:
-    """Every figure and chart of the factsheet, computed from the result (pure)."""
+    """Every figure and chart of the factsheet and its detail page, computed from the result
+    (pure)."""
     result = inputs.result
     spec = result.spec
     levels = result.levels.sort("date")
@@ -142,9 +173,18 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
     risk_free = inputs.risk_free if spec.return_type == "tr" else None
     roots = index_roots(spec, inputs.instruments)
     sectors = {root: instrument.sector for root, instrument in inputs.instruments.items()}
+    reference = inputs.long_only
+    is_reference = reference is None and _is_long_only_reference(spec)
 
     current = analytics.current_weights(weights, sectors)
     monthly = analytics.monthly_returns(levels)
+    recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
+    turnover_root_levels = inputs.root_levels if inputs.root_levels is not None else None
+    launch = spec.launch_date
+    backtest_end = launch if launch is not None and launch <= last_date else None
+    sector_table = analytics.sector_weights(current).with_columns(
+        pl.col("sector").map_elements(sector_label, return_dtype=pl.String).alias("label")
+    )
     context: dict = {
         "spec": spec,
         "kind_label": family_label(spec),
@@ -153,16 +193,22 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "latest_return": last["daily_return"],
         "facts": [
             ("Index id", spec.id),
-            ("Kind", family_label(spec)),
             ("Return type", RETURN_TYPES[spec.return_type]),
             ("Base date", first["date"].isoformat()),
             ("Base value", f"{spec.base_value:,.2f}"),
+            ("Launch date", launch.isoformat() if launch else "not launched: the whole history is back-tested"),
             ("Rebalance", describe_rebalance(spec, weights)),
-            ("Implementation lag", f"{spec.implementation_lag} business day(s) from fixing to effect"),
+            ("Implementation lag", f"{plural(spec.implementation_lag, 'business day')} from fixing to effect"),
             ("Roll", describe_roll(inputs.roll or spec.roll)),
             ("Universe", ", ".join(roots) if roots else "–"),
-            ("Sectors", ", ".join(sorted({sectors[root] for root in roots if root in sectors})) or "–"),
+            ("Sectors", ", ".join(sorted({sector_label(sectors[root]) for root in roots if root in sectors})) or "–"),
         ],
+        "launch_date": launch,
+        "backtest_note": (
+            f"levels before {launch.isoformat()} are back-tested" if backtest_end
+            else "the index is not yet calculated live: every level shown is back-tested"
+            if launch is None or launch > last_date else ""
+        ),
         "performance": _performance_rows(levels),
         "periods": [(label, annualised) for label, _, annualised in analytics.PERIODS],
         "stats": {
@@ -172,26 +218,35 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
             "sortino": analytics.sortino_ratio(levels, risk_free),
             "max_drawdown": drawdown.depth,
             "calmar": analytics.calmar_ratio(levels),
-            "annual_turnover": analytics.annual_turnover(weights) if weights.height else None,
+            "annual_turnover": analytics.annual_turnover(weights, turnover_root_levels) if weights.height else None,
         },
+        "turnover_with_drift": turnover_root_levels is not None,
+        "trailing_risk": analytics.trailing_risk(levels, risk_free).rows(named=True),
+        "worst_drawdowns": analytics.worst_drawdowns(levels, WORST_DRAWDOWNS).rows(named=True),
+        "months": analytics.best_and_worst_month(monthly),
         "drawdown": drawdown,
         "risk_free_note": "0 (excess-return index)" if risk_free is None else "3-month T-bill collateral return",
         "calendar_years": analytics.calendar_year_returns(levels).rows(named=True),
-        "weights": [
-            dict(row, name=inputs.instruments[row["root"]].name if row["root"] in inputs.instruments else row["root"])
-            for row in current.rows(named=True)
-        ],
+        "factsheet_years": FACTSHEET_YEARS,
+        "weights": sorted(_weights_rows(inputs, sectors, last_date), key=lambda row: -abs(row["weight"])),
+        "factsheet_weights": FACTSHEET_WEIGHTS,
         "weights_date": weights.get_column("date").max() if weights.height else None,
-        "sector_weights": analytics.sector_weights(current).rows(named=True),
+        "sector_weights": sector_table.rows(named=True),
+        "is_reference": is_reference,
         "charts": {
-            "level": Markup(charts.level_chart(levels)),
+            "level": Markup(charts.level_chart(
+                levels, reference=reference.levels.filter(pl.col("date") <= last_date) if reference else None,
+                reference_label=reference.spec.id if reference else "", launch_date=backtest_end, label=spec.id,
+            )),
             "drawdown": Markup(charts.drawdown_chart(analytics.drawdowns(levels))),
-            "monthly": Markup(charts.monthly_heatmap(monthly)) if monthly.height else None,
+            "monthly": Markup(charts.monthly_heatmap(recent_monthly)) if recent_monthly.height else None,
+            "monthly_full": (Markup(charts.monthly_heatmap(monthly, name="monthly-full"))
+                             if monthly.height and recent_monthly.height < monthly.height else None),
+            "sectors": Markup(charts.sector_chart(sector_table)) if sector_table.height else None,
         },
         "tables": [table_view(name, table) for name, table in result.tables.items()],
     }
 
-    reference = inputs.long_only
     context["long_only"] = None
     if reference is not None:
         context["long_only"] = {
@@ -215,8 +270,27 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
     return context
 
 
+def _is_long_only_reference(spec: IndexSpecBase) -> bool:
+    """Whether ``spec`` is the catalogue's Long-Only reference itself (see :func:`long_only_reference`)."""
+    return (
+        spec.kind == "momentum"
+        and getattr(spec, "family", None) == "long_only"
+        and spec.sectors is None
+        and spec.universe is None
+        and getattr(spec, "sector_label", None) is None
+    )
+
+
+def render_factsheet_pages(inputs: FactsheetInputs) -> tuple[str, str]:
+    """The factsheet ``factsheets/ID.html`` (two A4 pages at most) and its detail page
+    ``factsheets/ID-detail.html`` (the family tables, full calendar-year and monthly history),
+    from one :func:`factsheet_context`."""
+    context = factsheet_context(inputs)
+    env = environment()
+    return (env.get_template("factsheet.html.j2").render(context, root="../", synthetic_market=inputs.synthetic),
+            env.get_template("factsheet_detail.html.j2").render(context, root="../", synthetic_market=inputs.synthetic))
+
+
 def render_factsheet(inputs: FactsheetInputs) -> str:
     """The factsheet page of ``inputs.result`` (self-contained HTML)."""
-    return environment().get_template("factsheet.html.j2").render(
-        factsheet_context(inputs), root="../", synthetic_market=inputs.synthetic
-    )
+    return render_factsheet_pages(inputs)[0]

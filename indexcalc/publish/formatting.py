@@ -26,19 +26,54 @@ def _absent(value: object) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
+def unsigned_zero(text: str) -> str:
+    """``-0.00`` -> ``0.00`` and ``+0.00`` -> ``0.00``: a figure that rounds to zero has no sign."""
+    if text[:1] in "+-" and not any(digit in text for digit in "123456789"):
+        return text[1:]
+    return text
+
+
 def percent(value: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage: 0.1234 -> ``12.34%``."""
-    return MISSING if _absent(value) else f"{value * 100:.{digits}f}%"
+    """A fraction as a percentage: 0.1234 -> ``12.34%`` (-0.00001 -> ``0.00%``)."""
+    return MISSING if _absent(value) else unsigned_zero(f"{value * 100:.{digits}f}") + "%"
 
 
 def signed_percent(value: float | None, digits: int = 2) -> str:
-    """A fraction as a signed percentage: 0.01 -> ``+1.00%``."""
-    return MISSING if _absent(value) else f"{value * 100:+.{digits}f}%"
+    """A fraction as a signed percentage: 0.01 -> ``+1.00%`` (a figure rounding to 0: ``0.00%``)."""
+    return MISSING if _absent(value) else unsigned_zero(f"{value * 100:+.{digits}f}") + "%"
 
 
 def ratio(value: float | None, digits: int = 2) -> str:
-    """A unitless ratio: ``0.47``."""
-    return MISSING if _absent(value) else f"{value:.{digits}f}"
+    """A unitless ratio: ``0.47`` (-0.001 -> ``0.00``, never ``-0.00``)."""
+    return MISSING if _absent(value) else unsigned_zero(f"{value:.{digits}f}")
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 business day``, ``2 business days``, ``0 business days``."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+SECTOR_LABELS = {
+    "base_metals": "Base metals",
+    "energy": "Energy",
+    "grains": "Grains",
+    "precious_metals": "Precious metals",
+    "softs": "Softs",
+    "livestock": "Livestock",
+    "other": "Other",
+}
+"""Sector identifiers of the instrument catalogue as a reader sees them."""
+
+
+def sector_label(sector: str | None) -> str:
+    """``precious_metals`` -> ``Precious metals`` (an unknown identifier: underscores as spaces,
+    first letter capitalised)."""
+    if sector is None:
+        return MISSING
+    if sector in SECTOR_LABELS:
+        return SECTOR_LABELS[sector]
+    words = sector.replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def level(value: float | None) -> str:
@@ -87,6 +122,8 @@ FILTERS = {
     "cell": cell,
     "direction": direction,
     "tone": tone,
+    "sector": sector_label,
+    "plural": plural,
 }
 
 

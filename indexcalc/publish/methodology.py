@@ -48,6 +48,27 @@ def spec_parameters(spec: BaseModel, prefix: str = "") -> list[dict[str, str]]:
     return rows
 
 
+def rank_scopes(spec: IndexSpecBase, instruments: dict[str, Instrument], roots: list[str]) -> list[dict]:
+    """For a ranked carry basket, each scope (``all``, or each sector group) with its number of
+    roots n and the count k held long and short (:func:`indexcalc.families.carry.ranked_count`);
+    empty for other indexes."""
+    if getattr(spec, "construction", None) != "ranked":
+        return []
+    from indexcalc.families.carry import ranked_count
+    from indexcalc.publish.formatting import sector_label
+
+    if spec.relative_scope == "global":
+        groups = {"All commodities": len(roots)}
+    else:
+        groups = {}
+        for root in roots:
+            if root in instruments:
+                label = sector_label(instruments[root].sector)
+                groups[label] = groups.get(label, 0) + 1
+    return [{"scope": scope, "count": count, "held": ranked_count(count, spec.rank_fraction)}
+            for scope, count in sorted(groups.items())]
+
+
 def methodology_context(
     spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
 ) -> dict:
@@ -59,6 +80,7 @@ def methodology_context(
 
     roots = index_roots(spec, instruments)
     return {
+        "rank_scopes": rank_scopes(spec, instruments, roots),
         "spec": spec,
         "ended_after_business_days": ENDED_AFTER_BUSINESS_DAYS,
         "kind_label": family_label(spec),

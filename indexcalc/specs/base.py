@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,6 +61,10 @@ class IndexSpecBase(Frozen):
     roll: RollRule = WindowRoll()
     implementation_lag: int = Field(1, ge=0, le=5, description="business days from fixing to effect")
     precision: int = Field(4, ge=0, le=10, description="decimals of the official (published) level")
+    launch_date: dt.date | None = Field(
+        None, description="first day the index was calculated live; levels before it are back-tested "
+        "(None: not launched, the whole history is back-tested)"
+    )
 
     def select_roots(self, instruments: dict) -> list[str]:
         """The roots this index may hold, from the universe and sector filters."""

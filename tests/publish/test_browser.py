@@ -187,9 +187,10 @@ def test_factsheet_renders_its_charts_without_console_errors(browser, served_sit
         charts = evaluate(page, CHART_SIZES)
         labels = [chart["label"] for chart in charts]
         assert labels == ["Index level since inception", "Drawdown from the running peak", "Monthly returns heatmap",
-                          "Correlation matrix"]
-        for chart in charts:
-            assert chart["width"] > 300 and chart["height"] > 100 and chart["shapes"] > 10, chart
+                          "Weights by sector"]
+        for chart in charts:  # one sector: a one-bar chart, short
+            tall = 50 if chart["label"] == "Weights by sector" else 100
+            assert chart["width"] > 300 and chart["height"] > tall and chart["shapes"] > 10, chart
         path = screenshot(page, "factsheet-BM-IV-ER")
         assert path.stat().st_size > 50_000
         pdf = page.call("Page.printToPDF", printBackground=True, preferCSSPageSize=True)
@@ -198,6 +199,12 @@ def test_factsheet_renders_its_charts_without_console_errors(browser, served_sit
         (SCREENSHOTS / "factsheet-BM-IV-ER.pdf").write_bytes(pdf_bytes)
     finally:
         page.close()
+    detail = open_page(browser, f"{served_site}/factsheets/BM-IV-ER-detail.html", width=1200)
+    try:
+        assert detail.problems() == []
+        assert [chart["label"] for chart in evaluate(detail, CHART_SIZES)] == ["Correlation matrix"]
+    finally:
+        detail.close()
 
 
 def test_factsheet_fits_a_phone_screen(browser, served_site):
@@ -232,3 +239,133 @@ def test_the_checks_see_console_errors_failed_loads_and_sideways_scrolling(brows
         page.close()
         server.shutdown()
         server.server_close()
+
+
+# --- every factsheet of the catalogue: layout at 1280 and 390 px, print on A4 -----------------
+
+PRINTED_ON_TWO_PAGES = ("LS-ER", "LO-TR", "CARRY-RANK-GLOBAL-ER", "BM-IV-ER", "CU-MACRO-ER")
+MIN_CHART_TEXT_PX = 10.0
+
+TABLE_OVERFLOW = """(() => {
+  const width = document.documentElement.clientWidth, found = [];
+  for (const table of document.querySelectorAll('main table')) {
+    const box = table.closest('.scroll');
+    const outer = (box || table).getBoundingClientRect();
+    if (outer.right > width + 0.5 || outer.left < -0.5)
+      found.push({id: table.id || table.dataset.table || '', problem: 'wider than the page', right: outer.right});
+    if (!box && table.scrollWidth > table.clientWidth + 1)
+      found.push({id: table.id || table.dataset.table || '', problem: 'content wider than the table'});
+  }
+  return found;
+})()"""
+
+SCROLLING_BOXES = """Array.from(document.querySelectorAll('main .scroll'))
+  .filter(box => box.scrollWidth > box.clientWidth + 1)
+  .map(box => (box.querySelector('table') || {}).id || (box.querySelector('table') || {dataset: {}}).dataset.table)"""
+
+SMALLEST_CHART_TEXT = """(() => {
+  let smallest = Infinity, where = '';
+  for (const text of document.querySelectorAll('svg.chart text')) {
+    if (text.getClientRects().length === 0 || !text.textContent.trim()) continue;  // not displayed
+    const matrix = text.getScreenCTM();
+    const size = parseFloat(getComputedStyle(text).fontSize) * Math.hypot(matrix.a, matrix.b);
+    if (size < smallest) { smallest = size; where = text.closest('svg').getAttribute('aria-label') + ': ' + text.textContent; }
+  }
+  return {smallest: smallest === Infinity ? null : smallest, where};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def catalogue_site(tmp_path_factory, embedded_results, embedded_market, embedded_inputs):
+    """Every factsheet of the catalogue on the embedded market, served on loopback."""
+    from indexcalc.publish import write_publication
+
+    out_dir = tmp_path_factory.mktemp("catalogue-site")
+    write_publication(embedded_results, embedded_market, out_dir, embedded_inputs)
+    server = make_server(out_dir, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", sorted(embedded_results)
+    server.shutdown()
+    server.server_close()
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF: its ``/Type /Page`` objects (not ``/Pages``)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+
+
+def test_pdf_pages_counts_page_objects_only():
+    assert pdf_pages(b"<< /Type /Pages /Kids [1 0 R 2 0 R] >> << /Type /Page >> <</Type/Page/Parent 3 0 R>>") == 2
+
+
+@pytest.mark.slow
+def test_every_factsheet_fits_1280_and_390_px_with_readable_chart_text(browser, catalogue_site):
+    url, index_ids = catalogue_site
+    problems = []
+    for index_id in index_ids:
+        for page_name in (f"{index_id}.html", f"{index_id}-detail.html"):
+            for width, mobile in ((1280, False), (390, True)):
+                page = open_page(browser, f"{url}/factsheets/{page_name}", width=width, height=900, mobile=mobile)
+                try:
+                    where = f"{page_name} at {width} px"
+                    if page.problems():
+                        problems.append((where, page.problems()))
+                    if evaluate(page, "document.documentElement.scrollWidth") > width:
+                        problems.append((where, "the page scrolls sideways"))
+                    overflow = evaluate(page, TABLE_OVERFLOW)
+                    if overflow:
+                        problems.append((where, overflow))
+                    if width == 1280:
+                        scrolling = evaluate(page, SCROLLING_BOXES)
+                        if scrolling:
+                            problems.append((where, f"tables scroll sideways: {scrolling}"))
+                    else:
+                        text = evaluate(page, SMALLEST_CHART_TEXT)
+                        if text["smallest"] is not None and text["smallest"] < MIN_CHART_TEXT_PX:
+                            problems.append((where, f"chart text {text['smallest']:.1f} px ({text['where']})"))
+                    if index_id == "LS-ER":
+                        screenshot(page, f"{page_name.removesuffix('.html')}-{width}")
+                finally:
+                    page.close()
+    assert problems == []
+
+
+@pytest.mark.slow
+def test_factsheets_print_on_at_most_two_a4_pages(browser, catalogue_site):
+    url, index_ids = catalogue_site
+    counted = {}
+    for index_id in PRINTED_ON_TWO_PAGES:
+        assert index_id in index_ids
+        page = open_page(browser, f"{url}/factsheets/{index_id}.html", width=1280)
+        try:
+            pdf = base64.b64decode(page.call("Page.printToPDF", printBackground=True, preferCSSPageSize=True)["data"])
+            counted[index_id] = pdf_pages(pdf)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            (SCREENSHOTS / f"factsheet-{index_id}.pdf").write_bytes(pdf)
+        finally:
+            page.close()
+    assert all(1 <= pages <= 2 for pages in counted.values()), counted
+
+
+A4_CONTENT_PX = 703
+"""Width of an A4 page inside the print margins (210 - 2 x 12 mm at 96 px per inch)."""
+
+
+@pytest.mark.slow
+def test_detail_pages_print_without_cut_columns(browser, catalogue_site):
+    url, index_ids = catalogue_site
+    cut = {}
+    for index_id in index_ids:
+        page = open_page(browser, f"{url}/factsheets/{index_id}-detail.html", width=A4_CONTENT_PX)
+        try:
+            page.call("Emulation.setEmulatedMedia", media="print")
+            # printed, a table wider than its box would be cut at the page edge
+            overflowing = evaluate(page, SCROLLING_BOXES) + evaluate(page, TABLE_OVERFLOW)
+            if overflowing:
+                cut[index_id] = overflowing
+        finally:
+            page.close()
+    assert cut == {}

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.dates import AutoDateFormatter, AutoDateLocator, date2num
@@ -101,12 +102,14 @@ def test_line_chart_axes_show_matplotlibs_tick_labels():
     texts = svg_texts(svg)
     dates = levels.get_column("date")
     low, high = levels.get_column("level").min(), levels.get_column("level").max()
-    # the y labels: MaxNLocator(5) inside the view (data range plus matplotlib's 5% margins)
-    margin = (high - low) * 0.05
-    expected_y = [value for value in MaxNLocator(5).tick_values(low - margin, high + margin)
-                  if low - margin <= value <= high + margin]
+    # the y labels of the log scale: a narrow range (high / low < 4) gets MaxNLocator(5) inside
+    # the view (data range plus matplotlib's 5% margins, taken on the log scale), written in full
+    assert high / low < 4
+    ratio = (high / low) ** 0.05
+    bottom, top = low / ratio, high * ratio
+    expected_y = [value for value in MaxNLocator(5).tick_values(bottom, top) if bottom <= value <= top]
     assert len(expected_y) >= 3
-    assert all(f"{value:g}" in texts for value in expected_y), (expected_y, texts)
+    assert all(f"{value:,.0f}" in texts for value in expected_y), (expected_y, texts)
     # the x labels: the yearly ticks of the automatic date locator
     locator = AutoDateLocator()
     first, last = (dt.datetime.combine(day, dt.time()) for day in (dates[0], dates[-1]))
@@ -120,7 +123,7 @@ def test_line_chart_axes_show_matplotlibs_tick_labels():
         assert label in texts, (label, texts)
         checked += 1
     assert checked >= 3
-    assert "index level" in texts
+    assert "index level (log scale)" in texts
     assert svg.startswith('<svg class="chart" role="img" aria-label="Index level since inception"')
 
 
@@ -150,9 +153,160 @@ def test_monthly_heatmap_embeds_the_grid_unsampled_with_its_colour_bar():
     assert f"{-bound:g}" in texts or f"\N{MINUS SIGN}{bound:g}" in texts
 
 
-def test_y_labels_with_an_offset_show_the_offset_like_matplotlib():
-    # levels within 5 points of a million: matplotlib labels the last digits and shows "+1e6"
+def test_level_labels_are_written_in_full_without_an_offset():
+    # levels within 5 points of a million: a reader sees "1,000,004", not "4" and "+1e6"
     dates = pl.date_range(dt.date(2020, 1, 1), dt.date(2020, 12, 31), "1d", eager=True)
     levels = pl.DataFrame({"date": dates, "level": 1e6 + np.linspace(0.0, 5.0, dates.len())})
     texts = svg_texts(charts.level_chart(levels))
-    assert "+1e6" in texts and "4.5" in texts
+    assert "+1e6" not in texts and any(re.fullmatch(r"1,000,00\d", text) for text in texts), texts
+
+
+def test_level_chart_draws_the_reference_and_shades_the_back_test():
+    levels = long_random_levels(days=600)
+    reference = levels.with_columns(pl.col("level") * 2.0)
+    launch = levels.get_column("date")[300]
+    svg = charts.level_chart(levels, reference=reference, reference_label="LO-ER", launch_date=launch, label="LS-ER")
+    texts = svg_texts(svg)
+    assert "LO-ER" in texts and "LS-ER" in texts and "back-tested" in texts
+    assert "back-tested" not in svg_texts(charts.level_chart(levels, reference=reference))
+
+
+def test_charts_state_the_phone_font_that_renders_at_ten_pixels():
+    svg = charts.level_chart(long_random_levels(days=300))
+    # 7.5 inches = 540 units drawn 366 px wide: 10.5 px needs 10.5 * 540 / 366 = 15.5 units
+    assert 'style="--phone-font: 15.5px"' in svg
+
+
+def _svg_images(svg: str) -> list[np.ndarray]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+            for data in re.findall(r'data:image/png;base64,\s*([A-Za-z0-9+/=]+)', svg)]
+
+
+def _svg_text_places(svg: str) -> list[tuple[str, float, float]]:
+    places = []
+    for attributes, text in re.findall(r"<text([^>]*)>([^<]*)</text>", svg):
+        translate = re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", attributes)
+        if translate:
+            x, y = (float(value) for value in translate.groups())
+        else:
+            x = float(re.search(r'\sx="([-\d.]+)"', attributes).group(1))
+            y = float(re.search(r'\sy="([-\d.]+)"', attributes).group(1))
+        places.append((text, x, y, bool(translate)))
+    return sorted(places)
+
+
+@pytest.mark.parametrize("years", [3, 8, 12, 30])
+def test_fast_monthly_heatmap_draws_what_matplotlib_draws(years):
+    """The oracle: the SVG written directly has matplotlib's viewBox, the same cell and colour
+    bar images pixel for pixel, and the same texts at the same places (x exact, the baseline
+    within 1.5 units: matplotlib measures each string, the fast path uses DejaVu's digit height)."""
+    levels = long_random_levels(days=int(years * 261))
+    monthly = analytics.monthly_returns(levels)
+    fast, slow = charts.monthly_heatmap(monthly), charts.monthly_heatmap_matplotlib(monthly)
+    view = re.compile(r'viewBox="([^"]+)"')
+    assert view.search(fast).group(1) == view.search(slow).group(1)
+    fast_images, slow_images = _svg_images(fast), _svg_images(slow)
+    assert len(fast_images) == len(slow_images) == 2
+    for mine, theirs in zip(fast_images, slow_images):
+        assert mine.shape == theirs.shape and np.array_equal(mine, theirs)
+    mine, theirs = _svg_text_places(fast), _svg_text_places(slow)
+    assert [place[0] for place in mine] == [place[0] for place in theirs]
+    for (text, x, y, turned), (_, expected_x, expected_y, _) in zip(mine, theirs):
+        if turned:  # the colour bar's title: matplotlib anchors its start, the fast path its middle
+            assert x == pytest.approx(expected_x, abs=1.5), text
+            continue
+        assert x == pytest.approx(expected_x, abs=0.01), text  # along the text: exact
+        assert y == pytest.approx(expected_y, abs=1.5), text  # the baseline: within 1.5 units
+
+
+def _bars(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """Filled rectangles of the long/short colours as ``(colour, x, y, width, height)``."""
+    found = []
+    for x, y, width, height, colour in re.findall(
+            r'<rect x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" height="([-\d.]+)" fill="(#[0-9a-f]{6})"', svg):
+        found.append((colour, float(x), float(y), float(width), float(height)))
+    for path, colour in re.findall(r'<path d="([^"]+)"[^>]*style="fill: (#[0-9a-f]{6})', svg):
+        numbers = [float(number) for number in re.findall(r"[-\d.]+", path)]
+        xs, ys = numbers[0::2], numbers[1::2]
+        if colour in (charts.UP_COLOUR, charts.DRAWDOWN_COLOUR) and max(xs) - min(xs) > 1e-6:
+            found.append((colour, min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("longs, shorts", [
+    ([0.0056, 0.2625, 0.0459, 0.0021, 0.0004], [-0.1808, 0.0, -0.0604, -0.1828, -0.0955]),
+    ([1.0], [0.0]),
+    ([0.3, 0.2], [-0.05, -0.4]),
+])
+def test_fast_sector_chart_draws_what_matplotlib_draws(longs, shorts):
+    labels = ["Base metals", "Energy", "Grains", "Precious metals", "Softs"][:len(longs)]
+    table = pl.DataFrame({"sector": labels, "label": labels, "long": longs, "short": shorts})
+    fast, slow = charts.sector_chart(table), charts.sector_chart_matplotlib(table)
+    view = re.compile(r'viewBox="([^"]+)"')
+    assert view.search(fast).group(1) == view.search(slow).group(1)
+    mine, theirs = _bars(fast), _bars(slow)
+    assert len(mine) == len(theirs) == sum(value != 0 for value in longs + shorts)
+    for bar, expected in zip(mine, theirs):
+        assert bar[0] == expected[0] and bar[1:] == pytest.approx(expected[1:], abs=0.01)
+    mine_texts, their_texts = _svg_text_places(fast), _svg_text_places(slow)
+    assert [place[0] for place in mine_texts] == [place[0] for place in their_texts]
+    assert "-0%" not in [place[0] for place in mine_texts]
+    for (text, x, y, _), (_, expected_x, expected_y, _) in zip(mine_texts, their_texts):
+        assert x == pytest.approx(expected_x, abs=0.01), text
+        assert y == pytest.approx(expected_y, abs=1.5), text
+
+
+def _stroke_bounds(svg: str, colour: str) -> tuple[float, float, float, float]:
+    """Bounding box of the stroked paths of ``colour`` (matplotlib's style or attributes)."""
+    xs, ys = [], []
+    for path in re.findall(r'<path[^>]*\sd="([^"]+)"[^>]*(?:stroke: ' + colour + r'|stroke="' + colour + r'")',
+                           svg):
+        numbers = [float(number) for number in re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", path)]
+        if len(numbers) <= 6:  # a legend handle (a few points on one line): not the data line
+            continue
+        xs += numbers[0::2]
+        ys += numbers[1::2]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def _tick_texts(svg: str) -> list[tuple[str, float, float, bool]]:
+    return [place for place in _svg_text_places(svg) if place[0].strip() not in ("LO-ER", "LS-ER", "back-tested")]
+
+
+@pytest.mark.parametrize("days, with_reference", [(600, False), (2000, True), (8000, True)])
+def test_fast_line_charts_draw_what_matplotlib_draws(days, with_reference):
+    """The oracle of the line charts: same viewBox, the same tick labels at the same places
+    (along the axis to 0.01 units, across within 1.5), the data lines spanning the same box to
+    0.5 units (matplotlib simplifies its path, the fast path draws every decimated point)."""
+    levels = long_random_levels(days=days)
+    reference = long_random_levels(days=days, seed=5) if with_reference else None
+    launch = levels.get_column("date")[days // 2]
+    pairs = [
+        (charts.level_chart(levels, reference=reference, reference_label="LO-ER", launch_date=launch, label="LS-ER"),
+         charts.level_chart_matplotlib(levels, reference=reference, reference_label="LO-ER", launch_date=launch,
+                                       label="LS-ER"), [charts.LINE_COLOUR] + ([charts.REFERENCE_COLOUR] * bool(reference is not None))),
+        (charts.drawdown_chart(analytics.drawdowns(levels)),
+         charts.drawdown_chart_matplotlib(analytics.drawdowns(levels)), [charts.DRAWDOWN_COLOUR]),
+    ]
+    view = re.compile(r'viewBox="([^"]+)"')
+    for fast, slow, colours in pairs:
+        assert view.search(fast).group(1) == view.search(slow).group(1)
+        mine, theirs = _tick_texts(fast), _tick_texts(slow)
+        assert [place[0] for place in mine] == [place[0] for place in theirs]
+        for (text, x, y, turned), (_, expected_x, expected_y, _) in zip(mine, theirs):
+            if turned:
+                assert x == pytest.approx(expected_x, abs=1.5), text
+            elif re.fullmatch(r"\d{4}", text):  # a date label: exact along the x axis
+                assert x == pytest.approx(expected_x, abs=0.01) and y == pytest.approx(expected_y, abs=1.5), text
+            else:  # a value label: exact along the y axis (its baseline within 1.5)
+                assert x == pytest.approx(expected_x, abs=0.01) and y == pytest.approx(expected_y, abs=1.5), text
+        for colour in colours:
+            assert _stroke_bounds(fast, colour) == pytest.approx(_stroke_bounds(slow, colour), abs=0.5), colour
+    assert "back-tested" in svg_texts(pairs[0][0]) and "back-tested" in svg_texts(pairs[0][1])
+    if reference is not None:
+        assert {"LO-ER", "LS-ER"} <= set(svg_texts(pairs[0][0])) & set(svg_texts(pairs[0][1]))

@@ -47,7 +47,9 @@ def test_risk_table_shows_the_analytics_results(index_id, pages, fabricated_resu
     assert shown["drawdown_peak"] == day(drawdown.peak_date)
     assert shown["drawdown_trough"] == day(drawdown.trough_date)
     assert shown["calmar"] == ratio(analytics.calmar_ratio(levels))
-    assert shown["annual_turnover"] == percent(analytics.annual_turnover(fabricated_results[index_id].weights), 0)
+    _, root_levels = fabricated_inputs.for_index(index_id)
+    assert shown["annual_turnover"] == percent(
+        analytics.annual_turnover(fabricated_results[index_id].weights, root_levels), 0)
     assert shown["latest_level"] == f"{levels.get_column('level')[-1]:,.2f}"
     assert shown["latest_return"] == signed_percent(levels.get_column("daily_return")[-1])
 
@@ -68,7 +70,8 @@ def test_performance_table_shows_every_period_return(pages, fabricated_results):
     assert set(shown) == set(expected.get_column("period"))
     for period, value in expected.select("period", "period_return").iter_rows():
         assert shown[period] == percent(value), period
-    assert "–" not in shown.values()  # five and a half years of history: every period is defined
+    # five and a half years of history: every period but 10Y is defined
+    assert [period for period, value in shown.items() if value == "–"] == ["10Y"]
     assert marked(pages["LS-ER"], "data-stat")["ytd"] == signed_percent(
         expected.filter(pl.col("period") == "YTD").get_column("period_return")[0]
     )
@@ -81,15 +84,17 @@ def test_long_only_reference_row_and_correlation(pages, fabricated_results):
         assert shown[period] == percent(value)
     correlation = analytics.return_correlation(fabricated_results["LS-ER"].levels, reference)
     assert marked(pages["LS-ER"], "data-stat")["correlation_long_only"] == ratio(correlation)
-    # the Long-Only index has no reference of its own, the ER reference is not used for a TR index
-    assert marked(pages["LO-ER"], "data-stat")["correlation_long_only"] == "–"
-    assert marked(pages["CARRY-RANK-TR"], "data-stat")["correlation_long_only"] == "–"
+    # the Long-Only index says it is the reference (no "–" row); a TR index without a TR
+    # reference shows no correlation row at all
+    assert "correlation_long_only" not in marked(pages["LO-ER"], "data-stat")
+    assert marked(pages["LO-ER"], "data-stat")["reference"].startswith("this index is the reference")
+    assert "correlation_long_only" not in marked(pages["CARRY-RANK-TR"], "data-stat")
 
 
 def test_calendar_year_returns_shown(pages, fabricated_results):
     years = analytics.calendar_year_returns(fabricated_results["BM-IV-ER"].levels)
     shown = marked(pages["BM-IV-ER"], "data-year")
-    assert len(shown) == years.height == 6  # 2019 .. 2024 (2018-12-31 is the base date)
+    assert len(shown) == years.height == 6  # 2019 .. 2024 (2018-12-31 is the base date), all within 8 years
     for year, value in years.select("year", "year_return").iter_rows():
         assert shown[str(year)] == percent(value)
 
@@ -114,14 +119,27 @@ def test_top_contributors_over_the_last_year(pages, fabricated_results, fabricat
     assert shown == {root: signed_percent(value) for root, value in expected.iter_rows()}
 
 
-def test_family_tables_are_rendered_with_csv_links(pages):
-    carry = pages["CARRY-RANK-TR"]
+@pytest.fixture(scope="module")
+def detail_pages(fabricated_results, fabricated_inputs, instruments) -> dict[str, str]:
+    from indexcalc.publish.factsheet import render_factsheet_pages
+
+    return {index_id: render_factsheet_pages(factsheet_inputs(index_id, fabricated_results, fabricated_inputs,
+                                                              instruments))[1]
+            for index_id in fabricated_results}
+
+
+def test_family_tables_are_rendered_with_csv_links(pages, detail_pages):
+    assert 'data-table=' not in pages["CARRY-RANK-TR"]
+    assert 'href="CARRY-RANK-TR-detail.html"' in pages["CARRY-RANK-TR"]
+    carry = detail_pages["CARRY-RANK-TR"]
     assert "Signal analytics" in carry and 'href="../analytics/CARRY-RANK-TR.csv"' in carry
-    assert re.search(r'data-table="analytics".*?0\.0810', carry, re.S)
+    # the registry's labels and formats: Pearson 0.081 as a ratio, balanced accuracy in percent
+    assert re.search(r'data-table="analytics".*?>Pearson<.*?>0\.08<.*?>53\.0%<', carry, re.S)
+    assert re.search(r'data-table="carry_stages".*?>Nominal carry \(ann\.\)<', carry, re.S)
     # a table with several rows per date shows its latest date only (6 of 18 rows)
     stages = re.search(r'data-table="carry_stages".*?</table>', carry, re.S).group(0)
     assert stages.count("<tr>") == 1 + 6
-    basket = pages["BM-IV-ER"]
+    basket = detail_pages["BM-IV-ER"]
     assert 'aria-label="Correlation matrix"' in basket
     monitor = re.search(r'data-table="correlation_monitor".*?</table>', basket, re.S).group(0)
     assert monitor.count("<tr>") == 1 + 10  # a daily table: its latest 10 rows
@@ -135,10 +153,12 @@ def test_a_trade_list_shows_its_latest_trades_first():
     entries = [dt.date(2020, 1, 1) + dt.timedelta(days=7 * week) for week in range(25)]
     trades = pl.DataFrame({"entry_date": entries, "pnl": [float(week) for week in range(25)]})
     view = table_view("trades", trades)
-    assert [row[0] for row in view["rows"]] == entries[::-1][:TABLE_TAIL_ROWS]
-    assert view["note"] == f"latest {TABLE_TAIL_ROWS} of 25 rows by entry_date"
-    assert table_view("sample_stats", pl.DataFrame({"sample": ["in", "out"], "sharpe": [1.0, 0.2]}))["rows"] == [
-        ("in", 1.0), ("out", 0.2)]
+    assert [row[0] for row in view["values"]] == entries[::-1][:TABLE_TAIL_ROWS]
+    assert view["note"] == f"latest {TABLE_TAIL_ROWS} of 25 rows by entry"
+    assert [column["header"] for column in view["columns"]] == ["Entry", "P&L (USD)"]
+    assert view["rows"][0] == [("2020-06-17", False), ("24", True)]
+    assert table_view("sample_stats", pl.DataFrame({"sample": ["in", "out"], "sharpe": [1.0, -0.001]}))["rows"] == [
+        [("in", False), ("1.00", True)], [("out", False), ("0.00", True)]]
 
 
 def test_pages_are_self_contained_with_unique_ids(pages):
@@ -167,10 +187,12 @@ def test_factsheet_key_facts_come_from_the_spec(fabricated_results, fabricated_i
     assert facts["Return type"].startswith("Total return")
     assert facts["Rebalance"].startswith("monthly")
     assert facts["Roll"].startswith("window roll: business days 5 to 9")
-    assert facts["Sectors"] == "base_metals, energy, grains, precious_metals, softs"
+    assert facts["Sectors"] == "Base metals, Energy, Grains, Precious metals, Softs"
+    assert facts["Implementation lag"] == "1 business day from fixing to effect"
+    assert facts["Launch date"].startswith("not launched")
     basket = factsheet_context(factsheet_inputs("BM-IV-ER", fabricated_results, fabricated_inputs, instruments))
     assert dict(basket["facts"])["Universe"] == "HG, LA, LX, LL, LN"
-    assert dict(basket["facts"])["Sectors"] == "base_metals"
+    assert dict(basket["facts"])["Sectors"] == "Base metals"
 
 
 # --- methodology ---------------------------------------------------------------------------
@@ -207,7 +229,7 @@ def test_momentum_methodology_quotes_the_spec_numbers(instruments):
     assert "magnitude of 10%" in default and "at least 10 commodities" in default
     assert "magnitude of 12%" in changed and "at least 8 commodities" in changed
     assert "trailing 12 months" in default and "trailing 9 months" in changed
-    assert "effective 2 business day(s) later" in changed
+    assert "effective 2 business days later" in changed
 
 
 def test_methodology_describes_the_roll_rule_in_use(instruments):
@@ -237,7 +259,7 @@ def test_carry_methodology_follows_construction_and_scope(instruments):
                                                  "winsor_threshold": 3.0}),
         instruments,
     )
-    assert "floor(n × 0.3333)" in ranked and "±3" in ranked
+    assert "<mfrac><mn>1</mn><mn>3</mn></mfrac>" in ranked and "c = 3" in ranked
 
 
 def test_a_template_naming_a_missing_spec_field_fails_instead_of_printing_nothing(instruments):
@@ -287,7 +309,9 @@ def test_embedded_market_factsheets_show_the_analytics_of_their_levels(embedded_
         for period, value in analytics.period_returns(levels).select("period", "period_return").iter_rows():
             assert periods[period] == percent(value), (index_id, period)
         years = marked(html, "data-year")
-        for year, value in analytics.calendar_year_returns(levels).select("year", "year_return").iter_rows():
+        table = analytics.calendar_year_returns(levels).tail(8)  # the factsheet's latest 8 years
+        assert len(years) == table.height
+        for year, value in table.select("year", "year_return").iter_rows():
             assert years[str(year)] == percent(value), (index_id, year)
         sectors = {root: instrument.sector for root, instrument in embedded_market.instruments.items()}
         current = analytics.current_weights(result.weights, sectors)
@@ -315,3 +339,75 @@ def test_methodology_renders_for_every_catalogue_index(instruments):
     for spec in load_catalogue():
         html = render_methodology(spec, instruments)
         assert set(marked(html, "data-parameter")) == {row["name"] for row in spec_parameters(spec)}, spec.id
+
+
+# --- the figures added for issue 16, as shown on the page -------------------------------------
+
+
+def test_trailing_risk_worst_drawdowns_and_months_shown(pages, fabricated_results):
+    levels = fabricated_results["LS-ER"].levels
+    html = pages["LS-ER"]
+    trailing = analytics.trailing_risk(levels)
+    for row in trailing.rows(named=True):
+        years = str(row["years"])
+        assert marked(html, "data-trailing-volatility")[years] == percent(row["annualised_volatility"])
+        assert marked(html, "data-trailing-sharpe")[years] == ratio(row["sharpe"])
+        assert marked(html, "data-trailing-drawdown")[years] == percent(row["max_drawdown"])
+    worst = analytics.worst_drawdowns(levels, 5)
+    assert marked(html, "data-drawdown-depth") == {
+        str(position + 1): percent(depth) for position, depth in enumerate(worst.get_column("depth"))}
+    months = analytics.best_and_worst_month(analytics.monthly_returns(levels))
+    stats = marked(html, "data-stat")
+    best = months["best"]
+    assert stats["best_month"] == f"{signed_percent(best['monthly_return'])} ({best['year']:04d}-{best['month']:02d})"
+
+
+def test_target_and_drifted_weights_side_by_side(pages, fabricated_results, fabricated_inputs):
+    result = fabricated_results["LS-ER"]
+    _, root_levels = fabricated_inputs.for_index("LS-ER")
+    last = result.levels.get_column("date")[-1]
+    drifted = analytics.drifted_weights(result.weights, root_levels, last)
+    shown = marked(pages["LS-ER"], "data-drifted-weight")
+    assert shown == {root: percent(weight) for root, weight in drifted.select("root", "drifted_weight").iter_rows()}
+    assert "Today<sup>14</sup>" in pages["LS-ER"] and "Target<sup>13</sup>" in pages["LS-ER"]
+
+
+def test_every_family_column_of_the_catalogue_is_in_the_registry(embedded_results):
+    from indexcalc.publish import columns
+
+    unknown = set()
+    for result in embedded_results.values():
+        for name, table in result.tables.items():
+            for column in columns.shown_columns(name, table.columns):
+                known = ((name, column) in columns.TABLE_COLUMNS or column in columns.COLUMNS
+                         or column.startswith("shock_") or name == "correlation_matrix")
+                if not known:
+                    unknown.add((name, column))
+    assert unknown == set()
+
+
+def test_column_formats():
+    from indexcalc.publish.columns import Column, Format
+
+    assert Column("P&L", Format.MONEY).write(-2868087.5) == "-2,868,088"
+    assert Column("P&L", Format.MONEY).header == "P&L (USD)"
+    assert Column("Move", Format.PERCENT).write(0.000657736) == "0.07%"
+    assert Column("Move", Format.PERCENT).write(-0.00001) == "0.00%"
+    assert Column("Cost", Format.BASIS_POINTS).write(0.00015) == "1.5 bp"
+    assert Column("Contracts", Format.CONTRACTS).write(1234) == "1,234"
+    assert Column("Ratio", Format.NUMBER).write(0.0351) == "0.03510"
+    assert Column("Reason", Format.TEXT).write("stop_loss") == "stop loss"
+    assert Column("Group", Format.SECTOR).write("precious_metals") == "Precious metals"
+    assert Column("Sharpe", Format.RATIO).write(-0.001) == "0.00"
+    assert Column("x", Format.PERCENT).numeric and not Column("x", Format.TEXT).numeric
+
+
+def test_a_family_table_with_other_columns_than_its_name_usually_has_still_shows_them():
+    from indexcalc.publish.factsheet import table_view
+
+    copper = pl.DataFrame({"sample": ["in sample", "out of sample"], "directional": [1000.0, -250.0],
+                           "roll": [-10.0, 5.0], "costs": [-20.0, -5.0], "total": [970.0, -250.0]})
+    view = table_view("attribution", copper)
+    assert [column["header"] for column in view["columns"]] == [
+        "Sample", "Directional P&L (USD)", "Roll P&L (USD)", "Costs (USD)", "Total P&L (USD)"]
+    assert view["rows"][1][1] == ("-250", True)

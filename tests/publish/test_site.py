@@ -106,7 +106,7 @@ def test_site_index_groups_kinds_in_a_fixed_order_whatever_the_catalogue_order(f
 def test_every_link_of_every_page_points_to_a_published_file(published_site):
     pages = [published_site / "index.html", *published_site.glob("factsheets/*.html"),
              *published_site.glob("methodology/*.html")]
-    assert len(pages) == 1 + 2 * 4
+    assert len(pages) == 1 + 3 * 4  # factsheet, its detail page, methodology
     for page in pages:
         html = page.read_text()
         assert external_references(html) == [], page
@@ -253,9 +253,10 @@ def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledg
     assert sorted(path.name for path in (out / "holdings").iterdir()) == ["T-LO-ER.csv", "T-LS-ER.csv", "T-LS-TR.csv"]
     assert (out / "ledger" / "part.parquet").read_text() == "kept"
     # the ER index is compared with the ER Long-Only index; no TR Long-Only index exists
-    assert "Long-Only reference: Test Long-Only ER (T-LO-ER)" in (out / "factsheets" / "T-LS-ER.html").read_text()
+    assert "Pearson correlation of daily returns on common dates with Test Long-Only ER (T-LO-ER)" in (
+        out / "factsheets" / "T-LS-ER.html").read_text()
     tr_page = (out / "factsheets" / "T-LS-TR.html").read_text()
-    assert "Long-Only reference" not in tr_page and "3-month T-bill collateral return" in tr_page
+    assert "T-LO-ER" not in tr_page and "3-month T-bill collateral return" in tr_page
     weights = pl.read_csv(out / "weights" / "T-LS-TR.csv")
     assert weights.columns[:3] == ["date", "effective_date", "root"] and weights.columns[-1] == "weight"
     assert {"magnitude", "direction"} <= set(weights.columns)

@@ -582,7 +582,7 @@ def turnover_with_drift(weights: pl.DataFrame, root_levels: pl.DataFrame) -> pl.
     this one's (:func:`drifted_weights`; 0 before the first rebalance and for a root not held).
     An equal-weight basket whose targets never change still trades back to its targets."""
     anchors = (
-        weights.select("date", "effective_date").unique().sort("date")
+        weights.select("date", "effective_date").unique().sort("date", "effective_date")
         .with_columns(pl.col("effective_date").shift(-1).alias("next_effective"),
                       pl.col("date").shift(-1).alias("next_date"))
     )

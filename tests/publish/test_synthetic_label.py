@@ -60,7 +60,7 @@ def test_every_page_and_levels_file_of_a_synthetic_publication_carries_the_label
     write_publication(results, replace(fabricated_market, synthetic=True), out,
                       replace(fabricated_inputs, synthetic=True))
     pages = _pages(out)
-    assert len(pages) == 1 + 2 * len(ids)
+    assert len(pages) == 1 + 3 * len(ids)  # site index; factsheet, its detail page, methodology per index
     for page in pages:
         html = page.read_text()
         assert html.count(BANNER) == 1, page

@@ -965,9 +965,12 @@ def read_market(directory: Path | str) -> MarketData:
 
 def load_default_market(directory: Path | str = DEFAULT_MARKET_DIR, spec: MarketGeneratorSpec | None = None) -> MarketData:
     """The embedded SYNTHETIC market from ``data/market/``; if any of its Parquet files is absent it
-    is generated from ``spec`` (default :class:`MarketGeneratorSpec`) and written there first."""
+    is generated from ``spec`` (default :class:`MarketGeneratorSpec`) and written there first.
+    The market carries its exchange sessions (:func:`~indexcalc.data.calendars.with_exchange_sessions`)."""
+    from indexcalc.data.calendars import with_exchange_sessions
+
     directory = Path(directory)
     if not all((directory / file_name).exists() for file_name in MARKET_FILES.values()):
         spec = MarketGeneratorSpec() if spec is None else spec
         write_market(generate_market(spec), directory, seed=spec.seed)
-    return read_market(directory)
+    return with_exchange_sessions(read_market(directory))

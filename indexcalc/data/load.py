@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.longformat import read_long
 from indexcalc.data.market import MarketData
 from indexcalc.data.pysystemtrade import MULTIPLE_PRICES_DIR, read_pysystemtrade
@@ -17,13 +18,20 @@ MERGE_SPEC_SUFFIX = ".toml"
 
 
 def load_market(path: str | Path | None, fmt: DataFormat | None = None) -> MarketData:
-    """The validated market at ``path``.
+    """The validated market at ``path``, with its instruments' exchange sessions
+    (:func:`indexcalc.data.calendars.with_exchange_sessions`: the calculation reads no calendar).
 
     ``path`` None: the embedded default market. Otherwise ``fmt`` chooses the reader; when it
     is None, a directory holding ``multiple_prices_csv/`` is read as pysystemtrade's layout, a
     ``.toml`` file as a merge spec and anything else as the long format (a prices file or a
     directory).
     """
+    market = _read_market(path, fmt)
+    # The embedded market (path None) comes with its sessions from its own loader.
+    return market if path is None or market.sessions is not None else with_exchange_sessions(market)
+
+
+def _read_market(path: str | Path | None, fmt: DataFormat | None) -> MarketData:
     if path is None:
         if fmt is not None:
             raise DataError(f"--format {fmt} needs a data path")

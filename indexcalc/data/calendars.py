@@ -77,8 +77,8 @@ SESSIONS_AFTER_DATA_DAYS = 400
 
 def with_exchange_sessions(market: "MarketData") -> "MarketData":
     """``market`` with ``sessions`` (``calendar, date``): the :func:`business_days` of every
-    instrument's calendar from the start of :data:`CALENDAR_WINDOW` to its end (or
-    :data:`SESSIONS_AFTER_DATA_DAYS` after the last price date, if later). The span does not
+    instrument's calendar from the start of :data:`CALENDAR_WINDOW` (or the first price date, if
+    earlier) to its end (or :data:`SESSIONS_AFTER_DATA_DAYS` after the last price date, if later). The span does not
     move with the data inside the window, so a daily run and a rebuild see the same sessions.
     Called by the loaders (the edge); an unknown calendar code is a :class:`SpecError`."""
     from dataclasses import replace
@@ -86,9 +86,10 @@ def with_exchange_sessions(market: "MarketData") -> "MarketData":
     from indexcalc.data.market import SESSIONS_SCHEMA
 
     start, end = CALENDAR_WINDOW
-    last = market.prices.get_column("date").max() if market.prices.height else None
-    if last is not None:
-        end = max(end, date.fromordinal(last.toordinal() + SESSIONS_AFTER_DATA_DAYS))
+    if market.prices.height:
+        dates = market.prices.get_column("date")
+        start = min(start, dates.min())
+        end = max(end, date.fromordinal(dates.max().toordinal() + SESSIONS_AFTER_DATA_DAYS))
     codes = sorted({instrument.calendar for instrument in market.instruments.values()})
     frames = [
         business_days(code, start, end).to_frame("date").select(pl.lit(code).alias("calendar"), "date")

@@ -75,18 +75,3 @@ def test_the_market_gets_its_instruments_sessions_over_a_span_that_does_not_move
     assert reference_fingerprint(early) == reference_fingerprint(later)
     fewer = early.__class__(**{**early.__dict__, "sessions": early.sessions.filter(pl.col("date") != dt.date(2024, 4, 2))})
     assert reference_fingerprint(fewer) != reference_fingerprint(early)
-
-
-def test_the_roll_engine_reads_no_calendar_cache_file_or_environment():
-    import ast
-    import inspect
-
-    from indexcalc import rolls
-
-    imported = {
-        (node.module if isinstance(node, ast.ImportFrom) else alias.name)
-        for node in ast.walk(ast.parse(inspect.getsource(rolls)))
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
-    assert not imported & {"os", "exchange_calendars", "indexcalc.data.calendars", "functools"}

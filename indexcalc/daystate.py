@@ -146,13 +146,27 @@ class DayState(_Frozen):
 
 
 def reference_fingerprint(market: MarketData) -> str:
-    """SHA-256 (hex, 16 characters) of the package version and the instrument definitions: what
-    the calculation depends on besides the specs and the market frames (a changed multiplier or
-    hold cycle moves the series, so a state computed before cannot continue)."""
+    """SHA-256 (hex, 16 characters) of the package version, the instrument definitions and the
+    market's exchange sessions (``market.sessions``, loaded at the edge): what the calculation
+    depends on besides the specs and the dated market frames (a changed multiplier or hold
+    cycle, or another calendar, moves the series, so a state computed before cannot continue).
+    The sessions enter as ``sessions:<SHA-256 of each calendar code and its day numbers>``."""
     from indexcalc import __version__
 
     instruments = [market.instruments[root].model_dump_json() for root in sorted(market.instruments)]
-    return hashlib.sha256("\n".join([__version__, *instruments]).encode()).hexdigest()[:16]
+    parts = [__version__, *instruments]
+    if market.sessions is not None:
+        parts.append(f"sessions:{_sessions_digest(market.sessions)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _sessions_digest(sessions: pl.DataFrame) -> str:
+    """SHA-256 (hex) of ``calendar, date`` sorted: each code, then its days as int32 numbers."""
+    digest = hashlib.sha256()
+    for (code,), days in sessions.sort("calendar", "date").group_by("calendar", maintain_order=True):
+        digest.update(f"{code}:{days.height}".encode())
+        digest.update(days.get_column("date").to_physical().cast(pl.Int32).to_numpy().astype("<i4").tobytes())
+    return digest.hexdigest()
 
 
 

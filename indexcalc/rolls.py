@@ -40,7 +40,6 @@ The three rules (``indexcalc.specs.base``):
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import numpy as np
 import polars as pl
@@ -423,31 +422,25 @@ def _window_schedule(market: MarketData, rule: WindowRoll, roots: list[str], day
 # --- first-notice roll ---------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def future_business_days(calendar: str, after: dt.date, count: int) -> tuple[dt.date, ...]:
-    """The first ``count`` sessions after ``after`` of the exchange calendar ``calendar`` (an
-    exchange_calendars code), or weekdays if that calendar is unknown: the business days the
-    data cannot show yet. The calendar is built for that span only, so the answer does not
-    depend on the day it is asked."""
-    horizon = after + dt.timedelta(days=2 * count + 14)
-    from indexcalc.data.calendars import exchange_sessions
-
-    # the same sessions from the per-process cache when it covers the span (a calendar built
-    # for each new date costs about 70 ms, once per daily run)
-    cached = exchange_sessions(calendar, after + dt.timedelta(days=1), horizon)
-    if cached is not None:
-        return tuple(day.item() for day in cached[:count])
-    try:
-        import exchange_calendars
-
-        sessions = exchange_calendars.get_calendar(
-            calendar, start=after + dt.timedelta(days=1), end=horizon
-        ).sessions
-        days = np.asarray(sessions, dtype="datetime64[D]")
-    except Exception:  # noqa: BLE001 - an unknown calendar falls back to weekdays
-        days = np.arange(np.datetime64(after) + 1, np.datetime64(horizon) + 1)
-        days = days[np.is_busday(days)]
-    return tuple(day.item() for day in days[:count])
+def future_business_days(market: MarketData, calendar: str, after: dt.date, count: int) -> tuple[dt.date, ...]:
+    """The first ``count`` sessions after ``after`` of the exchange calendar ``calendar``, from
+    the market's ``sessions`` (loaded at the edge, :func:`indexcalc.data.calendars.with_exchange_sessions`):
+    the business days the data cannot show yet. A market without them, or whose sessions end
+    before ``count`` days after ``after``, is a DataError (nothing is built or read here)."""
+    sessions = market.sessions
+    days = (
+        pl.Series("date", [], dtype=pl.Date)
+        if sessions is None
+        else sessions.filter((pl.col("calendar") == calendar) & (pl.col("date") > after)).get_column("date").sort()
+    )
+    if days.len() < count:
+        raise DataError(
+            f"the market's exchange sessions of calendar {calendar} end before {count} business days after {after}"
+            " (markets get their sessions from the loaders: indexcalc.data.calendars.with_exchange_sessions)",
+            file=market.source or None,
+            key=f"calendar {calendar}",
+        )
+    return tuple(days.head(count).to_list())
 
 
 def first_notice_day(
@@ -461,7 +454,7 @@ def first_notice_day(
     day of the delivery month (offset 1 = the last business day of the previous month), counted
     on the root's own business days (the dates it has prices). Where the delivery month starts
     after the root's last date, the root's days are extended with the exchange calendar's
-    sessions (``Instrument.calendar``, see :func:`future_business_days`), so first notice days
+    sessions (``Instrument.calendar``, from ``market.sessions``, see :func:`future_business_days`), so first notice days
     up to ``horizon_business_days`` business days after the root's last date are found; one
     beyond that is null (as is one before the root's first date).
 
@@ -503,6 +496,7 @@ def _first_notice_days(
         for root, last_date, last_index in last_days.iter_rows()
         for position, day in enumerate(
             future_business_days(
+                market,
                 market.instruments[root].calendar, last_date, offsets[root] + horizon_business_days + 1
             )
         )

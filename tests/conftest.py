@@ -11,6 +11,21 @@ SHARED_DATA = PROJECT.parent / "shared" / "data"
 PYSYSTEMTRADE_DIR = SHARED_DATA / "pysystemtrade"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory):
+    """The exchange-session cache of :mod:`indexcalc.data.calendars` in a temporary folder for
+    the whole session (also for the CLI subprocesses, which inherit the environment), and the
+    XDG cache and config folders too (headless Chromium's cache, matplotlib's font list): tests
+    write only under temporary folders, never into ``~/.cache`` or ``~/.config``."""
+    from indexcalc.data.calendars import CACHE_ENVIRONMENT
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENVIRONMENT, str(tmp_path_factory.mktemp("indexcalc-cache")))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def pysystemtrade_dir() -> Path:
     """The shared pysystemtrade folder; tests using it skip cleanly where it is absent."""

@@ -90,6 +90,24 @@ def test_a_root_has_ended_after_more_than_five_business_days_without_a_settlemen
     assert ended_at(days, market.instruments, pl.Series([dt.date(2022, 6, 30)])).is_empty()
 
 
+def test_the_business_days_come_from_the_market_s_sessions_when_given(market):
+    days = priced_days(market.prices, ["LB", "GC"])
+    dates = pl.Series([dt.date(2024, 7, 15), dt.date(2024, 7, 22), dt.date(2024, 7, 23), dt.date(2024, 7, 31)])
+    assert market.sessions is not None  # loaded with the embedded market
+    assert ended_at(days, market.instruments, dates, sessions=market.sessions).rows() == [
+        (dt.date(2024, 7, 23), "LB"), (dt.date(2024, 7, 31), "LB")
+    ]
+    assert ended_roots(days, market.instruments, dt.date(2024, 7, 23), sessions=market.sessions).rows() == [
+        ("LB", LAST_LB, 6)
+    ]
+    # the sessions are what counts: with Tue 16 July a holiday of LB's exchange, Tue 23 is day 5
+    calendar = market.instruments["LB"].calendar
+    holiday = market.sessions.filter((pl.col("calendar") != calendar) | (pl.col("date") != dt.date(2024, 7, 16)))
+    assert ended_roots(days, market.instruments, dt.date(2024, 7, 23), sessions=holiday).is_empty()
+    with pytest.raises(DataError, match=f"no calendar {calendar}"):
+        ended_roots(days, market.instruments, dt.date(2024, 7, 23), sessions=market.sessions.filter(pl.col("calendar") != calendar))
+
+
 def test_an_ended_root_leaves_the_momentum_indexes_at_the_next_rebalance(market, specs):
     _, catalogue = specs
     results = rebuild_all(market, catalogue)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexcalc.data.instruments import MONTH_CODES, Instrument
+from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.rolls import business_days, first_notice_day, future_business_days, roll_schedule, root_blocks
@@ -38,7 +39,9 @@ def market_on(
         for contract in contracts
     ]
     prices = pl.DataFrame(rows, schema=PRICES_SCHEMA, orient="row").sort("root", "date", "contract")
-    return MarketData(prices=prices, instruments={item.root: item for item in instruments}, held=held)
+    return with_exchange_sessions(
+        MarketData(prices=prices, instruments={item.root: item for item in instruments}, held=held)
+    )
 
 
 def holdings(schedule: pl.DataFrame) -> dict[dt.date, dict[int, float]]:
@@ -189,11 +192,20 @@ def test_first_notice_day_after_the_data_uses_the_exchange_calendar() -> None:
     assert day[202412] is None  # beyond the default horizon of 65 business days
 
 
-def test_future_business_days_fall_back_to_weekdays_for_an_unknown_calendar() -> None:
-    assert future_business_days("NO-SUCH-CALENDAR", dt.date(2024, 3, 28), 2) == (
-        dt.date(2024, 3, 29),
-        dt.date(2024, 4, 1),
-    )
+def test_future_business_days_come_from_the_market_and_a_market_without_them_is_an_error() -> None:
+    market = market_on([dt.date(2024, 3, 28)], [202404])
+    # 2024-03-29 is Good Friday: CME closed (the calendars policy), so 1 and 2 April follow.
+    assert future_business_days(market, "CMES", dt.date(2024, 3, 28), 2) == (dt.date(2024, 4, 1), dt.date(2024, 4, 2))
+    bare = MarketData(prices=market.prices, instruments=market.instruments)  # built without a loader
+    with pytest.raises(DataError, match="exchange sessions of calendar CMES"):
+        future_business_days(bare, "CMES", dt.date(2024, 3, 28), 2)
+    with pytest.raises(DataError, match="calendar XLON"):  # not an instrument's calendar
+        future_business_days(market, "XLON", dt.date(2024, 3, 28), 2)
+
+
+def test_an_unknown_calendar_code_is_a_spec_error_when_the_sessions_are_loaded() -> None:
+    with pytest.raises(SpecError, match="unknown exchange calendar"):
+        market_on([dt.date(2024, 3, 28)], [202404], [instrument(calendar="NO-SUCH-CALENDAR")])
 
 
 def test_first_notice_roll_holds_the_second_contract_and_rolls_before_first_notice() -> None:
@@ -318,15 +330,14 @@ def test_root_blocks_give_one_block_when_everything_fits_or_the_prices_are_not_s
     assert [roots for roots, _ in root_blocks(shuffled, ["AA", "BB"], 2)] == [["AA", "BB"]]
 
 
-def test_future_business_days_from_the_session_cache_equal_a_calendar_built_for_the_span():
+def test_future_business_days_from_the_market_equal_a_calendar_built_for_the_span():
     import exchange_calendars
     import numpy as np
 
-    from indexcalc.rolls import future_business_days
-
     for code in ("CMES", "IEPA", "XLON"):
+        market = market_on([dt.date(2026, 10, 30)], [202612], [instrument(calendar=code)])
         for after in (dt.date(1995, 3, 31), dt.date(2008, 12, 19), dt.date(2024, 3, 28), dt.date(2026, 10, 30)):
             built = exchange_calendars.get_calendar(code, start=after + dt.timedelta(days=1),
                                                     end=after + dt.timedelta(days=40)).sessions
             expected = tuple(day.item() for day in np.asarray(built, dtype="datetime64[D]")[:12])
-            assert future_business_days.__wrapped__(code, after, 12) == expected
+            assert future_business_days(market, code, after, 12) == expected

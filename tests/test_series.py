@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from indexcalc.cli import main
 from indexcalc.data.instruments import Instrument
+from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import PRICES_SCHEMA, RATES_SCHEMA, MarketData
 from indexcalc.errors import DataError
 from indexcalc.rolls import roll_schedule
@@ -50,7 +51,9 @@ def market_from(
             schema={"date": pl.Date, "root": pl.String, "contract": pl.Int32},
             orient="row",
         )
-    return MarketData(prices=prices, instruments={item.root: item}, rates=rate_frame, held=held_frame)
+    return with_exchange_sessions(
+        MarketData(prices=prices, instruments={item.root: item}, rates=rate_frame, held=held_frame)
+    )
 
 
 def bill(rate: float, days: int) -> float:
@@ -619,7 +622,9 @@ def test_blocks_give_the_same_series_for_every_rule_and_carry_forward() -> None:
     prices = pl.concat(
         [market_from(settles, item=copper).prices.with_columns(pl.lit(root).alias("root")) for root in ("AA", "BB", "CC")]
     ).sort("root", "date", "contract")
-    market = MarketData(prices=prices, instruments={root: instrument(root, first_notice_offset=1) for root in ("AA", "BB", "CC")})
+    market = with_exchange_sessions(
+        MarketData(prices=prices, instruments={root: instrument(root, first_notice_offset=1) for root in ("AA", "BB", "CC")})
+    )
     rule = FirstNoticeRoll(position=2, days_before=2)
     assert build_series(market, rule, block_rows=9).equals(build_series(market, rule, block_rows=10**9))
     data_settles = {

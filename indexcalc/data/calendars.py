@@ -21,7 +21,9 @@ All three cover 1995 onward. The sessions of each code are computed once for a f
 (:data:`CALENDAR_WINDOW`) and cached; a request reaching outside the window, or outside the
 range the package supports for a code, is filled with weekdays other than 1 January and
 25 December (the fallback the embedded generator relies on for contract expiries years ahead).
-An unknown code is a :class:`~indexcalc.errors.SpecError`.
+An unknown code is a :class:`~indexcalc.errors.SpecError`. This is the project's one calendar
+policy: the loaders put each instrument calendar's business days into the market
+(:func:`with_exchange_sessions`), and the calculation reads them from there.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ import tempfile
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from indexcalc.errors import SpecError
+
+if TYPE_CHECKING:
+    from indexcalc.data.market import MarketData
 
 CALENDAR_WINDOW: tuple[date, date] = (date(1990, 1, 1), date(2035, 12, 31))
 """Sessions cached per calendar code; requests outside are completed with fallback weekdays."""
@@ -62,6 +68,35 @@ def business_days(calendar_code: str, start: date, end: date) -> pl.Series:
         parts.append(_fallback_days(max(start, _next_day(covered_end)), end))
     days = np.unique(np.concatenate(parts))
     return pl.Series("date", days.astype("datetime64[D]"), dtype=pl.Date)
+
+
+SESSIONS_AFTER_DATA_DAYS = 400
+"""Calendar days of sessions kept after the market's last date when that passes the end of
+:data:`CALENDAR_WINDOW` (the first-notice roll looks some 70 business days ahead)."""
+
+
+def with_exchange_sessions(market: "MarketData") -> "MarketData":
+    """``market`` with ``sessions`` (``calendar, date``): the :func:`business_days` of every
+    instrument's calendar from the start of :data:`CALENDAR_WINDOW` (or the first price date, if
+    earlier) to its end (or :data:`SESSIONS_AFTER_DATA_DAYS` after the last price date, if later). The span does not
+    move with the data inside the window, so a daily run and a rebuild see the same sessions.
+    Called by the loaders (the edge); an unknown calendar code is a :class:`SpecError`."""
+    from dataclasses import replace
+
+    from indexcalc.data.market import SESSIONS_SCHEMA
+
+    start, end = CALENDAR_WINDOW
+    if market.prices.height:
+        dates = market.prices.get_column("date")
+        start = min(start, dates.min())
+        end = max(end, date.fromordinal(dates.max().toordinal() + SESSIONS_AFTER_DATA_DAYS))
+    codes = sorted({instrument.calendar for instrument in market.instruments.values()})
+    frames = [
+        business_days(code, start, end).to_frame("date").select(pl.lit(code).alias("calendar"), "date")
+        for code in codes
+    ]
+    sessions = pl.concat(frames) if frames else pl.DataFrame(schema=SESSIONS_SCHEMA)
+    return replace(market, sessions=sessions.cast(SESSIONS_SCHEMA))
 
 
 def exchange_sessions(calendar_code: str, start: date, end: date) -> np.ndarray | None:

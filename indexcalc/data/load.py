@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
+from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.longformat import read_long
 from indexcalc.data.market import MarketData
 from indexcalc.data.pysystemtrade import MULTIPLE_PRICES_DIR, read_pysystemtrade
@@ -19,7 +20,8 @@ MERGE_SPEC_SUFFIX = ".toml"
 
 
 def load_market(path: str | Path | None, fmt: DataFormat | None = None, *, not_after: dt.date | None = None) -> MarketData:
-    """The validated market at ``path``.
+    """The validated market at ``path``, with its instruments' exchange sessions
+    (:func:`indexcalc.data.calendars.with_exchange_sessions`: the calculation reads no calendar).
 
     ``path`` None: the embedded default market. Otherwise ``fmt`` chooses the reader; when it
     is None, a directory holding ``multiple_prices_csv/`` is read as pysystemtrade's layout, a
@@ -33,7 +35,8 @@ def load_market(path: str | Path | None, fmt: DataFormat | None = None, *, not_a
         # the embedded market is the project's own synthetic data (fixed dates, committed and
         # checked against a fresh generation): not held to the machine's clock
         refuse_future_market(market, not_after)
-    return market
+    # The embedded market (path None) comes with its sessions from its own loader.
+    return market if path is None or market.sessions is not None else with_exchange_sessions(market)
 
 
 def refuse_future_market(market: MarketData, not_after: dt.date) -> None:

@@ -14,6 +14,10 @@ Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` In
   close of ``date`` (pysystemtrade's PRICE contract); roll rule "data" uses it.
 - ``provenance``: optional, a market merged from several sources: the source of each price row
   (:mod:`indexcalc.data.provenance`); no calculation reads it.
+- ``sessions``: optional ``calendar, date``: the business days of every instrument's exchange
+  calendar (:func:`indexcalc.data.calendars.with_exchange_sessions`, added by the loaders), the
+  days the prices cannot show yet (first notice days after the data's last date). The
+  calculation reads them here and never builds a calendar itself (docs/design.md section 2).
 - ``import_report``: optional, the importer's per-root report (rows, sessions, rows attributed
   to another session ...; :func:`indexcalc.data.sessions.import_report`), shown by ``data check``.
 
@@ -43,6 +47,7 @@ RATES_SCHEMA: dict[str, pl.DataType] = {"date": pl.Date(), "tbill": pl.Float64()
 INFLATION_SCHEMA: dict[str, pl.DataType] = {"date": pl.Date(), "cpi": pl.Float64()}
 MACRO_SCHEMA: dict[str, pl.DataType] = {"date": pl.Date(), "series": pl.String(), "value": pl.Float64()}
 HELD_SCHEMA: dict[str, pl.DataType] = {"date": pl.Date(), "root": pl.String(), "contract": pl.Int32()}
+SESSIONS_SCHEMA: dict[str, pl.DataType] = {"calendar": pl.String(), "date": pl.Date()}
 
 
 def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -63,6 +68,7 @@ class MarketData:
     provenance: pl.DataFrame | None = None
     import_report: pl.DataFrame | None = None
     synthetic: bool = False
+    sessions: pl.DataFrame | None = None
 
     @property
     def roots(self) -> list[str]:
@@ -80,7 +86,8 @@ class MarketData:
         return tuple(sorted(self.prices.get_column("root").unique().to_list()))
 
     def up_to(self, last_date) -> "MarketData":
-        """The market as it was known at the close of ``last_date`` (nothing later)."""
+        """The market as it was known at the close of ``last_date`` (nothing later; the exchange
+        ``sessions`` are a calendar, known in advance, and kept whole)."""
         cut = pl.col("date") <= last_date
         return replace(
             self,

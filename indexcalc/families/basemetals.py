@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,7 +69,7 @@ from indexcalc.rules.weights import (
     scale_to_bounds,
     trailing_volatility,
 )
-from indexcalc.specs.basemetals import BaseMetalsSpec, StressScenario, load_scenarios
+from indexcalc.specs.basemetals import BaseMetalsSpec, StressScenario, check_scenarios
 
 WEIGHTS_SCHEMA = {
     "date": pl.Date(),
@@ -317,7 +316,7 @@ def _tables(
         "stress": stress_pnl(
             current_weights,
             basket.memo(
-                ("scenarios", spec.scenarios_path(), spec.vol_window, spec.annualisation),
+                ("scenarios", tuple(scenario.model_dump_json() for scenario in spec.scenarios), spec.vol_window, spec.annualisation),
                 lambda: scenario_moves(scenarios, roots, dict(zip(roots, current_vol))),
             ),
             levels.get_column("level")[-1],
@@ -389,17 +388,15 @@ def compute_base_metals(
 ) -> dict[str, IndexResult]:
     """Every base-metals basket spec on ``series`` (``date, root, level, ...`` from
     :func:`indexcalc.series.build_series`); ``collateral``: ``date, collateral_return``.
-    Specs with the same roots share the aligned levels; each scenario file is read once."""
+    Specs with the same roots share the aligned levels. The stress scenarios come with the spec
+    (``spec.scenarios``, read when it was built); their shocks must name known roots."""
     baskets: dict[tuple[str, ...], _Basket] = {}
-    scenario_files: dict[Path, list[StressScenario]] = {}
     known_roots = set(market.instruments) | set(series.get_column("root").unique().to_list())
     results: dict[str, IndexResult] = {}
     for spec in specs:
         roots = tuple(spec.universe)
         if roots not in baskets:
             baskets[roots] = _prepare(series, roots, spec.id)
-        path = spec.scenarios_path()
-        if path not in scenario_files:
-            scenario_files[path] = load_scenarios(path, known_roots=known_roots)
-        results[spec.id] = _compute_one(spec, baskets[roots], collateral, scenario_files[path])
+        check_scenarios(spec.scenarios, file=spec.scenarios_file, known_roots=known_roots)
+        results[spec.id] = _compute_one(spec, baskets[roots], collateral, list(spec.scenarios))
     return results

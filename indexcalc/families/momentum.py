@@ -438,7 +438,10 @@ class _Shared:
         if self._priced_days is None:
             self._priced_days = self._levels.select("root", "date")
         return ended_at(
-            self._priced_days.filter(pl.col("root").is_in(list(roots))), self._market.instruments, rebalances
+            self._priced_days.filter(pl.col("root").is_in(list(roots))),
+            self._market.instruments,
+            rebalances,
+            sessions=self._market.sessions,
         )
 
     def level_windows(self, window_months: int) -> _Windows:

@@ -18,7 +18,10 @@ does the rebuild. Both compute the levels with the same code on the same data up
 so they publish the same levels.
 
 The gap counts exchange business days, not index dates, so that it is the same whatever the
-other roots of an index do. A root that has not started by ``t`` has not ended.
+other roots of an index do. A root that has not started by ``t`` has not ended. The business
+days come from the market's ``sessions`` when given (the calculation then builds no calendar:
+the families pass ``market.sessions``); without them (the daily run's checks, a market built
+by hand) from :func:`indexcalc.data.calendars.business_days`, the same calendar policy.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import polars as pl
 
 from indexcalc.data.calendars import business_days
 from indexcalc.data.instruments import Instrument
+from indexcalc.errors import DataError
 
 ENDED_AFTER_BUSINESS_DAYS = 5
 """A root with no settlement for more than this many business days of its exchange has ended
@@ -40,16 +44,31 @@ price is no longer awaited)."""
 ENDED_SCHEMA: dict[str, pl.DataType] = {"root": pl.String(), "last_date": pl.Date(), "gap": pl.Int64()}
 
 
+def exchange_days(calendar: str, start: dt.date, end: dt.date, sessions: pl.DataFrame | None = None) -> pl.Series:
+    """Business days of ``calendar`` from ``start`` to ``end`` (sorted ``Date``): from
+    ``sessions`` (``calendar, date``, a market's :attr:`~indexcalc.data.market.MarketData.sessions`)
+    when given, where a calendar they do not hold is a DataError; else computed by
+    :func:`~indexcalc.data.calendars.business_days`."""
+    if sessions is None:
+        return business_days(calendar, start, end)
+    own = sessions.filter(pl.col("calendar") == calendar)
+    if own.height == 0:
+        raise DataError(f"the market's exchange sessions have no calendar {calendar}", key=f"calendar {calendar}")
+    return own.filter(pl.col("date").is_between(start, end)).get_column("date").sort()
+
+
 def ended_roots(
     priced_days: pl.DataFrame,
     instruments: dict[str, Instrument],
     as_of: dt.date,
     after: int = ENDED_AFTER_BUSINESS_DAYS,
+    sessions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """:data:`ENDED_SCHEMA`: the roots of ``priced_days`` (``root, date``: the days a root has a
     settlement, :func:`priced_days`, or only each root's last one,
     :func:`last_priced_days`) that have ended as of ``as_of`` (module formula), with their last
-    priced day and the gap in business days of their exchange; sorted by root."""
+    priced day and the gap in business days of their exchange; sorted by root. ``sessions``:
+    see :func:`exchange_days`."""
     last = (
         priced_days.filter(pl.col("date") <= as_of)
         .group_by("root")
@@ -57,7 +76,7 @@ def ended_roots(
         .sort("root")
     )
     rows = [
-        (root, last_date, business_days(instruments[root].calendar, last_date + dt.timedelta(days=1), as_of).len())
+        (root, last_date, exchange_days(instruments[root].calendar, last_date + dt.timedelta(days=1), as_of, sessions).len())
         for root, last_date in last.iter_rows()
     ]
     frame = pl.DataFrame(rows, schema=ENDED_SCHEMA, orient="row")
@@ -69,9 +88,11 @@ def ended_at(
     instruments: dict[str, Instrument],
     dates: pl.Series,
     after: int = ENDED_AFTER_BUSINESS_DAYS,
+    sessions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``date, root``: every date of ``dates`` at which a root of ``priced_days`` (``root, date``)
-    has ended (module formula; the root's own days up to that date only), sorted by date, root."""
+    has ended (module formula; the root's own days up to that date only), sorted by date, root.
+    ``sessions``: see :func:`exchange_days`."""
     targets = dates.unique().sort().to_numpy().astype("datetime64[D]")
     if targets.size == 0 or priced_days.height == 0:
         return pl.DataFrame(schema={"date": pl.Date(), "root": pl.String()})
@@ -94,14 +115,14 @@ def ended_at(
         own = np.sort(days.get_column("date").to_numpy().astype("datetime64[D]"))
         if own.size == 0 or targets.size == 0:
             continue
-        sessions = business_days(
-            instruments[root].calendar, own[0].astype(dt.date), max(own[-1], targets[-1]).astype(dt.date)
+        days_open = exchange_days(
+            instruments[root].calendar, own[0].astype(dt.date), max(own[-1], targets[-1]).astype(dt.date), sessions
         ).to_numpy().astype("datetime64[D]")
         # the root's last priced day on or before each date (none before its first day)
         position = np.searchsorted(own, targets, side="right") - 1
         started = position >= 0
         last = own[np.maximum(position, 0)]
-        gap = np.searchsorted(sessions, targets, side="right") - np.searchsorted(sessions, last, side="right")
+        gap = np.searchsorted(days_open, targets, side="right") - np.searchsorted(days_open, last, side="right")
         ended = started & (gap > after)
         if ended.any():
             frames.append(pl.DataFrame({"date": targets[ended], "root": root}, schema={"date": pl.Date, "root": pl.String}))

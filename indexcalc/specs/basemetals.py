@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from indexcalc.errors import SpecError
 from indexcalc.specs.base import Frozen, IndexSpecBase
@@ -85,6 +85,25 @@ class BaseMetalsSpec(IndexSpecBase):
     pairs_entry: float = Field(2.0, gt=0.0, description="|z| above which a pairs trade is entered")
     pairs_exit: float = Field(0.0, ge=0.0, description="|z| at or below which an open pairs trade is closed")
     scenarios_file: str = Field("data/scenarios.toml", description="stress scenarios; relative to the project root")
+    _scenarios: tuple["StressScenario", ...] = PrivateAttr(())
+
+    def model_post_init(self, context) -> None:
+        """Read ``scenarios_file`` now, when the spec is built (the spec loader is the edge), so
+        the calculation reads no file: :attr:`scenarios`."""
+        self._scenarios = tuple(load_scenarios(self.scenarios_path()))
+
+    @property
+    def scenarios(self) -> tuple["StressScenario", ...]:
+        """The stress scenarios of ``scenarios_file``, read when the spec was built. Not a field:
+        the published parameter table and the spec fingerprint (``methodology_version``) list
+        the file, as before."""
+        return self._scenarios
+
+    def with_scenarios(self, scenarios) -> "BaseMetalsSpec":
+        """A copy of the spec holding ``scenarios`` instead of its file's."""
+        copy = self.model_copy()
+        copy._scenarios = tuple(scenarios)
+        return copy
 
     @model_validator(mode="after")
     def _consistent(self) -> "BaseMetalsSpec":
@@ -128,8 +147,13 @@ class BaseMetalsSpec(IndexSpecBase):
         return max(windows)
 
     def scenarios_path(self) -> Path:
-        path = Path(self.scenarios_file)
-        return path if path.is_absolute() else PROJECT_ROOT / path
+        return resolve_project_path(self.scenarios_file)
+
+
+def resolve_project_path(file: str) -> Path:
+    """``file`` as is when absolute, else relative to :data:`PROJECT_ROOT`."""
+    path = Path(file)
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 class StressScenario(Frozen):
@@ -168,26 +192,34 @@ class StressScenario(Frozen):
 
 def parse_scenarios(raw: dict, *, file: str | None = None, known_roots: set[str] | None = None) -> list[StressScenario]:
     """The ``[[scenario]]`` tables of a parsed scenarios file; errors name file, scenario, field."""
-    scenarios: list[StressScenario] = []
+    scenarios = [_scenario(position, table, file) for position, table in enumerate(raw.get("scenario", []), start=1)]
+    if not scenarios:
+        raise SpecError("no [[scenario]] tables", file=file)
+    check_scenarios(scenarios, file=file, known_roots=known_roots)
+    return scenarios
+
+
+def _scenario(position: int, table: dict, file: str | None) -> StressScenario:
+    try:
+        return StressScenario.model_validate(table)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"])
+        raise SpecError(f"{location}: {first['msg']}", file=file, key=f"scenario {table.get('name', position)}") from None
+
+
+def check_scenarios(scenarios, *, file: str | None = None, known_roots: set[str] | None = None) -> None:
+    """A :class:`SpecError` for a duplicated scenario name or, given ``known_roots``, shocks on
+    unknown roots (checked when the file is read, and against the market by the calculation)."""
     seen: set[str] = set()
-    for position, table in enumerate(raw.get("scenario", []), start=1):
-        key = f"scenario {table.get('name', position)}"
-        try:
-            scenario = StressScenario.model_validate(table)
-        except ValidationError as error:
-            first = error.errors()[0]
-            location = ".".join(str(part) for part in first["loc"])
-            raise SpecError(f"{location}: {first['msg']}", file=file, key=key) from None
+    for scenario in scenarios:
+        key = f"scenario {scenario.name}"
         if scenario.name in seen:
             raise SpecError("duplicated scenario name", file=file, key=key)
         unknown = sorted(set(scenario.shocks) - known_roots) if known_roots is not None else []
         if unknown:
             raise SpecError(f"shocks name unknown roots {unknown}", file=file, key=key)
         seen.add(scenario.name)
-        scenarios.append(scenario)
-    if not scenarios:
-        raise SpecError("no [[scenario]] tables", file=file)
-    return scenarios
 
 
 def load_scenarios(path: Path | str, *, known_roots: set[str] | None = None) -> list[StressScenario]:
@@ -202,3 +234,6 @@ def load_scenarios(path: Path | str, *, known_roots: set[str] | None = None) -> 
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"not valid TOML ({error})", file=str(path)) from None
     return parse_scenarios(raw, file=str(path), known_roots=known_roots)
+
+
+BaseMetalsSpec.model_rebuild()  # resolves the forward reference to StressScenario

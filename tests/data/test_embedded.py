@@ -452,3 +452,36 @@ def test_month_business_day_counts_from_either_end_of_the_month():
     assert month_business_day(days, np.array([202402]), -6)[0] == np.datetime64("2024-02-22")
     with pytest.raises(SpecError, match="month 202404 has fewer than 1 business days"):
         month_business_day(days, np.array([202404]), 1)
+
+
+def test_templates_are_data_and_a_bad_templates_file_names_file_and_field(tmp_path):
+    from indexcalc.data.embedded_templates import TEMPLATES_FILE, load_templates
+    from indexcalc.errors import SpecError
+
+    templates = load_templates()
+    assert TEMPLATES_FILE.name == "templates.toml" and TEMPLATES_FILE.parent.name == "market"
+    assert [template.root for template in templates.root][:2] == ["CL", "CO"]
+    assert len(templates.root) == 23 and len(templates.stress_episode) == 5
+    copper = next(template for template in templates.root if template.root == "HG")
+    assert copper.anchors[0] == (1995.0, 1.3) and copper.volatility == 0.25
+    bad = tmp_path / "templates.toml"
+    bad.write_text(TEMPLATES_FILE.read_text().replace("volatility = 0.35", "volatility = -0.35", 1))
+    with pytest.raises(SpecError, match=r"templates.toml: root\.0\.volatility"):
+        load_templates(bad)
+    with pytest.raises(SpecError, match="cannot read templates file"):
+        load_templates(tmp_path / "missing.toml")
+
+
+def test_the_embedded_modules_stay_small():
+    import ast
+    from pathlib import Path
+
+    import indexcalc.data as data
+
+    for name in ("embedded", "embedded_io", "embedded_paths", "embedded_templates"):
+        path = Path(data.__file__).parent / f"{name}.py"
+        source = path.read_text()
+        assert len(source.splitlines()) <= 500, name
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno + 1 <= 80, f"{name}.{node.name}"

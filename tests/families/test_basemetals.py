@@ -262,9 +262,8 @@ def test_missing_root_scenarios_file_and_flat_prices_are_user_errors(tmp_path):
     spec = BaseMetalsSpec(id="BM-X", name="x", universe=("HG", "LA", "ZZ"), pairs=[("HG", "LA")])
     with pytest.raises(SpecError, match=r"index BM-X: universe roots without series in the market: \['ZZ'\]"):
         compute_base_metals([spec], market, series, collateral)
-    missing = BaseMetalsSpec(id="BM-Y", name="y", scenarios_file=str(tmp_path / "none.toml"))
-    with pytest.raises(SpecError, match=r"none.toml: cannot read scenarios file"):
-        compute_base_metals([missing], market, series, collateral)
+    with pytest.raises(SpecError, match=r"none.toml: cannot read scenarios file"):  # read when the spec is built
+        BaseMetalsSpec(id="BM-Y", name="y", scenarios_file=str(tmp_path / "none.toml"))
     flat = series.with_columns(
         pl.when((pl.col("root") == "LN") & (pl.col("date") >= dt.date(2015, 4, 1)))
         .then(100.0)
@@ -353,3 +352,21 @@ def test_full_history_on_the_embedded_market(embedded_basemetals):
         assert risk.get_column("risk_contribution").sum() > 0
     reasons = results["BM-MINVAR-ER"].weights.get_column("reason").unique().to_list()
     assert {"monthly", "reoptimise", "drift"} <= set(reasons)
+
+
+def test_the_spec_carries_its_scenarios_and_the_calculation_reads_no_file(tmp_path):
+    from indexcalc.specs.basemetals import StressScenario
+
+    market, series, collateral = _synthetic(years=1)
+    file = tmp_path / "scenarios.toml"
+    file.write_text('[[scenario]]\nname = "crash"\ndescription = "all down"\ndefault_shock = -0.2\n')
+    spec = BaseMetalsSpec(id="BM-S", name="s", scenarios_file=str(file))
+    assert spec.scenarios == (StressScenario(name="crash", description="all down", default_shock=-0.2),)
+    file.unlink()  # the calculation must not need the file any more
+    stress = compute_base_metals([spec], market, series, collateral)["BM-S"].tables["stress"]
+    assert stress.get_column("scenario").to_list() == ["crash"]
+    # Not a field: the published parameter table and the spec's fingerprint are unchanged.
+    assert "scenarios" not in spec.model_dump()
+    unknown = spec.with_scenarios([StressScenario(name="x", description="x", shocks={"ZZ": 0.1})])
+    with pytest.raises(SpecError, match=r"scenario x: shocks name unknown roots \['ZZ'\]"):
+        compute_base_metals([unknown], market, series, collateral)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexcalc.data.instruments import load_instruments
+from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.families.copper import compute_copper_macro, copper_curve, simulate
@@ -244,7 +245,9 @@ def synthetic_market(days: int = 900, seed: int = 7) -> MarketData:
         ]
     ).sort("date", "series")
     rates = days_frame.select("date", pl.lit(0.02).alias("tbill"))
-    return MarketData(prices=prices, instruments={"HG": load_instruments()["HG"]}, rates=rates, macro=macro, source="synthetic")
+    return with_exchange_sessions(
+        MarketData(prices=prices, instruments={"HG": load_instruments()["HG"]}, rates=rates, macro=macro, source="synthetic")
+    )
 
 
 @pytest.fixture(scope="module")

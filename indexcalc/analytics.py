@@ -1,4 +1,4 @@
-"""Analytics on index levels, weights and contributions (DESIGN.md section 5).
+"""Analytics on index levels, weights and contributions (docs/design.md section 5).
 
 Every function is pure and takes polars frames:
 

@@ -1,5 +1,5 @@
 """The daily run's stored state: continuing the composite indexes from their last date
-(DESIGN.md section 7, "the daily run for D appends D's levels from stored state").
+(docs/design.md section 7, "the daily run for D appends D's levels from stored state").
 
 Between two effective dates a composite index (the momentum family, the carry baskets, the
 base-metals baskets; :mod:`indexcalc.composite`) holds fixed positions, so its level on its

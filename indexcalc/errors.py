@@ -1,4 +1,4 @@
-"""User-facing error types (STYLE.md, Errors).
+"""User-facing error types (one exception type per kind of user error).
 
 Each carries where the problem is (file, row or key) and what it is; the CLI prints
 ``str(error)`` as one line and exits with code 2. Anything else is a bug.

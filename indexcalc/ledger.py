@@ -1,4 +1,4 @@
-"""The append-only ledger of published levels (DESIGN.md section 7).
+"""The append-only ledger of published levels (docs/design.md section 7).
 
 A Parquet dataset under ``outputs/ledger/``: one part file per append, never rewritten or
 deleted. Each row is one published level of one catalogue index on one date::

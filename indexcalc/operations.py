@@ -1,5 +1,5 @@
 """Daily operation: the daily run, catch-up, the rebuild against the ledger, restatements
-(DESIGN.md section 7).
+(docs/design.md section 7).
 
 **State.** The published state is the ledger (:mod:`indexcalc.ledger`): every level ever
 published, per index id and date. Beside it the daily run keeps its stored state

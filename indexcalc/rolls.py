@@ -1,4 +1,4 @@
-"""Roll schedules as data: contract weights per root and date (DESIGN.md section 2).
+"""Roll schedules as data: contract weights per root and date (docs/design.md section 2).
 
     roll_schedule(market: MarketData, rule: RollRule, roots: list[str] | None = None) -> pl.DataFrame
         columns ``date, root, contract, weight``: the weights held at the close of ``date``

@@ -1,4 +1,4 @@
-"""Roll schedules (DESIGN.md section 2): window, first-notice and data rolls, hand-checked."""
+"""Roll schedules (docs/design.md section 2): window, first-notice and data rolls, hand-checked."""
 
 from __future__ import annotations
 

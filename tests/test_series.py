@@ -1,4 +1,4 @@
-"""Linked single-commodity series (DESIGN.md section 2): ER, TR, carry, disruptions, CLI."""
+"""Linked single-commodity series (docs/design.md section 2): ER, TR, carry, disruptions, CLI."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def market_from(
 
 
 def bill(rate: float, days: int) -> float:
-    """TBR for ``days`` calendar days at discount yield ``rate`` (DESIGN.md section 2)."""
+    """TBR for ``days`` calendar days at discount yield ``rate`` (docs/design.md section 2)."""
     return (1 / (1 - 91 / 360 * rate)) ** (days / 91) - 1
 
 

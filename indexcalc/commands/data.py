@@ -1,4 +1,4 @@
-"""``indexcalc data ...``: check, report on and import market data (DESIGN.md section 1).
+"""``indexcalc data ...``: check, report on and import market data (docs/design.md section 1).
 
 :func:`market_options` gives any command the shared ``--data PATH --format FMT`` options;
 the command then calls :func:`indexcalc.data.load.load_market` with them.

@@ -1,5 +1,5 @@
 """``indexcalc run``, ``indexcalc rebuild`` and ``indexcalc history``: daily operation against
-the ledger (DESIGN.md section 7; the logic is in :mod:`indexcalc.operations`).
+the ledger (docs/design.md section 7; the logic is in :mod:`indexcalc.operations`).
 
 These commands read the clock (the run time stamped on ledger rows) and print; the functions
 they call do neither.

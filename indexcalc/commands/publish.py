@@ -1,4 +1,4 @@
-"""``indexcalc publish`` and ``indexcalc serve`` (DESIGN.md section 7)."""
+"""``indexcalc publish`` and ``indexcalc serve`` (docs/design.md section 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exchange business days (DESIGN.md sections 1-2: a root trades on its exchange's days).
+"""Exchange business days (docs/design.md sections 1-2: a root trades on its exchange's days).
 
 Business days come from the ``exchange_calendars`` package; pandas lives only inside this
 module and every answer leaves it as a polars ``Date`` Series (sorted, unique).

@@ -1,4 +1,4 @@
-"""The embedded default market: a deterministic, seeded SYNTHETIC generator (DESIGN.md section 1).
+"""The embedded default market: a deterministic, seeded SYNTHETIC generator (docs/design.md section 1).
 
 The templates (the generator's parameters) are data, ``data/market/templates.toml``, read by
 :mod:`indexcalc.data.embedded_templates`; the files are written and read by

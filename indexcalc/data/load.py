@@ -1,4 +1,4 @@
-"""One entry point for every command's ``--data/--format`` options (DESIGN.md section 1)."""
+"""One entry point for every command's ``--data/--format`` options (docs/design.md section 1)."""
 
 from __future__ import annotations
 

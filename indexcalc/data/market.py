@@ -1,4 +1,4 @@
-"""The in-memory market: validated frames every later stage reads (DESIGN.md section 1).
+"""The in-memory market: validated frames every later stage reads (docs/design.md section 1).
 
 Frame schemas (all dates ``pl.Date``, money ``Float64``, contracts ``YYYYMM`` Int32):
 

@@ -1,4 +1,4 @@
-"""Carry-ranked relative baskets (DESIGN.md section 4): stages -> signals -> risk-scaled weights.
+"""Carry-ranked relative baskets (docs/design.md section 4): stages -> signals -> risk-scaled weights.
 
 At each month-end rebalance date r (:func:`indexcalc.rules.calendar.rebalance_schedule`):
 
@@ -330,7 +330,7 @@ def forward_returns(signals: pl.DataFrame, holding_returns: pl.DataFrame, *, rel
 def basket_excess_levels(weights: pl.DataFrame, universe: "Universe", base_value: float) -> pl.DataFrame:
     """Excess-return levels ``date, level, daily_return`` of a basket's signed weights
     (``date, effective_date, root, weight``), at ``base_value`` on its first rebalance date
-    (DESIGN.md s3 composite on the universe's aligned level matrix)."""
+    (docs/design.md section 3 composite on the universe's aligned level matrix)."""
     # the universe's level matrix is the aligned levels: no long frame to build and re-read
     return composite_excess_returns_on_matrix(
         universe.levels,

@@ -1,5 +1,5 @@
 """Publishing: levels, weights and tables as files, HTML factsheets, methodology documents and
-the site's index page (DESIGN.md sections 5 and 7).
+the site's index page (docs/design.md sections 5 and 7).
 
 Layout of a publication folder (``outputs/`` by default)::
 

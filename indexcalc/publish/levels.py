@@ -1,4 +1,4 @@
-"""Data files of a publication: levels, weights and family tables (DESIGN.md section 7).
+"""Data files of a publication: levels, weights and family tables (docs/design.md section 7).
 
 Layout under the publication folder:
 

@@ -1,4 +1,4 @@
-"""Methodology documents rendered from the index specs (DESIGN.md section 6).
+"""Methodology documents rendered from the index specs (docs/design.md section 6).
 
 Each index kind has a template in ``methodology/<kind>.html.j2`` (repository root) that extends
 the package's ``methodology.html.j2`` layout. Every number in a document is read from the spec

@@ -1,4 +1,4 @@
-"""Fields every index spec shares, and the roll rules (DESIGN.md sections 2 and 6)."""
+"""Fields every index spec shares, and the roll rules (docs/design.md sections 2 and 6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spec of the copper macro-factor strategy index (issue 8; source: copper-macro-factor-strategy).
+"""Spec of the copper macro-factor strategy index (docs/design.md section 9).
 
 Every number the strategy uses is a field here; the formulas live in
 :mod:`indexcalc.rules.factors`, :mod:`indexcalc.rules.regression`, :mod:`indexcalc.rules.sizing`

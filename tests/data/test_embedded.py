@@ -165,7 +165,7 @@ def test_contracts_are_only_listed_months_and_trade_until_their_last_trade_day(e
 
 def test_the_index_roll_always_finds_the_held_and_next_hold_contracts_priced(embedded_market):
     """For every hold-cycle contract c (delivery D) the roll out of it happens on business days
-    5-9 of D - roll_months_before (DESIGN.md s2). Both c and the next hold-cycle contract must be
+    5-9 of D - roll_months_before (docs/design.md section 2). Both c and the next hold-cycle contract must be
     priced from the first business day of the month before that roll month to roll day 9."""
     needed = []
     for root, instrument in load_instruments().items():

@@ -63,3 +63,57 @@ def test_every_api_file_of_a_publication_matches_its_csv_levels(published_site, 
             entry["last_date"], entry["level"])
     index_page = (published_site / "index.html").read_text()
     assert 'href="api/catalogue.json"' in index_page
+
+
+def test_serve_answers_every_api_file_as_json_equal_to_the_csv_official_levels(published_site, capfd):
+    # issue 17: every api/ file requested through `indexcalc serve` on 127.0.0.1, with its JSON
+    # content type; the levels document equals the levels CSV served beside it; a client that
+    # hangs up mid-response leaves no traceback.
+    import http.client
+    import io
+    import socket
+    import threading
+
+    from indexcalc.publish.serve import make_server
+
+    server = make_server(published_site, port=0)
+    host, port = server.server_address[:2]
+    assert host == "127.0.0.1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def get(path: str) -> tuple[int, str, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/" + path)
+            response = connection.getresponse()
+            return response.status, response.getheader("Content-Type") or "", response.read()
+        finally:
+            connection.close()
+
+    try:
+        api_files = sorted(path.relative_to(published_site).as_posix() for path in (published_site / "api").rglob("*.json"))
+        assert "api/catalogue.json" in api_files and len(api_files) > 3
+        for path in api_files:
+            status, content_type, body = get(path)
+            assert (status, content_type.split(";")[0]) == (200, "application/json"), path
+            json.loads(body)
+        catalogue = json.loads(get("api/catalogue.json")[2])
+        for entry in catalogue["indexes"]:
+            document = json.loads(get(entry["files"]["levels"])[2])
+            status, content_type, body = get(entry["files"]["levels_csv"])
+            assert status == 200 and content_type.startswith("text/csv")
+            csv = pl.read_csv(io.BytesIO(body), try_parse_dates=True)
+            from_json = pl.DataFrame(document["levels"]).with_columns(pl.col("date").str.to_date())
+            assert from_json.equals(csv), entry["id"]
+        # a client that sends its request and hangs up before reading the answer
+        for path in api_files[:5]:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                client.sendall(f"GET /{path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        assert get("api/catalogue.json")[0] == 200  # still serving
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert "Traceback" not in capfd.readouterr().err

@@ -205,6 +205,7 @@ def test_levels_on_a_matrix_equal_the_long_frame_bit_for_bit():
         )
     )
 )
+@pytest.mark.slow
 def test_the_daily_run_s_continuation_steps_equal_the_composite_to_the_bit(case):
     # Random levels (30 days x n roots), weights at three anchors (days 5, 12, 20), collateral:
     # continuing the last period day by day from its anchor (what the daily run does, with

@@ -80,6 +80,7 @@ def first_state(market, specs, days):
     return state_from_calculation(calculation, specs, day_market, as_of, input_hash(day_market), "error")
 
 
+@pytest.mark.slow
 def test_the_state_continues_every_composite_index_to_the_full_calculation_day_by_day(market, specs, days,
                                                                                       first_state):
     state = first_state
@@ -167,6 +168,7 @@ def test_indexes_dropped_from_the_run_leave_the_state_and_the_others_continue(ma
     assert set(levels.get_column("index_id")) == set(state.indexes) == {spec.id for spec in kept}
 
 
+@pytest.mark.slow
 def test_a_price_carried_forward_in_the_window_is_continued_as_the_full_calculation_carries_it(market, specs,
                                                                                               days):
     # CL's held contract loses its settlement on July 3rd (other CL contracts still trade): with
@@ -193,6 +195,7 @@ def test_a_price_carried_forward_in_the_window_is_continued_as_the_full_calculat
         assert joined.filter(pl.col("level_state") != pl.col("level")).is_empty()
 
 
+@pytest.mark.slow
 def test_daily_runs_on_the_real_pysystemtrade_data_continue_and_equal_the_rebuild(pysystemtrade_market, tmp_path):
     # The example catalogue (equal-weight Long/Short family, CFTC-weighted metals) on the shared
     # pysystemtrade data (vendor calendar, data roll, prices carried forward): the last 12 days

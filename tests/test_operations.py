@@ -281,6 +281,7 @@ def test_a_closed_exchange_requires_no_data(market, specs):
 # --- the daily run against the rebuild ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sixty_daily_runs_equal_a_full_rebuild_for_every_index(published_state, tmp_path, market, specs):
     out = fresh(published_state, tmp_path)
     days = business_days_after(market, specs, PUBLISHED_THROUGH, DAILY_RUNS)
@@ -312,6 +313,7 @@ def test_sixty_daily_runs_equal_a_full_rebuild_for_every_index(published_state, 
     assert min(counts.values()) >= DAILY_RUNS - 5  # an index may be closed on its exchanges' holidays
 
 
+@pytest.mark.slow
 def test_the_same_date_twice_appends_nothing_and_rewrites_identical_files(published_small, tmp_path, market,
                                                                          small_specs):
     out = fresh(published_small, tmp_path)
@@ -390,6 +392,7 @@ def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_s
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(published_small, tmp_path, market,
                                                                            small_specs, monkeypatch):
     day = business_days_after(market, small_specs, PUBLISHED_THROUGH, 1)[0]
@@ -415,6 +418,7 @@ def test_a_run_dying_after_its_commit_is_repaired_by_running_the_date_again(publ
     assert not (out / "versions" / "99").exists()  # the version never switched to is removed
 
 
+@pytest.mark.slow
 def test_the_stored_state_is_audited_by_a_publishing_run_and_is_only_a_cache(published_small, tmp_path, market,
                                                                               small_specs):
     from indexcalc.daystate import DayState
@@ -543,6 +547,7 @@ def test_refusals_without_state_with_changed_history_or_an_unpublished_index(pub
 # --- restatement --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_correction_below_the_official_precision_restates_nothing(published_state, tmp_path, market, specs):
     out = fresh(published_state, tmp_path)
     (held,) = held_at_close(market, "CL", dt.date(2024, 6, 17))
@@ -568,6 +573,7 @@ def corrected_settlement(market: MarketData, root: str, contract: int, day: dt.d
         pl.when(target).then(pl.col("settle") * factor).otherwise(pl.col("settle")).alias("settle")))
 
 
+@pytest.mark.slow
 def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates_only_when_asked(
     published_state, tmp_path, market, specs
 ):
@@ -630,6 +636,7 @@ def test_a_corrected_settlement_reports_exactly_the_affected_levels_and_restates
     assert again.report is None and again.appended == 0 and again.restated == 0
 
 
+@pytest.mark.slow
 def test_progress_totals_count_every_step_of_a_run_and_a_rebuild(published_small, tmp_path, market, small_specs):
     from indexcalc.operations import publication_steps, rebuild_steps
 

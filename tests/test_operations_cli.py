@@ -145,6 +145,7 @@ def test_rebuild_publishes_levels_weights_factsheets_and_the_initial_ledger(setu
     assert set(ledger.get_column("version")) == {1}
 
 
+@pytest.mark.slow
 def test_daily_run_appends_once_and_history_shows_levels_as_published(setup, tmp_path):
     out = fresh(setup, tmp_path)
     result = run_cli(*run_args(setup, out, NEXT_DAY))
@@ -172,6 +173,7 @@ def test_daily_run_appends_once_and_history_shows_levels_as_published(setup, tmp
     assert pl.read_csv(earlier.stdout.encode(), try_parse_dates=True).get_column("date").max() == PUBLISHED_THROUGH
 
 
+@pytest.mark.slow
 def test_a_ledger_only_run_continues_from_the_stored_state_and_a_rerun_publishes(setup, tmp_path):
     out = fresh(setup, tmp_path)
     levels_before = (out / "levels" / "LO-ER.csv").read_bytes()
@@ -210,6 +212,7 @@ def test_user_errors_are_one_line_with_exit_code_2(setup, tmp_path):
     assert snapshot(out) == snapshot(setup["published"])
 
 
+@pytest.mark.slow
 def test_catch_up_runs_the_missing_days(setup, tmp_path):
     out = fresh(setup, tmp_path)
     result = run_cli(*run_args(setup, out, dt.date(2024, 7, 3)), "--catch-up")
@@ -220,6 +223,7 @@ def test_catch_up_runs_the_missing_days(setup, tmp_path):
         2024, 7, 3)
 
 
+@pytest.mark.slow
 def test_rebuild_with_a_corrected_settlement_reports_then_restates_with_a_reason(setup, tmp_path, embedded_market):
     out = fresh(setup, tmp_path)
     day = dt.date(2024, 6, 18)
@@ -293,6 +297,7 @@ main(arguments, prog_name="indexcalc")
 
 
 @pytest.mark.parametrize("where", ["writer", "commit"])
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_leaves_every_published_file_unchanged(setup, tmp_path, where):
     out = fresh(setup, tmp_path)
     before = snapshot(out)
@@ -387,6 +392,7 @@ def test_the_release_report_of_a_run_matches_the_ledger(setup, tmp_path):
     assert {entry["index"]: entry["rebalanced"] for entry in report["indexes"]}["LO-ER"] is True
 
 
+@pytest.mark.slow
 def test_a_held_day_is_published_only_by_its_release(setup, tmp_path):
     out = fresh(setup, tmp_path)
     levels_before = (out / "levels" / "LO-ER.csv").read_bytes()

@@ -59,6 +59,7 @@ def peer_inputs(embedded_market, embedded_series):
     }
 
 
+@pytest.mark.slow
 def test_every_momentum_er_index_equals_the_pandas_peer(momentum_results, peer_inputs, embedded_market):
     assert {"LS-ER", "LF-ER", "SF-ER", "LO-ER", "SO-ER", "LS-RECON-ER"} <= set(momentum_results)
     checked = 0

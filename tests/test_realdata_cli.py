@@ -40,6 +40,7 @@ def published(pysystemtrade_dir: Path, shared_real_dir: Path, tmp_path_factory) 
     return result, out
 
 
+@pytest.mark.slow
 def test_example_catalogue_publishes_every_index(published: tuple[Result, Path]) -> None:
     result, out = published
     assert result.exit_code == 0, result.output
@@ -72,6 +73,7 @@ def test_published_equal_weight_long_only_is_the_mean_of_root_period_returns(
     assert periods > 150
 
 
+@pytest.mark.slow
 def test_without_carry_forward_more_than_five_disrupted_sessions_stop_the_run(pysystemtrade_dir: Path,
                                                                              tmp_path: Path) -> None:
     # CORN holds December 2020 from late 2019; the file's intraday rows price it on few days, and

@@ -81,6 +81,7 @@ def test_every_data_command_has_help():
         assert result.stdout.startswith("Usage: "), command
 
 
+@pytest.mark.slow
 def test_data_check_on_the_embedded_market_reports_23_roots_of_at_least_25_years():
     result = run_cli("data", "check")
     assert result.exit_code == 0, result.output

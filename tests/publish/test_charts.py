@@ -51,6 +51,7 @@ def test_short_or_non_finite_series_are_kept_whole():
     st.lists(st.floats(-1e6, 1e6), min_size=400, max_size=400),
     st.integers(1, 40),
 )
+@pytest.mark.slow
 def test_decimated_series_has_the_same_first_last_min_and_max_in_every_bucket(gaps, pool, buckets):
     days = np.cumsum(np.array(gaps)) - gaps[0]
     values = np.array(pool[: len(days)])

@@ -262,6 +262,7 @@ def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledg
     assert {"magnitude", "direction"} <= set(weights.columns)
 
 
+@pytest.mark.slow
 def test_parallel_rendering_writes_the_same_files(tmp_path, published_site, fabricated_results, fabricated_market,
                                                   fabricated_inputs):
     from indexcalc.publish import write_publication

@@ -103,6 +103,7 @@ def test_publish_on_the_embedded_market_labels_every_page_and_list_json_says_syn
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_list_json_on_pysystemtrade_data_is_not_synthetic(pysystemtrade_dir):
     listed = CliRunner().invoke(main, ["list", "--json", "--data", str(pysystemtrade_dir)])
     assert listed.exit_code == 0, listed.output

@@ -123,6 +123,7 @@ def test_the_clock_reads_the_override_and_refuses_a_bad_one():
         run_today({"INDEXCALC_TODAY": "20/04/2020"})
 
 
+@pytest.mark.slow
 def test_the_embedded_synthetic_market_is_not_held_to_the_machine_clock():
     # its dates are fixed (to 2026-10-30) and committed: a machine whose clock is earlier still runs it
     result = invoke("data", "check", today="2026-01-02")

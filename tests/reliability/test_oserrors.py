@@ -145,6 +145,7 @@ def test_disk_full_at_the_ledger_commit(reliability_setup, tmp_path, monkeypatch
     assert_no_leftovers(out)
 
 
+@pytest.mark.slow
 def test_disk_full_writing_the_day_state_after_the_ledger_commit(reliability_setup, tmp_path, monkeypatch):
     out = fresh_copy(reliability_setup, tmp_path)
     state = out / "ledger" / STATE_FILE

@@ -231,6 +231,7 @@ def test_client_disconnects_and_nul_bytes_leave_no_traceback(site, capfd):
     assert captured.err == ""
 
 
+@pytest.mark.slow
 def test_the_serve_command_stays_on_loopback_and_stops_quietly(site):
     process = subprocess.Popen(
         [sys.executable, "-c", "from indexcalc.cli import main; main()", "serve", "--dir", str(site), "--port", "0"],
@@ -253,6 +254,7 @@ def test_the_serve_command_stays_on_loopback_and_stops_quietly(site):
     assert errors == "", errors
 
 
+@pytest.mark.slow
 def test_load_of_2000_requests_from_50_clients_has_no_error(site):
     paths = ["/", "/factsheets/LS-ER.html", "/levels/LS-ER.csv", "/data/summary.json"]
     with Running(site) as server:

@@ -131,6 +131,7 @@ def run_until_operation(k: int, action: Callable[[], None], mode: str = "kill") 
     pytest.param("in place", "kill", marks=pytest.mark.slow),
     pytest.param("in place", "error", marks=pytest.mark.slow),
 ])
+@pytest.mark.slow
 def test_a_kill_before_any_file_operation_shows_the_old_or_the_new_site(tmp_path, start, mode):
     # A folder written in place that the new publication does not produce is not ours to delete
     # (it could be anything a user keeps in the output folder): it stays, as at 4c1ad00.

@@ -98,6 +98,9 @@ from __future__ import annotations
 from indexcalc.operations.options import (
     CalendarSource,
     Disruption,
+    OutputOptions,
+    RebuildOptions,
+    RunOptions,
     RunStamp,
     day_stamp,
 )
@@ -170,6 +173,9 @@ from indexcalc.operations.rebuilding import (
 __all__ = [
     "CalendarSource",
     "Disruption",
+    "OutputOptions",
+    "RebuildOptions",
+    "RunOptions",
     "RunStamp",
     "day_stamp",
     "HELD_CONTRACT_LOOKBACK_DAYS",

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -17,7 +18,7 @@ from indexcalc.official import precisions_of
 from indexcalc.operations.calendar import (
     calendar_days, check_required_data, check_within_data, ended_root_notices, index_calendar, refuse_date_before_data,
 )
-from indexcalc.operations.options import CalendarSource, Disruption, RunStamp, day_stamp
+from indexcalc.operations.options import Disruption, RunOptions, RunStamp, day_stamp, with_keywords
 from indexcalc.operations.publishing import (
     NOTHING_CHANGED, NOTHING_PUBLISHED, STATE_NOT_WRITTEN, caught_up_first, output_stage, publication_steps,
     publish_with_commit, remove_stale_staging, retired_carry,
@@ -60,18 +61,13 @@ def run_daily(
     date: dt.date,
     out_dir: Path | str,
     stamp: RunStamp,
-    *,
-    catch_up: bool = False,
-    calendar_source: CalendarSource = "exchange",
-    publish: bool = True,
-    workers: int = 1,
-    disruption: Disruption = "rules",
-    on_step: Callable[[str], None] | None = None,
-    hold: Callable[[pl.DataFrame, "DayPlan"], bool] | None = None,
-    on_total: Callable[[int], None] | None = None,
+    options: RunOptions = RunOptions(),
+    **keywords: Any,
 ) -> RunOutcome:
     """Compute and publish ``date``'s levels of every catalogue index (module docstring).
 
+    ``options`` (:class:`RunOptions`; its fields may also be given as keywords, which replace
+    them): catch-up, calendar source, publication, workers, disruption policy, progress, and
     ``hold`` (the review step of :mod:`indexcalc.release`): called with the ledger view after
     ``date``'s rows and the day's plan; when it returns True the rows are appended with
     ``released`` False and nothing is published (``indexcalc release`` publishes them).
@@ -80,13 +76,8 @@ def run_daily(
     last published date and ``date`` (unless ``catch_up``), before the last published date when
     ``date`` was never published, or when the recomputed history differs from the ledger; a
     date that is not a business day of the index calendar or lacks required data is a DataError.
-    ``publish`` False appends to the ledger only (the files are rewritten by the next
-    publishing run or rebuild); ``disruption`` is the calculation's market-disruption policy
-    (:func:`indexcalc.pipeline.rebuild_all`; use the same as for the rebuild). ``on_total``
-    receives the number of ``on_step`` calls once the days to run are known.
     """
-    from indexcalc.retirement import check_retirements, lost_indexes
-
+    options = with_keywords(options, keywords)
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
     check_within_data(market, date)
@@ -95,94 +86,157 @@ def run_daily(
     catalogue = list(specs)
     specs, skipped = computable(catalogue, run_market)
     with output_lock(out_dir):
-        with output_stage(out_dir, NOTHING_CHANGED):
-            remove_stale_staging(out_dir)
-            ledger.remove_temporaries()
-        published = ledger.current()
-        if published.is_empty():
-            raise StateError(
-                "nothing is published yet: run `indexcalc rebuild` first to create the initial publication",
-                file=str(ledger.directory),
-            )
-        retired = ledger.retirements()
-        check_retirements(lost_indexes(published, skipped, retired), (), {spec.id for spec in specs}, retired)
+        published, retired = open_published_state(out_dir, ledger, specs, skipped)
         last = published.get_column("date").max()
-        calendar = index_calendar(market, specs, min(date, last), max(date, last), calendar_source)
-        days = calendar_days(calendar)
-        if date not in days:
-            raise DataError(
-                f"not a business day of the index calendar ({calendar_source} calendar of the roots in use)",
-                file=market.source or None,
-                key=f"date {date}",
-            )
-        if date < last:
-            if published.filter(pl.col("date") == date).height:
-                return RunOutcome(date, already_published=True, skipped=skipped)
-            raise StateError(
-                f"{date} is before the last published date {last} and was never published; "
-                "history is changed only by `indexcalc rebuild`",
-                file=str(ledger.directory),
-            )
-        check_nothing_held(published, str(ledger.directory))
-        missing_days = [day for day in days if last < day < date]
-        if missing_days and not catch_up:
-            span = str(missing_days[0]) if len(missing_days) == 1 else f"{missing_days[0]} to {missing_days[-1]}"
-            raise StateError(
-                f"{len(missing_days)} business day(s) between the last published date {last} and {date} are not "
-                f"published ({span}); run them first or use --catch-up",
-                file=str(ledger.directory),
-            )
-        if on_total:  # a step per day, then "publishing" and the publication's steps
-            on_total(len(missing_days) + 1 + (1 + publication_steps(len(specs)) if publish else 0))
-        appended: dict[dt.date, int] = {}
-        full_days: list[dt.date] = []
+        missing_days = days_to_run(market, specs, date, published, str(ledger.directory), options)
+        if missing_days is None:
+            return RunOutcome(date, already_published=True, skipped=skipped)
+        if options.on_total:  # a step per day, then "publishing" and the publication's steps
+            options.on_total(len(missing_days) + 1 + (1 + publication_steps(len(specs)) if options.publish else 0))
         stored = state_path(out_dir)
-        state = read_state(stored)
-        for day in missing_days:
-            if on_step:
-                on_step(f"catching up {day}")
-            plan = plan_day(market, specs, day, published, day_stamp(stamp, day), disruption, state, through=date)
-            caught_up = f"the days before {day} are committed to the ledger"
-            with output_stage(ledger.directory, f"catching up stopped at {day}: {caught_up}, {day} is not; run again "
-                                                "once the cause is fixed (it continues from there)"):
-                ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
-            with output_stage(stored, f"{day} is committed to the ledger but the stored day state was not written; "
-                                      "run again once the cause is fixed (it calculates in full from there)"):
-                write_state(stored, plan.state)
-            appended[day], state = plan.rows.height, plan.state
-            if plan.full_reason is not None:
-                full_days.append(day)
-            published = view_after(published, plan.rows)
-        if on_step:
-            on_step(f"computing {date}")
-        plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), disruption, state)
-        if plan.full_reason is not None:
-            full_days.append(date)
-        held = hold is not None and not plan.rows.is_empty() and hold(view_after(published, plan.rows), plan)
-        if held:
-            plan = replace(plan, rows=plan.rows.with_columns(pl.lit(False).alias("released")))
-        with caught_up_first(list(appended)):
+        caught = catch_up_days(market, specs, missing_days, date, published, ledger, stamp, options, read_state(stored))
+        published, state = caught.published, caught.state
+        options.step(f"computing {date}")
+        plan = plan_day(run_market, specs, date, published, day_stamp(stamp, date), options.disruption, state)
+        plan, held = held_for_review(plan, published, options.hold)
+        with caught_up_first(list(caught.appended)):
             commit = lambda: ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)  # noqa: E731
-            if publish and not held:
-                results = complete_results(plan, specs, disruption)
-                if on_step:
-                    on_step("publishing")
-                published_after = view_after(published, plan.rows)
-                shown = with_published_levels(results, published_after)
-                carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
-                publish_with_commit(shown, plan.market, out_dir, commit, workers, carry, on_step)
+            if options.publish and not held:
+                publish_day(plan, specs, catalogue, published, retired, out_dir, commit, options)
             else:
                 with output_stage(ledger.directory, NOTHING_PUBLISHED):
                     commit()
             if not (plan.rows.is_empty() and state is not None and state.as_of == date):
                 with output_stage(stored, STATE_NOT_WRITTEN):
                     write_state(stored, plan.state)  # (a date run again keeps the state it left)
-        appended[date] = plan.rows.height
+    full_days = caught.full_days + ([date] if plan.full_reason is not None else [])
     return RunOutcome(
-        date, appended=appended, republished=publish and not held, already_published=date == last,
-        skipped=skipped, full_days=full_days, notices=ended_root_notices(run_market, specs, date), held=held,
+        date, appended={**caught.appended, date: plan.rows.height}, republished=options.publish and not held,
+        already_published=date == last, skipped=skipped, full_days=full_days,
+        notices=ended_root_notices(run_market, specs, date), held=held,
     )
 
+
+def open_published_state(
+    out_dir: Path, ledger: Ledger, specs: list[IndexSpecBase], skipped: list[Skipped]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ledger view and the retirement records a daily run starts from, after removing
+    what killed runs left (call holding the lock). Nothing published yet, or a published index
+    the data can no longer compute and not retired, is a StateError."""
+    from indexcalc.retirement import check_retirements, lost_indexes
+
+    with output_stage(out_dir, NOTHING_CHANGED):
+        remove_stale_staging(out_dir)
+        ledger.remove_temporaries()
+    published = ledger.current()
+    if published.is_empty():
+        raise StateError(
+            "nothing is published yet: run `indexcalc rebuild` first to create the initial publication",
+            file=str(ledger.directory),
+        )
+    retired = ledger.retirements()
+    check_retirements(lost_indexes(published, skipped, retired), (), {spec.id for spec in specs}, retired)
+    return published, retired
+
+
+def days_to_run(
+    market: MarketData, specs: list[IndexSpecBase], date: dt.date, published: pl.DataFrame, ledger_dir: str,
+    options: RunOptions,
+) -> list[dt.date] | None:
+    """The unpublished business days before ``date`` to catch up first (None: ``date`` was
+    published before the last published date, nothing to do). ``date`` must be a business day
+    of the index calendar (DataError); a date before the last published one never published,
+    a held day, or days to catch up without ``catch_up`` are a StateError."""
+    last = published.get_column("date").max()
+    calendar = index_calendar(market, specs, min(date, last), max(date, last), options.calendar_source)
+    days = calendar_days(calendar)
+    if date not in days:
+        raise DataError(
+            f"not a business day of the index calendar ({options.calendar_source} calendar of the roots in use)",
+            file=market.source or None,
+            key=f"date {date}",
+        )
+    if date < last:
+        if published.filter(pl.col("date") == date).height:
+            return None
+        raise StateError(
+            f"{date} is before the last published date {last} and was never published; "
+            "history is changed only by `indexcalc rebuild`",
+            file=ledger_dir,
+        )
+    check_nothing_held(published, ledger_dir)
+    missing_days = [day for day in days if last < day < date]
+    if missing_days and not options.catch_up:
+        span = str(missing_days[0]) if len(missing_days) == 1 else f"{missing_days[0]} to {missing_days[-1]}"
+        raise StateError(
+            f"{len(missing_days)} business day(s) between the last published date {last} and {date} are not "
+            f"published ({span}); run them first or use --catch-up",
+            file=ledger_dir,
+        )
+    return missing_days
+
+
+@dataclass(frozen=True)
+class CaughtUp:
+    """What :func:`catch_up_days` committed: rows ``appended`` per day, the days calculated in
+    full, the ledger view and the stored state after them."""
+
+    published: pl.DataFrame
+    state: DayState | None
+    appended: dict[dt.date, int] = field(default_factory=dict)
+    full_days: list[dt.date] = field(default_factory=list)
+
+
+def catch_up_days(
+    market: MarketData, specs: list[IndexSpecBase], days: list[dt.date], date: dt.date, published: pl.DataFrame,
+    ledger: Ledger, stamp: RunStamp, options: RunOptions, state: DayState | None,
+) -> CaughtUp:
+    """Run each of ``days`` (before the run's ``date``) in order, appending its rows to the
+    ledger and storing the state after it: a sequential loop, each day continues from the
+    previous one's state and ledger view."""
+    stored = ledger.directory / STATE_FILE  # state_path(out_dir)
+    appended: dict[dt.date, int] = {}
+    full_days: list[dt.date] = []
+    for day in days:
+        options.step(f"catching up {day}")
+        plan = plan_day(market, specs, day, published, day_stamp(stamp, day), options.disruption, state, through=date)
+        caught_up = f"the days before {day} are committed to the ledger"
+        with output_stage(ledger.directory, f"catching up stopped at {day}: {caught_up}, {day} is not; run again "
+                                            "once the cause is fixed (it continues from there)"):
+            ledger.append(plan.rows, stamp.run_time, plan.stamp.run_id)
+        with output_stage(stored, f"{day} is committed to the ledger but the stored day state was not written; "
+                                  "run again once the cause is fixed (it calculates in full from there)"):
+            write_state(stored, plan.state)
+        appended[day], state = plan.rows.height, plan.state
+        if plan.full_reason is not None:
+            full_days.append(day)
+        published = view_after(published, plan.rows)
+    return CaughtUp(published, state, appended, full_days)
+
+
+def held_for_review(
+    plan: DayPlan, published: pl.DataFrame, hold: Callable[[pl.DataFrame, DayPlan], bool] | None
+) -> tuple[DayPlan, bool]:
+    """The plan with its rows marked ``released`` False when ``hold`` holds them, and whether it did."""
+    held = hold is not None and not plan.rows.is_empty() and hold(view_after(published, plan.rows), plan)
+    if held:
+        plan = replace(plan, rows=plan.rows.with_columns(pl.lit(False).alias("released")))
+    return plan, held
+
+
+def publish_day(
+    plan: DayPlan, specs: list[IndexSpecBase], catalogue: list[IndexSpecBase], published: pl.DataFrame,
+    retired: pl.DataFrame, out_dir: Path, commit: Callable[[], object], options: RunOptions,
+) -> None:
+    """Publish the day of ``plan`` with ``commit`` (the ledger append) as the commit point
+    (:func:`publish_with_commit`): the files show the published levels after it and a full
+    calculation's weights and tables (:func:`complete_results`)."""
+    results = complete_results(plan, specs, options.disruption)
+    options.step("publishing")
+    published_after = view_after(published, plan.rows)
+    shown = with_published_levels(results, published_after)
+    carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
+    publish_with_commit(shown, plan.market, out_dir, commit, options.workers, carry, options.on_step)
 
 
 @dataclass(frozen=True)

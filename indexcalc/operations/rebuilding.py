@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -15,7 +16,7 @@ from indexcalc.daystate import DayState, state_from_calculation
 from indexcalc.errors import StateError
 from indexcalc.ledger import Ledger, input_hash, output_lock
 from indexcalc.operations.calendar import ended_root_notices
-from indexcalc.operations.options import Disruption, RunStamp
+from indexcalc.operations.options import Disruption, RebuildOptions, RunStamp, with_keywords
 from indexcalc.operations.publishing import (
     NOTHING_CHANGED, NOTHING_PUBLISHED, RETIRED_ONLY, STATE_NOT_WRITTEN, output_stage, publish_with_commit,
     remove_stale_staging, retired_carry,
@@ -62,78 +63,46 @@ def rebuild(
     specs: Iterable[IndexSpecBase],
     out_dir: Path | str,
     stamp: RunStamp,
-    *,
-    restate_reason: str | None = None,
-    retire: Iterable[str] = (),
-    retire_reason: str | None = None,
-    publish: bool = True,
-    workers: int = 1,
-    disruption: Disruption = "rules",
-    on_step: Callable[[str], None] | None = None,
+    options: RebuildOptions = RebuildOptions(),
+    **keywords: Any,
 ) -> RebuildOutcome:
     """Recompute every computable spec over the whole market and publish it (module docstring).
 
-    Raises :class:`RestatementRequired` (a StateError) after writing the restatement report
-    when published levels would move and ``restate_reason`` is None; nothing else changes.
-    A published index that can no longer be computed is a StateError, changing nothing,
-    unless its id is in ``retire``: it is then retired with ``retire_reason``
+    ``options`` (:class:`RebuildOptions`; its fields may also be given as keywords, which
+    replace them). Raises :class:`RestatementRequired` (a StateError) after writing the
+    restatement report when published levels would move and ``restate_reason`` is None;
+    nothing else changes. A published index that can no longer be computed is a StateError,
+    changing nothing, unless its id is in ``retire``: it is then retired with ``retire_reason``
     (:mod:`indexcalc.retirement`), and its files stay published. ``publish`` False updates
     the ledger only.
     """
-    from indexcalc.retirement import check_retirements, lost_indexes, retirement_records
-
+    options = with_keywords(options, keywords)
     out_dir = Path(out_dir)
     ledger = Ledger(out_dir / LEDGER_FOLDER)
     catalogue = list(specs)
     specs, skipped = computable(catalogue, market)
-    retire = tuple(retire)
-    if not specs:
-        raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
-    if restate_reason is not None and not restate_reason.strip():
-        raise StateError("a restatement needs a non-empty reason")
-    if retire and not (retire_reason and retire_reason.strip()):
-        raise StateError("a retirement needs a non-empty reason")
+    check_rebuild_options(specs, market, options)
     with output_lock(out_dir):
         with output_stage(out_dir, NOTHING_CHANGED):
             remove_stale_staging(out_dir)
             ledger.remove_temporaries()
         published = ledger.current()
-        retired = ledger.retirements()
-        to_retire = check_retirements(
-            lost_indexes(published, skipped, retired), retire, {spec.id for spec in specs}, retired
-        )
-        new_retirements = retirement_records(to_retire, retire_reason or "", published, stamp.run_time, stamp.run_id)
-        retired = pl.concat([retired, new_retirements]).sort("index_id")
-        calculation = calculate(market, specs, on_step=on_step, disruption=disruption)
+        retired, new_retirements = retirements_after(ledger.retirements(), published, specs, skipped, stamp, options)
+        calculation = calculate(market, specs, on_step=options.on_step, disruption=options.disruption)
         results = calculation.results
         check_nothing_held(published, str(ledger.directory))
         hash_value = input_hash(market)
         report = compare_with_ledger(results, published)
-        report_path = None
-        if report.height:
-            from indexcalc.atomic import atomic_write_csv
-
-            report_path = out_dir / RESTATEMENTS_FOLDER / f"{stamp.run_time.astimezone(dt.timezone.utc):%Y-%m-%d}.csv"
-            with output_stage(report_path, NOTHING_CHANGED):
-                atomic_write_csv(report_path, report)
-            if restate_reason is None:
-                outcome = RebuildOutcome(report=report, report_path=report_path, skipped=skipped)
-                raise RestatementRequired(
-                    f"the rebuild would move {report.height} published level(s) of "
-                    f"{report.get_column('index').n_unique()} index(es); nothing was changed; the report is "
-                    f"{report_path} (use --restate --reason TEXT to publish the corrections)",
-                    outcome=outcome,
-                    file=str(ledger.directory),
-                )
+        report_path = write_restatement_report(report, out_dir, stamp, options, skipped) if report.height else None
         restated = restated_levels(report, results, published) if report.height else None
         new = unpublished_levels(results, published)
         by_id = {spec.id: spec for spec in specs}
         parts = [rows_for_ledger(new, by_id, stamp, hash_value)]
         if restated is not None:
-            parts.append(rows_for_ledger(restated, by_id, stamp, hash_value, reason=restate_reason))
+            parts.append(rows_for_ledger(restated, by_id, stamp, hash_value, reason=options.restate_reason))
         rows = pl.concat(parts, how="vertical")
         published_after = view_after(published, rows)
-        state = rebuilt_state(calculation, specs, market, published_after, hash_value, disruption)
+        state = rebuilt_state(calculation, specs, market, published_after, hash_value, options.disruption)
 
         def commit() -> None:  # the retirement records first: without the levels they are still true
             with output_stage(ledger.directory, NOTHING_PUBLISHED):
@@ -141,12 +110,11 @@ def rebuild(
             with output_stage(ledger.directory, RETIRED_ONLY if new_retirements.height else NOTHING_PUBLISHED):
                 ledger.append(rows, stamp.run_time, stamp.run_id)
 
-        if publish:
-            if on_step:
-                on_step("publishing")
+        if options.publish:
+            options.step("publishing")
             shown = with_published_levels(results, published_after)
             carry = retired_carry(out_dir, retired, published_after, shown, catalogue)
-            publish_with_commit(shown, market, out_dir, commit, workers, carry, on_step)
+            publish_with_commit(shown, market, out_dir, commit, options.workers, carry, options.on_step)
         else:
             with output_stage(ledger.directory, NOTHING_PUBLISHED):
                 commit()
@@ -162,6 +130,55 @@ def rebuild(
         notices=ended_root_notices(market, specs, market.prices.get_column("date").max()),
         retired=new_retirements if new_retirements.height else None,
     )
+
+
+def retirements_after(
+    retired: pl.DataFrame, published: pl.DataFrame, specs: list[IndexSpecBase], skipped: list[Skipped],
+    stamp: RunStamp, options: RebuildOptions,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The retirement records after the rebuild and the new ones among them: the published
+    indexes the data can no longer compute must all be in ``options.retire`` (a StateError
+    otherwise, :func:`indexcalc.retirement.check_retirements`)."""
+    from indexcalc.retirement import check_retirements, lost_indexes, retirement_records
+
+    to_retire = check_retirements(
+        lost_indexes(published, skipped, retired), options.retire, {spec.id for spec in specs}, retired
+    )
+    new_retirements = retirement_records(to_retire, options.retire_reason or "", published, stamp.run_time,
+                                         stamp.run_id)
+    return pl.concat([retired, new_retirements]).sort("index_id"), new_retirements
+
+
+def check_rebuild_options(specs: list[IndexSpecBase], market: MarketData, options: RebuildOptions) -> None:
+    """A StateError when no spec can be computed, or a restatement or retirement lacks a reason."""
+    if not specs:
+        raise StateError("no catalogue index can be computed on this market data", file=market.source or None)
+    if options.restate_reason is not None and not options.restate_reason.strip():
+        raise StateError("a restatement needs a non-empty reason")
+    if options.retire and not (options.retire_reason and options.retire_reason.strip()):
+        raise StateError("a retirement needs a non-empty reason")
+
+
+def write_restatement_report(
+    report: pl.DataFrame, out_dir: Path, stamp: RunStamp, options: RebuildOptions, skipped: list[Skipped]
+) -> Path:
+    """Write the restatement ``report`` to ``restatements/DATE.csv`` (DATE = the run's UTC date)
+    and return its path; without a restatement reason raise :class:`RestatementRequired`."""
+    from indexcalc.atomic import atomic_write_csv
+
+    report_path = out_dir / RESTATEMENTS_FOLDER / f"{stamp.run_time.astimezone(dt.timezone.utc):%Y-%m-%d}.csv"
+    with output_stage(report_path, NOTHING_CHANGED):
+        atomic_write_csv(report_path, report)
+    if options.restate_reason is None:
+        outcome = RebuildOutcome(report=report, report_path=report_path, skipped=skipped)
+        raise RestatementRequired(
+            f"the rebuild would move {report.height} published level(s) of "
+            f"{report.get_column('index').n_unique()} index(es); nothing was changed; the report is "
+            f"{report_path} (use --restate --reason TEXT to publish the corrections)",
+            outcome=outcome,
+            file=str(out_dir / LEDGER_FOLDER),
+        )
+    return report_path
 
 
 def rebuilt_state(

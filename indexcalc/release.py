@@ -257,11 +257,11 @@ def release(
     from indexcalc.ledger import Ledger
     from indexcalc.operations import (
         LEDGER_FOLDER,
-        _compare_levels,
-        _updated,
         all_levels,
+        compare_levels,
         publish_with_commit,
         remove_stale_staging,
+        view_after,
         with_published_levels,
     )
     from indexcalc.official import precisions_of
@@ -281,13 +281,13 @@ def release(
                              file=str(ledger.directory))
         rows = release_rows(published, date, stamp, released_by)
         results = rebuild_all(day_market, specs, disruption=disruption)
-        differing = _compare_levels(all_levels(results), published, precisions=precisions_of(specs))
+        differing = compare_levels(all_levels(results), published, precisions=precisions_of(specs))
         if differing.height:
             index, day = differing.select("index", "date").row(0)
             raise StateError("the data no longer reproduces the held levels; nothing was released "
                              "(run `indexcalc rebuild`)", key=f"index {index}, date {day}")
         commit = lambda: ledger.append(rows, stamp.run_time, stamp.run_id)  # noqa: E731
-        publish_with_commit(with_published_levels(results, _updated(published, rows)), day_market, out_dir,
+        publish_with_commit(with_published_levels(results, view_after(published, rows)), day_market, out_dir,
                             commit, workers)
     return rows
 

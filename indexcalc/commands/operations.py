@@ -142,7 +142,7 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
     to the last one in the data; with --date DATE: that day. Running a published date again
     appends nothing (and republishes, which also repairs the files of an interrupted run)."""
     from indexcalc.data.load import load_market
-    from indexcalc.operations import LEDGER_FOLDER, last_session, published_already, run_daily
+    from indexcalc.operations import LEDGER_FOLDER, RunOptions, last_session, published_already, run_daily
 
     today = run_today()
     if run_date is not None and run_date.date() > today:
@@ -163,11 +163,12 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
             return
         run_date, catch_up = dt.datetime.combine(day, dt.time()), True
     with _progress(progress, f"run {run_date.date()}") as bar:
-        outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), catch_up=catch_up,
-                            calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
-                            disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance,
-                            hold=_hold(specs, market, review_threshold) if hold_on_flags else None,
-                            on_total=bar.set_total)
+        options = RunOptions(
+            catch_up=catch_up, calendar_source=source, workers=_workers(specs) if publish else 1, publish=publish,
+            disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance,
+            hold=_hold(specs, market, review_threshold) if hold_on_flags else None, on_total=bar.set_total,
+        )
+        outcome = run_daily(market, specs, run_date.date(), out_dir, _stamp(), options)
     _report_skipped(outcome.skipped)
     _report_notices(outcome.notices)
     date = outcome.date
@@ -216,7 +217,7 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
     no longer compute stops the rebuild likewise (exit code 2, nothing changed) unless
     --retire ID --reason TEXT retires it."""
     from indexcalc.data.load import load_market
-    from indexcalc.operations import rebuild
+    from indexcalc.operations import RebuildOptions, rebuild
 
     if restate and not (reason and reason.strip()):
         raise StateError("--restate needs --reason TEXT")
@@ -229,10 +230,11 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
     from indexcalc.operations import rebuild_steps
 
     with _progress(progress, "rebuild", rebuild_steps(specs, market)) as bar:
-        outcome = rebuild(market, specs, out_dir, _stamp(), restate_reason=reason if restate else None,
-                          retire=retire, retire_reason=reason if retire else None,
-                          workers=_workers(specs), disruption="carry_forward" if carry_forward else "rules",
-                          on_step=bar.advance)
+        options = RebuildOptions(
+            restate_reason=reason if restate else None, retire=retire, retire_reason=reason if retire else None,
+            workers=_workers(specs), disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance,
+        )
+        outcome = rebuild(market, specs, out_dir, _stamp(), options)
     _report_skipped(outcome.skipped)
     _report_notices(outcome.notices)
     if outcome.retired is not None:

@@ -79,9 +79,9 @@ def install(fault: str) -> None:
     elif fault == "render":
         publish._render_in_worker = die_while_rendering
     elif fault == "pause-rebuild":  # inside the lock, before the calculation
-        import indexcalc.operations as operations
+        import indexcalc.operations.rebuilding as rebuilding
 
-        paused_before(operations, "calculate")
+        paused_before(rebuilding, "calculate")
     elif fault == "pause-publish":  # inside the lock, before writing the publication
         import indexcalc.publish as publish
 

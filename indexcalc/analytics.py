@@ -353,7 +353,8 @@ def level_on_or_before_by_root(root_levels: pl.DataFrame, roots: pl.Series, days
 
 _ROOT_LEVEL_KEYS: dict[int, tuple[pl.DataFrame, tuple]] = {}
 """The prepared keys of the last few ``root_levels`` frames, by the frame's identity (the frame
-is kept with them, so its id is not reused while the entry lives)."""
+is kept with them, so its id is not reused while the entry lives). Shared by the publisher's
+threads: an entry is only ever added whole or dropped, so a race at worst prepares twice."""
 _ROOT_LEVEL_KEYS_KEPT = 4
 
 
@@ -383,7 +384,7 @@ def _root_level_keys(root_levels: pl.DataFrame) -> tuple[dict[str, int], np.ndar
         table_keys, table_codes, table_levels = table_keys[order], table_codes[order], table_levels[order]
     prepared = (codes, table_keys, table_codes, table_levels)
     if len(_ROOT_LEVEL_KEYS) >= _ROOT_LEVEL_KEYS_KEPT:
-        _ROOT_LEVEL_KEYS.pop(next(iter(_ROOT_LEVEL_KEYS)))
+        _ROOT_LEVEL_KEYS.pop(next(iter(_ROOT_LEVEL_KEYS), None), None)
     _ROOT_LEVEL_KEYS[id(root_levels)] = (root_levels, prepared)
     return prepared
 

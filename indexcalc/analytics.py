@@ -152,23 +152,29 @@ class MaxDrawdown:
 
 def max_drawdown(levels: pl.DataFrame) -> MaxDrawdown:
     """Maximum drawdown and its dates (see :class:`MaxDrawdown`)."""
-    frame = drawdowns(levels).with_row_index("position")
+    frame = drawdowns(levels)
     if frame.height == 0:
         return MaxDrawdown(0.0, None, None, None)
     depth = float(frame.get_column("drawdown").min())
     if depth >= 0.0:
         return MaxDrawdown(0.0, None, None, None)
-    trough = frame.filter(pl.col("drawdown") == depth).row(0, named=True)
-    at_peak = frame.filter(pl.col("drawdown") == 0.0)
-    peak = at_peak.filter(pl.col("position") < trough["position"]).get_column("date")[-1]
-    recovered = at_peak.filter(pl.col("position") > trough["position"]).get_column("date")
-    return MaxDrawdown(depth, peak, trough["date"], recovered[0] if recovered.len() else None)
+    # positions found with numpy on the same floats (a handful of polars filters cost more here)
+    values = frame.get_column("drawdown").to_numpy()
+    dates = frame.get_column("date")
+    trough = int(np.flatnonzero(values == depth)[0])
+    at_peak = np.flatnonzero(values == 0.0)
+    peak = dates[int(at_peak[at_peak < trough][-1])]
+    recovered = at_peak[at_peak > trough]
+    return MaxDrawdown(depth, peak, dates[trough], dates[int(recovered[0])] if recovered.size else None)
 
 
-def calmar_ratio(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> float | None:
+def calmar_ratio(
+    levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR, drawdown: MaxDrawdown | None = None
+) -> float | None:
     """``annualised_return / |max drawdown|`` over the whole history (not a trailing 36 months).
-    None when there is no drawdown."""
-    depth = max_drawdown(levels).depth
+    None when there is no drawdown. ``drawdown``: :func:`max_drawdown` of ``levels`` when the
+    caller has it already."""
+    depth = (drawdown if drawdown is not None else max_drawdown(levels)).depth
     growth = annualised_return(levels, periods_per_year)
     if depth == 0.0 or growth is None:
         return None

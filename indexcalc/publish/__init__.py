@@ -235,12 +235,15 @@ def write_publication(
         if progress:
             progress.advance(index_id)
 
-    def write_data() -> None:
+    def write_data() -> str:
+        """Write the data files; return the site's index page (rendered here, off the pages'
+        thread, written last)."""
         write_data_files(results, out_dir, synthetic=market.synthetic)
         write_holdings(results, market, inputs, out_dir)
         write_api(results, out_dir)
         if progress:
             progress.advance("levels, weights and tables")
+        return render_site_index(results, synthetic=market.synthetic)
 
     if workers <= 1:
         renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexcalc-render")
@@ -248,15 +251,15 @@ def write_publication(
             # one rendering thread, in catalogue order: matplotlib is used by one thread only
             pages = [renderer.submit(render_index_pages, index_id, results, market.instruments, inputs)
                      for index_id in results]
-            write_data()
+            site_index = write_data()
             for index_id, rendered in zip(results, pages):
                 write(index_id, *rendered.result())
         finally:
             renderer.shutdown(wait=True, cancel_futures=True)
     else:
-        write_data()
+        site_index = write_data()
         render_pages_in_pool(results, market.instruments, inputs, workers, write)
-    atomic_write_text(out_dir / "index.html", render_site_index(results, synthetic=market.synthetic))
+    atomic_write_text(out_dir / "index.html", site_index)
     if progress:
         progress.advance("index page")
 

@@ -23,7 +23,8 @@ Benchmarks (each in a fresh Python process, so that its peak memory is its own):
   holds, in a fresh interpreter: answered from the ledger before the market is loaded.
 - ``publish``: ``indexcalc.publish.publish_all`` of every factsheet (and its detail page),
   methodology page and data file of the rebuild's results into a fresh folder, with the
-  rendering processes the CLI uses (``default_workers``: one per CPU, at most 4).
+  rendering processes the CLI uses (``default_workers``: one, the pages rendered in a thread
+  beside the data files, below 100 indexes; else one per CPU, at most 4).
 - ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
 
 Figures: wall-clock and CPU seconds, each the median of N timed runs after one untimed warm-up

@@ -152,23 +152,29 @@ class MaxDrawdown:
 
 def max_drawdown(levels: pl.DataFrame) -> MaxDrawdown:
     """Maximum drawdown and its dates (see :class:`MaxDrawdown`)."""
-    frame = drawdowns(levels).with_row_index("position")
+    frame = drawdowns(levels)
     if frame.height == 0:
         return MaxDrawdown(0.0, None, None, None)
     depth = float(frame.get_column("drawdown").min())
     if depth >= 0.0:
         return MaxDrawdown(0.0, None, None, None)
-    trough = frame.filter(pl.col("drawdown") == depth).row(0, named=True)
-    at_peak = frame.filter(pl.col("drawdown") == 0.0)
-    peak = at_peak.filter(pl.col("position") < trough["position"]).get_column("date")[-1]
-    recovered = at_peak.filter(pl.col("position") > trough["position"]).get_column("date")
-    return MaxDrawdown(depth, peak, trough["date"], recovered[0] if recovered.len() else None)
+    # positions found with numpy on the same floats (a handful of polars filters cost more here)
+    values = frame.get_column("drawdown").to_numpy()
+    dates = frame.get_column("date")
+    trough = int(np.flatnonzero(values == depth)[0])
+    at_peak = np.flatnonzero(values == 0.0)
+    peak = dates[int(at_peak[at_peak < trough][-1])]
+    recovered = at_peak[at_peak > trough]
+    return MaxDrawdown(depth, peak, dates[trough], dates[int(recovered[0])] if recovered.size else None)
 
 
-def calmar_ratio(levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR) -> float | None:
+def calmar_ratio(
+    levels: pl.DataFrame, periods_per_year: int = TRADING_DAYS_PER_YEAR, drawdown: MaxDrawdown | None = None
+) -> float | None:
     """``annualised_return / |max drawdown|`` over the whole history (not a trailing 36 months).
-    None when there is no drawdown."""
-    depth = max_drawdown(levels).depth
+    None when there is no drawdown. ``drawdown``: :func:`max_drawdown` of ``levels`` when the
+    caller has it already."""
+    depth = (drawdown if drawdown is not None else max_drawdown(levels)).depth
     growth = annualised_return(levels, periods_per_year)
     if depth == 0.0 or growth is None:
         return None
@@ -336,24 +342,11 @@ def level_on_or_before_by_root(root_levels: pl.DataFrame, roots: pl.Series, days
 
     ``root_levels``: ``date, root, level``. Vectorised: each row is keyed ``(root code, day
     number)`` in one int64, the keys of ``root_levels`` are sorted (already sorted when the frame
-    is sorted by root and date, as the series are) and all lookups are one binary search.
+    is sorted by root and date, as the series are) and all lookups are one binary search. The
+    sorted keys of a frame are kept for the next lookups in the same frame
+    (:func:`_root_level_keys`), so the factsheets of a publication prepare them once.
     """
-    table = root_levels.select("date", "root", "level")
-    root_column = table.get_column("root")
-    # code the roots run by run (a run: consecutive rows of one root), not row by row
-    run_starts = np.flatnonzero(
-        table.select((pl.col("root") != pl.col("root").shift(1)).fill_null(True)).to_series().to_numpy()
-    )
-    run_roots = root_column.gather(run_starts).to_list()
-    codes = {root: code for code, root in enumerate(sorted(set(run_roots) | set(roots.drop_nulls().to_list())))}
-    table_codes = np.repeat(
-        np.array([codes[root] for root in run_roots], dtype=np.int64), np.diff(np.append(run_starts, table.height))
-    )
-    table_keys = (table_codes << 32) + table.get_column("date").cast(pl.Int64).to_numpy()
-    table_levels = table.get_column("level").to_numpy()
-    if table_keys.size > 1 and not bool(np.all(table_keys[1:] >= table_keys[:-1])):
-        order = np.argsort(table_keys, kind="stable")
-        table_keys, table_codes, table_levels = table_keys[order], table_codes[order], table_levels[order]
+    codes, table_keys, table_codes, table_levels = _root_level_keys(root_levels)
     query_codes = roots.replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
     query_keys = (query_codes << 32) + days.cast(pl.Int64).to_numpy()
     # the last row with a key <= the query's: the same root on or before the day, else another root
@@ -362,6 +355,44 @@ def level_on_or_before_by_root(root_levels: pl.DataFrame, roots: pl.Series, days
     found[found] = table_codes[position[found]] == query_codes[found]
     values = np.where(found, table_levels[np.clip(position, 0, None)] if table_levels.size else np.nan, np.nan)
     return pl.select(pl.when(pl.lit(pl.Series(found))).then(pl.lit(pl.Series(values)))).to_series().alias("level")
+
+
+_ROOT_LEVEL_KEYS: dict[int, tuple[pl.DataFrame, tuple]] = {}
+"""The prepared keys of the last few ``root_levels`` frames, by the frame's identity (the frame
+is kept with them, so its id is not reused while the entry lives). Shared by the publisher's
+threads: an entry is only ever added whole or dropped, so a race at worst prepares twice."""
+_ROOT_LEVEL_KEYS_KEPT = 4
+
+
+def _root_level_keys(root_levels: pl.DataFrame) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    """``codes, keys, key_codes, levels`` of :func:`level_on_or_before_by_root`: a code per root
+    of ``root_levels`` (its rank among the sorted roots), and per row, sorted by key, the key
+    ``code << 32 + day number``, the code and the level. A root absent from the frame has no
+    code (its lookups find nothing)."""
+    kept = _ROOT_LEVEL_KEYS.get(id(root_levels))
+    if kept is not None and kept[0] is root_levels:
+        return kept[1]
+    table = root_levels.select("date", "root", "level")
+    root_column = table.get_column("root")
+    # code the roots run by run (a run: consecutive rows of one root), not row by row
+    run_starts = np.flatnonzero(
+        table.select((pl.col("root") != pl.col("root").shift(1)).fill_null(True)).to_series().to_numpy()
+    )
+    run_roots = root_column.gather(run_starts).to_list()
+    codes = {root: code for code, root in enumerate(sorted(set(run_roots)))}
+    table_codes = np.repeat(
+        np.array([codes[root] for root in run_roots], dtype=np.int64), np.diff(np.append(run_starts, table.height))
+    )
+    table_keys = (table_codes << 32) + table.get_column("date").cast(pl.Int64).to_numpy()
+    table_levels = table.get_column("level").to_numpy()
+    if table_keys.size > 1 and not bool(np.all(table_keys[1:] >= table_keys[:-1])):
+        order = np.argsort(table_keys, kind="stable")
+        table_keys, table_codes, table_levels = table_keys[order], table_codes[order], table_levels[order]
+    prepared = (codes, table_keys, table_codes, table_levels)
+    if len(_ROOT_LEVEL_KEYS) >= _ROOT_LEVEL_KEYS_KEPT:
+        _ROOT_LEVEL_KEYS.pop(next(iter(_ROOT_LEVEL_KEYS), None), None)
+    _ROOT_LEVEL_KEYS[id(root_levels)] = (root_levels, prepared)
+    return prepared
 
 
 def return_contribution(

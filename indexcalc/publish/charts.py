@@ -19,6 +19,7 @@ rest of a chart.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import math
@@ -792,6 +793,15 @@ def correlation_heatmap(matrix: pl.DataFrame, name: str = "correlation") -> str:
     is reduced to its latest date.
     """
     labels, values = correlation_grid(matrix)
+    return _correlation_svg(name, tuple(labels), values.shape, values.astype(float).tobytes())
+
+
+@functools.lru_cache(maxsize=8)
+def _correlation_svg(name: str, labels: tuple[str, ...], shape: tuple[int, int], cells: bytes) -> str:
+    """The heatmap of :func:`correlation_heatmap` from its labels and matrix (as bytes, so that
+    the charts of indexes sharing one correlation table, the base-metals family's, are drawn
+    once: matplotlib's SVG is a function of its input, the ids salted by ``svg.hashsalt``)."""
+    values = np.frombuffer(cells, dtype=float).reshape(shape)
     with matplotlib.rc_context(STYLE | {"axes.grid": False}):
         size = max(3.0, 0.5 * len(labels))
         figure = _figure(size + 1.8, size + 0.7, (0.6, 1.2, 0.1, 0.6))

@@ -217,7 +217,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
             "sharpe": analytics.sharpe_ratio(levels, risk_free),
             "sortino": analytics.sortino_ratio(levels, risk_free),
             "max_drawdown": drawdown.depth,
-            "calmar": analytics.calmar_ratio(levels),
+            "calmar": analytics.calmar_ratio(levels, drawdown=drawdown),
             "annual_turnover": analytics.annual_turnover(weights, turnover_root_levels) if weights.height else None,
         },
         "turnover_with_drift": turnover_root_levels is not None,

@@ -74,9 +74,8 @@ def index_weights(
         .drop_nulls("effective_date")
         .join(periods, on="effective_date")
     )
-    series = root_levels.select("date", "root", pl.col("level").alias("root_level")).sort("date")
-    dated = _asof_root(dated, series, "date").join(
-        _asof_root(periods.select("effective_date", "root").unique(), series, "effective_date").rename(
+    dated = _asof_root(dated, root_levels, "date").join(
+        _asof_root(periods.select("effective_date", "root").unique(), root_levels, "effective_date").rename(
             {"root_level": "anchor_root_level"}
         ),
         on=["effective_date", "root"],
@@ -88,10 +87,14 @@ def index_weights(
     return dated.select("date", "root", index_weight.alias("index_weight")).sort("date", "root")
 
 
-def _asof_root(frame: pl.DataFrame, series: pl.DataFrame, on: str) -> pl.DataFrame:
-    """``frame`` with ``root_level``: the root's last series level on or before column ``on``."""
-    return frame.sort(on).join_asof(series, left_on=on, right_on="date", by="root", strategy="backward",
-                                    suffix="_series", check_sortedness=False).drop("date_series", strict=False)
+def _asof_root(frame: pl.DataFrame, root_levels: pl.DataFrame, on: str) -> pl.DataFrame:
+    """``frame`` with ``root_level``: the root's last series level on or before column ``on``
+    (:func:`indexcalc.analytics.level_on_or_before_by_root`, a backward as-of lookup by root
+    whose sorted keys are prepared once per series frame, not once per index)."""
+    from indexcalc.analytics import level_on_or_before_by_root
+
+    looked_up = level_on_or_before_by_root(root_levels, frame.get_column("root"), frame.get_column(on))
+    return frame.with_columns(looked_up.alias("root_level"))
 
 
 def contract_holdings(
@@ -210,6 +213,7 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
         return []
     multipliers = {root: instrument.multiplier for root, instrument in market.instruments.items()}
     schedules: dict[str, pl.DataFrame] = {}
+    prices: dict[str, pl.DataFrame] = {}
     written = []
     for index_id, result in composites.items():
         rule, root_levels = inputs.for_index(index_id)
@@ -221,8 +225,8 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
             dates = result.levels.get_column("date").sort()
             start = dates[max(0, dates.len() - sessions)] - dt.timedelta(days=SCHEDULE_LOOKBACK_DAYS)
             schedules[key] = roll_schedule(_from(market, start), rule, roots)
-        holdings = index_holdings(result, root_levels, schedules[key], _from(market, schedules[key]
-                                  .get_column("date").min()).prices, multipliers, sessions)
+            prices[key] = _from(market, schedules[key].get_column("date").min()).prices
+        holdings = index_holdings(result, root_levels, schedules[key], prices[key], multipliers, sessions)
         path = out_dir / HOLDINGS_FOLDER / f"{index_id}.csv"
         atomic_write_csv(path, holdings)
         written.append(path)

@@ -213,10 +213,10 @@ def carry_side_by_side(market, series, repeat: int) -> dict:
 
 def run_peers(market_dir: Path | None, repeat: int) -> dict:
     """Both side-by-sides on one market (the embedded one by default)."""
-    from indexcalc.data.embedded import load_default_market, read_market
+    from indexcalc.data.embedded import DEFAULT_MARKET_DIR, load_default_market
     from indexcalc.series import build_series, collateral_returns
 
-    market = load_default_market() if market_dir is None else read_market(market_dir)
+    market = load_default_market(market_dir or DEFAULT_MARKET_DIR)
     series = build_series(market)
     collateral = collateral_returns(market.rates, series.get_column("date").unique().sort())
     return {

@@ -136,11 +136,11 @@ def _catalogue(market):
 
 
 def bench_rebuild(repeat: int, market_dir: Path | None = None) -> dict:
-    from indexcalc.data.embedded import load_default_market, read_market
+    from indexcalc.data.embedded import DEFAULT_MARKET_DIR, load_default_market
     from indexcalc.pipeline import rebuild_all
 
     load_start = time.perf_counter()
-    market = load_default_market() if market_dir is None else read_market(market_dir)
+    market = load_default_market(market_dir or DEFAULT_MARKET_DIR)
     load_seconds = time.perf_counter() - load_start
     specs, skipped = _catalogue(market)
     figures = measure(lambda: rebuild_all(market, specs), repeat)

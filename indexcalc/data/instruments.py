@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from indexcalc.data.tomlfile import read_toml
 from indexcalc.errors import SpecError
 
 MONTH_CODES = "FGHJKMNQUVXZ"
@@ -108,12 +108,7 @@ class InstrumentCatalogue(BaseModel):
 def load_instruments(path: Path | str = DEFAULT_INSTRUMENTS_PATH) -> dict[str, Instrument]:
     """Read an instrument catalogue TOML (``[[instrument]]`` tables) into ``{root: Instrument}``."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError("file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"not valid TOML ({error})", file=str(path)) from None
+    raw = read_toml(path)
     try:
         catalogue = InstrumentCatalogue(instruments=tuple(raw.get("instrument", [])))
     except ValidationError as error:

@@ -33,7 +33,6 @@ the preferred source is the calendar within its span. Both are counted in :class
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -47,6 +46,7 @@ from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE, PROVENANCE_SCH
 from indexcalc.data.longformat import read_long
 from indexcalc.data.pysystemtrade import read_pysystemtrade
 from indexcalc.data.tenors import DEFAULT_TENOR_MAPPINGS, load_tenor_mappings, read_tenor_market, root_sessions
+from indexcalc.data.tomlfile import read_toml
 from indexcalc.errors import SpecError
 
 SourceFormat = Literal["tenors", "pysystemtrade", "long"]
@@ -126,12 +126,7 @@ class Merge:
 def load_merge_spec(path: Path | str) -> MergeSpec:
     """A merge spec TOML (module docstring); relative paths are taken from the spec's folder."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError("file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"not valid TOML ({error})", file=str(path)) from None
+    raw = read_toml(path)
     sources = raw.pop("source", None)
     if not isinstance(sources, list):
         raise SpecError("no [[source]] tables (name, format, path)", file=str(path))

@@ -22,7 +22,6 @@ the root's calendar would create a date of its own: it is left out and counted i
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,6 +35,7 @@ from indexcalc.data.longformat import read_csv_text, read_table
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
 from indexcalc.data.provenance import DEFAULT_RELATIVE_TOLERANCE, agrees
 from indexcalc.data.validate import validate_macro, validate_prices
+from indexcalc.data.tomlfile import read_toml
 from indexcalc.errors import DataError, SpecError
 
 CSV_FIRST_ROW = 2
@@ -106,12 +106,7 @@ class TenorImport:
 def load_tenor_mappings(path: Path | str) -> tuple[TenorMapping, ...]:
     """The ``[[tenor]]`` tables of a TOML file (fields of :class:`TenorMapping`)."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError("file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(f"not valid TOML ({error})", file=str(path)) from None
+    raw = read_toml(path)
     tables = raw.get("tenor", [])
     if not isinstance(tables, list) or not tables:
         raise SpecError("no [[tenor]] tables (prefix, root, expiries)", file=str(path))

@@ -6,12 +6,12 @@ is one immutable spec, chosen by its ``kind``.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from indexcalc.data.tomlfile import read_toml
 from indexcalc.errors import SpecError
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, IndexSpecBase, RollRule, WindowRoll
 from indexcalc.specs.basemetals import BaseMetalsSpec
@@ -58,10 +58,7 @@ def load_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> list[IndexS
     specs: list[IndexSpecBase] = []
     seen: dict[str, str] = {}
     for path in sorted(directory.glob("*.toml")):
-        try:
-            raw = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as error:
-            raise SpecError(f"not valid TOML ({error})", file=str(path)) from None
+        raw = read_toml(path)
         for table in raw.get("index", []):
             spec = parse_spec(table, file=str(path))
             if spec.id in seen:

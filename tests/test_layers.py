@@ -113,10 +113,12 @@ def test_every_module_has_exactly_one_layer():
         layer_of(module_name(path))
 
 
+@pytest.mark.slow
 def test_no_import_runs_from_a_lower_layer_to_a_higher_one():
     assert upward_imports() <= ALLOWED_UPWARD
 
 
+@pytest.mark.slow
 def test_the_allow_list_holds_only_imports_that_exist():
     # a fixed violation leaves the list, so that the list only shrinks
     assert ALLOWED_UPWARD <= upward_imports()

@@ -231,12 +231,14 @@ def test_input_hash_ignores_row_order_and_sees_every_value():
     assert reference not in hashes and len(hashes) == len(variants)
 
 
+@pytest.mark.slow
 def test_input_hash_of_the_embedded_market_is_stable(embedded_market):
     assert input_hash(embedded_market) == input_hash(replace(embedded_market))
     cut = embedded_market.up_to(dt.date(2020, 1, 31))
     assert input_hash(cut) != input_hash(embedded_market)
 
 
+@pytest.mark.slow
 def test_input_hashes_of_several_cuts_in_one_pass_equal_the_hash_of_each_cut_market(embedded_market):
     # before any data, a root's first years, a day inside the data, the day before the end, the whole
     cuts = [dt.date(1990, 1, 1), dt.date(1996, 3, 15), dt.date(2024, 6, 28), dt.date(2026, 10, 29), None]

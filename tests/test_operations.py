@@ -367,6 +367,7 @@ def test_published_files_carry_the_official_level_and_the_ledger_keeps_both(publ
         assert from_json.equals(csv) and document["precision"] == 4
 
 
+@pytest.mark.slow
 def test_a_run_failing_inside_the_writer_leaves_every_file_as_it_was(published_small, tmp_path, market,
                                                                     small_specs, monkeypatch):
     out = fresh(published_small, tmp_path)
@@ -490,6 +491,7 @@ def test_a_day_that_is_not_a_business_day_is_refused(published_state, tmp_path, 
         run_daily(market, specs, dt.date(2024, 8, 3), out, stamp(1), publish=False)
 
 
+@pytest.mark.slow
 def test_a_gap_is_refused_and_catch_up_runs_each_missing_day_in_order(published_state, tmp_path, market, specs):
     out = fresh(published_state, tmp_path)
     days = business_days_after(market, specs, PUBLISHED_THROUGH, 3)
@@ -505,6 +507,7 @@ def test_a_gap_is_refused_and_catch_up_runs_each_missing_day_in_order(published_
     )
 
 
+@pytest.mark.slow
 def test_missing_data_on_the_run_date_fails_naming_root_and_contract(published_state, tmp_path, market, specs):
     out = fresh(published_state, tmp_path)
     day = business_days_after(market, specs, PUBLISHED_THROUGH, 1)[0]
@@ -525,6 +528,7 @@ def test_missing_data_on_the_run_date_fails_naming_root_and_contract(published_s
     assert len(Ledger(out / "ledger").parts()) == 2
 
 
+@pytest.mark.slow
 def test_refusals_without_state_with_changed_history_or_an_unpublished_index(published_state, tmp_path, market,
                                                                              specs):
     day = business_days_after(market, specs, PUBLISHED_THROUGH, 1)[0]

@@ -335,6 +335,7 @@ def test_a_run_killed_with_sigkill_leaves_every_published_file_unchanged(setup, 
     assert ledger_temporaries(out) == []
 
 
+@pytest.mark.slow
 def test_run_without_a_date_appends_every_unpublished_session_up_to_the_data_end(setup, tmp_path, embedded_market):
     out = fresh(setup, tmp_path)
     # the data ends two sessions after the published date (Monday 1 and Tuesday 2 July 2024)
@@ -370,6 +371,7 @@ def test_an_already_published_date_returns_before_loading_the_data(setup, tmp_pa
     assert earlier.exit_code == 0 and "already published" in earlier.stdout
 
 
+@pytest.mark.slow
 def test_the_release_report_of_a_run_matches_the_ledger(setup, tmp_path):
     out = fresh(setup, tmp_path)
     result = run_cli(*run_args(setup, out, NEXT_DAY), "--no-publish")

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from indexcalc.pipeline import computable, rebuild_all
 from indexcalc.specs import load_catalogue
@@ -55,6 +56,7 @@ def test_pysystemtrade_data_skips_what_it_cannot_serve_and_says_why(pysystemtrad
     assert why["CU-MACRO-ER"] == "no root of the market data is in its universe"
 
 
+@pytest.mark.slow
 def test_rebuild_all_returns_every_index_in_catalogue_order_with_levels_from_its_base_value(embedded_market):
     specs = [spec for spec in load_catalogue() if spec.id in {"LO-ER", "BM-EQ-ER", "CU-MACRO-ER"}]
     results = rebuild_all(embedded_market, specs)

@@ -95,6 +95,7 @@ def test_without_carry_forward_more_than_five_disrupted_sessions_stop_the_run(py
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_default_catalogue_skips_every_index_and_names_the_reason(pysystemtrade_dir: Path, tmp_path: Path) -> None:
     result = _publish("--data", pysystemtrade_dir, "--out", tmp_path / "out")
     assert result.exit_code == 2, result.output

@@ -336,6 +336,7 @@ def _random_basket(seed: int, days: int = 130, count: int = 4):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000))
+@pytest.mark.slow
 def test_contributions_sum_to_index_returns_and_attribution_identities_hold(seed):
     dates, levels, weights = _random_basket(seed)
     index = composite_excess_return(levels, weights, dates[0], 1000.0)

@@ -271,6 +271,7 @@ def window_cases(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(window_cases())
+@pytest.mark.slow
 def test_window_weights_lie_in_0_1_and_sum_to_1_every_day(case) -> None:
     dates, hold, rule, months_before = case
     item = instrument(hold_months=hold, roll_months_before=months_before)
@@ -330,6 +331,7 @@ def test_root_blocks_give_one_block_when_everything_fits_or_the_prices_are_not_s
     assert [roots for roots, _ in root_blocks(shuffled, ["AA", "BB"], 2)] == [["AA", "BB"]]
 
 
+@pytest.mark.slow
 def test_future_business_days_from_the_market_equal_a_calendar_built_for_the_span():
     import exchange_calendars
     import numpy as np

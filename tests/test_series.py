@@ -472,6 +472,7 @@ def constant_curves(draw):
 
 @settings(max_examples=40, deadline=None)
 @given(constant_curves())
+@pytest.mark.slow
 def test_a_constant_curve_has_zero_excess_return_and_earns_the_compounded_t_bill(case) -> None:
     dates, price, rates, rule = case
     contracts = [202401, 202403, 202405, 202407, 202409]
@@ -589,6 +590,7 @@ def test_every_embedded_root_gets_a_complete_series_over_the_full_history(
 # --- blocks of roots (memory bound on large markets) ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_series_built_in_blocks_of_roots_equal_the_one_pass_series_bit_for_bit(embedded_market) -> None:
     # The embedded market (about 2 million rows) in blocks of about 300,000 price rows: seven
     # or more blocks, each root in one; every column must be identical to the one-pass build.
@@ -612,6 +614,7 @@ def three_root_market(settles_by_root: dict[str, dict], rates: dict[dt.date, flo
     )
 
 
+@pytest.mark.slow
 def test_blocks_give_the_same_series_for_every_rule_and_carry_forward() -> None:
     copper = instrument("AA", first_notice_offset=1)
     settles = {

@@ -21,6 +21,7 @@ def cache(tmp_path, monkeypatch):
     calendars._cached_sessions.cache_clear()
 
 
+@pytest.mark.slow
 def test_sessions_read_back_from_the_disk_cache_equal_the_computed_ones(cache):
     computed, start, end = calendars._cached_sessions("XLON")
     files = list(cache.glob("sessions-XLON-*.npz"))
@@ -33,6 +34,7 @@ def test_sessions_read_back_from_the_disk_cache_equal_the_computed_ones(cache):
     assert days == [dt.date(2024, 12, 24), dt.date(2024, 12, 27)]
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_file_is_recomputed_and_rewritten(cache):
     computed = calendars._cached_sessions("CMES")[0]
     path = next(cache.glob("sessions-CMES-*.npz"))

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from data_cli import assert_user_error, run_cli
 
 D = dt.date
@@ -60,6 +61,7 @@ def table_rows(stdout: str) -> dict[str, dict[str, str]]:
     return {row.split()[0]: dict(zip(names, row.split())) for row in rows if len(row.split()) == len(names)}
 
 
+@pytest.mark.slow
 def test_data_check_prints_the_per_root_table_and_ok(tmp_path):
     # CL: H unpriced on Feb 9 (one disrupted session, its roll step waits one day).
     data = write_prices(tmp_path / "data", missing=[(D(2024, 2, 9), H)])
@@ -86,6 +88,7 @@ def test_data_check_json(tmp_path):
     assert report["roots"][0]["problem"] is None
 
 
+@pytest.mark.slow
 def test_data_check_stops_as_series_does_over_the_consecutive_session_limit(tmp_path):
     # CL: H unpriced on Feb 8, 9 and 12; the limit 2 stops at the third.
     data = write_prices(tmp_path / "data", missing=[(D(2024, 2, day), H) for day in (8, 9, 12)])

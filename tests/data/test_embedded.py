@@ -354,6 +354,7 @@ def test_pmi_dates_are_release_dates_after_the_month_they_describe(short_market)
 # --- files and CLI --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_committed_files_are_labelled_synthetic_and_match_the_generator(embedded_market):
     began = time.perf_counter()
     fresh = generate_market(MarketGeneratorSpec())
@@ -372,6 +373,7 @@ def test_committed_files_are_labelled_synthetic_and_match_the_generator(embedded
     assert ratio < 1e-3
 
 
+@pytest.mark.slow
 def test_write_then_load_round_trips_and_missing_files_are_generated(tmp_path, short_market):
     write_market(short_market, tmp_path / "market", seed=SHORT.seed)
     loaded = read_market(tmp_path / "market")

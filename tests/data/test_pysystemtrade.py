@@ -261,6 +261,7 @@ def _daily_era(path: Path) -> list[dt.date]:
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("root", SHARED_ROOTS)
+@pytest.mark.slow
 def test_daily_era_sessions_close_at_the_days_raw_prices_and_hold_its_contract(shared_market, pysystemtrade_dir, root):
     # Before the intraday rows, each day's one 23:00 row is its session's daily close: on every
     # day that is a session, the prices are the raw row's and the held contract its PRICE_CONTRACT.
@@ -310,6 +311,7 @@ def test_intraday_day_after_2012_closes_at_the_last_row_before_the_settlement(sh
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_adjusted_price_changes_equal_held_contract_changes(shared_market, pysystemtrade_dir):
     adjusted = read_adjusted_prices(pysystemtrade_dir)
     assert sorted(adjusted.get_column("root").unique().to_list()) == SHARED_ROOTS

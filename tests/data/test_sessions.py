@@ -174,6 +174,7 @@ def test_the_cli_import_takes_the_time_zone(pysystemtrade_folder, tmp_path):
 
 
 @pytest.mark.parametrize("code", sorted(CALENDAR_CLOSES))
+@pytest.mark.slow
 def test_calendar_close_table_matches_exchange_calendars(code):
     calendar = exchange_calendars.get_calendar(code)
     close = CALENDAR_CLOSES[code]
@@ -214,6 +215,7 @@ def test_no_series_date_is_outside_its_roots_exchange_sessions(pysystemtrade_mar
     ),
     code=st.sampled_from(sorted(CALENDAR_CLOSES)),
 )
+@pytest.mark.slow
 def test_an_intraday_row_belongs_to_the_session_whose_close_follows_it(stamps, code):
     # Invariant of the rule: the session is a business day of the calendar, its close is after
     # the stamp, and the previous business day's close is at or before it.

@@ -172,6 +172,7 @@ def test_price_comparison_counts_agreeing_prices_per_root():
     gaps=st.lists(st.integers(min_value=15, max_value=45), min_size=4, max_size=12),
     picks=st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=1, max_value=4)), min_size=1),
 )
+@pytest.mark.slow
 def test_tenor_n_is_the_nth_contract_expiring_on_or_after_the_date(gaps, picks):
     """Against a direct count: contract = sorted last trades, first index with last_trade >= d,
     plus n - 1; dates the calendar does not cover are dropped from the draw."""

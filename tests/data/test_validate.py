@@ -221,6 +221,7 @@ _LISTED = {"CL": 12, "GC": 2, "C": 3}  # a listed month of each root: CL Dec, GC
 
 @settings(max_examples=60, deadline=None)
 @given(rows=_ROWS, data=st.data())
+@pytest.mark.slow
 def test_valid_rows_come_back_sorted_whatever_their_order_and_a_repeat_is_always_found(rows, data):
     instruments = load_instruments()
     frame = pl.DataFrame(

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import polars as pl
+import pytest
 
 from indexcalc.publish.api import catalogue_document, latest_document, levels_document, weights_document
 from indexcalc.results import IndexResult
@@ -65,6 +66,7 @@ def test_every_api_file_of_a_publication_matches_its_csv_levels(published_site, 
     assert 'href="api/catalogue.json"' in index_page
 
 
+@pytest.mark.slow
 def test_serve_answers_every_api_file_as_json_equal_to_the_csv_official_levels(published_site, capfd):
     # issue 17: every api/ file requested through `indexcalc serve` on 127.0.0.1, with its JSON
     # content type; the levels document equals the levels CSV served beside it; a client that

@@ -168,6 +168,7 @@ CHART_SIZES = """Array.from(document.querySelectorAll('svg.chart')).map(svg => {
 })"""
 
 
+@pytest.mark.slow
 def test_index_page_loads_without_errors_and_links_every_factsheet(browser, served_site, fabricated_results):
     page = open_page(browser, f"{served_site}/index.html", width=1200)
     try:
@@ -180,6 +181,7 @@ def test_index_page_loads_without_errors_and_links_every_factsheet(browser, serv
         page.close()
 
 
+@pytest.mark.slow
 def test_factsheet_renders_its_charts_without_console_errors(browser, served_site):
     page = open_page(browser, f"{served_site}/factsheets/BM-IV-ER.html", width=1200)
     try:
@@ -207,6 +209,7 @@ def test_factsheet_renders_its_charts_without_console_errors(browser, served_sit
         detail.close()
 
 
+@pytest.mark.slow
 def test_factsheet_fits_a_phone_screen(browser, served_site):
     page = open_page(browser, f"{served_site}/factsheets/LS-ER.html", width=390, height=844, mobile=True)
     try:
@@ -219,6 +222,7 @@ def test_factsheet_fits_a_phone_screen(browser, served_site):
         page.close()
 
 
+@pytest.mark.slow
 def test_the_checks_see_console_errors_failed_loads_and_sideways_scrolling(browser, tmp_path):
     (tmp_path / "index.html").write_text(
         '<!doctype html><html><head><link rel="icon" href="data:,"></head><body>'

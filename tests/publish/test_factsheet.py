@@ -288,6 +288,7 @@ def first_of_each_kind(results) -> list[str]:
     return list(chosen.values())
 
 
+@pytest.mark.slow
 def test_embedded_market_factsheets_show_the_analytics_of_their_levels(embedded_results, embedded_inputs,
                                                                        embedded_market):
     chosen = first_of_each_kind(embedded_results)

@@ -28,6 +28,7 @@ def visible_text(html: str) -> str:
 
 
 @pytest.mark.parametrize("index_id", ["CARRY-RANK-GROUP-ER", "CARRY-RANK-GLOBAL-ER"])
+@pytest.mark.slow
 def test_rank_count_in_the_document_is_the_number_of_longs_held(index_id, embedded_market, instruments):
     from indexcalc.pipeline import rebuild_all
 

@@ -21,6 +21,7 @@ DISRUPTED_DAY = dt.date(2015, 6, 15)  # mid-month, outside the roll window: one 
 UNIVERSE = ["C", "CL", "GC", "HG"]  # a small Long-Only (cap 0.5 holds over 4 roots) keeps the test fast
 
 
+@pytest.mark.slow
 def test_publication_inputs_of_a_carried_forward_run_are_the_runs_series(embedded_market):
     catalogue_spec = next(spec for spec in load_catalogue() if spec.id == "LO-ER")
     spec = parse_spec({**catalogue_spec.model_dump(), "universe": UNIVERSE, "magnitude": {"cap": 0.5}})

@@ -185,6 +185,7 @@ def test_atomic_writes_leave_no_temporary_files(tmp_path):
         assert path.stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777 == atomic.FILE_MODE, path
 
 
+@pytest.mark.slow
 def test_server_serves_the_publication_on_loopback_only(published_site):
     server = make_server(published_site, port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -237,6 +238,7 @@ return_type = "tr"
 """
 
 
+@pytest.mark.slow
 def test_publish_command_computes_and_publishes_the_catalogue_and_keeps_the_ledger(tmp_path):
     catalogue = tmp_path / "catalogue"
     catalogue.mkdir()

@@ -80,6 +80,7 @@ def test_every_page_and_levels_file_of_a_synthetic_publication_carries_the_label
     assert parquet["indexcalc.synthetic"] == "false"
 
 
+@pytest.mark.slow
 def test_publish_on_the_embedded_market_labels_every_page_and_list_json_says_synthetic(tmp_path):
     catalogue = tmp_path / "catalogue"
     catalogue.mkdir()

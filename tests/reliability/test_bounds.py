@@ -167,6 +167,7 @@ TINY = [25.0, 25.0, 1e-300, 25.0] + [25.0] * (2 * len(DAYS) - 4)
 @given(values=settle_paths())
 @example(values=HUGE)
 @example(values=TINY)
+@pytest.mark.slow
 def test_fuzzed_settles_give_finite_levels_or_a_data_error_naming_the_row_or_root(values):
     series = written_or_refused(values)
     if series is not None:
@@ -214,6 +215,7 @@ def test_a_composite_never_writes_a_non_finite_level():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=settle_paths(), second=settle_paths())
+@pytest.mark.slow
 def test_a_composite_of_fuzzed_roots_is_finite_or_a_data_error_naming_the_root_or_date(first, second):
     """Two fuzzed roots (CL, and a copy named HO), weights 0.5 / -0.5 from the 2nd and the 10th
     business day: every composite level is finite, or the calculation stops naming a row, a root

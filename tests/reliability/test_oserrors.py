@@ -59,6 +59,7 @@ def assert_no_leftovers(out: Path) -> None:
     assert_unlocked(out)
 
 
+@pytest.mark.slow
 def test_disk_full_while_staging_the_publication(reliability_setup, tmp_path, monkeypatch):
     out = fresh_copy(reliability_setup, tmp_path)
     before = snapshot(out)
@@ -128,6 +129,7 @@ def test_a_real_read_only_folder(reliability_setup, tmp_path):
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_disk_full_at_the_ledger_commit(reliability_setup, tmp_path, monkeypatch):
     out = fresh_copy(reliability_setup, tmp_path)
     before = snapshot(out)
@@ -206,6 +208,7 @@ def test_a_failed_swap_after_the_ledger_commit_is_repaired_by_running_the_date_a
     assert pl.read_csv(out / "levels" / "LO-ER.csv", try_parse_dates=True).get_column("date").max() == NEXT_DAY
 
 
+@pytest.mark.slow
 def test_a_catch_up_stopped_by_a_full_disk_keeps_the_days_before_and_continues(
         reliability_setup, tmp_path, monkeypatch):
     out = fresh_copy(reliability_setup, tmp_path)
@@ -229,6 +232,7 @@ def test_a_catch_up_stopped_by_a_full_disk_keeps_the_days_before_and_continues(
     assert Ledger(out / "ledger").last_date() == target
 
 
+@pytest.mark.slow
 def test_a_catch_up_whose_last_day_cannot_be_staged_says_the_days_before_are_committed(
         reliability_setup, tmp_path, monkeypatch):
     out = fresh_copy(reliability_setup, tmp_path)

@@ -108,6 +108,7 @@ def test_a_daily_run_that_cannot_compute_a_published_index_refuses_and_keeps_eve
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_retiring_records_it_in_the_ledger_and_keeps_its_files_with_a_note(retire_setup, tmp_path):
     out = fresh(retire_setup, tmp_path)
     before = snapshot(out)
@@ -153,6 +154,7 @@ def test_retiring_records_it_in_the_ledger_and_keeps_its_files_with_a_note(retir
     assert snapshot(out)[f"weights/{LOST}.csv"] == before[f"weights/{LOST}.csv"]
 
 
+@pytest.mark.slow
 def test_a_daily_run_after_the_retirement_keeps_the_retired_files(retire_setup, tmp_path):
     out = fresh(retire_setup, tmp_path)
     published = run_cli("rebuild", "--data", retire_setup["data"], "--catalogue", retire_setup["catalogue"],
@@ -184,6 +186,7 @@ def test_retirement_mistakes_are_one_line_errors_that_change_nothing(retire_setu
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_a_full_disk_after_the_retirement_record_keeps_it_and_a_plain_rebuild_completes(
         retire_setup, tmp_path, monkeypatch):
     import errno

@@ -86,6 +86,7 @@ class Running:
             connection.close()
 
 
+@pytest.mark.slow
 def test_published_files_are_served_with_their_content_types(site):
     with Running(site) as server:
         cases = {
@@ -124,6 +125,7 @@ def test_published_files_are_served_with_their_content_types(site):
     "/%ff%fe",                           # not UTF-8
     "/levels\\LS-ER.csv",
 ])
+@pytest.mark.slow
 def test_nothing_but_published_files_is_served(site, path):
     with Running(site) as server:
         status, _, content = server.get(path)
@@ -131,6 +133,7 @@ def test_nothing_but_published_files_is_served(site, path):
     assert b"root:" not in content and b"PAR1" not in content
 
 
+@pytest.mark.slow
 def test_a_folder_written_in_place_is_served_without_its_ledger(tmp_path):
     out = tmp_path / "outputs"
     write_site(out, "in place")  # the layout written before versions: no current link
@@ -164,6 +167,7 @@ def test_each_request_follows_the_current_version(site):
     assert published_file(site, "/ledger/part-1.parquet") is None
 
 
+@pytest.mark.slow
 def test_a_half_sent_request_is_closed_after_the_timeout(site):
     with Running(site, request_timeout=0.5) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
@@ -178,6 +182,7 @@ def test_a_half_sent_request_is_closed_after_the_timeout(site):
         assert server.get("/")[0] == 200
 
 
+@pytest.mark.slow
 def test_idle_connections_use_no_more_threads_than_the_pool(site):
     before = threading.active_count()
     with Running(site, threads=4, request_timeout=5) as server:
@@ -193,6 +198,7 @@ def test_idle_connections_use_no_more_threads_than_the_pool(site):
                 client.close()
 
 
+@pytest.mark.slow
 def test_connections_beyond_the_pending_limit_get_503_at_once(site):
     with Running(site, threads=1, request_timeout=5, max_pending=2) as server:
         idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(2)]
@@ -217,6 +223,7 @@ def drop_mid_response(port: int, path: str = "/big.csv") -> None:
     client.close()
 
 
+@pytest.mark.slow
 def test_client_disconnects_and_nul_bytes_leave_no_traceback(site, capfd):
     with Running(site) as server:
         for _ in range(5):

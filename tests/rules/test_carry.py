@@ -128,6 +128,7 @@ def test_a_missing_return_leaves_every_window_holding_it_without_volatility():
     assert got.get_column("volatility").to_list() == pytest.approx([None, None, 0.01, None, None, 0.01, 0.01, 0.01])
 
 
+@pytest.mark.slow
 def test_ewma_volatility_matches_macrosynergy_historic_vol_at_month_ends():
     pd = pytest.importorskip("pandas")
     panel_module = pytest.importorskip("macrosynergy.panel")

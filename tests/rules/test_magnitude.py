@@ -91,6 +91,7 @@ def test_cap_rejects_negative_weights():
     raw=st.lists(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False), min_size=1, max_size=30),
     slack=st.floats(min_value=0.0, max_value=1.0),
 )
+@pytest.mark.slow
 def test_capped_weights_are_a_capped_simplex_in_the_same_order(raw, slack):
     cap = 1.0 / len(raw) + slack * (1.0 - 1.0 / len(raw))
     capped = cap_weights(raw, cap)

@@ -64,6 +64,7 @@ def test_a_root_without_a_group_is_a_data_error():
     ),
     st.floats(-3, 3, allow_nan=False),
 )
+@pytest.mark.slow
 def test_relative_values_sum_to_zero_per_basket_and_ignore_a_common_shift(rows, shift):
     panel = pl.DataFrame(
         {

@@ -97,6 +97,7 @@ def panel_of(rows) -> pl.DataFrame:
 
 @settings(max_examples=60, deadline=None)
 @given(panels, st.sampled_from([0.0, 0.5, 1.0]), st.floats(0.1, 100))
+@pytest.mark.slow
 def test_scores_are_bounded_sign_preserving_and_scale_free(rows, pan_weight, factor):
     panel = panel_of(rows)
     options = {"min_obs": 0, "pan_weight": pan_weight, "threshold": 2.0}

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import polars as pl
 
 from indexcalc.cli import data
 from indexcalc.commands.data import PRICE_FILE_SUFFIXES, format_table, import_
 from indexcalc.data.longformat import write_frame, write_long
 from indexcalc.data.merge import read_merged
 from indexcalc.data.provenance import merge_report
+from indexcalc.data.quality import coverage
 from indexcalc.data.tenors import DEFAULT_TENOR_MAPPINGS, load_tenor_mappings, read_tenor_market
 
 _OUT_HELP = "A directory (written: prices.parquet, instruments.toml ...) or a prices file ending in .csv or .parquet."
@@ -52,7 +52,7 @@ def import_tenors(file: Path, expiries: Path, tenors_path: Path | None, out: Pat
         write_frame(market.prices, out)
     else:
         write_long(market, out)
-    click.echo(format_table(_per_root(market.prices)))
+    click.echo(format_table(coverage(market.prices).select("root", "first", "last", "rows", "contracts")))
     target = out if out.suffix in PRICE_FILE_SUFFIXES else f"{out}/"
     click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {target}")
     for left_out, reason in ((imported.non_session, "not on a session"),):
@@ -92,15 +92,3 @@ def merge(spec: Path, out: Path | None) -> None:
         write_long(market, out)
         click.echo(f"wrote {market.prices.height} price rows for {len(market.roots)} roots to {out}/")
 
-
-def _per_root(prices: pl.DataFrame) -> pl.DataFrame:
-    return (
-        prices.group_by("root")
-        .agg(
-            pl.col("date").min().alias("first"),
-            pl.col("date").max().alias("last"),
-            pl.len().alias("rows"),
-            pl.col("contract").n_unique().alias("contracts"),
-        )
-        .sort("root")
-    )

@@ -12,22 +12,13 @@ import polars as pl
 import pytest
 from data_cli import assert_user_error, run_cli
 
+from tests.test_series import HOLIDAY_WINDOW
+
 D = dt.date
 H, K = 202403, 202405
 # February 2024, Feb 7 missing: business days 1 2 5 6 | 8 9 12 13 14 | 15 (window roll H -> K
-# on days 5-9, Feb 8 .. Feb 14).
-CURVES = {
-    D(2024, 2, 1): {H: 100.0, K: 102.0},
-    D(2024, 2, 2): {H: 100.0, K: 102.0},
-    D(2024, 2, 5): {H: 100.0, K: 102.0},
-    D(2024, 2, 6): {H: 100.0, K: 102.0},
-    D(2024, 2, 8): {H: 101.0, K: 103.0},
-    D(2024, 2, 9): {H: 99.0, K: 100.0},
-    D(2024, 2, 12): {H: 98.0, K: 99.0},
-    D(2024, 2, 13): {H: 100.0, K: 101.0},
-    D(2024, 2, 14): {H: 102.0, K: 104.0},
-    D(2024, 2, 15): {H: 103.0, K: 106.0},
-}
+# on days 5-9, Feb 8 .. Feb 14): the curves of tests/test_series.py.
+CURVES = HOLIDAY_WINDOW
 
 
 def write_prices(directory: Path, missing: list[tuple[dt.date, int]] = (), roots=("CL", "NG")) -> Path:

@@ -1,6 +1,6 @@
 """Time the base-metals baskets on the embedded market: ``python3 benchmarks/basemetals_bench.py``.
 
-Measures :func:`indexcalc.families.basemetals.compute_base_metals` for every base-metals spec of
+Measures :func:`indexcalc.families.basemetals.compute.compute_base_metals` for every base-metals spec of
 the catalogue (the part of ``indexcalc rebuild`` the baskets add; the linked series are built
 once beforehand, as the rebuild does), best of ``--repeat`` runs, then each spec alone. Prints
 per basket the start, the annualised return and volatility, the number of rebalances by reason,
@@ -17,9 +17,9 @@ import numpy as np
 import polars as pl
 
 from indexcalc.data.embedded import load_default_market
-from indexcalc.families import basemetals
+from indexcalc.families.basemetals import compute as basemetals
 from indexcalc.series import build_series, collateral_returns
-from indexcalc.specs import load_catalogue
+from indexcalc.catalogue import load_catalogue
 
 
 def best_time(function, repeat: int) -> tuple[float, object]:

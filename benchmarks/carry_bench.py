@@ -1,6 +1,6 @@
 """Time the carry family on the embedded market: ``python3 benchmarks/carry_bench.py``.
 
-Measures :func:`indexcalc.families.carry.compute_carry_basket` for every carry spec of the
+Measures :func:`indexcalc.families.carry.compute.compute_carry_basket` for every carry spec of the
 catalogue (the part of ``indexcalc rebuild`` the carry baskets add; the linked series are built
 once beforehand, as the rebuild does), best of ``--repeat`` runs, and prints per basket the
 realised volatility of daily returns (target 10%), the mean gross leverage and the headline
@@ -23,11 +23,12 @@ import polars as pl
 
 from indexcalc.data.embedded import load_default_market
 from indexcalc.data.market import MarketData
-from indexcalc.families.carry import compute_carry_basket
+from indexcalc.families.carry.compute import compute_carry_basket
 from indexcalc.rules.calendar import rebalance_dates
-from indexcalc.rules.carry import carry_stages
+from indexcalc.families.carry.stages import carry_stages
 from indexcalc.series import build_series, collateral_returns
-from indexcalc.specs import DataRoll, load_catalogue
+from indexcalc.specs import DataRoll
+from indexcalc.catalogue import load_catalogue
 
 PYSYSTEMTRADE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pysystemtrade"
 

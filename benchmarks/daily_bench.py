@@ -35,7 +35,7 @@ def main() -> None:
     from indexcalc.operations import RunStamp, calendar_days, index_calendar, rebuild, run_daily
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import default_workers
-    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+    from indexcalc.catalogue import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     market = load_default_market()
     specs, skipped = computable(load_catalogue(arguments.catalogue or DEFAULT_CATALOGUE_DIR), market)

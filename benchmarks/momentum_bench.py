@@ -15,9 +15,9 @@ import statistics
 import time
 
 from indexcalc.data.embedded import load_default_market
-from indexcalc.families.momentum import compute_momentum
+from indexcalc.families.momentum.compute import compute_momentum
 from indexcalc.series import build_series, collateral_returns
-from indexcalc.specs import load_catalogue
+from indexcalc.catalogue import load_catalogue
 
 
 def main() -> None:

@@ -4,22 +4,22 @@
 
 1. **macrosynergy** (the field's reference for carry signals), on the same carry panel: the
    month-end volatility-adjusted real carry of every root (stage 4 of
-   :func:`indexcalc.rules.carry.carry_stages`, spec defaults; computed once, outside the timing).
+   :func:`indexcalc.families.carry.stages.carry_stages`, spec defaults; computed once, outside the timing).
 
    - macrosynergy: ``make_zn_scores(neutral="zero", sequential=True, thresh=2, pan_weight=1,
      est_freq="M", min_obs=12, iis=False)`` -> ``make_relative_value(rel_meth="subtract")`` ->
      the relative signal put on the daily dates -> ``NaivePnL(...).make_pnl(sig_op="raw",
      rebal_freq="monthly", rebal_slip=1, vol_scale=10)``;
-   - indexcalc: :func:`indexcalc.rules.carry.carry_zscores` (sequential z-scores) ->
-     :func:`indexcalc.rules.relative.relative_value` -> the basket level stage of
-     :mod:`indexcalc.families.carry` (proportional global basket: the universe's return matrix,
+   - indexcalc: :func:`indexcalc.families.carry.stages.carry_zscores` (sequential z-scores) ->
+     :func:`indexcalc.families.carry.relative.relative_value` -> the basket level stage of
+     :mod:`indexcalc.families.carry.compute` (proportional global basket: the universe's return matrix,
      inverse-volatility positions scaled to the 10% volatility target, composite levels).
 
    Both sides get their inputs in their own format, built before the timing (a pandas
    quantamental frame of the panel and of the daily returns in percent; the polars panel and
    series). The z-scores and relative values of the two are compared (they agree to ~1e-15).
 2. **plain pandas** Long/Short family (``benchmarks/pandas_longshort.py``) against
-   :func:`indexcalc.families.momentum.compute_momentum` for the five whole-universe ER indexes
+   :func:`indexcalc.families.momentum.compute.compute_momentum` for the five whole-universe ER indexes
    (LS, LF, SF, LO, SO) on the same linked series and prices; levels compared.
 
 Each figure is the median over ``--repeat`` runs after one warm-up run, wall-clock and process
@@ -112,10 +112,10 @@ def macrosynergy_pipeline(carry, returns) -> dict:
 
 def indexcalc_pipeline(panel: pl.DataFrame, series: pl.DataFrame, axis: pl.Series, spec) -> dict:
     """The same stages in indexcalc: z-scores, relative values, proportional global basket levels."""
-    from indexcalc.families.carry import Universe, basket_excess_levels, basket_signals, risk_scaled_weights
+    from indexcalc.families.carry.compute import Universe, basket_excess_levels, basket_signals, risk_scaled_weights
     from indexcalc.rules.calendar import rebalance_schedule
-    from indexcalc.rules.carry import carry_zscores
-    from indexcalc.rules.relative import relative_value
+    from indexcalc.families.carry.stages import carry_zscores
+    from indexcalc.families.carry.relative import relative_value
 
     scores = carry_zscores(panel, spec)
     relative = relative_value(scores, value="zscore")
@@ -163,8 +163,8 @@ FAMILY_IDS = {"long_short": "LS-ER", "long_flat": "LF-ER", "short_flat": "SF-ER"
 
 def longshort_side_by_side(market, series, collateral, repeat: int) -> dict:
     import pandas_longshort
-    from indexcalc.families.momentum import compute_momentum
-    from indexcalc.specs import load_catalogue
+    from indexcalc.families.momentum.compute import compute_momentum
+    from indexcalc.catalogue import load_catalogue
 
     specs = [spec for spec in load_catalogue() if spec.id in FAMILY_IDS.values()]
     roots = sorted(series.get_column("root").unique().to_list())
@@ -190,8 +190,8 @@ def longshort_side_by_side(market, series, collateral, repeat: int) -> dict:
 
 def carry_side_by_side(market, series, repeat: int) -> dict:
     from indexcalc.rules.calendar import rebalance_dates
-    from indexcalc.rules.carry import carry_stages
-    from indexcalc.specs import CarryBasketSpec
+    from indexcalc.families.carry.stages import carry_stages
+    from indexcalc.families.carry.spec import CarryBasketSpec
 
     spec = CarryBasketSpec(id="PEER", name="peer", construction="proportional", relative_scope="global")
     axis = series.get_column("date").unique().sort()

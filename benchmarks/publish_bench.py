@@ -30,7 +30,7 @@ def main() -> None:
     from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet
     from indexcalc.publish.methodology import render_methodology
     from indexcalc.publish.site import render_site_index
-    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+    from indexcalc.catalogue import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     market = load_default_market()
     specs, skipped = computable(load_catalogue(arguments.catalogue or DEFAULT_CATALOGUE_DIR), market)

@@ -129,7 +129,7 @@ def measure(run: Callable[[], object], repeat: int, warm_up: bool = True,
 
 def _catalogue(market):
     from indexcalc.pipeline import computable
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     specs, skipped = computable(load_catalogue(), market)
     return specs, skipped

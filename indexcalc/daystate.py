@@ -69,7 +69,8 @@ from indexcalc.composite import (
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
 from indexcalc.ledger import methodology_version
-from indexcalc.pipeline import OWN_CURVE_KINDS, Calculation, roll_rule_for, rule_key
+from indexcalc.families.registry import FAMILIES
+from indexcalc.pipeline import Calculation, roll_rule_for, rule_key
 from indexcalc.rules.weights import drift_breaches, drifted_weights
 from indexcalc.specs import IndexSpecBase
 
@@ -315,7 +316,7 @@ def continued_specs(state: DayState, specs: Sequence[IndexSpecBase]) -> tuple[li
     for spec in specs:
         if spec.id in state.indexes:
             continued.append(spec)
-        elif spec.kind in OWN_CURVE_KINDS:
+        elif FAMILIES.of(spec).own_curve:
             full.append(spec)
         else:
             raise Discontinued(f"{spec.id} has no stored state (no anchor yet, or not in the last calculation)")

@@ -14,6 +14,7 @@ from typing import Literal
 import polars as pl
 
 from indexcalc.data.market import MarketData
+from indexcalc.families.registry import FAMILIES
 from indexcalc.results import IndexResult
 from indexcalc.specs import DataRoll, IndexSpecBase
 
@@ -26,58 +27,15 @@ class Skipped:
     reason: str
 
 
-_FAMILY_COMPUTERS = {
-    "momentum": ("indexcalc.families.momentum", "compute_momentum"),
-    "carry_basket": ("indexcalc.families.carry", "compute_carry_basket"),
-    "base_metals": ("indexcalc.families.basemetals", "compute_base_metals"),
-    "copper_macro": ("indexcalc.families.copper", "compute_copper_macro"),
-}
-"""Each kind's ``compute_<kind>``, as (module, function): imported on first use, so a run that
-computes one family does not import the others (and their scipy modules)."""
-
-
-def _family_computer(kind: str) -> Callable:
-    import importlib
-
-    module, function = _FAMILY_COMPUTERS[kind]
-    return getattr(importlib.import_module(module), function)
-
-
-# Kinds whose compute function builds its own curve from the market and ignores ``series``.
-OWN_CURVE_KINDS = frozenset({"copper_macro"})
-
-
 def roll_rule_for(spec: IndexSpecBase, market: MarketData):
     """The spec's roll rule, except on vendor data that names the held contract (data roll)."""
     return DataRoll() if market.held is not None else spec.roll
 
 
 def _missing_inputs(spec: IndexSpecBase, market: MarketData) -> str | None:
-    """What a spec needs beyond prices that the market lacks (None when it has it all)."""
-    if spec.kind == "momentum":
-        from indexcalc.families.momentum import missing_inputs
-
-        return missing_inputs(spec, market)
-    if spec.kind == "carry_basket":
-        if market.inflation.is_empty():
-            return "no inflation (CPI) series in the market data; real carry needs it"
-        # Real carry needs a year of CPI changes, the seasonal stage seasonal_min_years of
-        # month-ends before it, and the z-score min_obs scored month-ends after that.
-        needed = spec.inflation_window_months + 12 * spec.seasonal_min_years + spec.zscore_min_obs + 2
-        first, last = market.prices.get_column("date").min(), market.prices.get_column("date").max()
-        months = (last.year - first.year) * 12 + last.month - first.month
-        if months < needed:
-            return f"needs about {needed} months of prices for a complete carry signal; the data spans {months}"
-    if spec.kind == "copper_macro":
-        known = set(market.macro.get_column("series").unique().to_list())
-        absent = [factor.series for factor in spec.factors if factor.series not in known]
-        if absent:
-            return f"macro series not in the market data: {', '.join(absent)}"
-        lacking = [root for root in spec.select_roots(market.instruments)
-                   if root in market.instruments and market.instruments[root].first_notice_offset is None]
-        if lacking:
-            return f"no first-notice rule for {', '.join(lacking)}"
-    return None
+    """What a spec needs beyond prices that the market lacks (None when it has it all): its
+    family's :attr:`~indexcalc.families.family.Family.missing_inputs`."""
+    return FAMILIES.of(spec).missing_inputs(spec, market)
 
 
 def computable(specs: Iterable[IndexSpecBase], market: MarketData) -> tuple[list[IndexSpecBase], list[Skipped]]:
@@ -152,7 +110,7 @@ def calculate(
     for spec in specs:
         key = rule_key(spec, market)
         groups.setdefault((spec.kind, key), []).append(spec)
-        if spec.kind not in OWN_CURVE_KINDS:
+        if not FAMILIES.of(spec).own_curve:
             roots_by_rule.setdefault(key, set()).update(set(spec.select_roots(market.instruments)) & available)
 
     series_by_rule: dict[str, pl.DataFrame] = {}
@@ -160,7 +118,8 @@ def calculate(
     collateral: pl.DataFrame | None = None
     for (kind, key), group in groups.items():
         rule = roll_rule_for(group[0], market)
-        if kind in OWN_CURVE_KINDS:
+        family = FAMILIES[kind]
+        if family.own_curve:
             series = pl.DataFrame()
         else:
             if key not in series_by_rule:
@@ -175,5 +134,5 @@ def calculate(
             collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
         if on_step:
             on_step(f"{kind} ({len(group)} indexes)")
-        results.update(_family_computer(kind)(group, market, series, collateral))
+        results.update(family.compute_function()(group, market, series, collateral))
     return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)

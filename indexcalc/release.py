@@ -32,20 +32,17 @@ import polars as pl
 
 from indexcalc.data.market import MarketData
 from indexcalc.errors import StateError
+from indexcalc.families.family import DEFAULT_REVIEW_THRESHOLD
+from indexcalc.families.registry import FAMILIES
 from indexcalc.specs import IndexSpecBase
 
 REPORTS_FOLDER = "reports"
 
-REVIEW_THRESHOLDS: dict[str, float] = {
-    "momentum": 0.03,
-    "carry_basket": 0.03,
-    "base_metals": 0.04,
-    "copper_macro": 0.05,
-}
-"""Absolute daily change (fraction) above which an index of the family is flagged for review:
-about four daily standard deviations of the family's index (10% annualised volatility targets
-for momentum and carry, base metals and the single-commodity copper strategy more volatile)."""
-DEFAULT_REVIEW_THRESHOLD = 0.05
+REVIEW_THRESHOLDS: dict[str, float] = {family.kind: family.review_threshold for family in FAMILIES}
+"""Absolute daily change (fraction) above which an index of the family is flagged for review
+(:attr:`indexcalc.families.family.Family.review_threshold`): about four daily standard
+deviations of the family's index (10% annualised volatility targets for momentum and carry,
+base metals and the single-commodity copper strategy more volatile)."""
 
 EVENT_LOOKBACK_DAYS = 120
 """Calendar days of prices before the date used for the roll schedule of :func:`root_events`."""

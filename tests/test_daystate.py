@@ -17,7 +17,7 @@ from indexcalc.daystate import DayState, Discontinued, continue_day, continued_s
 from indexcalc.ledger import input_hash
 from indexcalc.operations import all_levels, calendar_days, index_calendar
 from indexcalc.pipeline import calculate
-from indexcalc.specs import load_catalogue
+from indexcalc.catalogue import load_catalogue
 from tests.test_operations import SPAN, cut, short_spec
 
 START = dt.date(2024, 7, 1)

@@ -68,7 +68,7 @@ def market(embedded_market):
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory):
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     folder = tmp_path_factory.mktemp("catalogue")
     (folder / "momentum.toml").write_text(CATALOGUE)
@@ -166,7 +166,7 @@ def test_rebuild_and_daily_run_publish_the_same_levels_and_say_so_once(market, s
 
 
 def test_a_fixed_universe_shares_an_ended_root_s_weight_among_the_others(market):
-    from indexcalc.specs import parse_spec
+    from indexcalc.catalogue import parse_spec
 
     spec = parse_spec({"id": "LO-EW-ER", "kind": "momentum", "name": "Equal weight", "family": "long_only",
                        "magnitude": {"source": "fixed", "fixed_weights": dict.fromkeys(market.roots, 1.0), "cap": 0.1},

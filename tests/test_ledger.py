@@ -24,7 +24,7 @@ from indexcalc.ledger import (
     methodology_version,
     new_run_id,
 )
-from indexcalc.specs import parse_spec
+from indexcalc.catalogue import parse_spec
 
 UTC = dt.timezone.utc
 T1 = dt.datetime(2026, 11, 2, 18, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from indexcalc.errors import SpecError
 from indexcalc.official import DEFAULT_PRECISION, official, official_by_index, precisions_of
-from indexcalc.specs import parse_spec
+from indexcalc.catalogue import parse_spec
 
 
 def test_official_level_rounds_half_away_from_zero_to_the_precision():

@@ -41,7 +41,8 @@ from indexcalc.operations import (
 )
 from indexcalc.pipeline import rebuild_all
 from indexcalc.results import IndexResult
-from indexcalc.specs import IndexSpecBase, WindowRoll, load_catalogue, parse_spec
+from indexcalc.specs import IndexSpecBase, WindowRoll
+from indexcalc.catalogue import load_catalogue, parse_spec
 
 UTC = dt.timezone.utc
 SPAN = (dt.date(2023, 1, 1), dt.date(2024, 10, 31))

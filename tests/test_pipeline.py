@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from indexcalc.pipeline import computable, rebuild_all
-from indexcalc.specs import load_catalogue
+from indexcalc.catalogue import load_catalogue
 
 
 def reasons(skipped) -> dict[str, str]:

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from families.momentum_checks import assert_equal_weight_long_only_is_the_mean_of_root_period_returns
 
 from indexcalc.cli import main
-from indexcalc.specs import load_catalogue
+from indexcalc.catalogue import load_catalogue
 
 pytestmark = pytest.mark.realdata
 

@@ -17,7 +17,8 @@ from indexcalc.release import (
     report_text,
     root_events,
 )
-from indexcalc.specs import WindowRoll, parse_spec
+from indexcalc.specs import WindowRoll
+from indexcalc.catalogue import parse_spec
 
 D0, D1 = dt.date(2026, 10, 29), dt.date(2026, 10, 30)
 RULE = WindowRoll().model_dump_json()

@@ -1,5 +1,5 @@
-"""Risk monitors and attribution of a long-only basket (indexcalc.risk), and the stress-scenario
-file format (indexcalc.specs.basemetals)."""
+"""Risk monitors and attribution of a long-only basket (indexcalc.families.basemetals.risk), and the stress-scenario
+file format (indexcalc.families.basemetals.spec)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from indexcalc.composite import composite_excess_return
 from indexcalc.errors import SpecError
-from indexcalc.risk import (
+from indexcalc.families.basemetals.risk import (
     BASKET,
     INCEPTION,
     attribution,
@@ -28,7 +28,7 @@ from indexcalc.risk import (
     scenario_moves,
     stress_pnl,
 )
-from indexcalc.specs.basemetals import BaseMetalsSpec, StressScenario, load_scenarios, parse_scenarios
+from indexcalc.families.basemetals.spec import BaseMetalsSpec, StressScenario, load_scenarios, parse_scenarios
 
 
 def _long(dates, roots, matrix, column):

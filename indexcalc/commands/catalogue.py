@@ -43,7 +43,7 @@ def list_indexes(as_json: bool, catalogue_dir: str | None, data_path, data_forma
     """Print the catalogue: id, name, family, return type, sector, universe, and whether the
     market they are computed on (--data, default the embedded one) is synthetic."""
     from indexcalc.data.load import load_market
-    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+    from indexcalc.catalogue import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     specs = load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR)
     synthetic = load_market(data_path, data_format).synthetic

@@ -37,7 +37,7 @@ def _stamp():
 
 
 def _specs(catalogue_dir: Path | None):
-    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+    from indexcalc.catalogue import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     return load_catalogue(catalogue_dir or DEFAULT_CATALOGUE_DIR)
 

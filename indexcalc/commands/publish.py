@@ -50,7 +50,7 @@ def publish(data_path: Path | None, data_format: str | None, catalogue_dir: Path
     from indexcalc.pipeline import computable, rebuild_all
     from indexcalc.publish import default_workers, publish_all
     from indexcalc.progress import DelayedProgress
-    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+    from indexcalc.catalogue import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     if Ledger(out_dir / "ledger").exists():  # at once, before reading the data (checked again in the lock)
         raise StateError(LEDGER_HERE, file=str(out_dir))

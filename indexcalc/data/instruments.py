@@ -15,6 +15,29 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 
 Sector = Literal["energy", "base_metals", "precious_metals", "grains", "softs", "livestock", "other"]
 
+SECTOR_LABELS = {
+    "base_metals": "Base metals",
+    "energy": "Energy",
+    "grains": "Grains",
+    "precious_metals": "Precious metals",
+    "softs": "Softs",
+    "livestock": "Livestock",
+    "other": "Other",
+}
+"""Sector identifiers of the instrument catalogue as a reader sees them."""
+
+
+def sector_label(sector: str | None) -> str:
+    """``precious_metals`` -> ``Precious metals`` (an unknown identifier: underscores as spaces,
+    first letter capitalised)."""
+    if sector is None:
+        return "–"
+    if sector in SECTOR_LABELS:
+        return SECTOR_LABELS[sector]
+    words = sector.replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
 DEFAULT_INSTRUMENTS_PATH = Path(__file__).resolve().parents[2] / "data" / "instruments.toml"
 
 

@@ -136,11 +136,11 @@ def rebuild_steps(specs: Iterable[IndexSpecBase], market: MarketData, publish: b
     """Steps :func:`rebuild` reports to ``on_step``: one series per roll rule in use, one per
     family group (:func:`indexcalc.pipeline.calculate`), then "publishing" and the
     :func:`publication_steps`."""
-    from indexcalc.pipeline import OWN_CURVE_KINDS
+    from indexcalc.families.registry import FAMILIES
 
     specs, _ = computable(list(specs), market)
     keys = {spec.id: rule_key(spec, market) for spec in specs}
-    series = {keys[spec.id] for spec in specs if spec.kind not in OWN_CURVE_KINDS}
+    series = {keys[spec.id] for spec in specs if not FAMILIES.of(spec).own_curve}
     groups = {(spec.kind, keys[spec.id]) for spec in specs}
     return len(series) + len(groups) + (1 + publication_steps(len(specs)) if publish else 0)
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from indexcalc import analytics
 from indexcalc.data.instruments import Instrument
+from indexcalc.families.registry import FAMILIES
 from indexcalc.publish import charts
 from indexcalc.publish.describe import describe_rebalance, describe_roll, family_label, index_roots
 from indexcalc.publish import columns
@@ -83,11 +84,12 @@ class FactsheetInputs:
 
 
 def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) -> IndexResult | None:
-    """The catalogue's Long-Only index with ``spec``'s return type and no sector or universe
-    filter (None if there is none, or ``spec`` is that index)."""
+    """The catalogue's reference index with ``spec``'s return type (a family's
+    :attr:`~indexcalc.families.family.Family.is_reference`: the Long-Only index with no sector or
+    universe filter), None if there is none or ``spec`` is that index."""
     for candidate in results.values():
         other = candidate.spec
-        if _is_long_only_reference(other) and other.return_type == spec.return_type and other.id != spec.id:
+        if FAMILIES.of(other).is_reference(other) and other.return_type == spec.return_type and other.id != spec.id:
             return candidate
     return None
 
@@ -174,7 +176,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
     roots = index_roots(spec, inputs.instruments)
     sectors = {root: instrument.sector for root, instrument in inputs.instruments.items()}
     reference = inputs.long_only
-    is_reference = reference is None and _is_long_only_reference(spec)
+    is_reference = reference is None and FAMILIES.of(spec).is_reference(spec)
 
     current = analytics.current_weights(weights, sectors)
     monthly = analytics.monthly_returns(levels)
@@ -268,17 +270,6 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
             "rows": contribution.rows(named=True),
         }
     return context
-
-
-def _is_long_only_reference(spec: IndexSpecBase) -> bool:
-    """Whether ``spec`` is the catalogue's Long-Only reference itself (see :func:`long_only_reference`)."""
-    return (
-        spec.kind == "momentum"
-        and getattr(spec, "family", None) == "long_only"
-        and spec.sectors is None
-        and spec.universe is None
-        and getattr(spec, "sector_label", None) is None
-    )
 
 
 def render_factsheet_pages(inputs: FactsheetInputs) -> tuple[str, str]:

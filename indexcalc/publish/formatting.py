@@ -14,9 +14,10 @@ from pathlib import Path
 import jinja2
 
 import indexcalc
+from indexcalc.data.instruments import SECTOR_LABELS, sector_label  # noqa: F401 (template filter)
 
 METHODOLOGY_TEMPLATES = Path(__file__).resolve().parents[2] / "methodology"
-"""Templates of the methodology documents, one per index kind (repository root)."""
+"""The layout of the methodology documents (repository root); each family fills it from its folder."""
 
 MISSING = "–"
 """Shown where a figure is not defined (history too short, no drawdown...)."""
@@ -51,29 +52,6 @@ def ratio(value: float | None, digits: int = 2) -> str:
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``1 business day``, ``2 business days``, ``0 business days``."""
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
-
-
-SECTOR_LABELS = {
-    "base_metals": "Base metals",
-    "energy": "Energy",
-    "grains": "Grains",
-    "precious_metals": "Precious metals",
-    "softs": "Softs",
-    "livestock": "Livestock",
-    "other": "Other",
-}
-"""Sector identifiers of the instrument catalogue as a reader sees them."""
-
-
-def sector_label(sector: str | None) -> str:
-    """``precious_metals`` -> ``Precious metals`` (an unknown identifier: underscores as spaces,
-    first letter capitalised)."""
-    if sector is None:
-        return MISSING
-    if sector in SECTOR_LABELS:
-        return SECTOR_LABELS[sector]
-    words = sector.replace("_", " ")
-    return words[:1].upper() + words[1:]
 
 
 def level(value: float | None) -> str:
@@ -129,10 +107,14 @@ FILTERS = {
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """Templates of the package (layout, factsheet, site) and of ``methodology/``; autoescaped,
+    """Templates of the package (layout, factsheet, site), of ``methodology/`` (the methodology
+    documents' layout) and of each family's folder (``<kind>/methodology.html.j2``); autoescaped,
     strict about undefined names so that a template cannot silently show an empty parameter."""
+    from indexcalc.families.registry import FAMILIES
+
+    families = jinja2.PrefixLoader({family.kind: jinja2.FileSystemLoader(str(family.folder)) for family in FAMILIES})
     loader = jinja2.ChoiceLoader(
-        [jinja2.PackageLoader("indexcalc", "templates"), jinja2.FileSystemLoader(str(METHODOLOGY_TEMPLATES))]
+        [jinja2.PackageLoader("indexcalc", "templates"), jinja2.FileSystemLoader(str(METHODOLOGY_TEMPLATES)), families]
     )
     env = jinja2.Environment(
         loader=loader,

@@ -1,7 +1,8 @@
 """Methodology documents rendered from the index specs (docs/design.md section 6).
 
-Each index kind has a template in ``methodology/<kind>.html.j2`` (repository root) that extends
-the package's ``methodology.html.j2`` layout. Every number in a document is read from the spec
+Each index family has a template ``methodology.html.j2`` in its folder
+(``indexcalc/families/<family>/``) that extends the layout ``methodology/methodology.html.j2``
+(repository root). Every number in a document is read from the spec
 the index is computed from (templates fail on an undefined name), and the document ends with
 the full parameter table of the spec, so the text cannot drift from the calculation.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from indexcalc.data.instruments import Instrument
+from indexcalc.families.registry import FAMILIES
 from indexcalc.publish.describe import describe_roll, family_label, index_roots
 from indexcalc.publish.formatting import environment
 from indexcalc.series import MAX_DISRUPTED_SESSIONS
@@ -48,27 +50,6 @@ def spec_parameters(spec: BaseModel, prefix: str = "") -> list[dict[str, str]]:
     return rows
 
 
-def rank_scopes(spec: IndexSpecBase, instruments: dict[str, Instrument], roots: list[str]) -> list[dict]:
-    """For a ranked carry basket, each scope (``all``, or each sector group) with its number of
-    roots n and the count k held long and short (:func:`indexcalc.families.carry.ranked_count`);
-    empty for other indexes."""
-    if getattr(spec, "construction", None) != "ranked":
-        return []
-    from indexcalc.families.carry import ranked_count
-    from indexcalc.publish.formatting import sector_label
-
-    if spec.relative_scope == "global":
-        groups = {"All commodities": len(roots)}
-    else:
-        groups = {}
-        for root in roots:
-            if root in instruments:
-                label = sector_label(instruments[root].sector)
-                groups[label] = groups.get(label, 0) + 1
-    return [{"scope": scope, "count": count, "held": ranked_count(count, spec.rank_fraction)}
-            for scope, count in sorted(groups.items())]
-
-
 def methodology_context(
     spec: IndexSpecBase, instruments: dict[str, Instrument], roll: RollRule | None = None
 ) -> dict:
@@ -80,7 +61,6 @@ def methodology_context(
 
     roots = index_roots(spec, instruments)
     return {
-        "rank_scopes": rank_scopes(spec, instruments, roots),
         "spec": spec,
         "ended_after_business_days": ENDED_AFTER_BUSINESS_DAYS,
         "kind_label": family_label(spec),
@@ -88,6 +68,7 @@ def methodology_context(
         "roots": [instruments[root] for root in roots if root in instruments],
         "roll_text": describe_roll(roll or spec.roll),
         "max_disrupted_sessions": MAX_DISRUPTED_SESSIONS,
+        **FAMILIES.of(spec).methodology_extras(spec, instruments, roots),
     }
 
 
@@ -96,5 +77,5 @@ def render_methodology(
 ) -> str:
     """The methodology document of ``spec`` (self-contained HTML); ``synthetic``: published
     from a synthetic market (the page then carries the banner)."""
-    template = environment().get_template(f"{spec.kind}.html.j2")
+    template = environment().get_template(FAMILIES.of(spec).methodology_template)
     return template.render(methodology_context(spec, instruments, roll), root="../", synthetic_market=synthetic)

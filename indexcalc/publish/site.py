@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from indexcalc import analytics
+from indexcalc.families.registry import FAMILIES
 from indexcalc.publish.formatting import environment
 from indexcalc.results import IndexResult
 
-KIND_TITLES = {
-    "momentum": "Long/Short momentum family",
-    "carry_basket": "Carry-ranked baskets",
-    "base_metals": "Base-metals baskets",
-    "copper_macro": "Copper macro-factor strategy",
-}
 
 
 def site_rows(results: dict[str, IndexResult]) -> list[dict]:
@@ -41,14 +36,14 @@ def site_rows(results: dict[str, IndexResult]) -> list[dict]:
 
 
 def render_site_index(results: dict[str, IndexResult], synthetic: bool = False) -> str:
-    """``index.html``: the indexes grouped by kind (in :data:`KIND_TITLES` order, catalogue order
+    """``index.html``: the indexes grouped by kind (in the order of :data:`indexcalc.families.registry.FAMILIES`, catalogue order
     within a kind), linking factsheets, methodology and CSVs; ``synthetic``: computed on a
     synthetic market (the page then carries the banner)."""
     rows = site_rows(results)
     present = list(dict.fromkeys(row["kind"] for row in rows))
-    kinds = [kind for kind in KIND_TITLES if kind in present] + [kind for kind in present if kind not in KIND_TITLES]
+    kinds = [kind for kind in FAMILIES.kinds if kind in present]
     groups = [
-        {"kind": kind, "title": KIND_TITLES.get(kind, kind.replace("_", " ")),
+        {"kind": kind, "title": FAMILIES[kind].title,
          "rows": [row for row in rows if row["kind"] == kind]}
         for kind in kinds
     ]

@@ -11,7 +11,7 @@ days of its exchange up to ``t``::
 Until it resumes, such a root's linked level is its last one, carried flat in every composite
 (each day without a price of a root keeps its previous level: its return is 0), and it leaves
 the momentum indexes at the first rebalance ``r`` at which ``ended_{i,r}``: from then on it is
-no member and the magnitudes are shared among the others (:mod:`indexcalc.families.momentum`).
+no member and the magnitudes are shared among the others (:mod:`indexcalc.families.momentum.compute`).
 The daily run, which refuses a day on which a root in use lacks its settlement (the data may be
 late), accepts a root that has ended as of the run's date and says so once in its output; so
 does the rebuild. Both compute the levels with the same code on the same data up to each day,

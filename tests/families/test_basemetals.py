@@ -1,4 +1,4 @@
-"""The base-metals basket family (indexcalc.families.basemetals) on a small synthetic market and
+"""The base-metals basket family (indexcalc.families.basemetals.compute) on a small synthetic market and
 on the embedded market; its spec and catalogue."""
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from indexcalc.composite import align_levels
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA, MarketData, empty_frame
 from indexcalc.errors import DataError, SpecError
-from indexcalc.families.basemetals import compute_base_metals
-from indexcalc.risk import BASKET, INCEPTION, daily_contributions
+from indexcalc.families.basemetals.compute import compute_base_metals
+from indexcalc.families.basemetals.risk import BASKET, INCEPTION, daily_contributions
 from indexcalc.rules.weights import drift_breaches, drifted_weights
-from indexcalc.specs import BaseMetalsSpec, load_catalogue, parse_spec
+from indexcalc.families.basemetals.spec import BaseMetalsSpec
+from indexcalc.catalogue import load_catalogue, parse_spec
 
 ROOTS = ("HG", "LA", "LX", "LL", "LN", "LT")
 
@@ -355,7 +356,7 @@ def test_full_history_on_the_embedded_market(embedded_basemetals):
 
 
 def test_the_spec_carries_its_scenarios_and_the_calculation_reads_no_file(tmp_path):
-    from indexcalc.specs.basemetals import StressScenario
+    from indexcalc.families.basemetals.spec import StressScenario
 
     market, series, collateral = _synthetic(years=1)
     file = tmp_path / "scenarios.toml"

@@ -15,11 +15,12 @@ from indexcalc.composite import align_levels, composite_total_return
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA, MarketData, empty_frame
 from indexcalc.errors import DataError, SpecError
-from indexcalc.families.carry import Universe, basket_signals, compute_carry_basket, risk_scaled_weights
+from indexcalc.families.carry.compute import Universe, basket_signals, compute_carry_basket, risk_scaled_weights
 from indexcalc.rules.calendar import rebalance_dates
-from indexcalc.rules.carry import STAGE_COLUMNS
+from indexcalc.families.carry.stages import STAGE_COLUMNS
 from indexcalc.series import collateral_returns
-from indexcalc.specs import CarryBasketSpec, load_catalogue, parse_spec
+from indexcalc.families.carry.spec import CarryBasketSpec
+from indexcalc.catalogue import load_catalogue, parse_spec
 
 VOL_BAND = (0.08, 0.12)
 """Realised full-history volatility of every basket must land here (target 10%)."""

@@ -18,11 +18,11 @@ from indexcalc.data.instruments import load_instruments
 from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
-from indexcalc.families.copper import compute_copper_macro, copper_curve, simulate
+from indexcalc.families.copper.compute import compute_copper_macro, copper_curve, simulate
 from indexcalc.rolls import first_notice_day
 from indexcalc.series import collateral_returns
-from indexcalc.specs import parse_spec
-from indexcalc.specs.copper import CopperMacroSpec
+from indexcalc.catalogue import parse_spec
+from indexcalc.families.copper.spec import CopperMacroSpec
 
 PROJECT = Path(__file__).resolve().parents[2]
 M = 25_000.0  # HG multiplier: USD per (USD/lb) per contract

@@ -1,4 +1,4 @@
-"""The Long/Short momentum family end to end (indexcalc.families.momentum, docs/design.md section 3).
+"""The Long/Short momentum family end to end (indexcalc.families.momentum.compute, docs/design.md section 3).
 
 Synthetic tests build the linked series directly (a random walk per root, one contract per day
 whose settle is the level and whose open interest is given), so every expectation is computed
@@ -17,8 +17,8 @@ import pytest
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import MarketData
 from indexcalc.errors import SpecError
-from indexcalc.families.momentum import WEIGHTS_COLUMNS, compute_momentum
-from indexcalc.specs.momentum import MomentumIndexSpec
+from indexcalc.families.momentum.compute import WEIGHTS_COLUMNS, compute_momentum
+from indexcalc.families.momentum.spec import MomentumIndexSpec
 
 from .momentum_checks import assert_equal_weight_long_only_is_the_mean_of_root_period_returns
 
@@ -293,7 +293,7 @@ def test_history_shorter_than_the_window_is_a_spec_error(synthetic):
 def embedded_results(embedded_market, embedded_series):
     """Every momentum index of the catalogue, plus a Short/Flat over energy (always flat)."""
     from indexcalc.series import collateral_returns
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     specs = [spec for spec in load_catalogue() if spec.kind == "momentum"]
     specs.append(_spec("SF-ENERGY-ER", "short_flat", sectors=["energy"], magnitude={"cap": 0.35}))
@@ -516,7 +516,7 @@ def test_levels_computed_on_data_up_to_a_day_equal_the_full_history_up_to_that_d
 
 
 def test_missing_inputs_names_what_the_market_lacks(synthetic):
-    from indexcalc.families.momentum import missing_inputs
+    from indexcalc.families.momentum.compute import missing_inputs
 
     _, market, _ = synthetic
     energy = _spec("LS-ENERGY-ER", "long_short", sectors=["energy"], magnitude={"cap": 0.35})
@@ -706,14 +706,14 @@ def test_a_root_with_a_late_history_enters_at_the_first_reconstitution_after_its
 def _catalogue_headline_reconstitution() -> dict:
     """The reconstitution every headline index of the catalogue has (LS-ER's; the test below
     checks that it is the same for every family, variant and sector index)."""
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     [spec] = [spec for spec in load_catalogue() if spec.id == "LS-ER"]
     return spec.reconstitution.model_dump()
 
 
 def test_every_momentum_index_of_the_catalogue_reconstitutes_every_december():
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     specs = [spec for spec in load_catalogue() if spec.kind == "momentum"]
     assert len(specs) == 17
@@ -840,7 +840,7 @@ def test_methodology_describes_the_reconstitution_only_when_it_is_set():
 
 
 def _catalogue_reconstitution() -> dict:
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     [spec] = [spec for spec in load_catalogue() if spec.id == "LS-RECON-ER"]
     return spec.reconstitution.model_dump()

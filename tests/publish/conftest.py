@@ -18,7 +18,8 @@ from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA, MarketData, empty_frame
 from indexcalc.publish import PublicationInputs
 from indexcalc.results import IndexResult
-from indexcalc.specs import WindowRoll, parse_spec
+from indexcalc.specs import WindowRoll
+from indexcalc.catalogue import parse_spec
 
 FIRST_DAY = dt.date(2018, 12, 31)
 LAST_DAY = dt.date(2024, 6, 28)
@@ -150,7 +151,7 @@ def published_site(tmp_path_factory, fabricated_results, fabricated_market, fabr
 def embedded_results(embedded_market) -> dict[str, IndexResult]:
     """Every catalogue index the embedded market can serve, computed once per session."""
     from indexcalc.pipeline import computable, rebuild_all
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     specs, _ = computable(load_catalogue(), embedded_market)
     return rebuild_all(embedded_market, specs)

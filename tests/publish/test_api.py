@@ -11,7 +11,7 @@ import pytest
 
 from indexcalc.publish.api import catalogue_document, latest_document, levels_document, weights_document
 from indexcalc.results import IndexResult
-from indexcalc.specs import parse_spec
+from indexcalc.catalogue import parse_spec
 
 D1, D2 = dt.date(2026, 10, 29), dt.date(2026, 10, 30)
 

@@ -16,7 +16,8 @@ from indexcalc.publish import charts
 from indexcalc.publish.factsheet import FactsheetInputs, factsheet_context, long_only_reference, render_factsheet
 from indexcalc.publish.formatting import day, percent, ratio, signed_percent
 from indexcalc.publish.methodology import render_methodology, spec_parameters
-from indexcalc.specs import DataRoll, WindowRoll, parse_spec
+from indexcalc.specs import DataRoll, WindowRoll
+from indexcalc.catalogue import parse_spec
 
 
 def factsheet_inputs(index_id, results, inputs, instruments) -> FactsheetInputs:
@@ -335,7 +336,7 @@ def test_embedded_market_has_a_long_only_reference_for_its_er_and_tr_indexes(emb
 
 
 def test_methodology_renders_for_every_catalogue_index(instruments):
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     for spec in load_catalogue():
         html = render_methodology(spec, instruments)

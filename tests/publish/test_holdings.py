@@ -98,7 +98,7 @@ def test_published_holdings_replicate_a_month_of_index_returns(embedded_market, 
     from indexcalc.pipeline import calculate
     from indexcalc.publish import publication_inputs
     from indexcalc.publish.holdings import write_holdings
-    from indexcalc.specs import DEFAULT_CATALOGUE_DIR, load_catalogue
+    from indexcalc.catalogue import DEFAULT_CATALOGUE_DIR, load_catalogue
 
     specs = [spec for spec in load_catalogue(DEFAULT_CATALOGUE_DIR) if spec.id == index_id]
     market = embedded_market.up_to(dt.date(2026, 7, 31))

@@ -7,7 +7,7 @@ import re
 
 from indexcalc.data.instruments import load_instruments
 from indexcalc.publish.methodology import render_methodology
-from indexcalc.specs.momentum import MomentumIndexSpec
+from indexcalc.families.momentum.spec import MomentumIndexSpec
 
 
 def _spec(**magnitude) -> MomentumIndexSpec:

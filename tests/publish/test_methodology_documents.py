@@ -13,7 +13,7 @@ import pytest
 from publish_pages import marked
 
 from indexcalc.publish.methodology import render_methodology
-from indexcalc.specs import load_catalogue, parse_spec
+from indexcalc.catalogue import load_catalogue, parse_spec
 
 
 @pytest.fixture(scope="module")

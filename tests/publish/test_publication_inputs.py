@@ -14,7 +14,7 @@ from indexcalc.pipeline import rebuild_all
 from indexcalc.publish import publication_inputs
 from indexcalc.rolls import roll_schedule
 from indexcalc.series import build_series
-from indexcalc.specs import load_catalogue, parse_spec
+from indexcalc.catalogue import load_catalogue, parse_spec
 
 DISRUPTED_ROOT = "GC"
 DISRUPTED_DAY = dt.date(2015, 6, 15)  # mid-month, outside the roll window: one contract held

@@ -78,7 +78,7 @@ def test_a_run_date_before_the_data_starts_says_where_the_data_starts(tmp_path, 
     import polars as pl
 
     from indexcalc.operations import RunStamp, rebuild, run_daily
-    from indexcalc.specs import load_catalogue
+    from indexcalc.catalogue import load_catalogue
 
     start, end = dt.date(2023, 9, 1), dt.date(2024, 3, 29)
     inside = pl.col("date").is_between(start, end)

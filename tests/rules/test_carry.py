@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from indexcalc.errors import DataError
-from indexcalc.rules.carry import (
+from indexcalc.families.carry.stages import (
     STAGE_COLUMNS,
     carry_stages,
     ewma_volatility,
@@ -21,7 +21,7 @@ from indexcalc.rules.carry import (
     seasonal_adjustment,
     trailing_inflation,
 )
-from indexcalc.specs import CarryBasketSpec
+from indexcalc.families.carry.spec import CarryBasketSpec
 
 
 def month_end(month_index: int) -> dt.date:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexcalc.rules.calendar import trailing_mean
-from indexcalc.rules.direction import (
+from indexcalc.families.momentum.direction import (
     FAMILY_DIRECTIONS,
     family_direction,
     momentum_direction,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexcalc.errors import DataError
-from indexcalc.rules.factors import factor_inputs, known_values
-from indexcalc.specs.copper import DEFAULT_FACTORS, FactorSpec
+from indexcalc.families.copper.factors import factor_inputs, known_values
+from indexcalc.families.copper.spec import DEFAULT_FACTORS, FactorSpec
 
 MON, TUE, WED, THU, FRI = (dt.date(2024, 1, day) for day in (8, 9, 10, 11, 12))
 NEXT_MON = dt.date(2024, 1, 15)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA
 from indexcalc.errors import DataError, SpecError
-from indexcalc.rules.magnitude import (
+from indexcalc.families.momentum.magnitude import (
     cap_weights,
     cftc_dollar_open_interest,
     dollar_open_interest,
@@ -327,7 +327,7 @@ def test_imputed_weights_with_a_binding_cap_hand_computed():
 def test_cftc_fallback_is_refused_outside_the_cftc_source():
     from pydantic import ValidationError
 
-    from indexcalc.specs.momentum import MagnitudeSpec
+    from indexcalc.families.momentum.spec import MagnitudeSpec
 
     with pytest.raises(ValidationError, match="cftc_fallback applies to magnitude source 'cftc' only"):
         MagnitudeSpec(source="fixed", fixed_weights={"CL": 1.0}, cftc_fallback="mean_of_reported")

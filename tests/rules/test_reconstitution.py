@@ -1,5 +1,5 @@
-"""Annual reconstitution rules (indexcalc.rules.reconstitution) and the member magnitude
-(indexcalc.rules.magnitude.member_magnitude_weights), docs/design.md section 3: small frames, the
+"""Annual reconstitution rules (indexcalc.families.momentum.reconstitution) and the member magnitude
+(indexcalc.families.momentum.magnitude.member_magnitude_weights), docs/design.md section 3: small frames, the
 expected values worked out in the comments."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexcalc.errors import DataError
-from indexcalc.rules.magnitude import magnitude_weights, member_magnitude_weights
-from indexcalc.rules.reconstitution import UNIVERSE_SCHEMA, eligibility, membership, selection_dates
+from indexcalc.families.momentum.magnitude import magnitude_weights, member_magnitude_weights
+from indexcalc.families.momentum.reconstitution import UNIVERSE_SCHEMA, eligibility, membership, selection_dates
 
 D1, D2, D3 = dt.date(2000, 11, 30), dt.date(2000, 12, 29), dt.date(2001, 1, 31)
 

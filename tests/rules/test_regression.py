@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexcalc.rules.regression import rolling_coefficients, rolling_forecast
+from indexcalc.families.copper.regression import rolling_coefficients, rolling_forecast
 
 
 def random_panel(rows: int, factors: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

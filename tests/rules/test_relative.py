@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from indexcalc.errors import DataError
 from indexcalc.rules.calendar import rebalance_dates
-from indexcalc.rules.carry import carry_stages
-from indexcalc.rules.relative import relative_value
-from indexcalc.specs import CarryBasketSpec
+from indexcalc.families.carry.stages import carry_stages
+from indexcalc.families.carry.relative import relative_value
+from indexcalc.families.carry.spec import CarryBasketSpec
 
 D1, D2 = dt.date(2021, 1, 29), dt.date(2021, 2, 26)
 

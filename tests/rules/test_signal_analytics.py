@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from indexcalc.rules.signal_analytics import ANALYTICS_SCHEMA, forward_correlations, sign_accuracy, signal_analytics
+from indexcalc.families.carry.signal_analytics import ANALYTICS_SCHEMA, forward_correlations, sign_accuracy, signal_analytics
 
 
 def test_accuracy_and_balanced_accuracy_by_hand():

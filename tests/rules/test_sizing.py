@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexcalc.rules.sizing import (
+from indexcalc.families.copper.sizing import (
     average_true_range,
     carry_multiplier,
     carry_spread,

@@ -1,5 +1,5 @@
 """Basket weights, the Ledoit-Wolf covariance, the optimisers, the drift trigger and the momentum
-tilt (indexcalc.rules.weights, indexcalc.rules.momentum_tilt)."""
+tilt (indexcalc.rules.weights, indexcalc.families.basemetals.momentum_tilt)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sklearn.covariance import LedoitWolf
 
 from indexcalc.errors import DataError
-from indexcalc.rules.momentum_tilt import apply_tilt, momentum_scores
+from indexcalc.families.basemetals.momentum_tilt import apply_tilt, momentum_scores
 from indexcalc.rules.weights import (
     FREE,
     LOWER,

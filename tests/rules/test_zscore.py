@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexcalc.rules.carry import carry_stages
-from indexcalc.rules.zscore import sequential_zn_scores
-from indexcalc.specs import CarryBasketSpec
+from indexcalc.families.carry.stages import carry_stages
+from indexcalc.families.carry.zscore import sequential_zn_scores
+from indexcalc.families.carry.spec import CarryBasketSpec
 
 D1, D2, D3 = dt.date(2020, 1, 31), dt.date(2020, 2, 28), dt.date(2020, 3, 31)
 

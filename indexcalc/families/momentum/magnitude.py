@@ -293,7 +293,7 @@ def magnitude_matrix(
 
 def member_magnitude_weights(averages: pl.DataFrame, members: pl.DataFrame, cap: float) -> pl.DataFrame:
     """``date, root, magnitude`` of the members only: per rebalance date ``r`` with members
-    ``M_r`` (a reconstituted universe, :mod:`indexcalc.rules.reconstitution`),
+    ``M_r`` (a reconstituted universe, :mod:`indexcalc.families.momentum.reconstitution`),
     ``m_i = avg_i / sum_{j in M_r} avg_j`` for ``i in M_r``, capped at ``cap``.
 
     ``averages``: ``date, root, average`` for every root at every date (as

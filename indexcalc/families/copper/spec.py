@@ -1,8 +1,8 @@
 """Spec of the copper macro-factor strategy index (docs/design.md section 9).
 
 Every number the strategy uses is a field here; the formulas live in
-:mod:`indexcalc.rules.factors`, :mod:`indexcalc.rules.regression`, :mod:`indexcalc.rules.sizing`
-and :mod:`indexcalc.families.copper`.
+:mod:`indexcalc.families.copper.factors`, :mod:`indexcalc.families.copper.regression`, :mod:`indexcalc.families.copper.sizing`
+and :mod:`indexcalc.families.copper.compute`.
 """
 
 from __future__ import annotations

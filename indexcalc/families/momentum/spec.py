@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from indexcalc.data.instruments import Sector
-from indexcalc.rules.magnitude import CAP_TOLERANCE
+from indexcalc.families.momentum.magnitude import CAP_TOLERANCE
 from indexcalc.specs.base import Frozen, IndexSpecBase
 
 MomentumFamily = Literal["long_short", "long_flat", "short_flat", "long_only", "short_only"]
@@ -24,7 +24,7 @@ class MagnitudeSpec(Frozen):
 
     ``cftc_fallback = "mean_of_reported"`` (``cftc`` only): a root without a market in
     ``cftc_markets`` takes, at each rebalance, the mean average dollar open interest of the
-    index's roots that have one with a full window (:func:`indexcalc.rules.magnitude.impute_unreported`),
+    index's roots that have one with a full window (:func:`indexcalc.families.momentum.magnitude.impute_unreported`),
     so the reported roots share ``n_reported / n`` of the weight by open interest and every other
     root gets ``1 / n`` before the cap (docs/design.md section 3). With a reconstitution the
     imputed average also stands for the root in the eligibility threshold and ``max_roots``.

@@ -2,7 +2,7 @@
 
 At each month-end rebalance date r (:func:`indexcalc.rules.calendar.rebalance_schedule`):
 
-1. stages per root (:func:`indexcalc.rules.carry.carry_stages`), ending in the winsorised
+1. stages per root (:func:`indexcalc.families.carry.stages.carry_stages`), ending in the winsorised
    z-score ``z_i``;
 2. signal ``s_i``:
    - proportional: ``s_i = rel_i = z_i - mean_{j in scope(i)} z_j`` (global or sector group);
@@ -22,7 +22,7 @@ At each month-end rebalance date r (:func:`indexcalc.rules.calendar.rebalance_sc
    :func:`indexcalc.composite.composite_total_return`.
 
 Published tables: ``carry_stages`` (every stage per root and month-end, with the sector, the
-relative values and the basket's signal) and ``analytics`` (:mod:`indexcalc.rules.signal_analytics`
+relative values and the basket's signal) and ``analytics`` (:mod:`indexcalc.families.carry.signal_analytics`
 of the basket's signal against the next holding month's return per unit of volatility,
 ``(ER_{i,a'} / ER_{i,a} - 1) / vol_i``, made relative to the same scope for relative baskets).
 """
@@ -40,10 +40,10 @@ from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
 from indexcalc.results import IndexResult
 from indexcalc.rules.calendar import rebalance_dates, rebalance_schedule
-from indexcalc.rules.carry import carry_stages
-from indexcalc.rules.relative import relative_value
-from indexcalc.rules.signal_analytics import signal_analytics
-from indexcalc.specs.carry import CarryBasketSpec
+from indexcalc.families.carry.stages import carry_stages
+from indexcalc.families.carry.relative import relative_value
+from indexcalc.families.carry.signal_analytics import signal_analytics
+from indexcalc.families.carry.spec import CarryBasketSpec
 
 STAGE_FIELDS = (
     "inflation_window_months",

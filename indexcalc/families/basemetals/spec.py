@@ -20,7 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError, model_validator
 from indexcalc.errors import SpecError
 from indexcalc.specs.base import Frozen, IndexSpecBase
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 """Relative scenario-file paths are resolved against this folder (the one holding ``data/``)."""
 
 BASE_METALS_ROOTS: tuple[str, ...] = ("HG", "LA", "LX", "LL", "LN")
@@ -30,7 +30,7 @@ Weighting = Literal["inverse_vol", "equal", "min_variance", "max_sharpe"]
 
 
 class MomentumTiltSpec(Frozen):
-    """Momentum tilt of the target weights (see :mod:`indexcalc.rules.momentum_tilt`).
+    """Momentum tilt of the target weights (see :mod:`indexcalc.families.basemetals.momentum_tilt`).
 
     ``fraction`` is the tilt size: ``w_i' = w_i * (1 + fraction * score_i) / sum_j(...)`` with the
     composite score in [-1, 1]. The score averages three signals of each root's excess-return

@@ -18,7 +18,7 @@ rather than entering part-way: the universe, the cap and the magnitudes stay the
 roots from the first published level on (a spec that wants an earlier start names a smaller
 ``universe``).
 
-Reconstitution (optional, ``spec.reconstitution``; :mod:`indexcalc.rules.reconstitution`):
+Reconstitution (optional, ``spec.reconstitution``; :mod:`indexcalc.families.momentum.reconstitution`):
 the universe is chosen from the index's roots at the base date and then once a year, at the
 rebalance of the reconstitution month, by a minimum average dollar open interest (and at most
 ``max_roots`` roots); in between, the monthly magnitudes are re-normalised and capped over the
@@ -29,7 +29,7 @@ the initial universe is those roots, and a root whose history starts later enter
 first reconstitution after its window is full. A ``fixed`` magnitude reconstitutes on full
 windows alone (threshold 0, no ``max_roots``; its fixed weights stand in for the averages, also
 in the universe table) and the members share the fixed weights, re-normalised and capped. The
-choice at every selection date is published as the ``universe`` table (:data:`indexcalc.rules.reconstitution.UNIVERSE_SCHEMA`).
+choice at every selection date is published as the ``universe`` table (:data:`indexcalc.families.momentum.reconstitution.UNIVERSE_SCHEMA`).
 A reconstitution leaving fewer than ``1 / cap`` members is a :class:`SpecError` naming the
 index and the date. Without ``reconstitution`` nothing of the above runs: the universe is
 fixed and the levels are those of the fixed-universe code path.
@@ -61,8 +61,8 @@ from indexcalc.data.market import MarketData
 from indexcalc.errors import SpecError
 from indexcalc.results import IndexResult
 from indexcalc.rules.calendar import monthly_totals, rebalance_positions, window_table
-from indexcalc.rules.direction import family_direction, momentum_direction_matrix
-from indexcalc.rules.magnitude import (
+from indexcalc.families.momentum.direction import family_direction, momentum_direction_matrix
+from indexcalc.families.momentum.magnitude import (
     CAP_TOLERANCE,
     cap_weights,
     cftc_dollar_open_interest,
@@ -74,8 +74,8 @@ from indexcalc.rules.magnitude import (
     read_cftc_open_interest,
 )
 from indexcalc.rules.ended import ended_at
-from indexcalc.rules.reconstitution import eligibility, membership, selection_dates
-from indexcalc.specs.momentum import MagnitudeSpec, MomentumIndexSpec
+from indexcalc.families.momentum.reconstitution import eligibility, membership, selection_dates
+from indexcalc.families.momentum.spec import MagnitudeSpec, MomentumIndexSpec
 
 WEIGHTS_COLUMNS = ("date", "effective_date", "root", "magnitude", "signal", "direction", "weight")
 """Columns of the published weights file of every momentum index."""

@@ -37,7 +37,7 @@ import numpy as np
 import polars as pl
 
 from indexcalc.errors import DataError
-from indexcalc.specs.basemetals import StressScenario
+from indexcalc.families.basemetals.spec import StressScenario
 
 BASKET = "basket"
 """The ``root`` label of the whole-basket rows of the attribution table."""

@@ -1,7 +1,7 @@
 """Copper macro-factor strategy index: regression signal, carry filter, ATR sizing (issue 8).
 
 Source: "Macro-Factor & Carry-Filtered Strategy for High Grade Copper (HG) Futures". All
-parameters are fields of :class:`indexcalc.specs.copper.CopperMacroSpec`.
+parameters are fields of :class:`indexcalc.families.copper.spec.CopperMacroSpec`.
 
 **Contracts.** The strategy's business days are the dates the root has prices. Contracts are
 ordered as the roll engine orders them for :class:`FirstNoticeRoll` (``indexcalc.rolls``): on
@@ -12,18 +12,18 @@ close of M1's roll point. (Issue 8 says "the first three priced"; counting only 
 their roll point keeps M2 = the held contract on every day, as the source describes, instead of
 letting a contract in its notice period count as the front.)
 
-**Signal** (:mod:`indexcalc.rules.regression`): y_t = ln(F_{M1,t} / F_{M1,t-1}) with M1 the front
-at the close of t-1 (no roll jump), regressed on the factors of :mod:`indexcalc.rules.factors` over
+**Signal** (:mod:`indexcalc.families.copper.regression`): y_t = ln(F_{M1,t} / F_{M1,t-1}) with M1 the front
+at the close of t-1 (no roll jump), regressed on the factors of :mod:`indexcalc.families.copper.factors` over
 the ``window`` rows before t; forecast_t = alpha_t + beta_t . f_t. Signal_t = +1 if
 forecast_t > long_threshold, -1 if forecast_t < short_threshold, else 0 (also 0 without a
-forecast, and 0 on days a regime filter blocks, see :mod:`indexcalc.rules.sizing`). As in the
+forecast, and 0 on days a regime filter blocks, see :mod:`indexcalc.families.copper.sizing`). As in the
 source's model the regression is contemporaneous: forecast_t is the return of day t implied by
 day t's factor moves, known only at the close of t, so it can act on positions from then on and
 earns only what of that implied move is still to come (no look-ahead, and no promise of an edge).
 
 **Execution.** The order fixed at the close of signal day s is filled at the settle of
 k = s + ``implementation_lag`` business days; its size uses what is known at the close of s:
-equity_s, ATR_s and the carry multiplier of s (risk sizing, :mod:`indexcalc.rules.sizing`). At
+equity_s, ATR_s and the carry multiplier of s (risk sizing, :mod:`indexcalc.families.copper.sizing`). At
 each close k, in this order:
 
 1. stop: the stop level is the best settle of the held contract since entry (the trailing
@@ -78,9 +78,9 @@ from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.results import IndexResult
 from indexcalc.rolls import business_days, first_notice_day, roll_schedule
-from indexcalc.rules.factors import factor_inputs
-from indexcalc.rules.regression import rolling_forecast
-from indexcalc.rules.sizing import (
+from indexcalc.families.copper.factors import factor_inputs
+from indexcalc.families.copper.regression import rolling_forecast
+from indexcalc.families.copper.sizing import (
     average_true_range,
     carry_multiplier,
     carry_spread,
@@ -89,7 +89,7 @@ from indexcalc.rules.sizing import (
     true_range,
 )
 from indexcalc.specs.base import FirstNoticeRoll
-from indexcalc.specs.copper import CopperMacroSpec
+from indexcalc.families.copper.spec import CopperMacroSpec
 
 TRADE_SCHEMA: dict[str, pl.DataType] = {
     "entry_date": pl.Date(),

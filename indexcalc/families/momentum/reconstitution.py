@@ -3,7 +3,7 @@
 "Reconstituted annually: the universe is chosen once a year from the eligible commodities by a
 minimum dollar open interest" (``MomentumIndexSpec.reconstitution``). With ``avgDOI_{i,r}`` the
 average dollar open interest of root ``i`` over the magnitude window ending at rebalance ``r``
-(USD, :mod:`indexcalc.rules.magnitude`, the same average the magnitude uses)::
+(USD, :mod:`indexcalc.families.momentum.magnitude`, the same average the magnitude uses)::
 
     eligible_{i,r} = full_window_{i,r} and avgDOI_{i,r} > 0 and avgDOI_{i,r} >= min_dollar_open_interest
     rank_{i,r}     = 1 + number of eligible j with avgDOI_j > avgDOI_i (ties: root name)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from indexcalc.errors import DataError
-from indexcalc.specs.copper import FactorSpec
+from indexcalc.families.copper.spec import FactorSpec
 
 
 def known_values(macro: pl.DataFrame, name: str, dates: pl.Series, *, source: str | None = None) -> pl.DataFrame:

@@ -15,7 +15,7 @@ index calendar), so every step that drives a signal can be published and checked
    i.e. how far this calendar month's carry has sat from the trailing mean.
 4. ``vol_adjusted_carry = seasonal_carry / volatility``, ``volatility`` the annualised EWMA
    volatility of daily excess returns (:func:`ewma_volatility`), at the month-end.
-5. ``zscore``: sequential z-score around zero, winsorised (:mod:`indexcalc.rules.zscore`).
+5. ``zscore``: sequential z-score around zero, winsorised (:mod:`indexcalc.families.carry.zscore`).
 
 A stage is null where its inputs are not yet defined; a root enters the z-score panel (and so
 the baskets) at its first month-end with every earlier stage defined.
@@ -29,8 +29,8 @@ import numpy as np
 import polars as pl
 
 from indexcalc.errors import DataError
-from indexcalc.rules.zscore import sequential_zn_scores
-from indexcalc.specs.carry import CarryBasketSpec
+from indexcalc.families.carry.zscore import sequential_zn_scores
+from indexcalc.families.carry.spec import CarryBasketSpec
 
 STAGE_COLUMNS = (
     "nominal_carry",
@@ -167,7 +167,7 @@ def ewma_volatility(
 
 def carry_zscores(stages: pl.DataFrame, spec: CarryBasketSpec) -> pl.DataFrame:
     """Stage 5: ``date, root, zscore``, the spec's winsorised sequential z-scores of
-    ``vol_adjusted_carry`` (:func:`indexcalc.rules.zscore.sequential_zn_scores`)."""
+    ``vol_adjusted_carry`` (:func:`indexcalc.families.carry.zscore.sequential_zn_scores`)."""
     return sequential_zn_scores(
         stages.select("date", "root", "vol_adjusted_carry"),
         value="vol_adjusted_carry",

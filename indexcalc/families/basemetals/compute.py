@@ -1,5 +1,5 @@
 """Base-metals basket: inverse-volatility, equal or optimised weights, monthly rebalance plus a
-drift trigger, and its risk monitors (:mod:`indexcalc.rules.weights`, :mod:`indexcalc.risk`).
+drift trigger, and its risk monitors (:mod:`indexcalc.rules.weights`, :mod:`indexcalc.families.basemetals.risk`).
 
 For each spec, on the index axis (the union of its roots' dates, levels forward-filled by
 :func:`indexcalc.composite.align_levels`; daily returns ``L_t / L_{t-1} - 1`` on that axis):
@@ -27,7 +27,7 @@ of the fixing date before rebalancing; ``volatility`` annualised at the fixing d
 
 Tables: ``correlation_matrix``, ``correlation_monitor``, ``pairs``, ``stress``,
 ``attribution`` (of the excess-return basket; a TR index adds collateral on top), and
-``risk_contribution`` (:mod:`indexcalc.risk`); daily tables from the base date on.
+``risk_contribution`` (:mod:`indexcalc.families.basemetals.risk`); daily tables from the base date on.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from indexcalc.composite import align_levels, composite_excess_returns_on_matrix
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.results import IndexResult
-from indexcalc.risk import (
+from indexcalc.families.basemetals.risk import (
     attribution,
     correlation_matrix,
     correlation_monitor,
@@ -55,7 +55,7 @@ from indexcalc.risk import (
     stress_pnl,
 )
 from indexcalc.rules.calendar import rebalance_schedule
-from indexcalc.rules.momentum_tilt import apply_tilt, momentum_scores
+from indexcalc.families.basemetals.momentum_tilt import apply_tilt, momentum_scores
 from indexcalc.rules.weights import (
     Rebalance,
     drifted_weights,
@@ -69,7 +69,7 @@ from indexcalc.rules.weights import (
     scale_to_bounds,
     trailing_volatility,
 )
-from indexcalc.specs.basemetals import BaseMetalsSpec, StressScenario, check_scenarios
+from indexcalc.families.basemetals.spec import BaseMetalsSpec, StressScenario, check_scenarios
 
 WEIGHTS_SCHEMA = {
     "date": pl.Date(),
@@ -348,7 +348,7 @@ def _excess_levels(basket: _Basket, held: pl.DataFrame, base_date: dt.date, base
 
 
 def _contributions(basket: _Basket, events: list[Rebalance], base_date: dt.date) -> pl.DataFrame:
-    """:func:`indexcalc.risk.daily_contributions` of the rebalances' weights on the basket's
+    """:func:`indexcalc.families.basemetals.risk.daily_contributions` of the rebalances' weights on the basket's
     level matrix (same rows and values as from the long frames)."""
     order, roots, matrix = _sorted_levels(basket)
     days = basket.dates.to_numpy()

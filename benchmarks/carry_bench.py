@@ -26,7 +26,8 @@ from indexcalc.data.market import MarketData
 from indexcalc.families.carry import compute_carry_basket
 from indexcalc.rules.calendar import rebalance_dates
 from indexcalc.rules.carry import carry_stages
-from indexcalc.series import build_series, collateral_returns
+from indexcalc.collateral import collateral_returns
+from indexcalc.series import build_series
 from indexcalc.specs import DataRoll, load_catalogue
 
 PYSYSTEMTRADE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "pysystemtrade"

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"indexcalc", "errors", "atomic", "clock", "progress"},
     {"data"},
     {"specs"},
-    {"rolls", "series", "results"},
+    {"rolls", "series", "disruption", "collateral", "results"},
     # the formulas: the family rules and the shared statistics (official rounding, analytics)
     {"rules", "composite", "risk", "official", "analytics"},
     {"families"},
@@ -61,7 +61,6 @@ LONG_MODULES = {
     "risk.py",  # 512
     "rolls.py",  # 636
     "rules/weights.py",  # 514
-    "series.py",  # 704
 }
 
 

@@ -13,7 +13,7 @@ weight at the close of t, has no settlement on t (zero and negative settlements 
   (``w_t = w^sched_{g(t)}``, g(t) = the last session on or before t that is not disrupted; with
   the 20%/day window roll, a step missed on one day is made together with the next day's).
   The data roll follows a vendor's file that has already left the old contract: there only
-  the contract rolled into must have a settlement (it always has: :func:`indexcalc.rolls.
+  the contract rolled into must have a settlement (it always has: :func:`indexcalc.data_roll.
   data_roll_targets`), and an old contract without one is valued at its last settlement;
 - more than ``max_disrupted_sessions`` consecutive disrupted sessions of one root stop the run
   with a DataError naming root, contract and the dates (first disrupted session to the session
@@ -33,7 +33,7 @@ from typing import Literal
 import polars as pl
 
 from indexcalc.errors import DataError, SpecError
-from indexcalc.rolls import KEY_SCALE, lookup_settle
+from indexcalc.keyed_prices import KEY_SCALE, lookup_settle
 
 
 Disruption = Literal["rules", "carry_forward", "error"]
@@ -97,7 +97,7 @@ def disrupted_sessions(
     """Which days of the schedule are disrupted sessions (module doc, docs/design.md section 2).
 
     ``schedule``: roll weights with ``day_key`` (:func:`indexcalc.rolls.schedule_from_prices`),
-    ``days`` its :func:`schedule_days`, ``indexed`` the prices (:func:`indexcalc.rolls.indexed_prices`).
+    ``days`` its :func:`schedule_days`, ``indexed`` the prices (:func:`indexcalc.keyed_prices.indexed_prices`).
     Returns, per day in ``days`` order: ``root, date, day_key, disrupted`` (bool), ``contract``
     (the smallest contract without a settlement that makes it disrupted; null otherwise),
     ``postponed`` (the weights do not change at its close) and ``source_day`` (position of g(t),

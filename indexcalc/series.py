@@ -63,20 +63,22 @@ from typing import Literal
 import polars as pl
 
 from indexcalc.data.market import MarketData
+from indexcalc.data_roll import data_roll_targets
 from indexcalc.errors import DataError, IndexCalcError
-from indexcalc.rolls import (
+from indexcalc.keyed_prices import (
     KEY_SCALE,
     MONTHS_PER_YEAR,
     PRICE_BLOCK_ROWS,
+    business_days,
     contract_month_index,
     day_key,
     indexed_prices,
     lookup_settle,
     month_mask,
     root_blocks,
-    schedule_from_prices,
     select_roots,
 )
+from indexcalc.rolls import schedule_from_prices
 from indexcalc.specs.base import DataRoll, RollRule, WindowRoll
 
 # collateral_returns and MAX_DISRUPTED_SESSIONS are imported from here by the pipeline, the
@@ -120,7 +122,7 @@ def build_series(
 ) -> pl.DataFrame:
     """Linked ER, TR, carry and held contracts per root and business day (see module doc).
 
-    Roots are processed in blocks of about ``block_rows`` price rows (:func:`indexcalc.rolls.
+    Roots are processed in blocks of about ``block_rows`` price rows (:func:`indexcalc.keyed_prices.
     root_blocks`; one block on a market of that size or less): a root's series depends on its
     own prices only, so the result is the same, bit for bit, while the per-price-row keys and
     intermediates take one block's memory. An error found in a block is reported as the whole
@@ -434,11 +436,9 @@ def disruption_diagnostics(market: MarketData, rule: RollRule, roots: list[str] 
     Returns ``root, date, disrupted, contract`` (as :func:`disrupted_sessions`), ``postponed``
     (a roll step waited: the weights held at the close differ from the roll rule's for that
     close; for the data roll, the rule's contract is the file's held contract of the next day,
-    :func:`indexcalc.rolls.data_roll_targets`) and ``rule_contracts`` (the contracts the rule
+    :func:`indexcalc.data_roll.data_roll_targets`) and ``rule_contracts`` (the contracts the rule
     weights at the close, or for the data roll the file's held contract of the day, as text
     ``"c1 c2"``). Sorted by root, date."""
-    from indexcalc.rolls import business_days, data_roll_targets
-
     selected = select_roots(market, roots)
     indexed = indexed_prices(market.prices, selected, market.source)
     schedule = schedule_from_prices(market, rule, selected, indexed)

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"indexcalc", "errors", "atomic", "clock", "progress"},
     {"data"},
     {"specs"},
-    {"rolls", "series", "disruption", "collateral", "results"},
+    {"rolls", "keyed_prices", "first_notice", "data_roll", "series", "disruption", "collateral", "results"},
     # the formulas: the family rules and the shared statistics (official rounding, analytics)
     {"rules", "composite", "risk", "official", "analytics"},
     {"families"},
@@ -59,7 +59,6 @@ LONG_MODULES = {
     "families/momentum.py",  # 568
     "publish/charts.py",  # 833
     "risk.py",  # 512
-    "rolls.py",  # 636
     "rules/weights.py",  # 514
 }
 

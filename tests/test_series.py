@@ -595,7 +595,7 @@ def test_every_embedded_root_gets_a_complete_series_over_the_full_history(
 def test_series_built_in_blocks_of_roots_equal_the_one_pass_series_bit_for_bit(embedded_market) -> None:
     # The embedded market (about 2 million rows) in blocks of about 300,000 price rows: seven
     # or more blocks, each root in one; every column must be identical to the one-pass build.
-    from indexcalc.rolls import root_blocks
+    from indexcalc.keyed_prices import root_blocks
 
     roots = embedded_market.roots[3:17]  # a subset: blocks then hold rows of roots left out
     assert len(root_blocks(embedded_market.prices, roots, 300_000)) >= 3

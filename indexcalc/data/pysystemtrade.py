@@ -44,7 +44,8 @@ from indexcalc.data.sessions import (
     utc_stamps,
     with_settlement_instants,
 )
-from indexcalc.data.validate import Check, first_offence, validate_prices
+from indexcalc.data.row_checks import Check, first_offence
+from indexcalc.data.validate import validate_prices
 from indexcalc.errors import DataError
 
 MULTIPLE_PRICES_DIR = "multiple_prices_csv"

@@ -56,7 +56,6 @@ LONG_MODULES = {
     "families/momentum.py",  # 568
     "publish/charts.py",  # 833
     "risk.py",  # 512
-    "rules/weights.py",  # 514
 }
 
 

@@ -18,7 +18,8 @@ import polars as pl
 
 from indexcalc.data.embedded import load_default_market
 from indexcalc.families.basemetals import compute as basemetals
-from indexcalc.series import build_series, collateral_returns
+from indexcalc.collateral import collateral_returns
+from indexcalc.series import build_series
 from indexcalc.catalogue import load_catalogue
 
 

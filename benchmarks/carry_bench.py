@@ -26,7 +26,8 @@ from indexcalc.data.market import MarketData
 from indexcalc.families.carry.compute import compute_carry_basket
 from indexcalc.rules.calendar import rebalance_dates
 from indexcalc.families.carry.stages import carry_stages
-from indexcalc.series import build_series, collateral_returns
+from indexcalc.collateral import collateral_returns
+from indexcalc.series import build_series
 from indexcalc.specs import DataRoll
 from indexcalc.catalogue import load_catalogue
 

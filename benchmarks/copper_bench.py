@@ -22,7 +22,7 @@ import polars as pl
 
 from indexcalc.data.embedded import load_default_market
 from indexcalc.families.copper.compute import compute_copper_macro, copper_curve, simulate, strategy_inputs
-from indexcalc.series import collateral_returns
+from indexcalc.collateral import collateral_returns
 from indexcalc.catalogue import parse_spec
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "data" / "catalogue" / "copper.toml"

@@ -16,7 +16,8 @@ import time
 
 from indexcalc.data.embedded import load_default_market
 from indexcalc.families.momentum.compute import compute_momentum
-from indexcalc.series import build_series, collateral_returns
+from indexcalc.collateral import collateral_returns
+from indexcalc.series import build_series
 from indexcalc.catalogue import load_catalogue
 
 

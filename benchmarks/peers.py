@@ -214,7 +214,8 @@ def carry_side_by_side(market, series, repeat: int) -> dict:
 def run_peers(market_dir: Path | None, repeat: int) -> dict:
     """Both side-by-sides on one market (the embedded one by default)."""
     from indexcalc.data.embedded import DEFAULT_MARKET_DIR, load_default_market
-    from indexcalc.series import build_series, collateral_returns
+    from indexcalc.collateral import collateral_returns
+    from indexcalc.series import build_series
 
     market = load_default_market(market_dir or DEFAULT_MARKET_DIR)
     series = build_series(market)

@@ -34,7 +34,8 @@ import polars as pl
 
 from indexcalc.data.market import MarketData
 from indexcalc.errors import IndexCalcError
-from indexcalc.series import MAX_DISRUPTED_SESSIONS, build_series, disruption_diagnostics
+from indexcalc.disruption import MAX_DISRUPTED_SESSIONS
+from indexcalc.series import build_series, disruption_diagnostics
 from indexcalc.specs.base import RollRule
 
 TABLE_COLUMNS = (

@@ -40,7 +40,7 @@ def test_peer_cap_shares_the_excess_in_proportion():
 @pytest.fixture(scope="module")
 def momentum_results(embedded_market, embedded_series):
     from indexcalc.families.momentum.compute import compute_momentum
-    from indexcalc.series import collateral_returns
+    from indexcalc.collateral import collateral_returns
     from indexcalc.catalogue import load_catalogue
 
     specs = [spec for spec in load_catalogue() if spec.kind == "momentum" and spec.return_type == "er"]

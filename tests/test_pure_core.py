@@ -11,7 +11,12 @@ import indexcalc
 
 PACKAGE = Path(indexcalc.__file__).parent
 CORE = sorted(
-    [PACKAGE / name for name in ("rolls.py", "series.py", "composite.py", "families/basemetals/risk.py", "pipeline.py", "analytics.py")]
+    [
+        PACKAGE / name
+        for name in ("rolls.py", "keyed_prices.py", "first_notice.py", "data_roll.py", "series.py",
+                     "disruption.py", "collateral.py", "composite.py", "pipeline.py")
+    ]
+    + list((PACKAGE / "analytics").glob("*.py"))
     + list((PACKAGE / "rules").glob("*.py"))
     # each family's calculation modules: not its __init__ (the declaration: its folder is a path)
     # nor its spec (built at the edge by the catalogue; the base-metals spec reads its scenarios

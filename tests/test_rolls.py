@@ -13,7 +13,9 @@ from indexcalc.data.instruments import MONTH_CODES, Instrument
 from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import PRICES_SCHEMA, MarketData
 from indexcalc.errors import DataError, SpecError
-from indexcalc.rolls import business_days, first_notice_day, future_business_days, roll_schedule, root_blocks
+from indexcalc.first_notice import first_notice_day, future_business_days
+from indexcalc.keyed_prices import business_days, root_blocks
+from indexcalc.rolls import roll_schedule
 from tests.builders import instrument, weekdays
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, WindowRoll
 

@@ -19,7 +19,8 @@ from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import PRICES_SCHEMA, RATES_SCHEMA, MarketData
 from indexcalc.errors import DataError
 from indexcalc.rolls import roll_schedule
-from indexcalc.series import SERIES_SCHEMA, build_series, collateral_returns
+from indexcalc.collateral import collateral_returns
+from indexcalc.series import SERIES_SCHEMA, build_series
 from tests.builders import instrument
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, WindowRoll
 
@@ -375,7 +376,7 @@ def test_a_contract_held_at_the_first_close_without_a_settle_is_an_error_under_e
 def rules_day_by_day(market: MarketData, rule) -> tuple[list[float], list[bool], list[dict[int, float]]]:
     """The disruption rules (docs/design.md section 2) as a plain loop over one root's days:
     daily returns, disrupted flags and the weights held at each close. The oracle of the
-    vectorised fixed point in :func:`indexcalc.series.disrupted_sessions`."""
+    vectorised fixed point in :func:`indexcalc.disruption.disrupted_sessions`."""
     schedule: dict[dt.date, dict[int, float]] = {}
     for date, _, contract, weight in roll_schedule(market, rule).iter_rows():
         schedule.setdefault(date, {})[contract] = weight
@@ -594,7 +595,7 @@ def test_every_embedded_root_gets_a_complete_series_over_the_full_history(
 def test_series_built_in_blocks_of_roots_equal_the_one_pass_series_bit_for_bit(embedded_market) -> None:
     # The embedded market (about 2 million rows) in blocks of about 300,000 price rows: seven
     # or more blocks, each root in one; every column must be identical to the one-pass build.
-    from indexcalc.rolls import root_blocks
+    from indexcalc.keyed_prices import root_blocks
 
     roots = embedded_market.roots[3:17]  # a subset: blocks then hold rows of roots left out
     assert len(root_blocks(embedded_market.prices, roots, 300_000)) >= 3

@@ -22,7 +22,7 @@ from indexcalc.data.pysystemtrade import DEFAULT_TIME_ZONE
 from indexcalc.data.pysystemtrade import import_pysystemtrade as read_pysystemtrade_with_report
 from indexcalc.data.quality import QualitySpec, coverage, quality_report
 from indexcalc.data.validate import validate_inflation, validate_macro, validate_prices, validate_rates
-from indexcalc.series import MAX_DISRUPTED_SESSIONS
+from indexcalc.disruption import MAX_DISRUPTED_SESSIONS
 
 _FORMAT_HELP = (
     "Data layout; default: pysystemtrade if PATH has multiple_prices_csv/, merge if PATH ends in .toml, "

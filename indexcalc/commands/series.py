@@ -20,7 +20,8 @@ from indexcalc.clock import run_today
 from indexcalc.commands.data import market_options
 from indexcalc.data.load import load_market
 from indexcalc.data.longformat import write_frame
-from indexcalc.series import MAX_DISRUPTED_SESSIONS, build_series
+from indexcalc.disruption import MAX_DISRUPTED_SESSIONS
+from indexcalc.series import build_series
 from indexcalc.specs.base import DataRoll, WindowRoll
 
 CSV_COLUMNS = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from indexcalc.data.validate import Column, _validate
+from indexcalc.data.row_checks import Column, validate_frame
 
 PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
@@ -49,7 +49,7 @@ REPORT_SCHEMA: dict[str, pl.DataType] = {
 def validate_provenance(frame: pl.DataFrame, file: str, *, first_row: int | None = 2) -> pl.DataFrame:
     """Check a provenance frame (schema above; one row per (root, date, contract)) and return it
     typed, sorted by root, date, contract."""
-    typed = _validate(frame, PROVENANCE_COLUMNS, ("root", "date", "contract"), file, first_row, [])
+    typed = validate_frame(frame, PROVENANCE_COLUMNS, ("root", "date", "contract"), file, first_row, [])
     return typed.select(pl.col(name).cast(dtype) for name, dtype in PROVENANCE_SCHEMA.items())
 
 

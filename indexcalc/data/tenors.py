@@ -227,18 +227,7 @@ def tenor_contracts(
     the calendar does not cover (``first`` = 0, so an earlier contract may be missing, or fewer
     than ``first + n`` contracts listed)."""
     by_prefix = {mapping.prefix: mapping for mapping in _unique_prefixes(mappings, file)}
-    split = settlements.with_columns(
-        pl.col("series").str.extract(r"^([A-Z]+)\d+$", 1).alias("prefix"),
-        pl.col("series").str.extract(r"^[A-Z]+(\d+)$", 1).cast(pl.Int64, strict=False).alias("tenor"),
-    )
-    not_a_tenor = pl.col("prefix").is_null() | (pl.col("tenor") < 1)
-    _raise_first(split, not_a_tenor, "is not a prefix and a tenor number >= 1, e.g. CL01", file)
-    _raise_first(
-        split,
-        ~pl.col("prefix").is_in(list(by_prefix)),
-        f"has no tenor mapping (mapped prefixes: {', '.join(sorted(by_prefix))})",
-        file,
-    )
+    split = _tenor_series(settlements, by_prefix, file)
     used = split.get_column("prefix").unique().to_list()
     listed = pl.concat(
         [
@@ -259,10 +248,44 @@ def tenor_contracts(
         file,
         code=True,
     )
+    located = _located_contracts(mapped, listed)
+    _refuse_uncovered(located, listed, file)
+    return located.select(
+        "date",
+        "root",
+        pl.col("contract").cast(pl.Int32),
+        pl.col("value").alias("settle"),
+        "series",
+        pl.col("tenor").cast(pl.Int32),
+    ).sort("root", "date", "contract")
+
+
+def _tenor_series(settlements: pl.DataFrame, by_prefix: dict[str, TenorMapping], file: str) -> pl.DataFrame:
+    """``settlements`` with ``prefix`` and ``tenor`` (``CL01`` -> ``CL``, 1); a series that is not
+    PREFIX + number >= 1, or whose prefix has no mapping, is a DataError."""
+    split = settlements.with_columns(
+        pl.col("series").str.extract(r"^([A-Z]+)\d+$", 1).alias("prefix"),
+        pl.col("series").str.extract(r"^[A-Z]+(\d+)$", 1).cast(pl.Int64, strict=False).alias("tenor"),
+    )
+    not_a_tenor = pl.col("prefix").is_null() | (pl.col("tenor") < 1)
+    _raise_first(split, not_a_tenor, "is not a prefix and a tenor number >= 1, e.g. CL01", file)
+    _raise_first(
+        split,
+        ~pl.col("prefix").is_in(list(by_prefix)),
+        f"has no tenor mapping (mapped prefixes: {', '.join(sorted(by_prefix))})",
+        file,
+    )
+    return split
+
+
+def _located_contracts(mapped: pl.DataFrame, listed: pl.DataFrame) -> pl.DataFrame:
+    """Each row of ``mapped`` with ``first`` (position of the first listed contract of its
+    prefix with last_trade >= date), ``position = first + tenor - 1`` and that ``contract``
+    (null where fewer are listed)."""
     first_after = listed.select(
         "prefix", pl.col("last_trade").alias("first_last_trade"), pl.col("position").alias("first")
     )
-    located = (
+    return (
         mapped.sort("date")
         # both sides are sorted (dates; last trades within each prefix): polars cannot check it with "by"
         .join_asof(
@@ -276,6 +299,11 @@ def tenor_contracts(
         .with_columns((pl.col("first") + pl.col("tenor") - 1).alias("position"))
         .join(listed.select("prefix", "position", "contract"), on=["prefix", "position"], how="left")
     )
+
+
+def _refuse_uncovered(located: pl.DataFrame, listed: pl.DataFrame, file: str) -> None:
+    """DataError at the earliest (date, series) the expiry calendar does not cover: no contract
+    expiring before it (``first`` = 0) or fewer than ``first + tenor`` contracts listed."""
     uncovered = located.filter((pl.col("first") == 0) | pl.col("contract").is_null()).sort("date", "series")
     if uncovered.height:
         row = uncovered.row(0, named=True)
@@ -287,14 +315,6 @@ def tenor_contracts(
             file=file or None,
             key=f"series {row['series']} date {row['date']}",
         )
-    return located.select(
-        "date",
-        "root",
-        pl.col("contract").cast(pl.Int32),
-        pl.col("value").alias("settle"),
-        "series",
-        pl.col("tenor").cast(pl.Int32),
-    ).sort("root", "date", "contract")
 
 
 def tenor_instruments(

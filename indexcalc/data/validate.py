@@ -1,10 +1,11 @@
 """Validation at the edge: raw frames from any importer -> typed, checked market frames.
 
-docs/design.md section 1 ("Validation happens once, at the edge"). Every check is a vectorised
+docs/design.md section 1 ("Validation happens once, at the edge"). This module holds what
+each market frame (prices, rates, inflation, macro series, held contracts) must satisfy: its
+columns, its checks, the sane bounds of prices and future dates. Every check is a vectorised
 mask over the whole frame; the first offending row (in file order) raises one
-:class:`~indexcalc.errors.DataError` naming the file, the row (``row N``, as numbered in the
-user's file: for a CSV the header is row 1, so the first data row is row 2) or, for frames that
-do not map row by row onto a file, the key (``root X contract Y date D``), and the problem.
+:class:`~indexcalc.errors.DataError` naming the file, the row or the key, and the problem (the
+engine: :mod:`indexcalc.data.row_checks`).
 
 Input columns may be strings (CSV read without type inference, so that a bad cell can be
 reported as it was written) or already typed (Parquet, importers). Output frames follow the
@@ -14,22 +15,14 @@ schemas of :mod:`indexcalc.data.market` and are sorted by their keys.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 
 from indexcalc.data.instruments import MONTH_CODES, Instrument
 from indexcalc.data.market import HELD_SCHEMA, INFLATION_SCHEMA, MACRO_SCHEMA, PRICES_SCHEMA, RATES_SCHEMA
+from indexcalc.data.row_checks import Check, Column, label_order, parse_column, validate_frame
 from indexcalc.errors import DataError
-
-DATE_FORMAT = "%Y-%m-%d"
-"""Dates in files are ISO calendar dates."""
-
-FIRST_CONTRACT_YEAR = 1900
-LAST_CONTRACT_YEAR = 2199
-"""Delivery years accepted in a ``YYYYMM`` contract (guards against ``YYYYMMDD`` or typos)."""
 
 MAX_TBILL_FRACTION = 1.0
 """A T-bill yield at or above 100% is a percentage written where a fraction is expected."""
@@ -48,47 +41,6 @@ MAX_DAILY_MOVE = 10.0
 MAX_VOLUME = 1e9
 MAX_OPEN_INTEREST = 1e9
 """Default sane bounds of a day's volume and open interest (contracts)."""
-
-Kind = Literal["date", "text", "contract", "number"]
-
-_LABEL_ORDER = ("root", "series", "contract", "date")
-_DUPLICATE_ORDER = ("date", "series", "root", "contract")
-_KEY = "__sort_key"
-
-
-@dataclass(frozen=True)
-class Column:
-    """How one column of an input file is parsed and checked."""
-
-    name: str
-    kind: Kind
-    required: bool = True
-    nullable: bool = False
-    positive: bool = False
-    non_negative: bool = False
-
-
-@dataclass(frozen=True)
-class Check:
-    """One vectorised row check: ``mask`` is True on offending rows; ``message`` formats the
-    problem from the offending row (a dict of the frame's values on that row)."""
-
-    name: str
-    mask: pl.Expr
-    message: Callable[[dict], str]
-
-
-def first_offence(frame: pl.DataFrame, checks: list[Check]) -> tuple[int, str] | None:
-    """The first offending row of ``frame`` over all ``checks`` (ties: the earlier check) and
-    its problem, or None. One pass: every mask is evaluated in a single ``select``."""
-    if not checks:
-        return None
-    firsts = frame.select(check.mask.arg_true().first().alias(str(index)) for index, check in enumerate(checks)).row(0)
-    offending = [(row, index) for index, row in enumerate(firsts) if row is not None]
-    if not offending:
-        return None
-    row, index = min(offending)
-    return row, checks[index].message(frame.row(row, named=True))
 
 
 PRICE_COLUMNS = (
@@ -142,7 +94,7 @@ def validate_prices(
         ),
     ]
     root_checks += bound_checks(instruments)
-    typed = _validate(frame, PRICE_COLUMNS, ("root", "date", "contract"), file, first_row, root_checks, not_after)
+    typed = validate_frame(frame, PRICE_COLUMNS, ("root", "date", "contract"), file, first_row, root_checks, not_after)
     typed = typed.select(pl.col(name).cast(dtype) for name, dtype in PRICES_SCHEMA.items())
     check_daily_moves(typed, instruments, frame, file, first_row)
     return typed
@@ -159,7 +111,7 @@ def validate_rates(
             lambda row: f"tbill {row['raw_tbill']} is not a fraction (write 5% as 0.05)",
         )
     ]
-    typed = _validate(frame, RATES_COLUMNS, ("date",), file, first_row, checks, not_after)
+    typed = validate_frame(frame, RATES_COLUMNS, ("date",), file, first_row, checks, not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in RATES_SCHEMA.items())
 
 
@@ -167,7 +119,7 @@ def validate_inflation(
     frame: pl.DataFrame, file: str, *, first_row: int | None = 2, not_after: dt.date | None = None
 ) -> pl.DataFrame:
     """Check ``date, cpi`` (CPI level, positive; date = release date); one row per date."""
-    typed = _validate(frame, INFLATION_COLUMNS, ("date",), file, first_row, [], not_after)
+    typed = validate_frame(frame, INFLATION_COLUMNS, ("date",), file, first_row, [], not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in INFLATION_SCHEMA.items())
 
 
@@ -175,7 +127,7 @@ def validate_macro(
     frame: pl.DataFrame, file: str, *, first_row: int | None = 2, not_after: dt.date | None = None
 ) -> pl.DataFrame:
     """Check ``date, series, value`` (long form, date = day known); one row per (series, date)."""
-    typed = _validate(frame, MACRO_COLUMNS, ("series", "date"), file, first_row, [], not_after)
+    typed = validate_frame(frame, MACRO_COLUMNS, ("series", "date"), file, first_row, [], not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in MACRO_SCHEMA.items())
 
 
@@ -195,21 +147,11 @@ def validate_held(
             lambda row: f"unknown root {row['root']!r} (not in the instruments)",
         )
     ]
-    typed = _validate(frame, HELD_COLUMNS, ("root", "date"), file, first_row, checks, not_after)
+    typed = validate_frame(frame, HELD_COLUMNS, ("root", "date"), file, first_row, checks, not_after)
     return typed.select(pl.col(name).cast(dtype) for name, dtype in HELD_SCHEMA.items())
 
 
 # --- future dates and sane bounds (docs/design.md section 1) -----------------------------------
-
-
-def future_date_check(not_after: dt.date) -> Check:
-    """A row dated after ``not_after`` (the run's clock: today, or the run's date) is refused:
-    a future-dated price would become a permanent published level."""
-    return Check(
-        "future date",
-        pl.col("date") > not_after,
-        lambda row: f"date {row['date']} is after {not_after} (the run's date): a future-dated row",
-    )
 
 
 def refuse_future_rows(frame: pl.DataFrame, not_after: dt.date, file: str, keys: tuple[str, ...]) -> None:
@@ -218,7 +160,7 @@ def refuse_future_rows(frame: pl.DataFrame, not_after: dt.date, file: str, keys:
     late = frame.filter(pl.col("date") > not_after)
     if late.height:
         values = late.sort(list(keys)).row(0, named=True)
-        key = " ".join(f"{name} {values[name]}" for name in _label_order(keys))
+        key = " ".join(f"{name} {values[name]}" for name in label_order(keys))
         raise DataError(f"date {values['date']} is after {not_after} (the run's date): a future-dated row", file=file, key=key)
 
 
@@ -335,7 +277,7 @@ def check_daily_moves(
     )
     if frame is not None and first_row is not None:
         keys = frame.select(
-            _parse(Column(name, kind), frame.schema[name])
+            parse_column(Column(name, kind), frame.schema[name])
             for name, kind in (("date", "date"), ("root", "text"), ("contract", "contract"))
         )
         same = (pl.col("date") == row["date"]) & (pl.col("root") == row["root"]) & (pl.col("contract") == row["contract"])
@@ -343,150 +285,6 @@ def check_daily_moves(
         if position is not None:
             raise DataError(problem, file=file or None, key=f"row {position + first_row}")
     raise DataError(problem, file=file or None, key=f"root {row['root']} contract {row['contract']} date {row['date']}")
-
-
-# --- the engine -------------------------------------------------------------------------------
-
-
-def _validate(
-    frame: pl.DataFrame,
-    columns: tuple[Column, ...],
-    keys: tuple[str, ...],
-    file: str,
-    first_row: int | None,
-    extra_checks: list[Check],
-    not_after: dt.date | None = None,
-) -> pl.DataFrame:
-    """Parse ``columns``, run the column checks, the future-date check (a date after
-    ``not_after``) and ``extra_checks`` (on parsed values), then the duplicate-key check; return
-    the parsed frame sorted by ``keys``."""
-    if frame.height == 0:
-        raise DataError("empty file (no data rows)", file=file)
-    missing = [column.name for column in columns if column.required and column.name not in frame.columns]
-    if missing:
-        required = ", ".join(column.name for column in columns if column.required)
-        problem = f"missing required column(s) {', '.join(missing)} (required: {required})"
-        raise DataError(problem, file=file, key="columns")
-
-    raw = frame.select(
-        (pl.col(column.name) if column.name in frame.columns else pl.lit(None, dtype=pl.String)).alias(column.name)
-        for column in columns
-    )
-    parsed = raw.select(_parse(column, raw.schema[column.name]) for column in columns)
-    checks = [check for column in columns for check in _column_checks(column, raw.schema[column.name])]
-    if not_after is not None:
-        checks.append(future_date_check(not_after))
-    checks += extra_checks
-
-    # Raw values are needed by the masks (e.g. "present but unparseable"): give them a prefix;
-    # the blank-row check looks at every column of the input.
-    both = pl.concat(
-        [
-            parsed,
-            raw.rename({name: f"raw_{name}" for name in raw.columns}),
-            frame.select(name for name in frame.columns if name not in raw.columns),
-        ],
-        how="horizontal",
-    )
-    blank = Check(
-        "blank",
-        pl.all_horizontal(pl.col(name if name not in raw.columns else f"raw_{name}").is_null() for name in frame.columns),
-        lambda row: "empty row",
-    )
-    offence = first_offence(both, [blank] + checks)
-    if offence is not None:
-        _raise_at(both, offence[0], offence[1], file, first_row, keys)
-
-    key = _sorted_key(parsed, keys)
-    ordered = parsed.with_columns(key.alias(_KEY))
-    if not key.is_sorted():
-        ordered = ordered.sort(_KEY)
-    if (ordered.get_column(_KEY).diff() == 0).any():
-        # Error path only: the first row (in file order) whose key occurred on an earlier row.
-        row = int(key.is_first_distinct().not_().arg_true()[0])
-        earlier = _first_row_with_key(parsed, keys, row)
-        where = ", ".join(sorted(keys, key=_DUPLICATE_ORDER.index))
-        if first_row is None:
-            problem = f"duplicated ({where}) row"
-        else:
-            problem = f"duplicated ({where}): same as row {earlier + first_row}"
-        _raise_at(both, row, problem, file, first_row, keys)
-    return ordered.drop(_KEY)
-
-
-def _parse(column: Column, dtype: pl.DataType) -> pl.Expr:
-    """The typed value of a column (null where missing or unparseable)."""
-    expr = pl.col(column.name)
-    if column.kind == "date":
-        if dtype == pl.Date:
-            return expr
-        if isinstance(dtype, pl.Datetime):
-            return expr.dt.date()
-        return expr.cast(pl.String).str.to_date(DATE_FORMAT, strict=False)
-    if column.kind == "text":
-        return expr.cast(pl.String)
-    if column.kind == "contract":
-        if dtype.is_integer():
-            return expr.cast(pl.Int64)
-        if dtype.is_float():
-            return pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False))
-        return expr.cast(pl.String).cast(pl.Int64, strict=False)
-    return expr.cast(pl.Float64, strict=False)
-
-
-def _column_checks(column: Column, dtype: pl.DataType) -> list[Check]:
-    """Missing, unparseable and out-of-range values of one column."""
-    name, raw = column.name, pl.col(f"raw_{column.name}")
-    value = pl.col(name)
-    # CSV readers give empty cells as null; any other text (even blank) is "present" and
-    # then fails to parse with a message that quotes it.
-    present = raw.is_not_null()
-    checks: list[Check] = []
-    if not column.nullable:
-        checks.append(Check(f"missing {name}", ~present, lambda row: f"missing {name}"))
-    if column.kind == "date":
-        checks.append(
-            Check(
-                "date",
-                present & value.is_null(),
-                lambda row: f"unparseable date {row[f'raw_{name}']!r} (expected YYYY-MM-DD)",
-            )
-        )
-    elif column.kind == "contract":
-        year, month = value // 100, value % 100
-        bad = value.is_null() | ~year.is_between(FIRST_CONTRACT_YEAR, LAST_CONTRACT_YEAR) | ~month.is_between(1, 12)
-        checks.append(
-            Check(
-                "contract",
-                present & bad,
-                lambda row: f"contract {row[f'raw_{name}']!r} is not a delivery month YYYYMM",
-            )
-        )
-    elif column.kind == "number":
-        checks.append(
-            Check(
-                "number",
-                present & (value.is_null() | ~value.is_finite()),
-                lambda row: f"{name} {row[f'raw_{name}']!r} is not a number",
-            )
-        )
-        if column.positive:
-            checks.append(
-                Check(
-                    "positive",
-                    value.is_finite() & (value <= 0),
-                    lambda row: f"{name} {row[f'raw_{name}']} is not positive",
-                )
-            )
-        if column.non_negative:
-            checks.append(
-                Check(
-                    "non-negative",
-                    value.is_finite() & (value < 0),
-                    lambda row: f"{name} {row[f'raw_{name}']} is negative",
-                )
-            )
-    return checks
 
 
 def _month_bitmask(months: tuple[int, ...]) -> int:
@@ -507,48 +305,3 @@ def _unlisted_message(row: dict, instruments: dict[str, Instrument]) -> str:
         f"contract {contract} of root {row['root']}: month {MONTH_CODES[contract % 100 - 1]} "
         f"is not a listed month (listed: {listed})"
     )
-
-
-def _text_codes(parsed: pl.DataFrame, name: str) -> pl.Expr:
-    """Text keys as integers that sort like the text (codes of a sorted Enum)."""
-    values = sorted(value for value in parsed.get_column(name).unique().to_list() if value is not None)
-    return pl.col(name).cast(pl.Enum(values)).to_physical().cast(pl.Int64)
-
-
-def _sorted_key(parsed: pl.DataFrame, keys: tuple[str, ...]) -> pl.Series:
-    """One Int64 per row that sorts like ``keys`` (text codes, days since 1970, contract)."""
-    # Field widths: contract YYYYMM < 10^6; days + offset < 10^6 (years ~ -700 to 4700);
-    # text codes < 10^6 distinct values. At most three fields, so the key stays below 9.2e18.
-    offset_days = 500_000
-    key = pl.lit(0, dtype=pl.Int64)
-    for name in keys:
-        dtype = parsed.schema[name]
-        if dtype == pl.Date:
-            field = pl.col(name).cast(pl.Int64) + offset_days
-        elif dtype == pl.String:
-            field = _text_codes(parsed, name)
-        else:
-            field = pl.col(name).cast(pl.Int64)
-        key = key * 1_000_000 + field
-    return parsed.select(key.alias("key")).get_column("key")
-
-
-def _label_order(keys: tuple[str, ...]) -> list[str]:
-    """Key columns in the order errors name them (``root X contract Y date D``)."""
-    return sorted(keys, key=_LABEL_ORDER.index)
-
-
-def _first_row_with_key(parsed: pl.DataFrame, keys: tuple[str, ...], row: int) -> int:
-    values = parsed.row(row, named=True)
-    same = pl.all_horizontal(pl.col(name) == values[name] for name in keys)
-    return int(parsed.select(same.arg_true().first()).item())
-
-
-def _raise_at(
-    frame: pl.DataFrame, row: int, problem: str, file: str, first_row: int | None, keys: tuple[str, ...]
-) -> None:
-    if first_row is not None:
-        raise DataError(problem, file=file, key=f"row {row + first_row}")
-    values = frame.row(row, named=True)
-    key = " ".join(f"{name} {values[name]}" for name in _label_order(keys))
-    raise DataError(problem, file=file, key=key)

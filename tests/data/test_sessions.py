@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 from data_cli import assert_user_error, run_cli
 
-from indexcalc.data.pysystemtrade import ROOT_SESSIONS, import_pysystemtrade, read_pysystemtrade
+from indexcalc.data.pysystemtrade import import_pysystemtrade, read_pysystemtrade
+from indexcalc.data.pysystemtrade_instruments import ROOT_SESSIONS
 from indexcalc.data.sessions import CALENDAR_CLOSES
 from indexcalc.errors import DataError, SpecError
 

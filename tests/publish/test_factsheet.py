@@ -242,7 +242,7 @@ def test_methodology_describes_the_roll_rule_in_use(instruments):
 
 
 def test_methodology_states_the_market_disruption_rules_with_the_calculations_limit(instruments):
-    from indexcalc.series import MAX_DISRUPTED_SESSIONS
+    from indexcalc.disruption import MAX_DISRUPTED_SESSIONS
 
     text = " ".join(render_methodology(parse_spec(KIND_SPECS["momentum"]), instruments).split())
     assert "keeps its last settlement price" in text

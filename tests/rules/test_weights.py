@@ -1,5 +1,5 @@
 """Basket weights, the Ledoit-Wolf covariance, the optimisers, the drift trigger and the momentum
-tilt (indexcalc.rules.weights, indexcalc.families.basemetals.momentum_tilt)."""
+tilt (indexcalc.rules.weights, indexcalc.rules.optimised_weights, indexcalc.families.basemetals.momentum_tilt)."""
 
 from __future__ import annotations
 
@@ -14,21 +14,23 @@ from sklearn.covariance import LedoitWolf
 
 from indexcalc.errors import DataError
 from indexcalc.families.basemetals.momentum_tilt import apply_tilt, momentum_scores
-from indexcalc.rules.weights import (
+from indexcalc.rules.optimised_weights import (
     FREE,
     LOWER,
     UPPER,
-    Rebalance,
     bound_states,
-    drifted_weights,
-    equal_weights,
     highest_return_weights,
-    inverse_volatility,
-    inverse_volatility_weights,
-    ledoit_wolf_covariance,
     maximum_sharpe_weights,
     minimum_variance_weights,
     neighbour_states,
+)
+from indexcalc.rules.weights import (
+    Rebalance,
+    drifted_weights,
+    equal_weights,
+    inverse_volatility,
+    inverse_volatility_weights,
+    ledoit_wolf_covariance,
     rebalance_with_drift,
     scale_to_bounds,
     trailing_volatility,

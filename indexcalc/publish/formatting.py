@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 import indexcalc
 from indexcalc.data.instruments import SECTOR_LABELS, sector_label  # noqa: F401 (template filter)
@@ -91,6 +92,25 @@ def tone(value: float | None) -> str:
     return "up" if value > 0 else "down"
 
 
+@lru_cache(maxsize=1024)
+def _mathml(latex: str, display: str) -> str:
+    from latex2mathml.converter import convert
+
+    return convert(" ".join(latex.split()), display=display)
+
+
+def display_math(latex: str) -> Markup:
+    """A LaTeX formula as a displayed MathML block, ``<p class="formula"><math display="block">``
+    (every current browser renders MathML without a script); used as ``{% filter math %}``
+    around the formula, so the template's parameters are filled in first."""
+    return Markup(f'<p class="formula">{_mathml(str(latex), "block")}</p>')
+
+
+def inline_math(latex: str) -> Markup:
+    """A LaTeX formula as inline MathML, within a sentence (``{% filter inline_math %}``)."""
+    return Markup(_mathml(str(latex), "inline"))
+
+
 FILTERS = {
     "percent": percent,
     "signed_percent": signed_percent,
@@ -102,6 +122,8 @@ FILTERS = {
     "tone": tone,
     "sector": sector_label,
     "plural": plural,
+    "math": display_math,
+    "inline_math": inline_math,
 }
 
 

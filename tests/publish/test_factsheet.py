@@ -254,7 +254,8 @@ def test_methodology_states_the_market_disruption_rules_with_the_calculations_li
 def test_carry_methodology_follows_construction_and_scope(instruments):
     proportional = render_methodology(parse_spec(KIND_SPECS["carry_basket"]), instruments)
     assert "relative to the commodities of the same sector group" in proportional
-    assert "s(i) = rel(i)" in proportional
+    # s_i = rel_i, typeset
+    assert "<msub><mi>s</mi><mi>i</mi></msub><mo>&#x0003D;</mo><msub><mtext>rel</mtext><mi>i</mi></msub>" in proportional
     ranked = render_methodology(
         parse_spec(KIND_SPECS["carry_basket"] | {"construction": "ranked", "relative_scope": "global",
                                                  "winsor_threshold": 3.0}),

@@ -104,3 +104,22 @@ def test_no_comma_before_a_bracket_or_doubled_punctuation(documents):
     for index_id, html in documents.items():
         text = visible_text(html)
         assert not re.search(r", \(|\.\.(?!\.)|,,| ,", text), (index_id, re.findall(r".{30}(?:, \(|\.\.|,,| ,).{10}", text))
+
+
+def test_every_formula_is_typeset_mathml_not_plain_text(documents, instruments):
+    """No ``<pre>`` formula and no plain-text notation (``sum_``, ``sqrt(``, ``x * y``) is left in
+    any document, including the base-metals optimisers and the tilt, which the catalogue's
+    documents show only for some specs."""
+    from indexcalc.families.basemetals.spec import BaseMetalsSpec
+
+    extra = {
+        f"BM-{weighting}": render_methodology(
+            BaseMetalsSpec(id=f"BM-{weighting}", name="x", weighting=weighting, universe=("HG", "LA", "LX", "LL", "LN")),
+            instruments)
+        for weighting in ("inverse_vol", "equal", "min_variance", "max_sharpe")
+    }
+    for index_id, html in {**documents, **extra}.items():
+        assert "<pre" not in html, index_id
+        text = visible_text(html)
+        assert not re.search(r"sum_|sqrt\(|mean_|\w\(\w,\w\) \*", text), (index_id, re.findall(r".{30}(?:sum_|sqrt\().{30}", text))
+        assert html.count('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">') >= 2, index_id

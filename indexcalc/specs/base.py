@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Literal, TypeVar, Union
 
-from typing import Annotated, Literal, Union
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from indexcalc.data.instruments import Sector
+
+
+class FrozenDict(dict):
+    """A dict that cannot change after it is built: what a frozen spec holds where its TOML has a
+    table (fixed weights, CFTC market names, scenario shocks). Any mutation raises TypeError;
+    equal to, serialised and pickled as the plain dict."""
+
+    def _immutable(self, *args, **kwargs):
+        raise TypeError("a spec's table cannot be changed; build a new spec with model_copy(update=...)")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _immutable  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+FrozenMap = Annotated[dict[_K, _V], AfterValidator(FrozenDict), PlainSerializer(dict, return_type=dict)]
+"""A spec field read from a TOML table: validated as ``dict[K, V]``, held as a :class:`FrozenDict`."""
 
 
 class Frozen(BaseModel):

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from indexcalc.errors import SpecError
-from indexcalc.specs.base import Frozen, IndexSpecBase
+from indexcalc.specs.base import Frozen, FrozenDict, FrozenMap, IndexSpecBase
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 """Relative scenario-file paths are resolved against this folder (the one holding ``data/``)."""
@@ -175,7 +175,7 @@ class StressScenario(Frozen):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
     description: str
     horizon_days: int | None = Field(None, ge=1, description="business days the move takes (informative)")
-    shocks: dict[str, float] = Field(default_factory=dict)
+    shocks: FrozenMap[str, float] = Field(default_factory=FrozenDict)
     default_shock: float = 0.0
     factor_move: float | None = None
     factor_correlation: float = Field(1.0, gt=0.0, le=1.0)

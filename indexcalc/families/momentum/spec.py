@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from indexcalc.data.instruments import Sector
 from indexcalc.families.momentum.magnitude import CAP_TOLERANCE
-from indexcalc.specs.base import Frozen, IndexSpecBase
+from indexcalc.specs.base import Frozen, FrozenMap, IndexSpecBase
 
 MomentumFamily = Literal["long_short", "long_flat", "short_flat", "long_only", "short_only"]
 
@@ -33,9 +33,9 @@ class MagnitudeSpec(Frozen):
     source: Literal["open_interest", "cftc", "fixed"] = "open_interest"
     window_months: int = Field(12, ge=1, le=60)
     cap: float = Field(0.10, gt=0, le=1)
-    fixed_weights: dict[str, float] | None = None
+    fixed_weights: FrozenMap[str, float] | None = None
     cftc_file: str | None = None
-    cftc_markets: dict[str, str] | None = Field(None, description="root -> market name in the CFTC file")
+    cftc_markets: FrozenMap[str, str] | None = Field(None, description="root -> market name in the CFTC file")
     cftc_release_lag_days: int = Field(
         3, ge=0, le=14, description="calendar days from a CFTC report date to its publication"
     )

@@ -98,8 +98,10 @@ def new_run_id() -> str:
 
 def methodology_version(spec) -> str:
     """``"<METHODOLOGY_VERSION> spec:<12 hex>"``: the methodology release and a fingerprint of the
-    index's spec (SHA-256 of its canonical JSON), so a changed parameter shows in the ledger."""
-    fingerprint = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:12]
+    index's spec (SHA-256 of :meth:`~indexcalc.specs.base.IndexSpecBase.fingerprint`: its
+    canonical JSON and, for a base-metals basket, its stress scenarios), so a changed parameter
+    or scenario shows in the ledger and restarts the daily state."""
+    fingerprint = hashlib.sha256(spec.fingerprint().encode()).hexdigest()[:12]
     return f"{METHODOLOGY_VERSION} spec:{fingerprint}"
 
 

@@ -46,3 +46,21 @@ def test_every_catalogue_spec_is_hashable_and_pickles():
     for spec in load_catalogue():
         assert pickle.loads(pickle.dumps(spec)) == spec, spec.id
         hash(spec)
+
+
+def test_a_changed_scenario_file_changes_the_base_metals_fingerprint(tmp_path):
+    """The scenarios are read when the spec is built (the edge); they enter the spec's
+    fingerprint, hence the ledger's methodology version and the daily state's key."""
+    from indexcalc.ledger import methodology_version
+
+    path = tmp_path / "scenarios.toml"
+
+    def spec_with(shock: float):
+        path.write_text(f'[[scenario]]\nname = "crash"\ndescription = "copper falls"\nshocks = {{ HG = {shock} }}\n')
+        return parse_spec({"kind": "base_metals", "id": "BM", "name": "x", "universe": ["HG", "LA", "LX", "LL", "LN"],
+                           "scenarios_file": str(path)})
+
+    first, other, again = spec_with(-0.2), spec_with(-0.3), spec_with(-0.2)
+    assert first.model_dump_json() == other.model_dump_json()  # same fields: the file's name only
+    assert methodology_version(first) != methodology_version(other)
+    assert methodology_version(first) == methodology_version(again)

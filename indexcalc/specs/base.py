@@ -88,6 +88,13 @@ class IndexSpecBase(Frozen):
         "(None: not launched, the whole history is back-tested)"
     )
 
+    def fingerprint(self) -> str:
+        """Everything the index's calculation reads from its spec, as text: the canonical JSON of
+        its fields, plus what a spec loaded at the edge from its own files (the base-metals
+        stress scenarios). The ledger's methodology version and the daily state key on it, so
+        a changed parameter or scenario file restarts the state and shows in the ledger."""
+        return self.model_dump_json()
+
     def select_roots(self, instruments: dict) -> list[str]:
         """The roots this index may hold, from the universe and sector filters."""
         roots = list(self.universe) if self.universe is not None else sorted(instruments)

@@ -94,10 +94,14 @@ class BaseMetalsSpec(IndexSpecBase):
 
     @property
     def scenarios(self) -> tuple["StressScenario", ...]:
-        """The stress scenarios of ``scenarios_file``, read when the spec was built. Not a field:
-        the published parameter table and the spec fingerprint (``methodology_version``) list
-        the file, as before."""
+        """The stress scenarios of ``scenarios_file``, read when the spec was built. Not a field
+        (the published parameter table lists the file), but part of :meth:`fingerprint`."""
         return self._scenarios
+
+    def fingerprint(self) -> str:
+        """The spec's JSON and its scenarios' (a changed scenario file is a changed index)."""
+        scenarios = ",".join(scenario.model_dump_json() for scenario in self._scenarios)
+        return f"{self.model_dump_json()}|scenarios:[{scenarios}]"
 
     def with_scenarios(self, scenarios) -> "BaseMetalsSpec":
         """A copy of the spec holding ``scenarios`` instead of its file's."""

@@ -1,7 +1,7 @@
 """Index specs and the catalogue of published indexes (docs/design.md section 6).
 
-The catalogue is every ``[[index]]`` table of the TOML files in ``data/catalogue/``; each table
-is one immutable spec, chosen by its ``kind``.
+The catalogue is every ``[[index]]`` table of the TOML files in ``data/catalogue/``, and the
+variants its ``[[grid]]`` tables expand to; each table is one immutable spec, chosen by its ``kind``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from indexcalc.specs.base import DataRoll, FirstNoticeRoll, IndexSpecBase, RollR
 from indexcalc.specs.basemetals import BaseMetalsSpec
 from indexcalc.specs.carry import CarryBasketSpec
 from indexcalc.specs.copper import CopperMacroSpec
+from indexcalc.specs.grids import expand_grids
 from indexcalc.specs.momentum import MomentumIndexSpec
 
 IndexSpec = Annotated[
@@ -39,6 +40,7 @@ __all__ = [
     "WindowRoll",
     "load_catalogue",
     "parse_spec",
+    "read_catalogue",
 ]
 
 
@@ -53,16 +55,23 @@ def parse_spec(raw: dict, *, file: str | None = None) -> IndexSpecBase:
 
 
 def load_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> list[IndexSpecBase]:
-    """Every spec of every ``*.toml`` in ``directory``, in file then table order; ids unique."""
-    directory = Path(directory)
+    """Every spec of every ``*.toml`` in ``directory``, in file then table order, then the
+    variants of its ``[[grid]]`` tables (:mod:`indexcalc.specs.grids`); ids unique."""
+    return read_catalogue(directory)[0]
+
+
+def read_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> tuple[list[IndexSpecBase], dict[str, str]]:
+    """:func:`load_catalogue`, and each grid variant's id -> the id of the grid it comes from."""
+    files = [(str(path), read_toml(path)) for path in sorted(Path(directory).glob("*.toml"))]
+    tables = [(file, table) for file, raw in files for table in raw.get("index", [])]
+    variants = expand_grids(files, parse_spec)  # the grid hook: variants after the [[index]] tables
+    tables += [(file, variant.table) for file, variant in variants]
     specs: list[IndexSpecBase] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.toml")):
-        raw = read_toml(path)
-        for table in raw.get("index", []):
-            spec = parse_spec(table, file=str(path))
-            if spec.id in seen:
-                raise SpecError(f"duplicated index id (also in {seen[spec.id]})", file=str(path), key=spec.id)
-            seen[spec.id] = str(path)
-            specs.append(spec)
-    return specs
+    for file, table in tables:
+        spec = parse_spec(table, file=file)
+        if spec.id in seen:
+            raise SpecError(f"duplicated index id (also in {seen[spec.id]})", file=file, key=spec.id)
+        seen[spec.id] = file
+        specs.append(spec)
+    return specs, {variant.table["id"]: variant.grid for _, variant in variants}

@@ -14,6 +14,7 @@ from typing import Literal
 import polars as pl
 
 from indexcalc.data.market import MarketData
+from indexcalc.executors import Executor
 from indexcalc.results import IndexResult
 from indexcalc.specs import DataRoll, IndexSpecBase
 
@@ -130,6 +131,7 @@ def calculate(
     specs: Iterable[IndexSpecBase],
     on_step: Callable[[str], None] | None = None,
     disruption: Literal["rules", "carry_forward", "error"] = "rules",
+    executor: Executor | None = None,
 ) -> Calculation:
     """Compute every spec over the market's full history: the results and the series.
 
@@ -140,11 +142,15 @@ def calculate(
     disrupted sessions naming root, contract and dates; "carry_forward" has no such limit;
     "error" stops at the first disrupted session. Specs are grouped by kind and roll rule so
     that each family computes shared inputs once; the linked series are built once per roll
-    rule. Specs the market cannot serve must be
-    removed beforehand with :func:`computable`.
+    rule. ``executor`` (:mod:`indexcalc.executors`; default in this process) runs the family
+    computations: it shares the market, the series and the collateral once and may split a
+    group into chunks of specs, one call each; the results do not depend on it. Specs the
+    market cannot serve must be removed beforehand with :func:`computable`.
     """
+    from indexcalc.executors import InProcess
     from indexcalc.series import build_series, collateral_returns
 
+    executor = executor or InProcess()
     specs = list(specs)
     groups: dict[tuple[str, str], list[IndexSpecBase]] = {}
     roots_by_rule: dict[str, set[str]] = {}
@@ -155,13 +161,17 @@ def calculate(
         if spec.kind not in OWN_CURVE_KINDS:
             roots_by_rule.setdefault(key, set()).update(set(spec.select_roots(market.instruments)) & available)
 
+    if not groups:
+        return Calculation({}, {})
     series_by_rule: dict[str, pl.DataFrame] = {}
-    results: dict[str, IndexResult] = {}
-    collateral: pl.DataFrame | None = None
+    shared_series: dict[str, object] = {}
+    pending: list[tuple[str, int, list]] = []
+    collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
+    shared_market, shared_collateral = executor.share(market), executor.share(collateral)
     for (kind, key), group in groups.items():
         rule = roll_rule_for(group[0], market)
         if kind in OWN_CURVE_KINDS:
-            series = pl.DataFrame()
+            series = executor.share(pl.DataFrame())
         else:
             if key not in series_by_rule:
                 if on_step:
@@ -170,10 +180,22 @@ def calculate(
                 series_by_rule[key] = build_series(
                     market, rule, roots=sorted(roots_by_rule[key]), disruption=disruption
                 )
-            series = series_by_rule[key]
-        if collateral is None:
-            collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
+                shared_series[key] = executor.share(series_by_rule[key])
+            series = shared_series[key]
+        calls = [executor.submit(compute_group, kind, chunk, shared_market, series, shared_collateral)
+                 for chunk in executor.chunks(group)]
+        pending.append((kind, len(group), calls))
+    results: dict[str, IndexResult] = {}
+    for kind, count, calls in pending:
+        for chunk_results in executor.gather(calls):
+            results.update(chunk_results)
         if on_step:
-            on_step(f"{kind} ({len(group)} indexes)")
-        results.update(_family_computer(kind)(group, market, series, collateral))
+            on_step(f"{kind} ({count} indexes)")
     return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)
+
+
+def compute_group(
+    kind: str, specs: list[IndexSpecBase], market: MarketData, series: pl.DataFrame, collateral: pl.DataFrame
+) -> dict[str, IndexResult]:
+    """One family's ``compute_<kind>`` on a group of its specs (what an executor runs)."""
+    return _family_computer(kind)(specs, market, series, collateral)

@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     # the formulas: the family rules and the shared statistics (official rounding, analytics)
     {"rules", "composite", "risk", "official", "analytics"},
     {"families"},
-    {"pipeline", "checks"},
+    {"pipeline", "checks", "executors"},
     # the published state: the ledger, the daily state and the publication
     {"publish", "daystate", "ledger"},
     # daily operation: the run and rebuild, the review step before release, retirements

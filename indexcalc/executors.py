@@ -26,8 +26,9 @@ class Executor(Protocol):
     def share(self, value: Any) -> Any:
         """A handle on ``value`` that :meth:`submit` accepts in its place (stored once)."""
 
-    def chunks(self, items: Sequence[Item]) -> list[list[Item]]:
-        """``items`` split into consecutive chunks, one call each (their concatenation is ``items``)."""
+    def chunks(self, items: Sequence[Item], key: Callable[[Item], Any] = id) -> list[list[Item]]:
+        """``items`` split into chunks, one call each; items with equal ``key`` (that share a
+        family's inputs) stay in one chunk."""
 
     def submit(self, function: Callable[..., Any], *arguments: Any) -> Any:
         """Start ``function(*arguments)`` (handles from :meth:`share` stand for their values)."""
@@ -45,6 +46,16 @@ def split(items: Sequence[Item], parts: int) -> list[list[Item]]:
     return [list(items[start:end]) for start, end in zip(bounds, bounds[1:])]
 
 
+def split_keeping(items: Sequence[Item], parts: int, key: Callable[[Item], Any]) -> list[list[Item]]:
+    """``items`` in at most ``parts`` chunks, those with equal ``key`` in the same one: the runs
+    of equal keys (in first-appearance order) :func:`split` into ``parts`` by count, so that a
+    chunk computes a family's shared inputs once for every spec that needs them."""
+    runs: dict[Any, list[Item]] = {}
+    for item in items:
+        runs.setdefault(key(item), []).append(item)
+    return [[item for run in chunk for item in run] for chunk in split(list(runs.values()), parts)]
+
+
 class InProcess:
     """Every call in this process, when gathered; a group is one chunk, so that a family computes
     its shared inputs once for the whole group."""
@@ -52,7 +63,7 @@ class InProcess:
     def share(self, value: Any) -> Any:
         return value
 
-    def chunks(self, items: Sequence[Item]) -> list[list[Item]]:
+    def chunks(self, items: Sequence[Item], key: Callable[[Item], Any] = id) -> list[list[Item]]:
         return [list(items)]
 
     def submit(self, function: Callable[..., Any], *arguments: Any) -> Callable[[], Any]:
@@ -83,7 +94,8 @@ class RayExecutor:
 
     Shared values are put in the object store once (``ray.put``) and each task receives them by
     reference; a group of specs is split into one chunk per worker, so that two workers share
-    a large group (each chunk computes the family's shared inputs for its own specs)."""
+    a large group, keeping the specs that share a family's inputs together (each chunk computes
+    them for its own specs)."""
 
     def __init__(self, address: str | None = None, workers: int | None = None) -> None:
         try:
@@ -115,8 +127,8 @@ class RayExecutor:
             self._shared[id(value)] = (value, self._ray.put(value))
         return self._shared[id(value)][1]
 
-    def chunks(self, items: Sequence[Item]) -> list[list[Item]]:
-        return split(items, self.workers)
+    def chunks(self, items: Sequence[Item], key: Callable[[Item], Any] = id) -> list[list[Item]]:
+        return split_keeping(items, self.workers, key)
 
     def submit(self, function: Callable[..., Any], *arguments: Any) -> Any:
         if function not in self._remote:

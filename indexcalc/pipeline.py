@@ -183,7 +183,7 @@ def calculate(
                 shared_series[key] = executor.share(series_by_rule[key])
             series = shared_series[key]
         calls = [executor.submit(compute_group, kind, chunk, shared_market, series, shared_collateral)
-                 for chunk in executor.chunks(group)]
+                 for chunk in executor.chunks(group, sharing_key)]
         pending.append((kind, len(group), calls))
     results: dict[str, IndexResult] = {}
     for kind, count, calls in pending:
@@ -192,6 +192,18 @@ def calculate(
         if on_step:
             on_step(f"{kind} ({count} indexes)")
     return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)
+
+
+NAMING_FIELDS = frozenset({"id", "name", "objective", "family", "return_type", "base_value", "precision",
+                           "launch_date", "sector_label"})
+"""Spec fields that name an index or choose among the outputs of inputs it shares with others
+(the momentum family's five directions, ER and TR, the base value)."""
+
+
+def sharing_key(spec: IndexSpecBase) -> str:
+    """The spec without its :data:`NAMING_FIELDS`, as canonical JSON: specs of a kind with equal
+    keys share their family's inputs (an executor keeps them in one call)."""
+    return spec.model_dump_json(exclude=set(NAMING_FIELDS & set(type(spec).model_fields)))
 
 
 def compute_group(

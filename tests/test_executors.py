@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from indexcalc.cli import main
 from indexcalc.errors import SpecError
-from indexcalc.executors import InProcess, make_executor, split
-from indexcalc.pipeline import calculate, computable
+from indexcalc.executors import InProcess, make_executor, split, split_keeping
+from indexcalc.pipeline import calculate, computable, sharing_key
 from indexcalc.specs import load_catalogue
 
 EXAMPLE_GRIDS = Path(__file__).resolve().parents[1] / "examples" / "grids"
@@ -31,10 +31,26 @@ def test_split_makes_consecutive_chunks_whose_sizes_differ_by_at_most_one(count,
     assert [item for chunk in chunks for item in chunk] == items
 
 
-class OneSpecPerCall(InProcess):
-    """In this process, but every spec a call of its own: what a Ray worker sees of a group."""
+def test_split_keeping_puts_items_with_equal_keys_in_one_chunk():
+    items = ["a1", "b1", "a2", "c1", "b2"]
+    # runs by first letter a: a1 a2, b: b1 b2, c: c1 -> 3 runs in 2 chunks (2 + 1 runs)
+    assert split_keeping(items, 2, key=lambda item: item[0]) == [["a1", "a2", "b1", "b2"], ["c1"]]
+    assert split_keeping(items, 5, key=lambda item: item[0]) == [["a1", "a2"], ["b1", "b2"], ["c1"]]
+    assert split_keeping(items, 2, key=lambda item: item) == [["a1", "b1", "a2"], ["c1", "b2"]]
 
-    def chunks(self, items):
+
+def test_specs_differing_only_in_family_return_type_or_name_share_a_key():
+    published = {spec.id: spec for spec in load_catalogue()}
+    keys = {index_id: sharing_key(published[index_id]) for index_id in ("LS-ER", "LS-TR", "LF-ER", "SO-TR")}
+    assert len(set(keys.values())) == 1
+    assert sharing_key(published["LS-ENERGY-ER"]) == sharing_key(published["LS-ENERGY-TR"]) != keys["LS-ER"]
+    assert sharing_key(published["LS-RECON-ER"]) != keys["LS-ER"]
+
+
+class OneSpecPerCall(InProcess):
+    """In this process, but every spec a call of its own (more split than any executor does)."""
+
+    def chunks(self, items, key=id):
         return split(items, len(items))
 
 
@@ -87,7 +103,12 @@ def ray_executor():
 def test_a_grid_through_a_local_ray_instance_equals_the_in_process_results(embedded_market, grid_specs,
                                                                            ray_executor):
     assert ray_executor.workers == 2
-    assert [len(chunk) for chunk in ray_executor.chunks(grid_specs)] == [7, 6]
+    # 9 runs of specs sharing inputs (LS-ER-BASE with LS-ER-MA12-CAP10, each other trend variant,
+    # each sector's ER and TR) in 2 chunks: 5 runs (6 specs) and 4 runs (7 specs)
+    chunks = ray_executor.chunks(grid_specs, sharing_key)
+    assert [len(chunk) for chunk in chunks] == [6, 7]
+    assert [spec.id for spec in chunks[0]] == ["LS-ER-BASE", "LS-ER-MA12-CAP10", "LS-ER-MA6-CAP10",
+                                               "LS-ER-MA6-CAP15", "LS-ER-MA9-CAP10", "LS-ER-MA9-CAP15"]
     steps: list[str] = []
     distributed = calculate(embedded_market, grid_specs, on_step=steps.append, executor=ray_executor)
     assert_same_results(calculate(embedded_market, grid_specs), distributed)

@@ -82,7 +82,7 @@ class InProcess:
         self.close()
 
 
-RAY_MISSING = "the Ray executor needs the optional extra: pip install -e '.[distributed]' (ray>=2.9)"
+RAY_MISSING = "the Ray executor needs the optional extra: pip install -e '.[distributed]' (ray[client]>=2.9)"
 
 
 class RayExecutor:

@@ -271,3 +271,37 @@ def test_variants_computed_together_equal_the_hand_written_specs_computed_alone(
         assert together[index_id].weights.equals(alone.weights)
     # the variants differ from each other: the axes reach the calculation
     assert not together["LS-ER-MA6-CAP15"].levels.equals(together["LS-ER-MA9-CAP10"].levels)
+
+
+@pytest.mark.slow
+def test_fifty_variants_computed_together_equal_each_computed_alone(tmp_path, embedded_market):
+    """The family's inputs shared across a grid (issue 19): 2 families x 5 windows x 5 caps, one
+    call for all against one call per variant, on the same series."""
+    from indexcalc.executors import InProcess, split
+    from indexcalc.pipeline import calculate
+
+    class OneCallEach(InProcess):
+        def chunks(self, items, key=id):
+            return split(items, len(items))
+
+    specs, grid_of = expand(tmp_path, """
+        [[grid]]
+        id = "G50"
+        base = "BASE"
+        [grid.axes]
+        family = ["long_short", "long_only"]
+        ma_months = [3, 6, 9, 12, 15]
+        cap = [0.1, 0.125, 0.15, 0.175, 0.2]
+        """, base=BASE.replace('universe = ["CL", "HO", "RB", "NG", "GC", "SI"]', "")
+                      .replace("cap = 0.35", "cap = 0.1\n\n[index.reconstitution]\nmin_dollar_open_interest = 0.0"))
+    variants = [spec for spec in specs if spec.id in grid_of]
+    assert len(variants) == 50 and variants[0].id == "BASE-LONG_SHORT-MA3-CAP10"
+    together = calculate(embedded_market, variants).results
+    alone = calculate(embedded_market, variants, executor=OneCallEach()).results
+    assert list(together) == list(alone) == [spec.id for spec in variants]
+    for index_id, result in together.items():
+        assert result.levels.equals(alone[index_id].levels), index_id
+        assert result.weights.equals(alone[index_id].weights), index_id
+    # the axes reach the calculation: 35 distinct last levels (a cap above every magnitude a
+    # window produces binds nowhere, so some caps give the same index)
+    assert len({result.levels.get_column("level").tail(1).item() for result in together.values()}) > 30

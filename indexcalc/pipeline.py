@@ -187,10 +187,10 @@ def calculate(
         pending.append((kind, len(group), calls))
     results: dict[str, IndexResult] = {}
     for kind, count, calls in pending:
-        for chunk_results in executor.gather(calls):
-            results.update(chunk_results)
         if on_step:
             on_step(f"{kind} ({count} indexes)")
+        for chunk_results in executor.gather(calls):
+            results.update(chunk_results)
     return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)
 
 

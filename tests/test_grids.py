@@ -194,6 +194,8 @@ def test_a_value_table_sets_nested_fields_without_replacing_their_table(tmp_path
          "grid G: axes 'cap' and 'magnitude.cap' both set 'magnitude.cap'"),
         ('base = "BASE"\nname = "{lookback} months"\n[grid.axes]\ncap = [0.2]',
          "grid G: name pattern '{lookback} months': 'lookback' is not an axis of the grid (cap)"),
+        ('base = "BASE"\nobjective = "{0} and {cap}"\n[grid.axes]\ncap = [0.2]',
+         "grid G: objective pattern '{0} and {cap}': write each axis as {axis} (Replacement index 0 out of range"),
         ('base = "BASE"\nbasis = "BASE"\n[grid.axes]\ncap = [0.2]', "grid G: unknown grid key 'basis'"),
         ('base = "BASE"\n[grid.axes]\ncap = [{ values = 0.2 }]',
          "grid G: axis 'cap': value table {'values': 0.2} has unknown key 'values'"),

@@ -114,7 +114,7 @@ def expand_grid(grid: dict, bases: dict[str, dict], *, file: str, parse: Callabl
     values = {axis: _axis_values(axis, entries, model, file=file, key=key) for axis, entries in axes.items()}
     prefix = grid.get("prefix", base_id)
     variants: list[Variant] = []
-    seen: dict[str, dict] = {}
+    seen: dict[str, tuple[_Value, ...]] = {}
     for combination in itertools.product(*values.values()):
         table = _variant_table(base, combination, grid, prefix, file=file, key=key)
         if table["id"] in seen:
@@ -257,9 +257,11 @@ def _fill(pattern: str | None, shown: dict[str, str], what: str, *, file: str, k
         return None
     try:
         return pattern.format(**shown)
-    except (KeyError, IndexError, ValueError) as error:
-        raise SpecError(f"{what} pattern {pattern!r}: {error} is not an axis of the grid ({', '.join(shown)})",
-                        file=file, key=key) from None
+    except KeyError as error:
+        problem = f"{error} is not an axis of the grid ({', '.join(shown)})"
+    except (IndexError, ValueError, AttributeError) as error:
+        problem = f"write each axis as {{axis}} ({error})"
+    raise SpecError(f"{what} pattern {pattern!r}: {problem}", file=file, key=key)
 
 
 def _describe(combination: Sequence[_Value]) -> str:

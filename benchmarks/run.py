@@ -26,6 +26,11 @@ Benchmarks (each in a fresh Python process, so that its peak memory is its own):
   rendering processes the CLI uses (``default_workers``: one, the pages rendered in a thread
   beside the data files, below 100 indexes; else one per CPU, at most 4).
 - ``peers``: ``benchmarks/peers.py`` (macrosynergy and plain pandas side by side).
+- ``grid_1000``, ``grid_1000_200x30``: the 1,000 momentum variants of the catalogue grid
+  ``examples/grid-sweep/`` in one process, on the embedded and on the 200-root market;
+  ``ray_grid``: the same on a local Ray instance with 2 workers, against the in-process
+  executor, results compared to the bit (``benchmarks/grid_bench.py``; its CPU column is the
+  benchmark process's only, not the Ray workers').
 
 Figures: wall-clock and CPU seconds, each the median of N timed runs after one untimed warm-up
 run (whose wall time is shown as ``cold``: first-use caches such as exchange calendars), the
@@ -68,9 +73,10 @@ DEFAULT_BIG_MARKET = Path(tempfile.gettempdir()) / "indexcalc-bench" / "market-2
 BIG_MARKET = {"extra_roots": 177, "start": dt.date(1996, 11, 1), "end": dt.date(2026, 10, 31)}
 """200 roots (23 templates + 177 clones) over 30 years."""
 
-BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "daily_cli", "run_published", "publish", "peers")
+BENCHMARKS = ("rebuild", "rebuild_200x30", "daily", "daily_full", "daily_cli", "run_published", "publish",
+              "grid_1000", "grid_1000_200x30", "ray_grid", "peers")
 TARGETS = {"rebuild": ("wall", 2.0), "rebuild_200x30": ("wall", 15.0), "daily": ("wall", 1.0),
-           "run_published": ("wall", 1.0), "publish": ("wall", 3.0)}
+           "run_published": ("wall", 1.0), "publish": ("wall", 3.0), "grid_1000": ("wall", 30.0)}
 MEMORY_TARGETS_MIB = {"rebuild_200x30": 2048.0}
 DESCRIPTIONS = {
     "rebuild": "full rebuild, embedded market (23 roots)",
@@ -80,6 +86,9 @@ DESCRIPTIONS = {
     "daily_cli": "indexcalc run --no-publish (fresh process)",
     "run_published": "indexcalc run, date already published",
     "publish": "publish all factsheets + methodology",
+    "grid_1000": "1,000 momentum grid variants, in process",
+    "grid_1000_200x30": "1,000 grid variants, 200 roots x 30 years",
+    "ray_grid": "1,000 grid variants, Ray local 2 workers",
 }
 
 
@@ -330,6 +339,13 @@ def child(name: str, repeat: int, big_market_dir: Path) -> dict:
         return bench_publish(repeat)
     if name == "peers":
         return bench_peers(repeat)
+    if name in ("grid_1000", "grid_1000_200x30", "ray_grid"):
+        sys.path.insert(0, str(HERE))
+        import grid_bench
+
+        if name == "ray_grid":
+            return grid_bench.bench_ray_grid(repeat, measure)
+        return grid_bench.bench_grid(repeat, measure, big_market_dir if name == "grid_1000_200x30" else None)
     if name == "generate":
         return big_market(big_market_dir)
     raise ValueError(f"unknown benchmark {name!r}")
@@ -413,12 +429,18 @@ def format_table(report: dict) -> str:
             f"{figures['cold_wall']:7.3f} {figures['peak_rss_mib']:8.0f} {figures['base_rss_mib']:8.0f} {load:5.1f}  {target}"
         )
     details = []
-    for name in ("rebuild", "rebuild_200x30"):
+    for name in ("rebuild", "rebuild_200x30", "grid_1000", "grid_1000_200x30"):
         figures = report["benchmarks"].get(name, {})
         if "indexes" in figures:
             details.append(f"  {name}: {figures['indexes']} indexes, {figures['roots']} roots, "
                            f"{figures['price_rows']:,} price rows, {figures['first_date']} to {figures['last_date']}"
                            + (f"; skipped {len(figures['skipped'])}" if figures["skipped"] else ""))
+    ray = report["benchmarks"].get("ray_grid", {})
+    if "in_process_wall" in ray:
+        details.append(f"  ray_grid: {ray['indexes']} indexes; in process {ray['in_process_wall']:.2f} s wall, "
+                       f"Ray (2 workers) {ray['wall']:.2f} s; Ray start {ray['ray_start_seconds']:.1f} s; "
+                       f"Ray processes {ray['ray_processes_rss_mib'] or float('nan'):.0f} MiB; "
+                       f"results identical: {ray['identical']}")
     if "generation" in report and report["generation"].get("generated"):
         generation = report["generation"]
         details.append(f"  200x30 market generated in {generation['generation_seconds']:.1f} s (not timed above)")
@@ -490,7 +512,7 @@ def main() -> None:
     report: dict = {"commit": git_commit(package_dir()), "package": str(package_dir()), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "machine": machine(), "repeat": repeat, "memory": "ru_maxrss via os.wait4 of a fresh process",
                     "benchmarks": {}}
-    if "rebuild_200x30" in names:
+    if "rebuild_200x30" in names or "grid_1000_200x30" in names:
         print("preparing the 200 x 30 market ...", file=sys.stderr)
         report["generation"] = run_child("generate", repeat, arguments.big_market)
     for name in names:

@@ -1,7 +1,8 @@
 """The catalogue of published indexes (docs/design.md section 6).
 
-The catalogue is every ``[[index]]`` table of the TOML files in ``data/catalogue/``; each table
-is one immutable spec, chosen by its ``kind`` among the registered families
+The catalogue is every ``[[index]]`` table of the TOML files in ``data/catalogue/``, and the
+variants its ``[[grid]]`` tables expand to (:mod:`indexcalc.specs.grids`); each table is one
+immutable spec, chosen by its ``kind`` among the registered families
 (:data:`indexcalc.families.registry.FAMILIES`).
 """
 
@@ -15,6 +16,7 @@ from indexcalc.data.tomlfile import read_toml
 from indexcalc.errors import SpecError
 from indexcalc.families.registry import FAMILIES
 from indexcalc.specs.base import IndexSpecBase
+from indexcalc.specs.grids import expand_grids
 
 DEFAULT_CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "data" / "catalogue"
 
@@ -30,16 +32,23 @@ def parse_spec(raw: dict, *, file: str | None = None) -> IndexSpecBase:
 
 
 def load_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> list[IndexSpecBase]:
-    """Every spec of every ``*.toml`` in ``directory``, in file then table order; ids unique."""
-    directory = Path(directory)
+    """Every spec of every ``*.toml`` in ``directory``, in file then table order, then the
+    variants of its ``[[grid]]`` tables (:mod:`indexcalc.specs.grids`); ids unique."""
+    return read_catalogue(directory)[0]
+
+
+def read_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> tuple[list[IndexSpecBase], dict[str, str]]:
+    """:func:`load_catalogue`, and each grid variant's id -> the id of the grid it comes from."""
+    files = [(str(path), read_toml(path)) for path in sorted(Path(directory).glob("*.toml"))]
+    tables = [(file, table) for file, raw in files for table in raw.get("index", [])]
+    variants = expand_grids(files, parse_spec)  # the grid hook: variants after the [[index]] tables
+    tables += [(file, variant.table) for file, variant in variants]
     specs: list[IndexSpecBase] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.toml")):
-        raw = read_toml(path)
-        for table in raw.get("index", []):
-            spec = parse_spec(table, file=str(path))
-            if spec.id in seen:
-                raise SpecError(f"duplicated index id (also in {seen[spec.id]})", file=str(path), key=spec.id)
-            seen[spec.id] = str(path)
-            specs.append(spec)
-    return specs
+    for file, table in tables:
+        spec = parse_spec(table, file=file)
+        if spec.id in seen:
+            raise SpecError(f"duplicated index id (also in {seen[spec.id]})", file=file, key=spec.id)
+        seen[spec.id] = file
+        specs.append(spec)
+    return specs, {variant.table["id"]: variant.grid for _, variant in variants}

@@ -14,6 +14,7 @@ from typing import Literal
 import polars as pl
 
 from indexcalc.data.market import MarketData
+from indexcalc.executors import Executor
 from indexcalc.families.registry import FAMILIES
 from indexcalc.results import IndexResult
 from indexcalc.specs import DataRoll, IndexSpecBase
@@ -88,6 +89,7 @@ def calculate(
     specs: Iterable[IndexSpecBase],
     on_step: Callable[[str], None] | None = None,
     disruption: Literal["rules", "carry_forward", "error"] = "rules",
+    executor: Executor | None = None,
 ) -> Calculation:
     """Compute every spec over the market's full history: the results and the series.
 
@@ -98,11 +100,15 @@ def calculate(
     disrupted sessions naming root, contract and dates; "carry_forward" has no such limit;
     "error" stops at the first disrupted session. Specs are grouped by kind and roll rule so
     that each family computes shared inputs once; the linked series are built once per roll
-    rule. Specs the market cannot serve must be
-    removed beforehand with :func:`computable`.
+    rule. ``executor`` (:mod:`indexcalc.executors`; default in this process) runs the family
+    computations: it shares the market, the series and the collateral once and may split a
+    group into chunks of specs, one call each; the results do not depend on it. Specs the
+    market cannot serve must be removed beforehand with :func:`computable`.
     """
+    from indexcalc.executors import InProcess
     from indexcalc.series import build_series, collateral_returns
 
+    executor = executor or InProcess()
     specs = list(specs)
     groups: dict[tuple[str, str], list[IndexSpecBase]] = {}
     roots_by_rule: dict[str, set[str]] = {}
@@ -113,14 +119,17 @@ def calculate(
         if not FAMILIES.of(spec).own_curve:
             roots_by_rule.setdefault(key, set()).update(set(spec.select_roots(market.instruments)) & available)
 
+    if not groups:
+        return Calculation({}, {})
     series_by_rule: dict[str, pl.DataFrame] = {}
-    results: dict[str, IndexResult] = {}
-    collateral: pl.DataFrame | None = None
+    shared_series: dict[str, object] = {}
+    pending: list[tuple[str, int, list]] = []
+    collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
+    shared_market, shared_collateral = executor.share(market), executor.share(collateral)
     for (kind, key), group in groups.items():
         rule = roll_rule_for(group[0], market)
-        family = FAMILIES[kind]
-        if family.own_curve:
-            series = pl.DataFrame()
+        if FAMILIES[kind].own_curve:
+            series = executor.share(pl.DataFrame())
         else:
             if key not in series_by_rule:
                 if on_step:
@@ -129,10 +138,35 @@ def calculate(
                 series_by_rule[key] = build_series(
                     market, rule, roots=sorted(roots_by_rule[key]), disruption=disruption
                 )
-            series = series_by_rule[key]
-        if collateral is None:
-            collateral = collateral_returns(market.rates, market.prices.get_column("date").unique().sort())
+                shared_series[key] = executor.share(series_by_rule[key])
+            series = shared_series[key]
+        calls = [executor.submit(compute_group, kind, chunk, shared_market, series, shared_collateral)
+                 for chunk in executor.chunks(group, sharing_key)]
+        pending.append((kind, len(group), calls))
+    results: dict[str, IndexResult] = {}
+    for kind, count, calls in pending:
         if on_step:
-            on_step(f"{kind} ({len(group)} indexes)")
-        results.update(family.compute_function()(group, market, series, collateral))
+            on_step(f"{kind} ({count} indexes)")
+        for chunk_results in executor.gather(calls):
+            results.update(chunk_results)
     return Calculation({spec.id: results[spec.id] for spec in specs}, series_by_rule)
+
+
+NAMING_FIELDS = frozenset({"id", "name", "objective", "return_type", "base_value", "precision", "launch_date"})
+"""Spec fields that name an index or choose among the outputs of inputs it shares with others
+(ER and TR, the base value); a family adds its own (:attr:`Family.naming_fields`: the momentum
+family's five directions and sector label)."""
+
+
+def sharing_key(spec: IndexSpecBase) -> str:
+    """The spec without its naming fields, as canonical JSON: specs of a kind with equal keys
+    share their family's inputs (an executor keeps them in one call)."""
+    naming = NAMING_FIELDS | FAMILIES.of(spec).naming_fields
+    return spec.model_dump_json(exclude=set(naming & set(type(spec).model_fields)))
+
+
+def compute_group(
+    kind: str, specs: list[IndexSpecBase], market: MarketData, series: pl.DataFrame, collateral: pl.DataFrame
+) -> dict[str, IndexResult]:
+    """One family's ``compute_<kind>`` on a group of its specs (what an executor runs)."""
+    return FAMILIES[kind].compute_function()(specs, market, series, collateral)

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"rules", "composite", "official", "analytics"},
     # the families and the catalogue that reads their specs from TOML
     {"families", "catalogue"},
-    {"pipeline", "checks"},
+    {"pipeline", "checks", "executors"},
     # the published state: the ledger, the daily state and the publication
     {"publish", "daystate", "ledger"},
     # daily operation: the run and rebuild, the review step before release, retirements

@@ -206,10 +206,16 @@ def run(run_date: dt.datetime | None, catch_up: bool, calendar_source: str | Non
 @_carry_forward_option
 @_review_threshold_option
 @_progress_option
+@click.option("--executor", "executor_name", type=click.Choice(["in-process", "ray"]), default="in-process",
+              show_default=True,
+              help="Where the indexes are computed: in this process, or as tasks on Ray (the 'distributed' "
+                   "extra; a local instance with 2 workers unless --address names a cluster).")
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --executor ray: the cluster to connect to ('auto', or ray://HOST:10001).")
 def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_dir: Path | None, out_dir: Path,
                     restate: bool, retire: tuple[str, ...], reason: str | None, carry_forward: bool,
                     review_threshold: float | None,
-                    progress: bool) -> None:
+                    progress: bool, executor_name: str, address: str | None) -> None:
     """Recompute every catalogue index over the full history and publish it. The first rebuild
     creates the ledger; later ones append dates not yet published and compare the rest: if a
     published level would move, OUT/restatements/DATE.csv lists them and nothing changes
@@ -217,6 +223,7 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
     no longer compute stops the rebuild likewise (exit code 2, nothing changed) unless
     --retire ID --reason TEXT retires it."""
     from indexcalc.data.load import load_market
+    from indexcalc.executors import make_executor
     from indexcalc.operations import RebuildOptions, rebuild
 
     if restate and not (reason and reason.strip()):
@@ -229,10 +236,12 @@ def rebuild_command(data_path: Path | None, data_format: str | None, catalogue_d
     specs = _specs(catalogue_dir)
     from indexcalc.operations import rebuild_steps
 
-    with _progress(progress, "rebuild", rebuild_steps(specs, market)) as bar:
+    with make_executor(executor_name, address) as executor, \
+            _progress(progress, "rebuild", rebuild_steps(specs, market)) as bar:
         options = RebuildOptions(
             restate_reason=reason if restate else None, retire=retire, retire_reason=reason if retire else None,
             workers=_workers(specs), disruption="carry_forward" if carry_forward else "rules", on_step=bar.advance,
+            executor=executor,
         )
         outcome = rebuild(market, specs, out_dir, _stamp(), options)
     _report_skipped(outcome.skipped)

@@ -60,7 +60,10 @@ class Family:
     - ``methodology_extras(spec, instruments, roots)``: names the family's methodology
       template reads beyond the shared context;
     - ``is_reference(spec)``: whether ``spec`` is the family's reference index, shown beside
-      the other indexes of its return type in their factsheets.
+      the other indexes of its return type in their factsheets;
+    - ``naming_fields``: spec fields that, like the id, name or return type, only choose among
+      the outputs of inputs the family shares (:func:`indexcalc.pipeline.sharing_key`: specs
+      differing only in them are computed in one call).
     """
 
     kind: str
@@ -73,6 +76,7 @@ class Family:
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD
     methodology_extras: Callable[[Any, Mapping[str, Any], list[str]], dict] = _no_methodology_extras
     is_reference: Callable[[Any], bool] = field(default=lambda spec: False)
+    naming_fields: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         declared = self.spec_class.model_fields["kind"].default

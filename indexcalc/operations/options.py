@@ -71,11 +71,13 @@ class RunOptions(OutputOptions):
 class RebuildOptions(OutputOptions):
     """The options of :func:`indexcalc.operations.rebuild`: ``restate_reason`` publishes the
     moved levels as new versions (None refuses); ``retire`` the ids of published indexes the
-    data can no longer compute, retired with ``retire_reason``."""
+    data can no longer compute, retired with ``retire_reason``; ``executor`` where the family
+    computations run (:mod:`indexcalc.executors`; None: in this process)."""
 
     restate_reason: str | None = None
     retire: tuple[str, ...] = ()
     retire_reason: str | None = None
+    executor: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "retire", tuple(self.retire))

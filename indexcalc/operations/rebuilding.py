@@ -88,7 +88,8 @@ def rebuild(
             ledger.remove_temporaries()
         published = ledger.current()
         retired, new_retirements = retirements_after(ledger.retirements(), published, specs, skipped, stamp, options)
-        calculation = calculate(market, specs, on_step=options.on_step, disruption=options.disruption)
+        calculation = calculate(market, specs, on_step=options.on_step, disruption=options.disruption,
+                                executor=options.executor)
         results = calculation.results
         check_nothing_held(published, str(ledger.directory))
         hash_value = input_hash(market)

@@ -40,4 +40,5 @@ FAMILY = Family(
     missing_inputs=missing_inputs,
     review_threshold=0.03,
     is_reference=is_long_only_reference,
+    naming_fields=frozenset({"family", "sector_label"}),
 )

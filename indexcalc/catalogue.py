@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from indexcalc.data.tomlfile import read_toml
 from indexcalc.errors import SpecError
 from indexcalc.families.registry import FAMILIES
-from indexcalc.specs.base import IndexSpecBase
+from indexcalc.specs.base import GridMember, IndexSpecBase
 from indexcalc.specs.grids import expand_grids
 
 DEFAULT_CATALOGUE_DIR = Path(__file__).resolve().parents[1] / "data" / "catalogue"
@@ -38,15 +38,20 @@ def load_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> list[IndexS
 
 
 def read_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> tuple[list[IndexSpecBase], dict[str, str]]:
-    """:func:`load_catalogue`, and each grid variant's id -> the id of the grid it comes from."""
+    """:func:`load_catalogue`, and each grid variant's id -> the id of the grid it comes from
+    (a variant's spec also carries it with its axis values: ``spec.grid``)."""
     files = [(str(path), read_toml(path)) for path in sorted(Path(directory).glob("*.toml"))]
     tables = [(file, table) for file, raw in files for table in raw.get("index", [])]
     variants = expand_grids(files, parse_spec)  # the grid hook: variants after the [[index]] tables
     tables += [(file, variant.table) for file, variant in variants]
+    members = {variant.table["id"]: GridMember(grid=variant.grid, values=tuple(variant.shown.items()))
+               for _, variant in variants}
     specs: list[IndexSpecBase] = []
     seen: dict[str, str] = {}
     for file, table in tables:
         spec = parse_spec(table, file=file)
+        if spec.id in members and spec.id not in seen:
+            spec = spec.model_copy(update={"grid": members[spec.id]})
         if spec.id in seen:
             raise SpecError(f"duplicated index id (also in {seen[spec.id]})", file=file, key=spec.id)
         seen[spec.id] = file

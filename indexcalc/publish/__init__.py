@@ -14,6 +14,7 @@ Layout of a publication folder (``outputs/`` by default)::
     holdings/INDEX.csv                  contracts held per 1,000,000 USD (composite indexes)
     api/catalogue.json, api/INDEX/*.json  the machine-readable feed (:mod:`indexcalc.publish.api`)
     <table>/INDEX.csv                   each family table (analytics, trades, stress...)
+    grids/GRID.html, grids/GRID.csv     each catalogue grid's variants compared (only with grids)
 
 The publication is written to a staging folder, which becomes ``versions/N``; the entries above
 are links through ``current -> versions/N``, switched in one rename
@@ -208,6 +209,19 @@ def default_workers(count: int) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
+def write_grid_pages(results: dict[str, IndexResult], inputs: PublicationInputs, out_dir: Path) -> None:
+    """``grids/GRID.html`` and ``grids/GRID.csv`` for each catalogue grid (:mod:`indexcalc.publish.grids`)."""
+    from indexcalc.families.registry import FAMILIES
+    from indexcalc.publish.grids import grid_table, grids_of, render_grid_page
+
+    for grid, ids in grids_of(results).items():
+        table = grid_table([results[index_id] for index_id in ids], inputs.risk_free,
+                           lambda index_id: inputs.for_index(index_id)[1])
+        atomic_write_text(out_dir / "grids" / f"{grid}.csv", table.write_csv(float_precision=8))
+        title = FAMILIES.of(results[ids[0]].spec).title
+        atomic_write_text(out_dir / "grids" / f"{grid}.html", render_grid_page(grid, table, title, inputs.synthetic))
+
+
 def write_publication(
     results: dict[str, IndexResult],
     market: MarketData,
@@ -241,6 +255,7 @@ def write_publication(
         write_data_files(results, out_dir, synthetic=market.synthetic)
         write_holdings(results, market, inputs, out_dir)
         write_api(results, out_dir)
+        write_grid_pages(results, inputs, out_dir)
         if progress:
             progress.advance("levels, weights and tables")
         return render_site_index(results, synthetic=market.synthetic)

@@ -38,6 +38,8 @@ def spec_parameters(spec: BaseModel, prefix: str = "") -> list[dict[str, str]]:
     roll...) are expanded into dotted names, tuples of models into ``name[i].field``."""
     rows: list[dict[str, str]] = []
     for name, info in type(spec).model_fields.items():
+        if info.exclude:  # not a parameter (a grid variant's origin)
+            continue
         value = getattr(spec, name)
         dotted = f"{prefix}{name}"
         if isinstance(value, BaseModel):

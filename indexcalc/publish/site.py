@@ -39,7 +39,8 @@ def render_site_index(results: dict[str, IndexResult], synthetic: bool = False) 
     """``index.html``: the indexes grouped by kind (in the order of :data:`indexcalc.families.registry.FAMILIES`, catalogue order
     within a kind), linking factsheets, methodology and CSVs; ``synthetic``: computed on a
     synthetic market (the page then carries the banner)."""
-    rows = site_rows(results)
+    rows = [row for row in site_rows(results) if results[row["id"]].spec.grid is None]
+    grids = grid_rows(results)
     present = list(dict.fromkeys(row["kind"] for row in rows))
     kinds = [kind for kind in FAMILIES.kinds if kind in present]
     groups = [
@@ -47,7 +48,24 @@ def render_site_index(results: dict[str, IndexResult], synthetic: bool = False) 
          "rows": [row for row in rows if row["kind"] == kind]}
         for kind in kinds
     ]
-    as_of = max((row["date"] for row in rows), default=None)
+    as_of = max((results[index_id].levels.get_column("date").max() for index_id in results), default=None)
     return environment().get_template("index.html.j2").render(
-        rows=rows, groups=groups, as_of=as_of, root="", synthetic_market=synthetic
+        rows=rows, groups=groups, grids=grids, variants=sum(grid["count"] for grid in grids), as_of=as_of, root="",
+        synthetic_market=synthetic,
     )
+
+
+def grid_rows(results: dict[str, IndexResult]) -> list[dict]:
+    """One row per catalogue grid (:func:`indexcalc.publish.grids.grids_of`): ``id, title`` (its
+    family's), ``count`` of variants, ``axes`` (name -> values, in the grid's order) and
+    ``first``, the id of its first variant."""
+    from indexcalc.publish.grids import grids_of
+
+    rows = []
+    for grid, ids in grids_of(results).items():
+        specs = [results[index_id].spec for index_id in ids]
+        axes = {axis: list(dict.fromkeys(dict(spec.grid.values)[axis] for spec in specs))
+                for axis, _ in specs[0].grid.values}
+        rows.append({"id": grid, "title": FAMILIES.of(specs[0]).title, "count": len(ids), "axes": axes,
+                     "first": ids[0]})
+    return rows

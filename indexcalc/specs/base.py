@@ -69,6 +69,14 @@ RollRule = Annotated[Union[WindowRoll, FirstNoticeRoll, DataRoll], Field(discrim
 ReturnType = Literal["er", "tr"]
 
 
+class GridMember(Frozen):
+    """Where a catalogue grid variant comes from: the ``grid`` id and each axis's value as
+    shown, in axis order (``(("ma_months", "6"), ("cap", "10%"))``)."""
+
+    grid: str
+    values: tuple[tuple[str, str], ...]
+
+
 class IndexSpecBase(Frozen):
     """What every published index declares. ``universe`` None = every root of the market in
     ``sectors`` (None = all sectors)."""
@@ -87,6 +95,10 @@ class IndexSpecBase(Frozen):
         None, description="first day the index was calculated live; levels before it are back-tested "
         "(None: not launched, the whole history is back-tested)"
     )
+
+    grid: GridMember | None = Field(
+        None, exclude=True,
+        description="set by the catalogue on a grid variant; not a parameter (left out of the JSON and fingerprint)")
 
     def fingerprint(self) -> str:
         """Everything the index's calculation reads from its spec, as text: the canonical JSON of

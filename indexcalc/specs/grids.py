@@ -17,7 +17,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -56,11 +56,13 @@ _VALUE_KEYS = {"value", "label", "set"}
 
 @dataclass(frozen=True)
 class Variant:
-    """One expanded index: its raw ``table``, the ``grid`` it comes from and each axis's value."""
+    """One expanded index: its raw ``table``, the ``grid`` it comes from, each axis's value and
+    each axis's value as shown (``{"ma_months": "6", "cap": "10%"}``), in axis order."""
 
     table: dict
     grid: str
     values: dict[str, Any]
+    shown: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ def expand_grid(grid: dict, bases: dict[str, dict], *, file: str, parse: Callabl
                             f"{_describe(combination)}); give the values labels", file=file, key=key)
         seen[table["id"]] = combination
         _validate(table, base, combination, parse, file=file, key=key)
-        variants.append(Variant(table, name, {value.axis: value.raw for value in combination}))
+        variants.append(Variant(table, name, {value.axis: value.raw for value in combination},
+                                {value.axis: value.shown for value in combination}))
     return variants
 
 

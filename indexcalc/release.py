@@ -331,8 +331,15 @@ def review_hold(specs: Iterable[IndexSpecBase], market: MarketData, thresholds: 
     return hold
 
 
+PRINTED_ROWS = 60
+"""Rows the printed report shows at most: beyond it (a catalogue of grid variants), the indexes
+flagged for review and then the others up to this count; the files hold every row."""
+
+
 def print_report(report: pl.DataFrame, date: dt.date, held: bool = False) -> None:
-    """The report as a rich table on stdout (plain text when stdout is not a terminal)."""
+    """The report as a rich table on stdout (plain text when stdout is not a terminal): every
+    index, or beyond :data:`PRINTED_ROWS` the flagged ones first and a line saying how many
+    more the report files hold."""
     from rich.console import Console
     from rich.table import Table
 
@@ -340,6 +347,11 @@ def print_report(report: pl.DataFrame, date: dt.date, held: bool = False) -> Non
     title = f"Release report {date}: {report.height} indexes, {flagged} flagged for review"
     if held:
         title += f" (held: `indexcalc release --date {date}` publishes it)"
+    hidden = 0
+    if report.height > PRINTED_ROWS:
+        shown = pl.concat([report.filter(pl.col("flagged")), report.filter(~pl.col("flagged"))]).head(
+            max(PRINTED_ROWS, flagged))
+        hidden, report = report.height - shown.height, shown
     table = Table(title=title, title_justify="left")
     for name, justify in (("index", "left"), ("level", "right"), ("change", "right"), ("rebalanced", "left"),
                           ("rolled", "left"), ("carried", "left"), ("review", "left")):
@@ -349,4 +361,7 @@ def print_report(report: pl.DataFrame, date: dt.date, held: bool = False) -> Non
         rebalanced = "-" if row["rebalanced"] is None else "yes" if row["rebalanced"] else ""
         table.add_row(row["index"], f"{row['level']:,.4f}", change, rebalanced, row["rolled"], row["carried"],
                       f"[bold red]> {row['threshold']:.0%}[/]" if row["flagged"] else "")
+    if hidden:
+        table.caption = f"{hidden} more indexes, none flagged: reports/{date}.txt and .json hold every row"
+        table.caption_justify = "left"
     Console(width=120).print(table)

@@ -87,3 +87,22 @@ def test_roots_roll_inside_the_roll_window_and_a_missing_held_settlement_is_carr
         ~((pl.col("root") == "CL") & (pl.col("date") == day) & (pl.col("contract") == held))))
     carried = root_events(gappy, momentum, day).filter(pl.col("carried")).get_column("root").to_list()
     assert carried == ["CL"]
+
+
+def test_a_long_report_prints_the_flagged_indexes_first_and_says_how_many_more(capsys):
+    from indexcalc.release import PRINTED_ROWS, REPORT_SCHEMA, print_report
+
+    count = PRINTED_ROWS + 40
+    date = dt.date(2024, 7, 1)
+    report = pl.DataFrame({
+        "index": [f"V{n:04d}" for n in range(count)], "kind": ["momentum"] * count, "date": [date] * count,
+        "level": [1000.0] * count, "previous_date": [date] * count, "previous_level": [1000.0] * count,
+        "daily_change": [0.0] * count, "rebalanced": [False] * count, "rolled": [""] * count,
+        "carried": [""] * count, "threshold": [0.03] * count, "flagged": [n == count - 1 for n in range(count)],
+    }, schema=REPORT_SCHEMA)
+    print_report(report, date)
+    printed = capsys.readouterr().out
+    assert f"{count} indexes, 1 flagged" in printed
+    assert f"V{count - 1:04d}" in printed and "V0000" in printed and f"V{PRINTED_ROWS - 1:04d}" not in printed
+    assert printed.index(f"V{count - 1:04d}") < printed.index("V0000")
+    assert f"{count - PRINTED_ROWS} more indexes, none flagged" in printed

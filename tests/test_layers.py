@@ -53,7 +53,6 @@ LONG_MODULES = {
     "analytics.py",  # 606
     "data/pysystemtrade.py",  # 536
     "data/validate.py",  # 554
-    "families/copper/compute.py",  # 559
     "families/momentum/compute.py",  # 568
     "publish/charts.py",  # 833
     "families/basemetals/risk.py",  # 512

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"indexcalc", "errors", "atomic", "clock", "progress"},
     {"data"},
     {"specs"},
-    {"rolls", "series", "results"},
+    {"rolls", "series", "results", "panel"},
     # the formulas: the family rules and the shared statistics (official rounding, analytics)
     {"rules", "composite", "risk", "official", "analytics"},
     # the families and the catalogue that reads their specs from TOML

@@ -40,9 +40,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_returns_on_matrix, composite_total_return
+from indexcalc.composite import align_levels, composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
+from indexcalc.panel import Panel
 from indexcalc.results import IndexResult
 from indexcalc.families.basemetals.risk import (
     attribution,
@@ -342,9 +343,8 @@ def _excess_levels(basket: _Basket, held: pl.DataFrame, base_date: dt.date, base
     weight``) on the basket's level matrix (its columns in sorted root order, as the composite
     reads them from the long frame): same levels, without re-reading the long frame."""
     _, roots, matrix = _sorted_levels(basket)
-    return composite_excess_returns_on_matrix(
-        matrix, basket.dates, pl.Series(roots, dtype=pl.String), {"index": held}, base_date, base_value
-    )["index"]
+    panel = Panel(basket.dates, pl.Series("root", roots, dtype=pl.String), matrix)
+    return composite_excess_returns(panel, {"index": held}, base_date, base_value)["index"]
 
 
 def _contributions(basket: _Basket, events: list[Rebalance], base_date: dt.date) -> pl.DataFrame:

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import composite_excess_returns_on_matrix, composite_total_return
+from indexcalc.composite import composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
+from indexcalc.panel import Panel
 from indexcalc.results import IndexResult
 from indexcalc.rules.calendar import rebalance_dates, rebalance_schedule
 from indexcalc.families.carry.stages import carry_stages
@@ -86,6 +87,11 @@ class Universe:
     roots: list[str]
     levels: np.ndarray
     returns: np.ndarray
+
+    @functools.cached_property
+    def panel(self) -> Panel:
+        """The levels as a :class:`~indexcalc.panel.Panel` (the same array)."""
+        return Panel(self.dates, pl.Series("root", self.roots, dtype=pl.String), self.levels)
 
     @functools.cached_property
     def aligned(self) -> pl.DataFrame:
@@ -331,11 +337,9 @@ def basket_excess_levels(weights: pl.DataFrame, universe: "Universe", base_value
     """Excess-return levels ``date, level, daily_return`` of a basket's signed weights
     (``date, effective_date, root, weight``), at ``base_value`` on its first rebalance date
     (docs/design.md section 3 composite on the universe's aligned level matrix)."""
-    # the universe's level matrix is the aligned levels: no long frame to build and re-read
-    return composite_excess_returns_on_matrix(
-        universe.levels,
-        universe.dates,
-        pl.Series(universe.roots, dtype=pl.String),
+    # the universe's level panel is the aligned levels: no long frame to build and re-read
+    return composite_excess_returns(
+        universe.panel,
         {"index": weights.select("effective_date", "root", "weight")},
         base_date=weights.get_column("date").min(),
         base_value=base_value,

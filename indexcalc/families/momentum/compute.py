@@ -56,9 +56,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_returns_on_matrix, composite_total_return
+from indexcalc.composite import align_levels, composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import SpecError
+from indexcalc.panel import Panel
 from indexcalc.results import IndexResult
 from indexcalc.rules.calendar import monthly_totals, rebalance_positions, window_table
 from indexcalc.families.momentum.direction import family_direction, momentum_direction_matrix
@@ -85,16 +86,14 @@ WEIGHTS_COLUMNS = ("date", "effective_date", "root", "magnitude", "signal", "dir
 class MomentumInputs:
     """What the five families of one (roots, magnitude, direction, lag, reconstitution) share.
 
-    ``level_matrix``: the levels of ``roots`` (sorted) on the index axis ``dates``, forward-filled
-    (dates x roots, NaN before a root's first level); ``table``: per rebalance from the
+    ``levels``: the levels of the index's roots (sorted) on its axis, forward-filled (NaN
+    before a root's first level); ``table``: per rebalance from the
     base date and member root, ``date, effective_date, root, magnitude, signal, momentum`` (D);
     ``universe``: the reconstitution choices (None without reconstitution).
     """
 
     base_date: dt.date
-    dates: pl.Series
-    roots: pl.Series
-    level_matrix: np.ndarray
+    levels: Panel
     table: pl.DataFrame
     universe: pl.DataFrame | None = None
 
@@ -142,10 +141,8 @@ def compute_momentum(
         }
         excess: dict[tuple[str, float], pl.DataFrame] = {}
         for base_value in dict.fromkeys(spec.base_value for spec in group):
-            levels = composite_excess_returns_on_matrix(
-                inputs.level_matrix,
-                inputs.dates,
-                inputs.roots,
+            levels = composite_excess_returns(
+                inputs.levels,
                 {family: frame.select("effective_date", "root", "weight") for family, frame in weights.items()},
                 inputs.base_date,
                 base_value,
@@ -196,7 +193,8 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
     Computed on rebalances x roots matrices read from the shared tables (no per-index joins):
     the latest level and the trailing-window means at each rebalance row, then the signal,
     D (:func:`momentum_direction_matrix`) and the capped magnitude row by row."""
-    dates, level_matrix = shared.aligned_matrix(roots)
+    panel = shared.aligned_panel(roots)
+    dates, level_matrix = panel.dates, panel.values
     rebalance_rows, effective_rows = rebalance_positions(dates.to_numpy(), spec.implementation_lag)
     rebalance_days = dates.to_numpy()[rebalance_rows]
     latest = level_matrix[rebalance_rows]
@@ -310,7 +308,7 @@ def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Sha
             .sort("date", "root")
         )
     return MomentumInputs(
-        base_date=base_date, dates=dates, roots=root_series, level_matrix=level_matrix, table=table, universe=universe
+        base_date=base_date, levels=Panel(dates, root_series, level_matrix), table=table, universe=universe
     )
 
 
@@ -410,10 +408,10 @@ class _Shared:
         axis = self._levels.filter(selected).get_column("date").unique()
         return self._aligned.filter(selected & pl.col("date").is_in(axis.implode()))
 
-    def aligned_matrix(self, roots: Sequence[str]) -> tuple[pl.Series, np.ndarray]:
-        """The axis of ``roots`` (the dates where one of them has a row) and their levels on it,
-        forward-filled (:func:`align_levels`), as a dates x roots matrix (NaN before a root's
-        first level; columns in ``roots`` order)."""
+    def aligned_panel(self, roots: Sequence[str]) -> Panel:
+        """The levels of ``roots`` on their axis (the dates where one of them has a row),
+        forward-filled (:func:`align_levels`; NaN before a root's first level; columns in
+        ``roots`` order)."""
         if self._matrix is None:
             aligned = self.aligned_levels(self._roots)  # every root x axis date, by root then date
             n_roots = len(self._roots)
@@ -427,7 +425,7 @@ class _Shared:
         axis, matrix, present = self._matrix
         columns = np.searchsorted(np.array(self._roots), np.array(list(roots)))
         rows = np.flatnonzero(present[:, columns].any(axis=1))
-        return axis.gather(rows), matrix[np.ix_(rows, columns)]
+        return Panel(axis.gather(rows), pl.Series("root", list(roots), dtype=pl.String), matrix[np.ix_(rows, columns)])
 
     def ended_at(self, roots: Sequence[str], rebalances: pl.Series) -> pl.DataFrame:
         """``date, root``: the rebalances at which a root of ``roots`` has ended

@@ -55,7 +55,6 @@ LONG_MODULES = {
     "data/validate.py",  # 554
     "families/momentum/compute.py",  # 568
     "publish/charts.py",  # 833
-    "families/basemetals/risk.py",  # 512
     "rolls.py",  # 636
     "rules/weights.py",  # 514
     "series.py",  # 704

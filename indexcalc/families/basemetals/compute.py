@@ -45,16 +45,9 @@ from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.panel import Panel
 from indexcalc.results import IndexResult
-from indexcalc.families.basemetals.risk import (
-    attribution,
-    correlation_matrix,
-    correlation_monitor,
-    daily_contributions_on_matrix,
-    pairs_monitor,
-    risk_contribution_on_matrix,
-    scenario_moves,
-    stress_pnl,
-)
+from indexcalc.families.basemetals.attribution import attribution, daily_contributions, risk_contribution
+from indexcalc.families.basemetals.monitors import correlation_matrix, correlation_monitor, pairs_monitor
+from indexcalc.families.basemetals.stress import scenario_moves, stress_pnl
 from indexcalc.rules.calendar import rebalance_schedule
 from indexcalc.families.basemetals.momentum_tilt import apply_tilt, momentum_scores
 from indexcalc.rules.weights import (
@@ -97,8 +90,9 @@ class _Basket:
     """(days, roots) levels, NaN before a root's first level."""
     return_matrix: np.ndarray
     """(days, roots) daily returns, NaN on the first row and before a root's first level."""
-    returns: pl.DataFrame
-    """``date, root, daily_return`` on the axis."""
+    returns: Panel
+    """Daily returns (roots in universe order) on the dates where a root has one: NaN on the
+    first row and where a root has none."""
     shared: dict = field(default_factory=dict)
     """Tables that depend only on the roots and a few parameters, computed once per basket."""
 
@@ -124,6 +118,7 @@ def _prepare(series: pl.DataFrame, roots: tuple[str, ...], spec_id: str) -> _Bas
         .select("date", "root", "daily_return")
         .drop_nulls("daily_return")
     )
+    returns = Panel.from_long(returns, "daily_return").columns(pl.Series("root", roots, dtype=pl.String), fill=None)
     return _Basket(roots, wide.get_column("date"), levels.drop_nulls("level"), level_matrix, return_matrix, returns)
 
 
@@ -297,18 +292,20 @@ def _tables(
     current = drifted_weights(basket.level_matrix[last], basket.level_matrix[held.effective], held.weights)
     current_weights = pl.DataFrame({"root": roots, "weight": current})
     current_vol = trailing_volatility(basket.return_matrix, np.array([last]), spec.vol_window, spec.annualisation)[0]
-    recent = basket.return_matrix[max(last - spec.risk_window, 0) + 1 : last + 1]
+    recent = Panel(basket.dates, basket.returns.roots, basket.return_matrix).take(
+        slice(max(last - spec.risk_window, 0) + 1, last + 1)
+    )
     contributions = _contributions(basket, events, base_date)
     monitor_key = ("correlation", spec.correlation_window, spec.correlation_alert)
     pairs_key = ("pairs", spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit)
     return {
         "correlation_matrix": basket.memo(
             ("matrix", spec.correlation_window),
-            lambda: correlation_matrix(basket.returns, roots, spec.correlation_window),
+            lambda: correlation_matrix(basket.returns, spec.correlation_window),
         ),
         "correlation_monitor": basket.memo(
             monitor_key,
-            lambda: correlation_monitor(basket.returns, roots, spec.correlation_window, spec.correlation_alert),
+            lambda: correlation_monitor(basket.returns, spec.correlation_window, spec.correlation_alert),
         ).filter(since_base),
         "pairs": basket.memo(
             pairs_key,
@@ -323,40 +320,38 @@ def _tables(
             levels.get_column("level")[-1],
         ),
         "attribution": attribution(contributions, excess, spec.annualisation),
-        "risk_contribution": risk_contribution_on_matrix(roots, current, recent, spec.annualisation),
+        "risk_contribution": risk_contribution(current_weights, recent, spec.annualisation),
     }
 
 
-def _sorted_levels(basket: _Basket) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """The basket's column order that sorts its roots, the sorted roots, and the level matrix
-    in that order (the order in which the composite and the attribution read the roots)."""
+def _sorted_levels(basket: _Basket) -> tuple[np.ndarray, Panel]:
+    """The basket's column order that sorts its roots, and its levels with the roots in that
+    order (the order in which the composite and the attribution read the roots)."""
 
-    def compute() -> tuple[np.ndarray, list[str], np.ndarray]:
+    def compute() -> tuple[np.ndarray, Panel]:
         order = np.argsort(np.array(basket.roots), kind="stable")
-        return order, [basket.roots[column] for column in order], basket.level_matrix[:, order]
+        roots = pl.Series("root", [basket.roots[column] for column in order], dtype=pl.String)
+        return order, Panel(basket.dates, roots, basket.level_matrix[:, order])
 
     return basket.memo(("sorted_levels",), compute)
 
 
 def _excess_levels(basket: _Basket, held: pl.DataFrame, base_date: dt.date, base_value: float) -> pl.DataFrame:
-    """:func:`indexcalc.composite.composite_excess_return` of ``held`` (``effective_date, root,
-    weight``) on the basket's level matrix (its columns in sorted root order, as the composite
-    reads them from the long frame): same levels, without re-reading the long frame."""
-    _, roots, matrix = _sorted_levels(basket)
-    panel = Panel(basket.dates, pl.Series("root", roots, dtype=pl.String), matrix)
-    return composite_excess_returns(panel, {"index": held}, base_date, base_value)["index"]
+    """:func:`indexcalc.composite.composite_excess_returns` of ``held`` (``effective_date, root,
+    weight``) on the basket's levels."""
+    _, levels = _sorted_levels(basket)
+    return composite_excess_returns(levels, {"index": held}, base_date, base_value)["index"]
 
 
 def _contributions(basket: _Basket, events: list[Rebalance], base_date: dt.date) -> pl.DataFrame:
-    """:func:`indexcalc.families.basemetals.risk.daily_contributions` of the rebalances' weights on the basket's
-    level matrix (same rows and values as from the long frames)."""
-    order, roots, matrix = _sorted_levels(basket)
-    days = basket.dates.to_numpy()
-    effective = days[np.array([event.effective for event in events])]
+    """:func:`indexcalc.families.basemetals.attribution.daily_contributions` of the rebalances'
+    weights on the basket's levels (roots sorted)."""
+    order, levels = _sorted_levels(basket)
+    effective = np.array([event.effective for event in events])
     anchors = np.unique(effective)
-    weight = np.zeros((len(anchors), len(roots)))
+    weight = np.zeros((len(anchors), levels.roots.len()))
     weight[np.searchsorted(anchors, effective)] = np.stack([event.weights for event in events])[:, order]
-    return daily_contributions_on_matrix(matrix, days, roots, anchors, weight, base_date)
+    return daily_contributions(levels, Panel(basket.dates.gather(anchors), levels.roots, weight), base_date)
 
 
 def _compute_one(

@@ -53,7 +53,6 @@ LONG_MODULES = {
     "analytics.py",  # 606
     "data/pysystemtrade.py",  # 536
     "data/validate.py",  # 554
-    "families/momentum/compute.py",  # 568
     "publish/charts.py",  # 833
     "rolls.py",  # 636
     "rules/weights.py",  # 514

@@ -49,10 +49,11 @@ def test_signal_is_the_level_over_its_trailing_mean_minus_one():
             "level": [100.0, 90.0, 96.0, 110.0, 120.0],
         }
     )
-    signals = momentum_signal(trailing_mean(levels, "level", pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)]), 1))
+    window = trailing_mean(levels, "level", pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)]), 1)
+    signal = momentum_signal(Panel.from_long(window, "latest"), Panel.from_long(window, "mean"))
     # 31 Jan: January mean (90 + 96) / 2 = 93 -> 96 / 93 - 1; 29 Feb: (110 + 120) / 2 = 115 -> 120/115 - 1
-    assert signals.get_column("signal").to_list() == pytest.approx([96.0 / 93.0 - 1.0, 120.0 / 115.0 - 1.0], abs=1e-15)
-    assert signals.get_column("full_window").to_list() == [True, True]
+    assert signal.values[:, 0].tolist() == pytest.approx([96.0 / 93.0 - 1.0, 120.0 / 115.0 - 1.0], abs=1e-15)
+    assert window.get_column("full_window").to_list() == [True, True]
 
 
 def test_direction_is_the_sign_and_a_tie_keeps_the_previous_direction():

@@ -211,9 +211,9 @@ def test_magnitude_without_an_average_names_the_first_root_and_date():
 def test_fixed_magnitude_renormalises_over_the_index_roots_and_repeats_each_rebalance():
     rebalances = pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)])
     weights = {"CL": 3.0, "NG": 1.0, "GC": 4.0}
-    fixed = fixed_magnitude(weights, ["NG", "CL"], rebalances, 1.0)
+    fixed = fixed_magnitude(weights, ["NG", "CL"], rebalances, 1.0).to_long("magnitude").sort("date", "root")
     # GC is outside the index: CL 3 / 4 = 0.75, NG 1 / 4 = 0.25
-    assert fixed.rows() == [
+    assert fixed.select("date", "root", "magnitude").rows() == [
         (dt.date(2024, 1, 31), "CL", 0.75),
         (dt.date(2024, 1, 31), "NG", 0.25),
         (dt.date(2024, 2, 29), "CL", 0.75),

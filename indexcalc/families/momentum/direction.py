@@ -34,14 +34,13 @@ Long/Short = D with flat-sector shorts flat; Long/Flat = max(D, 0); Short/Flat =
 the flat-short sectors always flat; Long-Only = +1; Short-Only = -1."""
 
 
-def momentum_signal(window: pl.DataFrame) -> pl.DataFrame:
-    """``date, root, signal, full_window``: ``signal = ER_r / MA_r - 1`` at each rebalance date.
-
-    ``window``: ``date, root, latest, mean, full_window`` where ``latest`` is the ER level at
-    ``r`` and ``mean`` its trailing-window mean (:func:`indexcalc.rules.calendar.trailing_mean` of
-    the linked ER series); ``full_window`` tells whether the root's history covers the window.
-    """
-    return window.select("date", "root", (pl.col("latest") / pl.col("mean") - 1.0).alias("signal"), "full_window")
+def momentum_signal(latest: Panel, mean: Panel) -> Panel:
+    """``signal = ER_r / MA_r - 1`` per rebalance date ``r`` and root: ``latest`` the ER level at
+    ``r``, ``mean`` its trailing-window mean (:func:`indexcalc.rules.calendar.trailing_mean` of the
+    linked ER series), on the same dates and roots (NaN where either is unknown; a zero mean
+    gives an infinite signal, not a warning)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Panel(latest.dates, latest.roots, latest.values / mean.values - 1.0)
 
 
 def family_direction(

@@ -12,11 +12,12 @@ import numpy as np
 import polars as pl
 
 from indexcalc.errors import DataError, SpecError
-from indexcalc.families.momentum.direction import momentum_direction
+from indexcalc.families.momentum.direction import momentum_direction, momentum_signal
 from indexcalc.families.momentum.levels import SharedInputs
 from indexcalc.families.momentum.magnitude import (
     CAP_TOLERANCE,
     cap_weights,
+    fixed_magnitude,
     fixed_weights_of,
     impute_unreported,
     magnitude_weights,
@@ -86,8 +87,8 @@ def _at_rebalances(spec: MomentumIndexSpec, roots: Sequence[str], shared: Shared
     days = dates.to_numpy()[rows]
     latest = levels.values[rows]
     level_mean, has_level_mean, level_full = shared.level_windows(spec.direction.window_months).at(days, roots)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        signal = latest / level_mean - 1.0
+    rebalances = dates.gather(rows)
+    signal = momentum_signal(Panel(rebalances, levels.roots, latest), Panel(rebalances, levels.roots, level_mean))
     eligible, average, has_average, columns = level_full, None, None, frozenset()
     magnitude = spec.magnitude
     if magnitude.source != "fixed":
@@ -99,7 +100,7 @@ def _at_rebalances(spec: MomentumIndexSpec, roots: Sequence[str], shared: Shared
         eligible = level_full & magnitude_full
         columns = frozenset(windows.columns)
     return _Rebalances(
-        levels=levels, rows=rows, effective_rows=effective_rows, signal=Panel(dates.gather(rows), levels.roots, signal),
+        levels=levels, rows=rows, effective_rows=effective_rows, signal=signal,
         has_signal=~np.isnan(latest) & has_level_mean, level_full=level_full, average=average, has_average=has_average,
         eligible=eligible, open_interest_roots=columns,
     )
@@ -143,8 +144,7 @@ def _fixed_universe_table(
     rebalances, effective = at.schedule()
     gone = _cells(shared.ended_at(roots, rebalances), rebalances, roots)
     if magnitude_spec.source == "fixed":
-        per_root = cap_weights(fixed_weights_of(magnitude_spec.fixed_weights, roots), magnitude_spec.cap)
-        magnitude = np.tile(per_root, (at.rows.size, 1))
+        magnitude = fixed_magnitude(magnitude_spec.fixed_weights, roots, rebalances, magnitude_spec.cap).values
         if gone.any():
             magnitude = cap_weights(np.where(gone, 0.0, magnitude), magnitude_spec.cap)
     else:

@@ -330,22 +330,15 @@ def impute_unreported(
     )
 
 
-def fixed_magnitude(
-    fixed_weights: Mapping[str, float], roots: Sequence[str], rebalances: pl.Series, cap: float
-) -> pl.DataFrame:
-    """``date, root, magnitude``: the given weights of ``roots``, normalised and capped, at every
-    rebalance date. Weights of roots outside ``roots`` are ignored (one table serves the sector
-    sub-indexes); a root without a weight is a :class:`SpecError`."""
+def fixed_magnitude(fixed_weights: Mapping[str, float], roots: Sequence[str], rebalances: pl.Series, cap: float) -> Panel:
+    """The given weights of ``roots`` (columns sorted), normalised and capped
+    (:func:`cap_weights`), the same at every rebalance date (rows). Weights of roots outside
+    ``roots`` are ignored (one table serves the sector sub-indexes); a root without a weight is a
+    :class:`SpecError` (the first in the caller's order)."""
     fixed_weights_of(fixed_weights, roots)  # a missing weight named in the caller's root order
     ordered = sorted(roots)
     capped = cap_weights(fixed_weights_of(fixed_weights, ordered), cap)
-    per_root = pl.DataFrame({"root": ordered, "magnitude": capped}, schema={"root": pl.String(), "magnitude": pl.Float64()})
-    return (
-        pl.DataFrame({"date": rebalances}, schema={"date": pl.Date()})
-        .join(per_root, how="cross")
-        .select(list(MAGNITUDE_SCHEMA))
-        .sort("date", "root")
-    )
+    return Panel(rebalances, pl.Series("root", ordered, dtype=pl.String), np.tile(capped, (rebalances.len(), 1)))
 
 
 def fixed_weights_of(fixed_weights: Mapping[str, float], roots: Sequence[str]) -> list[float]:

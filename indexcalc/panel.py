@@ -5,6 +5,11 @@ momentum direction and magnitude) each have one implementation over a :class:`Pa
 ``date, root, value`` becomes a panel with :meth:`Panel.from_long` and back with
 :meth:`Panel.to_long`. ``values[t, n]`` is the value of ``roots[n]`` on ``dates[t]``; a cell
 without one holds the ``fill`` it was built with (NaN unless said otherwise).
+
+The array keeps whatever memory layout it was built with. numpy's reductions along an axis
+(``mean``, ``sum``) can differ in the last bit between a row-major and a column-major array,
+so a formula whose published figures must not move fixes the layout it reduces over (see
+:func:`indexcalc.families.basemetals.monitors.rolling_correlations`).
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ def rolling_correlations(returns: np.ndarray, window: int) -> np.ndarray:
     the whole sample first, which keeps the differences of running sums accurate), so the cost
     does not grow with the window.
     """
+    # column-major: each root's sums run down a contiguous column (numpy's pairwise summation),
+    # so the result does not depend on the layout of the array handed in
+    returns = np.asfortranarray(returns)
     days, count = returns.shape
     result = np.full((days, count, count), np.nan)
     complete = np.flatnonzero(np.isfinite(returns).all(axis=1))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from indexcalc.errors import DataError, SpecError
+from indexcalc.errors import SpecError
 from indexcalc.families.momentum.direction import momentum_direction, momentum_signal
 from indexcalc.families.momentum.levels import SharedInputs
 from indexcalc.families.momentum.magnitude import (

@@ -231,12 +231,9 @@ def _reconstituted_table(
 
 def _cells(frame: pl.DataFrame, dates: pl.Series, roots: Sequence[str]) -> np.ndarray:
     """A dates x roots boolean matrix, true at the ``date, root`` pairs of ``frame``."""
-    cells = np.zeros((dates.len(), len(roots)), dtype=bool)
-    if frame.height:
-        row = dates.search_sorted(frame.get_column("date")).to_numpy()
-        column = {root: position for position, root in enumerate(roots)}
-        cells[row, [column[root] for root in frame.get_column("root").to_list()]] = True
-    return cells
+    marks = frame.select("date", "root", pl.lit(1.0).alias("cell"))
+    panel = Panel.from_long(marks, "cell", dates=dates, roots=pl.Series("root", list(roots), dtype=pl.String), fill=0.0)
+    return panel.values > 0.0
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray, dtype: pl.DataType = pl.Float64) -> pl.Series:

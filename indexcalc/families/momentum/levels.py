@@ -107,15 +107,11 @@ class SharedInputs:
         forward-filled (:func:`align_levels`; NaN before a root's first level; columns in
         ``roots`` order)."""
         if self._matrix is None:
-            aligned = self.aligned_levels(self._roots)  # every root x axis date, by root then date
-            n_roots = len(self._roots)
-            axis = aligned.get_column("date").head(aligned.height // max(n_roots, 1))
-            matrix = aligned.get_column("level").to_numpy().astype(np.float64).reshape(n_roots, -1).T
-            present = np.zeros(matrix.shape, dtype=bool)
-            row = np.searchsorted(axis.to_physical().to_numpy(), self._levels.get_column("date").to_physical().to_numpy())
-            column = pl.Series(self._roots, dtype=pl.String).search_sorted(self._levels.get_column("root")).to_numpy()
-            present[row, column] = True
-            self._matrix = (axis, matrix, present)
+            roots = pl.Series("root", self._roots, dtype=pl.String)
+            aligned = Panel.from_long(self._levels, "level", roots=roots).forward_filled()
+            rows = Panel.from_long(self._levels.with_columns(pl.lit(1.0).alias("row")), "row", roots=roots, fill=0.0)
+            # column-major, as the composite and the rules have always read these levels
+            self._matrix = (aligned.dates, np.asfortranarray(aligned.values), rows.values > 0.0)
         axis, matrix, present = self._matrix
         columns = np.searchsorted(np.array(self._roots), np.array(list(roots)))
         rows = np.flatnonzero(present[:, columns].any(axis=1))

@@ -22,6 +22,20 @@ import numpy as np
 import polars as pl
 
 from indexcalc.errors import DataError
+from indexcalc.panel import Panel, root_positions
+
+__all__ = [
+    "accrued_collateral",
+    "align_levels",
+    "composite_excess_return",
+    "composite_excess_returns",
+    "composite_total_return",
+    "continued_excess_levels",
+    "continued_total_level",
+    "contributions",
+    "refuse_non_finite",
+    "root_positions",
+]
 
 
 def align_levels(levels: pl.DataFrame, dates: pl.Series | None = None) -> pl.DataFrame:
@@ -30,22 +44,11 @@ def align_levels(levels: pl.DataFrame, dates: pl.Series | None = None) -> pl.Dat
     ``levels`` has ``date, root, level``. The axis is ``dates`` if given, otherwise the union of
     all roots' dates. A root that does not trade on an axis date keeps its previous level (its
     exchange was closed); dates before a root's first level stay null. Sorted by root, date.
-    (Put on an axis x roots matrix and forward-filled down each column: no join on the keys.)
+    (Put on a dates x roots :class:`~indexcalc.panel.Panel` and forward-filled down each column:
+    no join on the keys.)
     """
     axis = (levels.get_column("date") if dates is None else dates).unique().sort()
-    roots = levels.get_column("root").unique().sort()
-    matrix = _matrix(levels, "date", axis, roots, "level", np.nan)
-    # forward fill down each root's column: index of the last observed row at or above each row
-    observed = ~np.isnan(matrix)
-    last_observed = np.maximum.accumulate(np.where(observed, np.arange(axis.len())[:, None], -1), axis=0)
-    filled = np.where(last_observed >= 0, matrix[np.maximum(last_observed, 0), np.arange(roots.len())], np.nan)
-    return pl.DataFrame(
-        {
-            "root": roots.gather(np.repeat(np.arange(roots.len()), axis.len())),
-            "date": pl.Series("date", axis).gather(np.tile(np.arange(axis.len()), roots.len())),
-            "level": pl.Series("level", filled.T.ravel()).fill_nan(None),
-        }
-    )
+    return Panel.from_long(levels, "level", dates=axis).forward_filled().to_long("level")
 
 
 def composite_excess_return(
@@ -54,74 +57,43 @@ def composite_excess_return(
     base_date: dt.date,
     base_value: float,
 ) -> pl.DataFrame:
-    """Excess-return composite levels ``date, level, daily_return`` from ``base_date`` on.
+    """:func:`composite_excess_returns` of one weight set, from the long frame ``date, root,
+    level`` of levels on a common axis (see :func:`align_levels`): the frame's panel, the
+    formula, the one result."""
+    return composite_excess_returns(Panel.from_long(levels, "level"), {"index": weights}, base_date, base_value)["index"]
 
-    ``levels``: ``date, root, level`` on a common axis (see :func:`align_levels`).
-    ``weights``: ``effective_date, root, weight``; each effective date opens a period that
-    lasts to the next one. Roots absent from a period have weight 0. Every effective date must be
-    an axis date on or after ``base_date``, and a weighted root must have a level on its
-    effective date and on every date of its period (otherwise a :class:`DataError`: a missing
-    level would silently drop part of a period's return).
+
+def composite_excess_returns(
+    levels: Panel,
+    weights: Mapping[str, pl.DataFrame],
+    base_date: dt.date,
+    base_value: float,
+) -> dict[str, pl.DataFrame]:
+    """Excess-return composite levels ``date, level, daily_return`` from ``base_date`` on, one
+    frame per weight set, keyed as ``weights`` (several indexes of a family share their
+    constituents' levels and differ only by weights).
+
+    ``levels``: the roots' levels on a common axis (dates x roots, NaN where none; only the
+    dates from ``base_date`` on are used). ``weights``: ``effective_date, root, weight``; each
+    effective date opens a period that lasts to the next one. Roots absent from a period have
+    weight 0. Every effective date must be an axis date on or after ``base_date``, and a
+    weighted root must have a level on its effective date and on every date of its period
+    (otherwise a :class:`DataError`: a missing level would silently drop part of a period's
+    return).
 
     With ``R_t = sum_i W_i (ER_{i,t} / ER_{i,a} - 1)`` for ``a < t <= a'``, the level is
     ``C_t = C_a * (1 + R_t)``, ``C`` = base on the base date and up to the first anchor; the
     level on ``a'`` (closing a period) is the next period's ``C_a`` exactly, so a flat period is
-    exactly constant. Computed on a dates x roots matrix of the weighted roots (numpy).
+    exactly constant. Computed on the panel of the weighted roots (numpy).
     """
-    return composite_excess_returns(levels, {"index": weights}, base_date, base_value)["index"]
-
-
-def composite_excess_returns(
-    levels: pl.DataFrame,
-    weights: Mapping[str, pl.DataFrame],
-    base_date: dt.date,
-    base_value: float,
-) -> dict[str, pl.DataFrame]:
-    """:func:`composite_excess_return` for several weight sets over the same levels, keyed as
-    ``weights``: the levels are put on their dates x roots matrix once (several indexes of a
-    family share their constituents and differ only by weights)."""
     if not weights:
         return {}
-    dates = levels.select(pl.col("date").unique()).filter(pl.col("date") >= base_date).sort("date").get_column("date")
+    levels = levels.since(base_date)
     for weight_set in weights.values():
-        _check_weights(weight_set, dates, base_date)
-    roots = _weighted_roots(weights)
-    level_matrix = _matrix(levels, "date", dates, roots, "level", np.nan)
-    return {
-        name: _excess_levels(level_matrix, dates, roots, weight_set, base_value) for name, weight_set in weights.items()
-    }
-
-
-def composite_excess_returns_on_matrix(
-    level_matrix: np.ndarray,
-    dates: pl.Series,
-    roots: pl.Series,
-    weights: Mapping[str, pl.DataFrame],
-    base_date: dt.date,
-    base_value: float,
-) -> dict[str, pl.DataFrame]:
-    """:func:`composite_excess_returns` for levels already on a matrix: ``level_matrix[t, n]`` is
-    the level of ``roots[n]`` on ``dates[t]`` (NaN where none; ``dates`` sorted and unique,
-    ``roots`` sorted). Only the dates from ``base_date`` on are used. Same levels, bit for bit,
-    as :func:`composite_excess_returns` on the long frame of that matrix, without building and
-    re-reading the long frame (a family that holds its roots' levels as a matrix)."""
-    if not weights:
-        return {}
-    start = int(dates.search_sorted(base_date, side="left"))
-    dates = dates.slice(start)
-    for weight_set in weights.values():
-        _check_weights(weight_set, dates, base_date)
-    weighted = _weighted_roots(weights)
-    if roots.len():
-        # the weighted roots' columns (NaN for a weighted root the matrix does not have)
-        position = root_positions(roots, weighted)
-        level_matrix = np.where(position[None, :] >= 0, level_matrix[start:, np.maximum(position, 0)], np.nan)
-    else:
-        level_matrix = np.full((dates.len(), weighted.len()), np.nan)
-    return {
-        name: _excess_levels(level_matrix, dates, weighted, weight_set, base_value)
-        for name, weight_set in weights.items()
-    }
+        _check_weights(weight_set, levels.dates, base_date)
+    # the weighted roots' columns (NaN for a weighted root the panel does not have)
+    levels = levels.columns(_weighted_roots(weights))
+    return {name: _excess_levels(levels, weight_set, base_value) for name, weight_set in weights.items()}
 
 
 def _weighted_roots(weights: Mapping[str, pl.DataFrame]) -> pl.Series:
@@ -129,11 +101,10 @@ def _weighted_roots(weights: Mapping[str, pl.DataFrame]) -> pl.Series:
     return pl.concat([weight_set.get_column("root") for weight_set in weights.values()]).unique().sort()
 
 
-def _excess_levels(
-    level_matrix: np.ndarray, dates: pl.Series, roots: pl.Series, weights: pl.DataFrame, base_value: float
-) -> pl.DataFrame:
-    anchors = weights.get_column("effective_date").unique().sort()
-    weight_matrix = _matrix(weights, "effective_date", anchors, roots, "weight", 0.0)
+def _excess_levels(levels: Panel, weights: pl.DataFrame, base_value: float) -> pl.DataFrame:
+    level_matrix, dates, roots = levels.values, levels.dates, levels.roots
+    weight_panel = Panel.from_long(weights, "weight", on="effective_date", roots=roots, fill=0.0)
+    anchors, weight_matrix = weight_panel.dates, weight_panel.values
     days, anchor_days = dates.to_numpy(), anchors.to_numpy()
     period = np.searchsorted(anchor_days, days, side="left") - 1  # last anchor strictly before t
     anchor_row = np.searchsorted(days, anchor_days)
@@ -206,39 +177,6 @@ def accrued_collateral(returns: np.ndarray) -> float:
     if returns.size == 1:
         return float(returns[0])
     return float(np.multiply.reduce(1.0 + returns) - 1.0)
-
-
-def _matrix(
-    frame: pl.DataFrame, key: str, keys: pl.Series, roots: pl.Series, value: str, fill: float
-) -> np.ndarray:
-    """``frame``'s ``value`` as a ``len(keys) x len(roots)`` matrix (rows in ``keys`` order, columns
-    in ``roots`` order); rows of other keys or roots are ignored, cells without a row hold
-    ``fill``. ``keys`` (dates) and ``roots`` are sorted and unique."""
-    key_days = keys.to_physical().to_numpy()
-    frame_days = frame.get_column(key).to_physical().to_numpy()
-    rows = np.minimum(np.searchsorted(key_days, frame_days), max(key_days.size - 1, 0))
-    columns = _root_columns(frame.get_column("root"), roots)
-    keep = (columns >= 0) & (key_days[rows] == frame_days) if key_days.size else np.zeros(frame.height, bool)
-    matrix = np.full((keys.len(), roots.len()), fill)
-    values = frame.get_column(value).fill_null(fill).to_numpy()
-    matrix[rows[keep], columns[keep]] = values[keep]
-    return matrix
-
-
-def root_positions(roots: pl.Series, wanted: pl.Series) -> np.ndarray:
-    """Position of each of ``wanted`` in the sorted ``roots`` (-1 for one not there): a binary
-    search in polars, then a check that the root found is the one wanted."""
-    if not roots.len():
-        return np.full(wanted.len(), -1, dtype=np.int64)
-    position = np.minimum(roots.search_sorted(wanted).to_numpy().astype(np.int64), roots.len() - 1)
-    return np.where((roots.gather(position) == wanted).to_numpy(), position, -1)
-
-
-def _root_columns(root: pl.Series, roots: pl.Series) -> np.ndarray:
-    """Position of each row's root in the sorted ``roots`` (-1 if absent), resolved once per run
-    of equal consecutive roots (long frames come grouped by root, so a handful of lookups)."""
-    runs = root.rle().struct.unnest()
-    return np.repeat(root_positions(roots, runs.get_column("value")), runs.get_column("len").to_numpy())
 
 
 def _check_weights(weights: pl.DataFrame, dates: pl.Series, base_date: dt.date) -> None:

@@ -13,10 +13,10 @@ from indexcalc.composite import (
     align_levels,
     composite_excess_return,
     composite_excess_returns,
-    composite_excess_returns_on_matrix,
     composite_total_return,
 )
 from indexcalc.errors import DataError
+from indexcalc.panel import Panel
 
 D = [dt.date(2024, 1, day) for day in (2, 3, 4, 5, 8)]
 
@@ -158,7 +158,7 @@ def test_total_return_of_a_single_date_is_the_base_value():
 
 def test_several_weight_sets_over_the_same_levels_equal_one_call_each():
     short = _weights().with_columns(-pl.col("weight"))
-    both = composite_excess_returns(_levels(), {"long": _weights(), "short": short}, D[0], 1000.0)
+    both = composite_excess_returns(Panel.from_long(_levels(), "level"), {"long": _weights(), "short": short}, D[0], 1000.0)
     assert both["long"].equals(composite_excess_return(_levels(), _weights(), D[0], 1000.0))
     assert both["short"].equals(composite_excess_return(_levels(), short, D[0], 1000.0))
     # short of the hand case: d3 1000 * (1 - 0.025) = 975, d4 1000 * 1.1 = 1100, d5 1100 * 1.1 = 1210
@@ -176,9 +176,9 @@ def test_a_flat_period_stays_exactly_at_the_level_that_closed_the_previous_one()
     assert levels[3] == pytest.approx(1000.0 * (1.0 + 1.1 * (0.5 * 0.0 - 0.5 * 0.2)), abs=1e-9)
 
 
-def test_levels_on_a_matrix_equal_the_long_frame_bit_for_bit():
-    # the hand case's levels as a dates x roots matrix with an extra unweighted root C and a
-    # weighted root D the matrix lacks (flat weight, so no level is needed); base date d2
+def test_levels_on_a_panel_equal_the_long_frame_bit_for_bit():
+    # the hand case's levels as a dates x roots panel with an extra unweighted root C and a
+    # weighted root D the panel lacks (flat weight, so no level is needed); base date d2
     import numpy as np
 
     levels = _levels()
@@ -186,10 +186,9 @@ def test_levels_on_a_matrix_equal_the_long_frame_bit_for_bit():
                        [99.0, 45.0, 9.0]])
     weights = pl.concat([_weights(), pl.DataFrame({"effective_date": [D[3]], "root": ["D"], "weight": [0.0]})])
     short = weights.with_columns(-pl.col("weight") * 1.1)
-    expected = composite_excess_returns(levels, {"long": weights, "short": short}, D[1], 1000.0)
-    got = composite_excess_returns_on_matrix(
-        matrix, pl.Series(D), pl.Series(["A", "B", "C"]), {"long": weights, "short": short}, D[1], 1000.0
-    )
+    expected = {name: composite_excess_return(levels, frame, D[1], 1000.0) for name, frame in (("long", weights), ("short", short))}
+    panel = Panel(pl.Series("date", D), pl.Series("root", ["A", "B", "C"]), matrix)
+    got = composite_excess_returns(panel, {"long": weights, "short": short}, D[1], 1000.0)
     assert got["long"].equals(expected["long"]) and got["short"].equals(expected["short"])
     assert got["long"].get_column("level").to_list() == pytest.approx([1000.0, 1025.0, 900.0, 810.0], abs=1e-9)
 

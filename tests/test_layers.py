@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"indexcalc", "errors", "atomic", "clock", "progress"},
     {"data"},
     {"specs"},
-    {"rolls", "keyed_prices", "first_notice", "data_roll", "series", "disruption", "collateral", "results"},
+    {"rolls", "keyed_prices", "first_notice", "data_roll", "series", "disruption", "collateral", "results", "panel"},
     # the formulas: the family rules and the shared statistics (official rounding, analytics)
     {"rules", "composite", "official", "analytics"},
     # the families and the catalogue that reads their specs from TOML
@@ -52,19 +52,17 @@ ALLOWED_UPWARD = {
 
 LONG_MODULES = {
     # today's offenders (lines when this test was written); each is to be split, not to grow
-    "families/copper/compute.py",  # 559
-    "families/momentum/compute.py",  # 568
     "publish/charts.py",  # 833
-    "families/basemetals/risk.py",  # 512
 }
 
 LONG_FUNCTIONS = {
     # a sequential loop that is the formula: one pass over the days carries the position, the
     # trailing stop and the equity used for sizing from one close to the next (the trade rules
     # of the copper strategy, docs/design.md section 9); vectorising it would hide the rule
-    "families/copper/compute.py::simulate": "sequential loop over days: position, trailing stop, equity",
-    # today's other offenders (lines when this test was written): to be split, not to grow
-    "families/momentum/compute.py::momentum_inputs": "to be split (122 lines)",
+    # (its inputs are read through _Days and its output frames built by _frames: what is left
+    # is the loop; the function says so in a comment)
+    "families/copper/simulation.py::simulate": "sequential loop over days: position, trailing stop, equity",
+    # today's other offender (lines when this test was written): to be split, not to grow
     "publish/factsheet.py::factsheet_context": "to be split (108 lines)",
 }
 """``module::function`` -> why it may be longer than :data:`MAX_FUNCTION_LINES` lines."""

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexcalc.composite import composite_excess_return
+from indexcalc.panel import Panel
 from indexcalc.errors import SpecError
 from indexcalc.families.basemetals.risk import (
     BASKET,
@@ -30,6 +31,18 @@ from indexcalc.families.basemetals.risk import (
 )
 from indexcalc.families.basemetals.spec import BaseMetalsSpec, StressScenario, load_scenarios, parse_scenarios
 
+
+
+def _daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: dt.date) -> pl.DataFrame:
+    """:func:`daily_contributions` of long frames ``date, root, level`` and ``effective_date,
+    root, weight``: the weighted roots' panels (on the dates where one of them has a level)."""
+    roots = weights.get_column("root").unique().sort()
+    levels = levels.filter(pl.col("root").is_in(roots.implode()))
+    return daily_contributions(
+        Panel.from_long(levels, "level", roots=roots),
+        Panel.from_long(weights, "weight", on="effective_date", roots=roots, fill=0.0),
+        base_date,
+    )
 
 def _long(dates, roots, matrix, column):
     return pl.DataFrame(
@@ -56,14 +69,14 @@ def test_correlation_monitor_hand_computed():
     dates = _business_days(3)
     matrix = [[0.01, 0.02, 0.03], [0.02, 0.04, 0.02], [0.03, 0.06, 0.01]]
     returns = _long(dates, ["A", "B", "C"], matrix, "daily_return")
-    monitor = correlation_monitor(returns, ["A", "B", "C"], window=3, alert_below=0.5)
+    monitor = correlation_monitor(Panel.from_long(returns, "daily_return"), window=3, alert_below=0.5)
     assert monitor.get_column("average_correlation").to_list()[:2] == [None, None]
     last = monitor.row(-1, named=True)
     assert last["average_correlation"] == pytest.approx(-1 / 3, abs=1e-12)
     assert last["pairs_below"] == 2
     assert last["alert"] is True
     assert monitor.get_column("alert").to_list()[:2] == [None, None]
-    matrix = correlation_matrix(returns, ["A", "B", "C"], window=3)
+    matrix = correlation_matrix(Panel.from_long(returns, "daily_return"), window=3)
     assert matrix.columns == ["root", "A", "B", "C"]
     np.testing.assert_allclose(
         matrix.select("A", "B", "C").to_numpy(), [[1, 1, -1], [1, 1, -1], [-1, -1, 1]], atol=1e-12
@@ -91,7 +104,7 @@ def test_alert_clears_when_average_correlation_is_above_threshold():
     common = rng.standard_normal(200)
     matrix = np.column_stack([common + 0.1 * rng.standard_normal(200) for _ in range(3)]) * 0.01
     returns = _long(_business_days(200), ["A", "B", "C"], matrix, "daily_return")
-    monitor = correlation_monitor(returns, ["A", "B", "C"], window=60, alert_below=0.5)
+    monitor = correlation_monitor(Panel.from_long(returns, "daily_return"), window=60, alert_below=0.5)
     assert monitor.drop_nulls().get_column("alert").sum() == 0
     assert monitor.get_column("average_correlation").drop_nulls().min() > 0.9
 
@@ -232,7 +245,7 @@ def test_risk_contribution_hand_computed():
     annual = np.array([[0.04, 0.01], [0.01, 0.01]])
     matrix = _returns_with_covariance(annual / 252, 120, seed=1)
     returns = _long(_business_days(120), ["HG", "LN"], matrix, "daily_return")
-    table = risk_contribution(pl.DataFrame({"root": ["HG", "LN"], "weight": [0.5, 0.5]}), returns, 252)
+    table = risk_contribution(pl.DataFrame({"root": ["HG", "LN"], "weight": [0.5, 0.5]}), Panel.from_long(returns, "daily_return"), 252)
     assert table.get_column("volatility").to_list() == pytest.approx([0.2, 0.1], abs=1e-12)
     assert table.get_column("risk_contribution").to_list() == pytest.approx(
         [0.5 * 0.025 / math.sqrt(0.0175), 0.5 * 0.01 / math.sqrt(0.0175)], abs=1e-12
@@ -249,7 +262,9 @@ def test_risk_contributions_sum_to_portfolio_volatility(seed, count):
     weights = rng.dirichlet(np.ones(count))
     roots = [f"R{position}" for position in range(count)]
     table = risk_contribution(
-        pl.DataFrame({"root": roots, "weight": weights}), _long(_business_days(80), roots, matrix, "daily_return"), 252
+        pl.DataFrame({"root": roots, "weight": weights}),
+        Panel.from_long(_long(_business_days(80), roots, matrix, "daily_return"), "daily_return"),
+        252,
     )
     portfolio = (matrix @ weights).std(ddof=1) * math.sqrt(252)
     assert table.get_column("risk_contribution").sum() == pytest.approx(portfolio, rel=1e-12)
@@ -287,7 +302,7 @@ def test_attribution_hand_computed():
     dates, levels, weights = _two_root_example()
     index = composite_excess_return(levels, weights, dates[0], 1000.0)
     assert index.get_column("level").to_list() == pytest.approx([1000, 1000, 1060, 1086, 1129.44], abs=1e-9)
-    contributions = daily_contributions(levels, weights, dates[0])
+    contributions = _daily_contributions(levels, weights, dates[0])
     table = attribution(contributions, index, 252)
     assert table.get_column("period").unique(maintain_order=True).to_list() == [INCEPTION, "2024-03", "2024-02"]
     assert table.get_column("root").to_list()[:3] == ["A", "B", BASKET]
@@ -340,7 +355,7 @@ def _random_basket(seed: int, days: int = 130, count: int = 4):
 def test_contributions_sum_to_index_returns_and_attribution_identities_hold(seed):
     dates, levels, weights = _random_basket(seed)
     index = composite_excess_return(levels, weights, dates[0], 1000.0)
-    contributions = daily_contributions(levels, weights, dates[0])
+    contributions = _daily_contributions(levels, weights, dates[0])
     daily = contributions.group_by("date").agg(pl.col("contribution").sum()).join(index, on="date")
     np.testing.assert_allclose(daily.get_column("contribution"), daily.get_column("daily_return"), atol=1e-13)
     table = attribution(contributions, index, 252)

@@ -16,6 +16,7 @@ from indexcalc.cli import main
 from indexcalc.composite import align_levels
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA, MarketData, empty_frame
+from indexcalc.panel import Panel
 from indexcalc.errors import DataError, SpecError
 from indexcalc.families.basemetals.compute import compute_base_metals
 from indexcalc.families.basemetals.risk import BASKET, INCEPTION, daily_contributions
@@ -25,6 +26,18 @@ from indexcalc.catalogue import load_catalogue, parse_spec
 
 ROOTS = ("HG", "LA", "LX", "LL", "LN", "LT")
 
+
+
+def _daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: dt.date) -> pl.DataFrame:
+    """:func:`daily_contributions` of long frames ``date, root, level`` and ``effective_date,
+    root, weight``: the weighted roots' panels (on the dates where one of them has a level)."""
+    roots = weights.get_column("root").unique().sort()
+    levels = levels.filter(pl.col("root").is_in(roots.implode()))
+    return daily_contributions(
+        Panel.from_long(levels, "level", roots=roots),
+        Panel.from_long(weights, "weight", on="effective_date", roots=roots, fill=0.0),
+        base_date,
+    )
 
 def _synthetic(years: int = 4, seed: int = 7):
     """Correlated random-walk ER levels for the six base metals on weekdays, each root missing
@@ -168,7 +181,7 @@ def test_levels_equal_the_sum_of_daily_contributions(synthetic):
             continue
         levels = align_levels(series.filter(pl.col("root").is_in(list(spec.universe))).select("date", "root", "level"))
         base_date = result.levels.get_column("date")[0]
-        contributions = daily_contributions(levels.drop_nulls("level"), result.weights, base_date)
+        contributions = _daily_contributions(levels.drop_nulls("level"), result.weights, base_date)
         daily = contributions.group_by("date").agg(pl.col("contribution").sum()).join(result.levels, on="date")
         np.testing.assert_allclose(daily.get_column("contribution"), daily.get_column("daily_return"), atol=1e-12)
 

@@ -134,7 +134,10 @@ def test_universe_levels_are_the_composite_alignment():
     )
     universe = Universe.from_series(levels, pl.Series(DAYS))
     expected = align_levels(levels, pl.Series(DAYS))
-    assert universe.aligned.sort("root", "date").equals(expected.sort("root", "date").select(universe.aligned.columns))
+    aligned = universe.levels.to_long("level")
+    assert aligned.filter(pl.col("root") == "A").get_column("level").to_list() == [None, 100.0, 101.0, 101.0, 102.0]
+    assert aligned.filter(pl.col("root") == "B").get_column("level").to_list() == [50.0, 50.0, 51.0, 52.0, 52.0]
+    assert aligned.sort("root", "date").equals(expected.sort("root", "date").select(aligned.columns))
     # returns: A 0 (no level yet), 0, .01, 0 (forward-filled), 102/101 - 1; B 0, 0, .02, 51 -> 52, 0
     assert universe.returns[:, 0] == pytest.approx([0.0, 0.0, 0.01, 0.0, 102 / 101 - 1])
     assert universe.returns[:, 1] == pytest.approx([0.0, 0.0, 0.02, 52 / 51 - 1, 0.0])

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA
 from indexcalc.errors import DataError, SpecError
+from indexcalc.panel import Panel
 from indexcalc.families.momentum.magnitude import (
     cap_weights,
     cftc_dollar_open_interest,
     dollar_open_interest,
     fixed_magnitude,
     impute_unreported,
-    magnitude_matrix,
     magnitude_weights,
     read_cftc_open_interest,
 )
@@ -179,41 +179,41 @@ def test_magnitude_weights_normalise_then_cap_per_rebalance():
     averages = pl.DataFrame(
         {"date": rebalance, "root": ["C", "CL", "GC", "HG", "W"], "average": [10.0, 60.0, 10.0, 10.0, 10.0]}
     )
-    magnitude = magnitude_weights(averages, 0.25)
+    magnitude = magnitude_weights(Panel.from_long(averages, "average"), 0.25)
     # raw 0.1, 0.6, 0.1, 0.1, 0.1 -> CL at 0.25, the rest 0.1875 (first cap hand case)
-    assert magnitude.get_column("root").to_list() == ["C", "CL", "GC", "HG", "W"]
-    np.testing.assert_allclose(magnitude.get_column("magnitude").to_numpy(), [0.1875, 0.25, 0.1875, 0.1875, 0.1875])
+    assert magnitude.roots.to_list() == ["C", "CL", "GC", "HG", "W"]
+    np.testing.assert_allclose(magnitude.values[0], [0.1875, 0.25, 0.1875, 0.1875, 0.1875])
 
 
 def test_magnitude_weights_with_a_null_average_names_root_and_date():
     averages = pl.DataFrame({"date": dt.date(2024, 2, 29), "root": ["A", "B"], "average": [1.0, None]})
     with pytest.raises(DataError, match="root B: no open-interest average on 2024-02-29"):
-        magnitude_weights(averages, 0.5)
+        magnitude_weights(Panel.from_long(averages, "average"), 0.5)
 
 
-def test_magnitude_matrix_caps_each_rebalance_row_as_magnitude_weights():
+def test_magnitude_caps_each_rebalance_row():
     dates = [dt.date(2024, 1, 31), dt.date(2024, 2, 29)]
     roots = ["C", "CL", "GC", "HG", "W"]
     # row 1: raw 0.1, 0.6, 0.1, 0.1, 0.1 -> CL at 0.25, the rest 0.75 / 4 = 0.1875; row 2: 0.2 each, none capped
     averages = np.array([[10.0, 60.0, 10.0, 10.0, 10.0], [5.0, 5.0, 5.0, 5.0, 5.0]])
-    capped = magnitude_matrix(averages, np.ones(averages.shape, bool), dates, roots, 0.25)
+    capped = magnitude_weights(Panel(pl.Series(dates), pl.Series(roots), averages), 0.25).values
     np.testing.assert_allclose(capped, [[0.1875, 0.25, 0.1875, 0.1875, 0.1875], [0.2] * 5])
-    frame = pl.DataFrame({"date": [date for date in dates for _ in roots], "root": roots * 2, "average": averages.ravel()})
-    assert magnitude_weights(frame, 0.25).get_column("magnitude").to_list() == capped.ravel().tolist()
+    assert capped.tolist() == cap_weights(averages, 0.25).tolist()
 
 
-def test_magnitude_matrix_without_an_average_names_the_first_root_and_date():
-    has_average = np.array([[True, True], [True, False]])
+def test_magnitude_without_an_average_names_the_first_root_and_date():
+    averages = np.array([[1.0, 1.0], [1.0, np.nan]])
+    panel = Panel(pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)]), pl.Series(["A", "B"]), averages)
     with pytest.raises(DataError, match="root B: no open-interest average on 2024-02-29"):
-        magnitude_matrix(np.ones((2, 2)), has_average, [dt.date(2024, 1, 31), dt.date(2024, 2, 29)], ["A", "B"], 0.5)
+        magnitude_weights(panel, 0.5)
 
 
 def test_fixed_magnitude_renormalises_over_the_index_roots_and_repeats_each_rebalance():
     rebalances = pl.Series([dt.date(2024, 1, 31), dt.date(2024, 2, 29)])
     weights = {"CL": 3.0, "NG": 1.0, "GC": 4.0}
-    fixed = fixed_magnitude(weights, ["NG", "CL"], rebalances, 1.0)
+    fixed = fixed_magnitude(weights, ["NG", "CL"], rebalances, 1.0).to_long("magnitude").sort("date", "root")
     # GC is outside the index: CL 3 / 4 = 0.75, NG 1 / 4 = 0.25
-    assert fixed.rows() == [
+    assert fixed.select("date", "root", "magnitude").rows() == [
         (dt.date(2024, 1, 31), "CL", 0.75),
         (dt.date(2024, 1, 31), "NG", 0.25),
         (dt.date(2024, 2, 29), "CL", 0.75),

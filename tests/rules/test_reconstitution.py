@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from indexcalc.errors import DataError
 from indexcalc.families.momentum.magnitude import magnitude_weights, member_magnitude_weights
+from indexcalc.panel import Panel
 from indexcalc.families.momentum.reconstitution import UNIVERSE_SCHEMA, eligibility, membership, selection_dates
 
 D1, D2, D3 = dt.date(2000, 11, 30), dt.date(2000, 12, 29), dt.date(2001, 1, 31)
@@ -137,4 +138,5 @@ def test_member_magnitude_with_every_root_a_member_is_the_fixed_universe_magnitu
         schema={"date": pl.Date(), "root": pl.String(), "average": pl.Float64()},
     )
     everyone = averages.select("date", "root")
-    assert member_magnitude_weights(averages, everyone, cap).equals(magnitude_weights(averages, cap))
+    fixed_universe = magnitude_weights(Panel.from_long(averages, "average"), cap).to_long("magnitude")
+    assert member_magnitude_weights(averages, everyone, cap).equals(fixed_universe.select("date", "root", "magnitude").sort("date", "root"))

@@ -40,20 +40,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_returns_on_matrix, composite_total_return
+from indexcalc.composite import composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
+from indexcalc.panel import Panel
 from indexcalc.results import IndexResult
-from indexcalc.families.basemetals.risk import (
-    attribution,
-    correlation_matrix,
-    correlation_monitor,
-    daily_contributions_on_matrix,
-    pairs_monitor,
-    risk_contribution_on_matrix,
-    scenario_moves,
-    stress_pnl,
-)
+from indexcalc.families.basemetals.attribution import attribution, daily_contributions, risk_contribution
+from indexcalc.families.basemetals.monitors import correlation_matrix, correlation_monitor, pairs_monitor
+from indexcalc.families.basemetals.stress import scenario_moves, stress_pnl
 from indexcalc.rules.calendar import rebalance_schedule
 from indexcalc.families.basemetals.momentum_tilt import apply_tilt, momentum_scores
 from indexcalc.rules.weights import (
@@ -86,20 +80,32 @@ WEIGHTS_SCHEMA = {
 
 @dataclass(frozen=True)
 class _Basket:
-    """The roots' levels and returns on their common axis, shared by specs with the same roots."""
+    """The roots' levels and returns on their common axis (the union of their dates), shared by
+    specs with the same roots; panels with the roots in universe order."""
 
     roots: tuple[str, ...]
-    dates: pl.Series
-    levels: pl.DataFrame
-    """``date, root, level`` on the axis, forward-filled."""
-    level_matrix: np.ndarray
-    """(days, roots) levels, NaN before a root's first level."""
-    return_matrix: np.ndarray
-    """(days, roots) daily returns, NaN on the first row and before a root's first level."""
-    returns: pl.DataFrame
-    """``date, root, daily_return`` on the axis."""
+    levels: Panel
+    """Levels, forward-filled; NaN before a root's first level."""
+    returns: Panel
+    """Daily returns ``L_t / L_{t-1} - 1``: NaN on the first row and before a root's second level."""
+    long_levels: pl.DataFrame
+    """``root, date, level``: the non-null levels as a long frame."""
+    correlation_returns: Panel
+    """The daily returns on the dates where a root has one (the monitors' sample)."""
     shared: dict = field(default_factory=dict)
     """Tables that depend only on the roots and a few parameters, computed once per basket."""
+
+    @property
+    def dates(self) -> pl.Series:
+        return self.levels.dates
+
+    @property
+    def level_matrix(self) -> np.ndarray:
+        return self.levels.values
+
+    @property
+    def return_matrix(self) -> np.ndarray:
+        return self.returns.values
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
         if key not in self.shared:
@@ -112,18 +118,24 @@ def _prepare(series: pl.DataFrame, roots: tuple[str, ...], spec_id: str) -> _Bas
     missing = [root for root in roots if root not in available]
     if missing:
         raise SpecError(f"universe roots without series in the market: {missing}", key=f"index {spec_id}")
-    levels = align_levels(series.filter(pl.col("root").is_in(list(roots))).select("date", "root", "level"))
-    wide = levels.pivot(on="root", index="date", values="level").sort("date")
-    level_matrix = wide.select(list(roots)).to_numpy().astype(float)
-    return_matrix = np.full_like(level_matrix, np.nan)
-    return_matrix[1:] = level_matrix[1:] / level_matrix[:-1] - 1.0
-    returns = (
-        levels.sort("root", "date")
-        .with_columns((pl.col("level") / pl.col("level").shift(1) - 1.0).over("root").alias("daily_return"))
-        .select("date", "root", "daily_return")
-        .drop_nulls("daily_return")
+    # the levels aligned on the union of the roots' dates (indexcalc.composite.align_levels)
+    aligned = Panel.from_long(series.filter(pl.col("root").is_in(list(roots))), "level").forward_filled()
+    returns = np.full_like(aligned.values, np.nan)
+    returns[1:] = aligned.values[1:] / aligned.values[:-1] - 1.0
+    order = pl.Series("root", roots, dtype=pl.String)
+    returns = Panel(aligned.dates, aligned.roots, returns).columns(order)
+    levels = aligned.columns(order)
+    # column-major arrays (one root's days contiguous), as the rules' reductions down each
+    # root's column have always read them: the same sums to the last bit
+    levels = Panel(levels.dates, levels.roots, np.asfortranarray(levels.values))
+    returns = Panel(returns.dates, returns.roots, np.asfortranarray(returns.values))
+    return _Basket(
+        roots=roots,
+        levels=levels,
+        returns=returns,
+        long_levels=aligned.to_long("level").drop_nulls("level"),
+        correlation_returns=returns.take(np.flatnonzero((~np.isnan(returns.values)).any(axis=1))),
     )
-    return _Basket(roots, wide.get_column("date"), levels.drop_nulls("level"), level_matrix, return_matrix, returns)
 
 
 def _positions(axis: pl.Series, dates: pl.Series) -> np.ndarray:
@@ -232,7 +244,7 @@ def _scheduled(
     if spec.tilt is not None:
         tilt = spec.tilt
         scores = (
-            momentum_scores(basket.levels, tilt.ema_span, tilt.rsi_window, tilt.roc_window)
+            momentum_scores(basket.long_levels, tilt.ema_span, tilt.rsi_window, tilt.roc_window)
             .join(pl.DataFrame({"date": dates}), on="date", how="semi")
             .pivot(on="root", index="date", values="momentum")
             .sort("date")
@@ -296,22 +308,22 @@ def _tables(
     current = drifted_weights(basket.level_matrix[last], basket.level_matrix[held.effective], held.weights)
     current_weights = pl.DataFrame({"root": roots, "weight": current})
     current_vol = trailing_volatility(basket.return_matrix, np.array([last]), spec.vol_window, spec.annualisation)[0]
-    recent = basket.return_matrix[max(last - spec.risk_window, 0) + 1 : last + 1]
+    recent = basket.returns.take(slice(max(last - spec.risk_window, 0) + 1, last + 1))
     contributions = _contributions(basket, events, base_date)
     monitor_key = ("correlation", spec.correlation_window, spec.correlation_alert)
     pairs_key = ("pairs", spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit)
     return {
         "correlation_matrix": basket.memo(
             ("matrix", spec.correlation_window),
-            lambda: correlation_matrix(basket.returns, roots, spec.correlation_window),
+            lambda: correlation_matrix(basket.correlation_returns, spec.correlation_window),
         ),
         "correlation_monitor": basket.memo(
             monitor_key,
-            lambda: correlation_monitor(basket.returns, roots, spec.correlation_window, spec.correlation_alert),
+            lambda: correlation_monitor(basket.correlation_returns, spec.correlation_window, spec.correlation_alert),
         ).filter(since_base),
         "pairs": basket.memo(
             pairs_key,
-            lambda: pairs_monitor(basket.levels, spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit),
+            lambda: pairs_monitor(basket.long_levels, spec.pairs, spec.pairs_window, spec.pairs_entry, spec.pairs_exit),
         ).filter(since_base),
         "stress": stress_pnl(
             current_weights,
@@ -322,41 +334,37 @@ def _tables(
             levels.get_column("level")[-1],
         ),
         "attribution": attribution(contributions, excess, spec.annualisation),
-        "risk_contribution": risk_contribution_on_matrix(roots, current, recent, spec.annualisation),
+        "risk_contribution": risk_contribution(current_weights, recent, spec.annualisation),
     }
 
 
-def _sorted_levels(basket: _Basket) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """The basket's column order that sorts its roots, the sorted roots, and the level matrix
-    in that order (the order in which the composite and the attribution read the roots)."""
+def _sorted_levels(basket: _Basket) -> tuple[np.ndarray, Panel]:
+    """The basket's column order that sorts its roots, and its levels with the roots in that
+    order (the order in which the composite and the attribution read the roots)."""
 
-    def compute() -> tuple[np.ndarray, list[str], np.ndarray]:
+    def compute() -> tuple[np.ndarray, Panel]:
         order = np.argsort(np.array(basket.roots), kind="stable")
-        return order, [basket.roots[column] for column in order], basket.level_matrix[:, order]
+        return order, basket.levels.columns(basket.levels.roots.gather(order))
 
     return basket.memo(("sorted_levels",), compute)
 
 
 def _excess_levels(basket: _Basket, held: pl.DataFrame, base_date: dt.date, base_value: float) -> pl.DataFrame:
-    """:func:`indexcalc.composite.composite_excess_return` of ``held`` (``effective_date, root,
-    weight``) on the basket's level matrix (its columns in sorted root order, as the composite
-    reads them from the long frame): same levels, without re-reading the long frame."""
-    _, roots, matrix = _sorted_levels(basket)
-    return composite_excess_returns_on_matrix(
-        matrix, basket.dates, pl.Series(roots, dtype=pl.String), {"index": held}, base_date, base_value
-    )["index"]
+    """:func:`indexcalc.composite.composite_excess_returns` of ``held`` (``effective_date, root,
+    weight``) on the basket's levels."""
+    _, levels = _sorted_levels(basket)
+    return composite_excess_returns(levels, {"index": held}, base_date, base_value)["index"]
 
 
 def _contributions(basket: _Basket, events: list[Rebalance], base_date: dt.date) -> pl.DataFrame:
-    """:func:`indexcalc.families.basemetals.risk.daily_contributions` of the rebalances' weights on the basket's
-    level matrix (same rows and values as from the long frames)."""
-    order, roots, matrix = _sorted_levels(basket)
-    days = basket.dates.to_numpy()
-    effective = days[np.array([event.effective for event in events])]
+    """:func:`indexcalc.families.basemetals.attribution.daily_contributions` of the rebalances'
+    weights on the basket's levels (roots sorted)."""
+    order, levels = _sorted_levels(basket)
+    effective = np.array([event.effective for event in events])
     anchors = np.unique(effective)
-    weight = np.zeros((len(anchors), len(roots)))
+    weight = np.zeros((len(anchors), levels.roots.len()))
     weight[np.searchsorted(anchors, effective)] = np.stack([event.weights for event in events])[:, order]
-    return daily_contributions_on_matrix(matrix, days, roots, anchors, weight, base_date)
+    return daily_contributions(levels, Panel(basket.dates.gather(anchors), levels.roots, weight), base_date)
 
 
 def _compute_one(

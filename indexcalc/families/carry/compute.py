@@ -35,9 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from indexcalc.composite import composite_excess_returns_on_matrix, composite_total_return
+from indexcalc.composite import composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError
+from indexcalc.panel import Panel
 from indexcalc.results import IndexResult
 from indexcalc.rules.calendar import rebalance_dates, rebalance_schedule
 from indexcalc.families.carry.stages import carry_stages
@@ -75,53 +76,33 @@ def ranked_count(count: int, fraction: float) -> int:
 
 @dataclass(frozen=True)
 class Universe:
-    """A basket's roots on the index axis: aligned levels, and the same as matrices.
+    """A basket's roots on the index axis: ``levels`` the forward-filled excess-return levels
+    (dates x roots, roots sorted, NaN before a root's first level) and ``returns[t, n] =
+    levels[t, n] / levels[t-1, n] - 1`` (0 on the first date and where a level is missing)."""
 
-    ``levels[t, n]`` is the forward-filled excess-return level of ``roots[n]`` on ``dates[t]``
-    (NaN before its first level); ``returns[t, n] = levels[t, n] / levels[t-1, n] - 1`` (0 on
-    the first date and where a level is missing).
-    """
-
-    dates: pl.Series
-    roots: list[str]
-    levels: np.ndarray
+    levels: Panel
     returns: np.ndarray
 
+    @property
+    def dates(self) -> pl.Series:
+        return self.levels.dates
+
     @functools.cached_property
-    def aligned(self) -> pl.DataFrame:
-        """``date, root, level``: the levels matrix as a long frame (null before a root's first
-        level), equal to :func:`indexcalc.composite.align_levels` on the axis; built on first use."""
-        wide = pl.DataFrame(self.levels, schema=self.roots).fill_nan(None).with_columns(self.dates.alias("date"))
-        return wide.unpivot(index="date", variable_name="root", value_name="level")
+    def roots(self) -> list[str]:
+        return self.levels.roots.to_list()
 
     @classmethod
     def from_series(cls, series: pl.DataFrame, axis: pl.Series) -> "Universe":
-        """From ``date, root, level`` rows whose dates are all on the (sorted, unique) ``axis``;
-        ``aligned`` equals :func:`indexcalc.composite.align_levels` on ``axis`` (built from the
-        matrix here, which is several times faster)."""
-        root_column = series.get_column("root")
-        roots = _sorted_runs(root_column)
-        if roots is None:
-            roots = sorted(root_column.unique().to_list())
-            columns = root_column.cast(pl.Enum(roots)).to_physical().to_numpy()
-        else:
-            # grouped by root (the series' order): one column number per run of rows
-            lengths = root_column.rle().struct.field("len").to_numpy()
-            columns = np.repeat(np.arange(len(roots)), lengths)
-        axis_days = axis.to_physical().to_numpy()
-        rows = _axis_rows(axis_days, series.get_column("date").to_physical().to_numpy())
-        observed = np.full((len(axis_days), len(roots)), np.nan)
-        observed[rows, columns] = series.get_column("level").to_numpy()
-        # forward fill down each column: the row of the latest observation so far
-        latest = np.where(np.isnan(observed), 0, np.arange(len(axis_days))[:, None])
-        levels = np.take_along_axis(observed, np.maximum.accumulate(latest, axis=0), axis=0)
-        returns = np.zeros_like(levels)
-        returns[1:] = np.nan_to_num(levels[1:] / levels[:-1] - 1.0)
-        return cls(dates=axis, roots=roots, levels=levels, returns=returns)
+        """From ``date, root, level`` rows whose dates are all on the (sorted, unique) ``axis``:
+        the levels' panel forward-filled (as :func:`indexcalc.composite.align_levels`)."""
+        levels = Panel.from_long(series, "level", dates=axis).forward_filled()
+        returns = np.zeros_like(levels.values)
+        returns[1:] = np.nan_to_num(levels.values[1:] / levels.values[:-1] - 1.0)
+        return cls(levels=levels, returns=returns)
 
     def rows(self, dates: pl.Series) -> np.ndarray:
         """Row numbers of ``dates`` (each an axis date) in the matrices."""
-        return np.searchsorted(self.dates.to_numpy(), dates.to_numpy())
+        return self.levels.rows(dates)
 
     def holding_returns(self, schedule: pl.DataFrame) -> pl.DataFrame:
         """``date, root, holding_return``: ``ER_{a'} / ER_a - 1`` for each rebalance date r of
@@ -129,34 +110,9 @@ class Universe:
         last rebalance (its month not yet complete) has none."""
         periods = schedule.sort("date")
         rows = self.rows(periods.get_column("effective_date"))
-        growth = self.levels[rows[1:]] / self.levels[rows[:-1]] - 1.0
+        growth = self.levels.values[rows[1:]] / self.levels.values[rows[:-1]] - 1.0
         frame = pl.DataFrame(growth, schema=self.roots).with_columns(periods.get_column("date").slice(0, len(rows) - 1))
         return frame.unpivot(index="date", variable_name="root", value_name="holding_return").drop_nans().drop_nulls()
-
-
-def _sorted_runs(values: pl.Series) -> list[str] | None:
-    """The distinct values in order when ``values`` is grouped into runs of increasing values
-    (each value one run, runs sorted), else None."""
-    runs = values.rle().struct.field("value")
-    if runs.null_count() or (runs.len() > 1 and not (runs.slice(1) > runs.slice(0, runs.len() - 1)).all()):
-        return None
-    return runs.to_list()
-
-
-def _axis_rows(axis_days: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Row of each day number in the sorted axis (a table lookup over the axis' span; the
-    binary search when a day is not on the axis, as before)."""
-    if axis_days.size == 0 or days.size == 0:
-        return np.searchsorted(axis_days, days)
-    first = int(axis_days[0])
-    table = np.full(int(axis_days[-1]) - first + 1, -1, dtype=np.int64)
-    table[axis_days - first] = np.arange(axis_days.size)
-    offset = days.astype(np.int64) - first
-    inside = (offset >= 0) & (offset < table.size)
-    rows = table[np.where(inside, offset, 0)]
-    if not inside.all() or (rows < 0).any():
-        return np.searchsorted(axis_days, days)
-    return rows
 
 
 def compute_carry_basket(
@@ -331,11 +287,9 @@ def basket_excess_levels(weights: pl.DataFrame, universe: "Universe", base_value
     """Excess-return levels ``date, level, daily_return`` of a basket's signed weights
     (``date, effective_date, root, weight``), at ``base_value`` on its first rebalance date
     (docs/design.md section 3 composite on the universe's aligned level matrix)."""
-    # the universe's level matrix is the aligned levels: no long frame to build and re-read
-    return composite_excess_returns_on_matrix(
+    # the universe's level panel is the aligned levels: no long frame to build and re-read
+    return composite_excess_returns(
         universe.levels,
-        universe.dates,
-        pl.Series(universe.roots, dtype=pl.String),
         {"index": weights.select("effective_date", "root", "weight")},
         base_date=weights.get_column("date").min(),
         base_value=base_value,

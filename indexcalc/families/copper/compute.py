@@ -65,353 +65,34 @@ directional + roll + costs = the equity change.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
-import numpy as np
 import polars as pl
 
 from indexcalc import analytics
 from indexcalc.composite import composite_total_return
 from indexcalc.data.market import MarketData
-from indexcalc.errors import DataError, SpecError
-from indexcalc.results import IndexResult
-from indexcalc.rolls import business_days, first_notice_day, roll_schedule
-from indexcalc.families.copper.factors import factor_inputs
-from indexcalc.families.copper.regression import rolling_forecast
-from indexcalc.families.copper.sizing import (
-    average_true_range,
-    carry_multiplier,
-    carry_spread,
-    contracts_for_trade,
-    regime_blocked,
-    true_range,
-)
-from indexcalc.specs.base import FirstNoticeRoll
+from indexcalc.errors import DataError
+from indexcalc.families.copper.curve import copper_curve
+from indexcalc.families.copper.signal import strategy_inputs
+from indexcalc.families.copper.simulation import TRADE_SCHEMA, Simulation, first_index_position, simulate
 from indexcalc.families.copper.spec import CopperMacroSpec
+from indexcalc.results import IndexResult
 
-TRADE_SCHEMA: dict[str, pl.DataType] = {
-    "entry_date": pl.Date(),
-    "exit_date": pl.Date(),
-    "direction": pl.Int8(),
-    "contracts": pl.Int64(),
-    "contract": pl.Int32(),
-    "entry_price": pl.Float64(),
-    "exit_price": pl.Float64(),
-    "entry_reason": pl.String(),
-    "reason": pl.String(),
-    "costs": pl.Float64(),
-    "pnl": pl.Float64(),
-}
-
-
-# --- the curve: M1, M2 (held), M3 and the prices the simulation needs -----------------------------
-
-
-def copper_curve(market: MarketData, root: str, rule: FirstNoticeRoll) -> pl.DataFrame:
-    """One row per business day of ``root``: ``date, held, held_settle, carried_settle,
-    previous_settle, front, front_settle, front_return, second_settle, next, next_settle, roll``.
-
-    ``held``: the contract held at the close (``roll_schedule``); ``carried_settle``: today's settle
-    of the contract held at the previous close, ``previous_settle`` its settle at that close (their
-    difference is the position's price change); ``front``/``second``: M1/M2 (module docstring);
-    ``next``: the first such contract after ``held`` (M3); ``front_return``: ln of M1's (as of the
-    previous close) settle change; ``roll``: the held contract changed at this close.
-    A held contract without a settle on the next business day is a market disruption (DataError).
-    """
-    if root not in market.instruments:
-        raise SpecError("no instrument definition for the copper strategy's root", key=f"root {root}")
-    # The roll engine filters prices by root on every call: hand it this root's prices only.
-    market = replace(market, prices=market.prices.filter(pl.col("root") == root), held=None)
-    days = business_days(market.prices, [root]).select("date", "day_index")
-    if days.is_empty():
-        raise DataError("no prices for the copper strategy's root", file=market.source or None, key=f"root {root}")
-    held = roll_schedule(market, rule, [root]).select("date", pl.col("contract").alias("held"))
-    notices = first_notice_day(market, [root], horizon_business_days=rule.days_before).select(
-        "contract", (pl.col("first_notice_index") - rule.days_before).alias("roll_index")
-    )
-    prices = market.prices.lazy().filter(pl.col("settle") > 0).select("date", "contract", "settle")
-    ranked = (
-        prices.join(notices.lazy(), on="contract")
-        .join(days.lazy(), on="date")
-        .filter(pl.col("roll_index").is_null() | (pl.col("roll_index") > pl.col("day_index")))
-        .join(held.lazy(), on="date", how="left")
-        .sort("date", "contract")
-        .group_by("date")
-        .agg(
-            pl.col("contract").first().alias("front"),
-            pl.col("settle").first().alias("front_settle"),
-            pl.col("settle").get(1, null_on_oob=True).alias("second_settle"),
-            pl.col("contract").filter(pl.col("contract") > pl.col("held")).first().alias("next"),
-            pl.col("settle").filter(pl.col("contract") > pl.col("held")).first().alias("next_settle"),
-        )
-    )
-
-    def settle_of(contract: str, name: str) -> pl.LazyFrame:
-        return prices.rename({"contract": contract, "settle": name})
-
-    frame = (
-        days.lazy()
-        .join(held.lazy(), on="date", how="left")
-        .join(ranked, on="date", how="left")
-        .sort("date")
-        .with_columns(
-            pl.col("held").shift(1).alias("previous_held"),
-            pl.col("front").shift(1).alias("previous_front"),
-        )
-        .join(settle_of("held", "held_settle"), on=["date", "held"], how="left")
-        .join(settle_of("previous_held", "carried_settle"), on=["date", "previous_held"], how="left")
-        .join(settle_of("previous_front", "front_today"), on=["date", "previous_front"], how="left")
-        .sort("date")
-        .with_columns(
-            pl.col("held_settle").shift(1).alias("previous_settle"),
-            (pl.col("front_today") / pl.col("front_settle").shift(1)).log().alias("front_return"),
-            (pl.col("held") != pl.col("previous_held")).fill_null(False).alias("roll"),
-        )
-        .collect()
-    )
-    missing = frame.filter(pl.col("held_settle").is_null() | (pl.col("previous_held").is_not_null() & pl.col("carried_settle").is_null()))
-    if missing.height:
-        row = missing.row(0, named=True)
-        contract = row["held"] if row["held_settle"] is None else row["previous_held"]
-        raise DataError(
-            "held contract has no settlement (market disruption)",
-            file=market.source or None,
-            key=f"root {root}, contract {contract}, date {row['date']}",
-        )
-    return frame.select(
-        "date", "held", "held_settle", "carried_settle", "previous_settle", "front", "front_settle",
-        "front_return", "second_settle", "next", "next_settle", "roll",
-    )
-
-
-# --- inputs of the simulation -------------------------------------------------------------------
-
-
-def strategy_inputs(spec: CopperMacroSpec, market: MarketData, curve: pl.DataFrame) -> pl.DataFrame:
-    """The curve plus everything known at each close: factors, regression, ``signal`` (-1/0/1
-    after the regime filters), ``blocked``, ``atr``, ``carry_spread``, ``carry_long``/``carry_short``
-    (the size multipliers a long/short would get)."""
-    factor_names = [factor.series for factor in spec.factors]
-    factors = factor_inputs(market.macro, curve.get_column("date"), spec.factors, source=market.source or None)
-    frame = curve.join(factors, on="date", how="left").sort("date")
-    regression = rolling_forecast(
-        frame.select("date", "front_return", *factor_names),
-        "front_return",
-        factor_names,
-        spec.window,
-        spec.required_observations,
-    )
-    frame = frame.join(regression, on="date", how="left")
-
-    change = frame.get_column("carried_settle").to_numpy() - frame.get_column("previous_settle").to_numpy()
-    ranges = true_range(change, 0.0)
-    atr = average_true_range(ranges, spec.atr_window, spec.atr_method)
-    short_atr = average_true_range(ranges, spec.regime_short_atr_window, spec.atr_method)
-    long_atr = average_true_range(ranges, spec.regime_long_atr_window, spec.atr_method)
-    blocked = regime_blocked(
-        frame.get_column("front_settle").to_numpy(),
-        frame.get_column("second_settle").to_numpy(),
-        short_atr,
-        long_atr,
-        spread_max=spec.regime_spread_max,
-        volatility_ratio_max=spec.regime_volatility_ratio_max,
-    )
-    forecast = frame.get_column("forecast").fill_null(np.nan).to_numpy()
-    raw_signal = np.where(forecast > spec.long_threshold, 1, np.where(forecast < spec.short_threshold, -1, 0))
-    spread = carry_spread(frame.get_column("held_settle").to_numpy(), frame.get_column("next_settle").fill_null(np.nan).to_numpy())
-    return frame.with_columns(
-        pl.Series("raw_signal", raw_signal, dtype=pl.Int8),
-        pl.Series("blocked", blocked & (raw_signal != 0)),
-        pl.Series("signal", np.where(blocked, 0, raw_signal), dtype=pl.Int8),
-        pl.Series("price_change", change).fill_nan(None),
-        pl.Series("atr", atr).fill_nan(None),
-        pl.Series("carry_spread", spread).fill_nan(None),
-        pl.Series("carry_long", carry_multiplier(1, spread, spec.carry_thresholds, spec.carry_multipliers)).fill_nan(None),
-        pl.Series("carry_short", carry_multiplier(-1, spread, spec.carry_thresholds, spec.carry_multipliers)).fill_nan(None),
-    )
-
-
-# --- the path-dependent trade simulation ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """One simulated strategy from the first index date: ``daily`` (the input columns plus
-    ``equity`` USD, ``position`` signed contracts and ``position_contract`` at the close,
-    ``gross_pnl``, ``roll_pnl``, ``costs`` USD of the day), ``trades`` (:data:`TRADE_SCHEMA`) and
-    ``weights`` (one row per change of position)."""
-
-    daily: pl.DataFrame
-    trades: pl.DataFrame
-    weights: pl.DataFrame
-
-
-def first_index_position(spec: CopperMacroSpec, inputs: pl.DataFrame) -> int:
-    """Row of the first index date: ``start_date`` (or the first business day on or after it),
-    at the earliest the first day with a forecast."""
-    with_forecast = inputs.with_row_index("row").filter(pl.col("forecast").is_not_null())
-    if with_forecast.is_empty():
-        raise DataError(
-            f"no regression forecast: fewer than {spec.required_observations} complete days of prices and factors",
-            key=f"index {spec.id}",
-        )
-    first = int(with_forecast.get_column("row")[0])
-    if spec.start_date is not None:
-        later = inputs.with_row_index("row").filter(pl.col("date") >= spec.start_date)
-        if later.is_empty():
-            raise SpecError(f"start_date {spec.start_date} is after the last business day", key=f"index {spec.id}")
-        first = max(first, int(later.get_column("row")[0]))
-    return first
-
-
-def simulate(spec: CopperMacroSpec, inputs: pl.DataFrame, multiplier: float) -> Simulation:
-    """Run the trade rules of the module docstring over ``inputs`` (:func:`strategy_inputs`).
-
-    A plain loop over days: the state (position, trailing stop, equity used for sizing) is
-    truly sequential; all per-day inputs are precomputed arrays, so one day costs a few
-    list look-ups.
-    """
-    start = first_index_position(spec, inputs)
-    lag = spec.implementation_lag
-    dates = inputs.get_column("date").to_list()
-    count = len(dates)
-    held = inputs.get_column("held").to_list()
-    held_settle = inputs.get_column("held_settle").to_list()
-    carried_settle = inputs.get_column("carried_settle").to_list()
-    change = inputs.get_column("price_change").fill_null(0.0).to_list()
-    is_roll = inputs.get_column("roll").to_list()
-    # Decisions fixed at the close of s = k - lag, filled at the close of k.
-    signal_of = inputs.get_column("signal").to_list()
-    raw_of = inputs.get_column("raw_signal").to_list()
-    atr_of = inputs.get_column("atr").fill_null(math.nan).to_list()
-    carry_long = inputs.get_column("carry_long").fill_null(1.0).to_list()
-    carry_short = inputs.get_column("carry_short").fill_null(1.0).to_list()
-    risk_budget, stop_multiple = spec.risk_budget, spec.stop_multiple
-    cost = spec.cost_per_contract
-    trailing = spec.trailing_stop
-
-    equity_path = [spec.initial_equity] * count
-    position_path = [0] * count
-    contract_path: list[int | None] = [None] * count
-    gross_path = [0.0] * count
-    roll_path = [0.0] * count
-    cost_path = [0.0] * count
-    trades: list[tuple] = []
-    weight_rows: list[tuple] = []
-
-    equity = spec.initial_equity
-    direction = contracts = 0
-    contract = None
-    entry_row = 0
-    entry_price = extreme = distance = trade_gross = trade_costs = 0.0
-    entry_reason = ""
-    stopped = 0
-
-    def close_trade(row: int, price: float, reason: str) -> None:
-        nonlocal direction, contracts, trade_costs, equity
-        exit_cost = cost * contracts
-        equity -= exit_cost
-        cost_path[row] += exit_cost
-        trade_costs += exit_cost
-        trades.append(
-            (dates[entry_row], dates[row], direction, contracts, contract, entry_price, price, entry_reason, reason,
-             trade_costs, trade_gross - trade_costs)
-        )
-        direction = contracts = 0
-
-    def open_trade(row: int, side: int, size: int, price: float, reason: str, stop_distance: float, best: float) -> None:
-        nonlocal direction, contracts, contract, entry_row, entry_price, extreme, distance, trade_gross, trade_costs
-        nonlocal entry_reason, equity
-        direction, contracts, contract, entry_row, entry_price = side, size, held[row], row, price
-        extreme, distance, entry_reason = best, stop_distance, reason
-        trade_gross = 0.0
-        trade_costs = cost * size
-        equity -= trade_costs
-        cost_path[row] += trade_costs
-
-    for row in range(start + 1, count):
-        before = (direction, contracts, contract)
-        signal_row = row - lag
-        decided = row
-        if direction:
-            pnl = direction * contracts * multiplier * change[row]
-            equity += pnl
-            trade_gross += pnl
-            gross_path[row] = pnl
-            price = carried_settle[row]
-            if direction * (price - (extreme - direction * distance)) <= 0.0:
-                stopped = direction
-                close_trade(row, price, "stop")
-            elif trailing and direction * (price - extreme) > 0.0:
-                extreme = price
-        desired = signal_of[signal_row] if signal_row >= start else 0
-        if stopped and desired != stopped:
-            stopped = 0
-        if direction and desired != direction:
-            close_trade(row, carried_settle[row], "regime" if raw_of[signal_row] == direction else "signal")
-            decided = signal_row
-        if direction and is_roll[row]:
-            side, size = direction, contracts
-            roll_spread = held_settle[row] - carried_settle[row]
-            roll_path[row] = -side * size * multiplier * roll_spread
-            best, stop_distance = extreme + roll_spread, distance
-            close_trade(row, carried_settle[row], "roll")
-            open_trade(row, side, size, held_settle[row], "roll", stop_distance, best)
-        if not direction and desired and desired != stopped:
-            atr = atr_of[signal_row]
-            if atr == atr and atr > 0.0:
-                sizing_equity = equity_path[signal_row] if lag else equity
-                scale = carry_long[signal_row] if desired > 0 else carry_short[signal_row]
-                size = contracts_for_trade(
-                    sizing_equity, atr, risk_budget=risk_budget, stop_multiple=stop_multiple,
-                    multiplier=multiplier, carry_multiplier=scale,
-                )
-                if size > 0:
-                    price = held_settle[row]
-                    open_trade(row, desired, size, price, "signal", stop_multiple * atr, price)
-                    decided = signal_row
-        equity_path[row] = equity
-        position_path[row] = direction * contracts
-        contract_path[row] = contract if direction else None
-        if (direction, contracts, contract) != before:
-            # date = the close whose information fixed the change (the signal day, or the day
-            # itself for stops and rolls); effective_date = the close it was filled at.
-            weight_rows.append(
-                (dates[decided], dates[row], contract, direction * contracts, held_settle[row], equity)
-            )
-
-    if direction:
-        # Open at the end: marked at the last settle of its contract (the contract held then).
-        trades.append(
-            (dates[entry_row], None, direction, contracts, contract, entry_price, held_settle[count - 1],
-             entry_reason, "open", trade_costs, trade_gross - trade_costs)
-        )
-
-    window = slice(start, count)
-    daily = inputs.slice(start).with_columns(
-        pl.Series("equity", equity_path[window], dtype=pl.Float64),
-        pl.Series("position", position_path[window], dtype=pl.Int64),
-        pl.Series("position_contract", contract_path[window], dtype=pl.Int32),
-        pl.Series("gross_pnl", gross_path[window], dtype=pl.Float64),
-        pl.Series("roll_pnl", roll_path[window], dtype=pl.Float64),
-        pl.Series("costs", cost_path[window], dtype=pl.Float64),
-    )
-    trade_frame = pl.DataFrame(trades, schema=TRADE_SCHEMA, orient="row")
-    weights = pl.DataFrame(
-        weight_rows,
-        schema={"date": pl.Date, "effective_date": pl.Date, "contract": pl.Int32, "contracts": pl.Int64,
-                "settle": pl.Float64, "equity": pl.Float64},
-        orient="row",
-    ).select(
-        "date", "effective_date", pl.lit(spec.root).alias("root"), "contract", "contracts",
-        (pl.col("contracts") * multiplier * pl.col("settle") / pl.col("equity")).alias("weight"),
-    )
-    return Simulation(daily=daily, trades=trade_frame, weights=weights)
-
-
-# --- published frames -----------------------------------------------------------------------------
+__all__ = [
+    "TRADE_SCHEMA",
+    "Simulation",
+    "attribution",
+    "compute_copper_macro",
+    "copper_curve",
+    "excess_levels",
+    "first_index_position",
+    "sample_statistics",
+    "signal_table",
+    "simulate",
+    "strategy_inputs",
+    "total_levels",
+]
 
 
 def excess_levels(spec: CopperMacroSpec, daily: pl.DataFrame) -> pl.DataFrame:
@@ -557,3 +238,4 @@ def compute_copper_macro(
             },
         )
     return results
+

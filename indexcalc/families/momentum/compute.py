@@ -48,55 +48,25 @@ and TR; the ER levels are shared by the ER and TR versions of a family.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import numpy as np
 import polars as pl
 
-from indexcalc.composite import align_levels, composite_excess_returns_on_matrix, composite_total_return
+from indexcalc.composite import composite_excess_returns, composite_total_return
 from indexcalc.data.market import MarketData
+from indexcalc.families.momentum.direction import family_direction
+from indexcalc.families.momentum.inputs import MomentumInputs, momentum_inputs
+from indexcalc.families.momentum.levels import SharedInputs
+from indexcalc.families.momentum.magnitude import CAP_TOLERANCE
+from indexcalc.families.momentum.spec import MomentumIndexSpec
 from indexcalc.errors import SpecError
 from indexcalc.results import IndexResult
-from indexcalc.rules.calendar import monthly_totals, rebalance_positions, window_table
-from indexcalc.families.momentum.direction import family_direction, momentum_direction_matrix
-from indexcalc.families.momentum.magnitude import (
-    CAP_TOLERANCE,
-    cap_weights,
-    cftc_dollar_open_interest,
-    dollar_open_interest,
-    fixed_weights_of,
-    impute_unreported,
-    magnitude_matrix,
-    member_magnitude_weights,
-    read_cftc_open_interest,
-)
-from indexcalc.rules.ended import ended_at
-from indexcalc.families.momentum.reconstitution import eligibility, membership, selection_dates
-from indexcalc.families.momentum.spec import MagnitudeSpec, MomentumIndexSpec
+
+__all__ = ["WEIGHTS_COLUMNS", "MomentumInputs", "compute_momentum", "family_weights", "missing_inputs", "momentum_inputs"]
 
 WEIGHTS_COLUMNS = ("date", "effective_date", "root", "magnitude", "signal", "direction", "weight")
 """Columns of the published weights file of every momentum index."""
 
-
-@dataclass(frozen=True)
-class MomentumInputs:
-    """What the five families of one (roots, magnitude, direction, lag, reconstitution) share.
-
-    ``level_matrix``: the levels of ``roots`` (sorted) on the index axis ``dates``, forward-filled
-    (dates x roots, NaN before a root's first level); ``table``: per rebalance from the
-    base date and member root, ``date, effective_date, root, magnitude, signal, momentum`` (D);
-    ``universe``: the reconstitution choices (None without reconstitution).
-    """
-
-    base_date: dt.date
-    dates: pl.Series
-    roots: pl.Series
-    level_matrix: np.ndarray
-    table: pl.DataFrame
-    universe: pl.DataFrame | None = None
 
 
 def compute_momentum(
@@ -116,7 +86,7 @@ def compute_momentum(
     sectors = {root: instrument.sector for root, instrument in market.instruments.items()}
     series_roots = set(series.get_column("root").unique().to_list())
     roots_of = {spec.id: _index_roots(spec, market, series_roots) for spec in specs}
-    shared = _Shared(market, series, [(spec, roots_of[spec.id]) for spec in specs])
+    shared = SharedInputs(market, series, [(spec, roots_of[spec.id]) for spec in specs])
 
     # indexes sharing roots, magnitude, direction and lag share their inputs and their levels'
     # matrix; within such a group the ER levels of each (family, base value) serve ER and TR
@@ -142,10 +112,8 @@ def compute_momentum(
         }
         excess: dict[tuple[str, float], pl.DataFrame] = {}
         for base_value in dict.fromkeys(spec.base_value for spec in group):
-            levels = composite_excess_returns_on_matrix(
-                inputs.level_matrix,
-                inputs.dates,
-                inputs.roots,
+            levels = composite_excess_returns(
+                inputs.levels,
                 {family: frame.select("effective_date", "root", "weight") for family, frame in weights.items()},
                 inputs.base_date,
                 base_value,
@@ -190,305 +158,6 @@ def family_weights(
     )
 
 
-def momentum_inputs(spec: MomentumIndexSpec, roots: Sequence[str], shared: "_Shared") -> MomentumInputs:
-    """Aligned levels, base date, and per-rebalance magnitude, signal and D of one index.
-
-    Computed on rebalances x roots matrices read from the shared tables (no per-index joins):
-    the latest level and the trailing-window means at each rebalance row, then the signal,
-    D (:func:`momentum_direction_matrix`) and the capped magnitude row by row."""
-    dates, level_matrix = shared.aligned_matrix(roots)
-    rebalance_rows, effective_rows = rebalance_positions(dates.to_numpy(), spec.implementation_lag)
-    rebalance_days = dates.to_numpy()[rebalance_rows]
-    latest = level_matrix[rebalance_rows]
-    level_mean, has_level_mean, level_full = shared.level_windows(spec.direction.window_months).at(
-        rebalance_days, roots
-    )
-    has_signal = ~np.isnan(latest) & has_level_mean
-    with np.errstate(divide="ignore", invalid="ignore"):
-        signal = latest / level_mean - 1.0
-    eligible = level_full
-    magnitude_spec = spec.magnitude
-    if magnitude_spec.source != "fixed":
-        windows = shared.dollar_oi_windows(magnitude_spec, roots)
-        average, has_average, magnitude_full = windows.at(rebalance_days, roots)
-        if magnitude_spec.cftc_fallback is not None:
-            reported = np.array([root in magnitude_spec.cftc_markets for root in roots])
-            average, has_average, magnitude_full = impute_unreported(average, has_average, magnitude_full, reported)
-        eligible = level_full & magnitude_full
-
-    reconstitution = spec.reconstitution
-    if reconstitution is None:
-        complete = np.flatnonzero(eligible.all(axis=1))
-        if complete.size == 0:
-            raise SpecError(_history_problem(spec, shared.aligned_levels(roots)), key=f"index {spec.id}")
-        first = int(complete[0])
-    else:
-        if magnitude_spec.source == "fixed":
-            # no open interest: the fixed weights stand in for the averages (threshold 0, no
-            # max_roots: the spec allows nothing else), so a root is eligible once its windows
-            # are full, and the members share the fixed weights, re-normalised and capped
-            candidate_roots, kept = list(roots), np.ones(len(roots), dtype=bool)
-            per_root = np.array(fixed_weights_of(magnitude_spec.fixed_weights, roots), dtype=np.float64)
-            average = np.tile(per_root, (rebalance_rows.size, 1))
-            has_average = np.ones(average.shape, dtype=bool)
-        else:
-            # the roots of the open-interest table only: a root without open interest is no candidate
-            # (with a cftc_fallback, an unreported root is a candidate on its imputed average)
-            fallback = magnitude_spec.cftc_fallback is not None
-            kept = np.array([root in windows.columns or fallback for root in roots])
-            candidate_roots = [root for root, keep in zip(roots, kept) if keep]
-        averages = pl.DataFrame(
-            {
-                "date": dates.gather(np.repeat(rebalance_rows, len(candidate_roots))),
-                "root": pl.Series(candidate_roots, dtype=pl.String).gather(
-                    np.tile(np.arange(len(candidate_roots)), rebalance_rows.size)
-                ),
-                "average": _nullable(average[:, kept], has_average[:, kept]),
-                "full_window": eligible[:, kept].ravel(),
-            }
-        )
-        candidates = eligibility(averages, reconstitution.min_dollar_open_interest, reconstitution.max_roots)
-        base_date = _first_viable_date(spec, candidates)
-        first = int(np.searchsorted(rebalance_days, np.datetime64(base_date, "D")))
-    base_date = dates[int(rebalance_rows[first])]
-    rebalance_rows, effective_rows = rebalance_rows[first:], effective_rows[first:]
-    momentum = momentum_direction_matrix(
-        signal[first:], has_signal[first:], level_full[first:], spec.direction.tie_tolerance
-    )
-    root_series = pl.Series("root", list(roots), dtype=pl.String)
-
-    universe = None
-    # roots whose data has ended by a rebalance (indexcalc.rules.ended) leave the index there
-    ended = shared.ended_at(roots, dates.gather(rebalance_rows))
-    if reconstitution is None:
-        rebalances = dates.gather(rebalance_rows)
-        gone = _cells(ended, rebalances, roots)
-        if magnitude_spec.source == "fixed":
-            per_root = cap_weights(fixed_weights_of(magnitude_spec.fixed_weights, roots), magnitude_spec.cap)
-            magnitude = np.tile(per_root, (rebalance_rows.size, 1))
-            if gone.any():
-                magnitude = cap_weights(np.where(gone, 0.0, magnitude), magnitude_spec.cap)
-        else:
-            magnitude = magnitude_matrix(
-                np.where(gone, 0.0, average[first:]), has_average[first:] | gone, rebalances, roots, magnitude_spec.cap
-            )
-        cells = rebalance_rows.size * len(roots)
-        column = np.tile(np.arange(len(roots)), rebalance_rows.size)
-        table = pl.DataFrame(
-            {
-                "date": dates.gather(np.repeat(rebalance_rows, len(roots))),
-                "effective_date": dates.gather(np.repeat(effective_rows, len(roots))),
-                "root": root_series.gather(column) if cells else root_series.clear(),
-                "magnitude": pl.Series(magnitude.ravel(), dtype=pl.Float64),
-                "signal": _nullable(signal[first:], has_signal[first:] & level_full[first:]),
-                "momentum": _nullable(momentum, level_full[first:], pl.Int8),
-            }
-        )
-    else:
-        schedule = pl.DataFrame({"date": dates.gather(rebalance_rows), "effective_date": dates.gather(effective_rows)})
-        rebalances = schedule.get_column("date")
-        selections = selection_dates(rebalances, base_date, reconstitution.month)
-        universe = candidates.filter(pl.col("date").is_in(selections.implode()))
-        _check_universe(spec, universe)
-        members = membership(universe, rebalances).join(ended, on=["date", "root"], how="anti")
-        magnitude = member_magnitude_weights(
-            averages.filter(pl.col("date") >= base_date), members, magnitude_spec.cap
-        )
-        full = level_full[first:].ravel()
-        signals = pl.DataFrame(
-            {
-                "date": dates.gather(np.repeat(rebalance_rows, len(roots))),
-                "root": root_series.gather(np.tile(np.arange(len(roots)), rebalance_rows.size)),
-                "signal": _nullable(signal[first:], has_signal[first:] & level_full[first:]),
-                "momentum": pl.Series(momentum.ravel(), dtype=pl.Int8),
-            }
-        ).filter(pl.Series(full))
-        table = (
-            schedule.join(magnitude, on="date", how="inner")
-            .join(signals, on=["date", "root"], how="left")
-            .select("date", "effective_date", "root", "magnitude", "signal", "momentum")
-            .sort("date", "root")
-        )
-    return MomentumInputs(
-        base_date=base_date, dates=dates, roots=root_series, level_matrix=level_matrix, table=table, universe=universe
-    )
-
-
-def _cells(frame: pl.DataFrame, dates: pl.Series, roots: Sequence[str]) -> np.ndarray:
-    """A dates x roots boolean matrix, true at the ``date, root`` pairs of ``frame``."""
-    cells = np.zeros((dates.len(), len(roots)), dtype=bool)
-    if frame.height:
-        row = dates.search_sorted(frame.get_column("date")).to_numpy()
-        column = {root: position for position, root in enumerate(roots)}
-        cells[row, [column[root] for root in frame.get_column("root").to_list()]] = True
-    return cells
-
-
-def _nullable(values: np.ndarray, valid: np.ndarray, dtype: pl.DataType = pl.Float64) -> pl.Series:
-    """``values`` (any shape, flattened) as a polars Series, null where ``valid`` is false."""
-    series = pl.Series(values.ravel(), dtype=dtype)
-    invalid = np.flatnonzero(~valid.ravel())
-    return series.scatter(invalid, None) if invalid.size else series
-
-
-@dataclass(frozen=True)
-class _Windows:
-    """A :func:`window_table` as roots x months matrices: ``mean`` (NaN where null), whether it
-    has a mean, and ``full_window``; ``columns`` maps a root to its row, ``first_month`` is the
-    first month's number (numpy months since 1970)."""
-
-    columns: dict[str, int]
-    first_month: int
-    mean: np.ndarray
-    has_mean: np.ndarray
-    full_window: np.ndarray
-
-    @classmethod
-    def of(cls, table: pl.DataFrame) -> "_Windows":
-        # window_table rows: every root x month, sorted by root then month
-        roots = table.get_column("root").unique(maintain_order=True).to_list()
-        shape = (len(roots), table.height // max(len(roots), 1))
-        months = table.get_column("month").to_numpy().astype("datetime64[M]").astype(np.int64)
-        mean = table.get_column("mean")
-        return cls(
-            columns={root: row for row, root in enumerate(roots)},
-            first_month=int(months[0]) if months.size else 0,
-            mean=mean.to_numpy().astype(np.float64).reshape(shape),
-            has_mean=mean.is_not_null().to_numpy().reshape(shape),
-            full_window=table.get_column("full_window").to_numpy().astype(bool).reshape(shape),
-        )
-
-    def at(self, days: np.ndarray, roots: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``mean, has_mean, full_window`` as rebalances x roots matrices: the rows of the months
-        of ``days`` (:func:`indexcalc.rules.calendar.at_rebalances`: NaN, False, False for a
-        month or root the table does not have)."""
-        month = days.astype("datetime64[M]").astype(np.int64) - self.first_month
-        inside = (month >= 0) & (month < self.mean.shape[1])
-        column = np.array([self.columns.get(root, -1) for root in roots], dtype=np.int64)
-        known = inside[:, None] & (column >= 0)[None, :]
-        at_month = np.where(inside, month, 0)[:, None]
-        at_root = np.maximum(column, 0)[None, :]
-        return (
-            np.where(known, self.mean[at_root, at_month], np.nan),
-            known & self.has_mean[at_root, at_month],
-            known & self.full_window[at_root, at_month],
-        )
-
-
-class _Shared:
-    """Work shared by every index of one :func:`compute_momentum` call, done once on first use:
-    the levels aligned on the union axis of all roots as a dates x roots matrix (a sub-index
-    takes its roots' columns on its own axis, the dates where one of them has a level:
-    forward-filled values are the same), and the monthly trailing-window means of ER levels and
-    of dollar open interest per window length and source (an index reads its roots at its
-    rebalance months)."""
-
-    def __init__(
-        self, market: MarketData, series: pl.DataFrame, indexes: Sequence[tuple[MomentumIndexSpec, Sequence[str]]]
-    ) -> None:
-        self._market = market
-        self._roots = sorted({root for _, roots in indexes for root in roots})
-        self._open_interest_roots = sorted(
-            {root for spec, roots in indexes if spec.magnitude.source == "open_interest" for root in roots}
-        )
-        self._levels = series.filter(pl.col("root").is_in(self._roots)).select("date", "root", "level")
-        self._last_date = self._levels.get_column("date").max()
-        self._aligned: pl.DataFrame | None = None
-        self._matrix: tuple[pl.Series, np.ndarray, np.ndarray] | None = None
-        self._windows: dict[tuple, _Windows] = {}
-        self._daily_dollar_oi: pl.DataFrame | None = None
-        self._reports: dict[str, pl.DataFrame] = {}
-        self._priced_days: pl.DataFrame | None = None
-
-    def aligned_levels(self, roots: Sequence[str]) -> pl.DataFrame:
-        """``date, root, level`` of ``roots`` on the union of their own dates, forward-filled."""
-        if self._aligned is None:
-            self._aligned = align_levels(self._levels)
-        if list(roots) == self._roots:
-            return self._aligned
-        selected = pl.col("root").is_in(list(roots))
-        axis = self._levels.filter(selected).get_column("date").unique()
-        return self._aligned.filter(selected & pl.col("date").is_in(axis.implode()))
-
-    def aligned_matrix(self, roots: Sequence[str]) -> tuple[pl.Series, np.ndarray]:
-        """The axis of ``roots`` (the dates where one of them has a row) and their levels on it,
-        forward-filled (:func:`align_levels`), as a dates x roots matrix (NaN before a root's
-        first level; columns in ``roots`` order)."""
-        if self._matrix is None:
-            aligned = self.aligned_levels(self._roots)  # every root x axis date, by root then date
-            n_roots = len(self._roots)
-            axis = aligned.get_column("date").head(aligned.height // max(n_roots, 1))
-            matrix = aligned.get_column("level").to_numpy().astype(np.float64).reshape(n_roots, -1).T
-            present = np.zeros(matrix.shape, dtype=bool)
-            row = np.searchsorted(axis.to_physical().to_numpy(), self._levels.get_column("date").to_physical().to_numpy())
-            column = pl.Series(self._roots, dtype=pl.String).search_sorted(self._levels.get_column("root")).to_numpy()
-            present[row, column] = True
-            self._matrix = (axis, matrix, present)
-        axis, matrix, present = self._matrix
-        columns = np.searchsorted(np.array(self._roots), np.array(list(roots)))
-        rows = np.flatnonzero(present[:, columns].any(axis=1))
-        return axis.gather(rows), matrix[np.ix_(rows, columns)]
-
-    def ended_at(self, roots: Sequence[str], rebalances: pl.Series) -> pl.DataFrame:
-        """``date, root``: the rebalances at which a root of ``roots`` has ended
-        (:func:`indexcalc.rules.ended.ended_at`: no settlement for more than the stated number
-        of business days of its exchange, judged on its own prices up to each rebalance). A
-        root's priced days are the dates of its linked series (a series row is a day with a
-        settlement)."""
-        if self._priced_days is None:
-            self._priced_days = self._levels.select("root", "date")
-        return ended_at(
-            self._priced_days.filter(pl.col("root").is_in(list(roots))),
-            self._market.instruments,
-            rebalances,
-            sessions=self._market.sessions,
-        )
-
-    def level_windows(self, window_months: int) -> _Windows:
-        """Trailing-window means of the ER levels of every root, every month."""
-        key = ("level", window_months)
-        if key not in self._windows:
-            self._windows[key] = _Windows.of(
-                window_table(monthly_totals(self._levels, "level"), window_months, self._last_date)
-            )
-        return self._windows[key]
-
-    def dollar_oi_windows(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> _Windows:
-        """Trailing-window means of the dollar open interest of the magnitude's source, every month
-        (every open-interest root of the call at once; a CFTC source per index's roots)."""
-        if magnitude.source == "cftc" and magnitude.cftc_fallback is not None:
-            roots = [root for root in roots if root in magnitude.cftc_markets]  # the others are imputed
-        if magnitude.source == "cftc":
-            key: tuple = ("cftc", magnitude.cftc_file, tuple(sorted(magnitude.cftc_markets.items())),
-                          magnitude.cftc_release_lag_days, tuple(roots), magnitude.window_months)
-        else:
-            key = ("open_interest", magnitude.window_months)
-        if key not in self._windows:
-            daily = self._dollar_oi(magnitude, roots)
-            self._windows[key] = _Windows.of(
-                window_table(monthly_totals(daily, "dollar_open_interest"), magnitude.window_months, self._last_date)
-            )
-        return self._windows[key]
-
-    def _dollar_oi(self, magnitude: MagnitudeSpec, roots: Sequence[str]) -> pl.DataFrame:
-        market = self._market
-        if magnitude.source == "cftc":
-            if magnitude.cftc_file not in self._reports:
-                self._reports[magnitude.cftc_file] = read_cftc_open_interest(magnitude.cftc_file)
-            return cftc_dollar_open_interest(
-                self._reports[magnitude.cftc_file],
-                magnitude.cftc_markets,
-                market.prices,
-                market.instruments,
-                roots,
-                magnitude.cftc_release_lag_days,
-            )
-        # one pass over the prices for every root of the call's open-interest indexes
-        if self._daily_dollar_oi is None:
-            self._daily_dollar_oi = dollar_open_interest(market.prices, market.instruments, self._open_interest_roots)
-        return self._daily_dollar_oi
-
-
 def _index_roots(spec: MomentumIndexSpec, market: MarketData, series_roots: set[str]) -> tuple[str, ...]:
     roots = tuple(sorted(spec.select_roots(market.instruments)))
     if not roots:
@@ -505,64 +174,3 @@ def _index_roots(spec: MomentumIndexSpec, market: MarketData, series_roots: set[
         )
     return roots
 
-
-def _history_problem(spec: MomentumIndexSpec, levels: pl.DataFrame) -> str:
-    latest = levels.drop_nulls("level").group_by("root").agg(pl.col("date").min()).sort("date").row(-1, named=True)
-    magnitude_months = spec.magnitude.window_months if spec.magnitude.source != "fixed" else 0
-    return (
-        f"no rebalance date (with its effective date) at which every root has "
-        f"{max(spec.direction.window_months, magnitude_months)} months of price and open-interest history "
-        f"(latest series start: root {latest['root']} on {latest['date']})"
-    )
-
-
-def _members_needed(cap: float) -> int:
-    """The fewest members a magnitude cap can hold over: ceil(1 / cap)."""
-    return math.ceil(1.0 / cap - CAP_TOLERANCE)
-
-
-def _threshold_text(spec: MomentumIndexSpec) -> str:
-    reconstitution = spec.reconstitution
-    limit = "" if reconstitution.max_roots is None else f", at most {reconstitution.max_roots} kept"
-    return (
-        f"full {max(spec.direction.window_months, spec.magnitude.window_months)}-month windows and an average "
-        f"dollar open interest of at least {reconstitution.min_dollar_open_interest:,.0f} USD{limit}"
-    )
-
-
-def _first_viable_date(spec: MomentumIndexSpec, candidates: pl.DataFrame) -> dt.date:
-    """The base date with reconstitution: the first rebalance whose eligible roots (after
-    ``max_roots``) are enough for the cap."""
-    cap = spec.magnitude.cap
-    counts = candidates.group_by("date").agg(pl.col("member").sum().alias("members")).sort("date")
-    viable = counts.filter(pl.col("members") * cap >= 1.0 - CAP_TOLERANCE)
-    if viable.height:
-        return viable.item(0, "date")
-    most = counts.sort("members", "date", descending=[True, False])
-    found = f"the most: {most.item(0, 'members')} on {most.item(0, 'date')}" if most.height else "no rebalance date"
-    raise SpecError(
-        f"no rebalance date at which the {_members_needed(cap)} roots that magnitude cap {cap:g} needs have "
-        f"{_threshold_text(spec)} ({found})",
-        key=f"index {spec.id}",
-    )
-
-
-def _check_universe(spec: MomentumIndexSpec, universe: pl.DataFrame) -> None:
-    """A :class:`SpecError` at the first reconstitution whose members are too few for the cap."""
-    cap = spec.magnitude.cap
-    members = (
-        universe.filter(pl.col("member"))
-        .group_by("date")
-        .agg(pl.col("root").sort().alias("roots"))
-        .join(universe.select("date").unique(), on="date", how="right")
-        .with_columns(pl.col("roots").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-        .filter(pl.col("roots").list.len() * cap < 1.0 - CAP_TOLERANCE)
-        .sort("date")
-    )
-    if members.height:
-        date, roots = members.item(0, "date"), members.item(0, "roots").to_list()
-        raise SpecError(
-            f"reconstitution on {date}: {len(roots)} root(s) ({', '.join(roots) or 'none'}) have "
-            f"{_threshold_text(spec)}; magnitude cap {cap:g} needs at least {_members_needed(cap)}",
-            key=f"index {spec.id}",
-        )

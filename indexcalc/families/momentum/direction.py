@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
+from indexcalc.panel import Panel
+
 FAMILY_DIRECTIONS: dict[str, dict[str, int]] = {
     # family:      D = +1        D = -1         D = -1 in a flat-short sector   D = 0 (undecided)
     "long_short": {"long": 1, "short": -1, "short_in_flat_sector": 0, "undecided": 0},
@@ -32,31 +34,13 @@ Long/Short = D with flat-sector shorts flat; Long/Flat = max(D, 0); Short/Flat =
 the flat-short sectors always flat; Long-Only = +1; Short-Only = -1."""
 
 
-def momentum_signal(window: pl.DataFrame) -> pl.DataFrame:
-    """``date, root, signal, full_window``: ``signal = ER_r / MA_r - 1`` at each rebalance date.
-
-    ``window``: ``date, root, latest, mean, full_window`` where ``latest`` is the ER level at
-    ``r`` and ``mean`` its trailing-window mean (:func:`indexcalc.rules.calendar.trailing_mean` of
-    the linked ER series); ``full_window`` tells whether the root's history covers the window.
-    """
-    return window.select("date", "root", (pl.col("latest") / pl.col("mean") - 1.0).alias("signal"), "full_window")
-
-
-def momentum_direction(signals: pl.DataFrame, tie_tolerance: float) -> pl.DataFrame:
-    """``date, root, signal, momentum``: D in {-1, 0, +1} per root and rebalance date.
-
-    ``signals``: ``date, root, signal`` (non-null) at consecutive rebalance dates of each root.
-    ``|signal| <= tie_tolerance`` is a tie and keeps the root's previous D; a tie with no
-    previous D is 0 (undecided).
-    """
-    signal = pl.col("signal")
-    decided = pl.when(signal > tie_tolerance).then(1).when(signal < -tie_tolerance).then(-1)
-    return (
-        signals.select("date", "root", "signal")
-        .sort("root", "date")
-        .with_columns(decided.cast(pl.Int8).forward_fill().over("root").fill_null(0).alias("momentum"))
-        .sort("date", "root")
-    )
+def momentum_signal(latest: Panel, mean: Panel) -> Panel:
+    """``signal = ER_r / MA_r - 1`` per rebalance date ``r`` and root: ``latest`` the ER level at
+    ``r``, ``mean`` its trailing-window mean (:func:`indexcalc.rules.calendar.trailing_mean` of the
+    linked ER series), on the same dates and roots (NaN where either is unknown; a zero mean
+    gives an infinite signal, not a warning)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Panel(latest.dates, latest.roots, latest.values / mean.values - 1.0)
 
 
 def family_direction(
@@ -86,24 +70,26 @@ def family_direction(
     return momentum.with_columns(direction.cast(pl.Int8).alias("direction"))
 
 
-def momentum_direction_matrix(
-    signal: np.ndarray, has_signal: np.ndarray, full_window: np.ndarray, tie_tolerance: float
-) -> np.ndarray:
-    """:func:`momentum_direction` on a rebalances x roots matrix (rows: consecutive rebalance
-    dates): D (int8) at the cells where ``full_window``; elsewhere 0 (not published).
+def momentum_direction(
+    signal: Panel, has_signal: np.ndarray, full_window: np.ndarray, tie_tolerance: float
+) -> Panel:
+    """D (int8 in {-1, 0, +1}) per rebalance date and root: ``signal`` at consecutive rebalance
+    dates (rows); D at the cells where ``full_window``, elsewhere 0 (not published).
 
-    ``has_signal`` marks the cells whose signal is known (a null signal is a tie, as in
-    :func:`momentum_direction`); a NaN signal counts as above the tolerance there, as polars
-    orders NaN above every number. A tie keeps the root's D of its previous full-window row.
+    ``signal > tie_tolerance`` is +1, ``signal < -tie_tolerance`` is -1; anything else is a tie,
+    which keeps the root's D of its previous full-window row (0, undecided, when there is none).
+    ``has_signal`` marks the cells whose signal is known (an unknown signal is a tie); a known
+    NaN signal counts as above the tolerance (as polars orders NaN above every number).
     """
-    rows = np.arange(signal.shape[0])[:, None]
+    values = signal.values
+    rows = np.arange(values.shape[0])[:, None]
     known = full_window & has_signal
     with np.errstate(invalid="ignore"):
-        up = known & (np.isnan(signal) | (signal > tie_tolerance))
-        down = known & ~up & (signal < -tie_tolerance)
+        up = known & (np.isnan(values) | (values > tie_tolerance))
+        down = known & ~up & (values < -tie_tolerance)
     decided = up | down
     # forward fill down each root's column: the last decided row at or above each row
     last = np.maximum.accumulate(np.where(decided, rows, -1), axis=0)
-    columns = np.arange(signal.shape[1])[None, :]
+    columns = np.arange(values.shape[1])[None, :]
     value = np.where(up, 1, np.where(down, -1, 0)).astype(np.int8)
-    return np.where(last >= 0, value[np.maximum(last, 0), columns], 0).astype(np.int8)
+    return Panel(signal.dates, signal.roots, np.where(last >= 0, value[np.maximum(last, 0), columns], 0).astype(np.int8))

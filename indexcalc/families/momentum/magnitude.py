@@ -39,6 +39,7 @@ import polars as pl
 from indexcalc.data.instruments import Instrument
 from indexcalc.data.longformat import read_table
 from indexcalc.errors import DataError, SpecError
+from indexcalc.panel import Panel
 from indexcalc.rules.calendar import in_root_date_order
 
 CAP_TOLERANCE = 1e-12
@@ -256,78 +257,53 @@ def cftc_dollar_open_interest(
     )
 
 
-def magnitude_weights(averages: pl.DataFrame, cap: float) -> pl.DataFrame:
-    """``date, root, magnitude``: per rebalance date, ``m_i = avg_i / sum_j avg_j`` capped at ``cap``.
+def magnitude_weights(averages: Panel, cap: float, members: Panel | None = None) -> Panel:
+    """Per rebalance date (row) ``r`` with members ``M_r``: ``m_i = avg_i / sum_{j in M_r} avg_j``
+    for ``i in M_r``, capped at ``cap`` (:func:`cap_weights`); 0 for a non-member.
 
-    ``averages``: ``date, root, average`` for the same roots at every date (the index's roots
-    at its rebalances); a missing or null average is a :class:`DataError` naming root and date.
+    ``averages``: the open-interest averages (rebalance dates x roots; NaN where none).
+    ``members``: a boolean panel on the same dates and roots (a reconstituted universe,
+    :mod:`indexcalc.families.momentum.reconstitution`), or None: every root a member at every
+    date. Rows without a member are left out. Non-members enter the capping matrix at zero (a
+    zero weight stays zero, so the result is the magnitude over the members, bit for bit the
+    fixed-universe one when every root is a member). A member without an average is a
+    :class:`DataError` naming the root and the date (the first in date, then root order).
     """
-    frame = averages.select("date", "root", "average").sort("date", "root")
-    dates = frame.get_column("date").unique().sort()
-    roots = frame.get_column("root").unique().sort()
-    if frame.height != dates.len() * roots.len():
-        counts = frame.group_by("date").len().filter(pl.col("len") != roots.len()).sort("date")
-        raise DataError(f"magnitude averages incomplete on {counts.item(0, 'date')}", key="rebalance")
-    matrix = frame.get_column("average").to_numpy().reshape(dates.len(), roots.len())
-    has_average = frame.get_column("average").is_not_null().to_numpy().reshape(matrix.shape)
-    capped = magnitude_matrix(matrix, has_average, dates, roots, cap)
-    return frame.select("date", "root", pl.Series("magnitude", capped.ravel()))
-
-
-def magnitude_matrix(
-    averages: np.ndarray, has_average: np.ndarray, dates: Sequence, roots: Sequence[str], cap: float
-) -> np.ndarray:
-    """:func:`magnitude_weights` on a rebalance dates x roots matrix of averages (rows in
-    ``dates`` order, columns in ``roots`` order): each row normalised and capped
-    (:func:`cap_weights`). A cell without an average (``has_average`` false) is a
-    :class:`DataError` naming the root and the date (the first in date, then root order)."""
-    missing = np.argwhere(~has_average)
+    if members is None:
+        member = np.ones(averages.values.shape, dtype=bool)
+    else:
+        rows = np.flatnonzero(members.values.any(axis=1))
+        averages, member = averages.take(rows), members.values[rows]
+    missing = np.argwhere(member & np.isnan(averages.values))
     if missing.size:
         row, column = missing[0]
         raise DataError(
-            f"no open-interest average on {dates[int(row)]} (no observation in the window)",
-            key=f"root {roots[int(column)]}",
+            f"no open-interest average on {averages.dates[int(row)]} (no observation in the window)",
+            key=f"root {averages.roots[int(column)]}",
         )
-    return cap_weights(averages, cap)
+    weights = averages.values if members is None else np.where(member, averages.values, 0.0)
+    return Panel(averages.dates, averages.roots, cap_weights(weights, cap))
 
 
 def member_magnitude_weights(averages: pl.DataFrame, members: pl.DataFrame, cap: float) -> pl.DataFrame:
-    """``date, root, magnitude`` of the members only: per rebalance date ``r`` with members
-    ``M_r`` (a reconstituted universe, :mod:`indexcalc.families.momentum.reconstitution`),
-    ``m_i = avg_i / sum_{j in M_r} avg_j`` for ``i in M_r``, capped at ``cap``.
-
-    ``averages``: ``date, root, average`` for every root at every date (as
-    :func:`magnitude_weights`); ``members``: ``date, root``. Non-members enter the capping matrix
-    at zero (a zero weight stays zero, so the result is :func:`magnitude_weights` over the
-    members, bit for bit when every root is a member). A member's missing or null average is a
-    :class:`DataError` naming root and date; the caller checks beforehand that every date has
-    at least ``1 / cap`` members.
-    """
-    frame = (
-        averages.select("date", "root", "average")
-        .join(members.select("date", "root", pl.lit(True).alias("member")), on=["date", "root"], how="left")
-        .with_columns(pl.col("member").fill_null(False))
-        .filter(pl.col("date").is_in(members.get_column("date").unique().implode()))
-        .sort("date", "root")
-    )
-    dates = frame.get_column("date").unique().sort()
-    roots = frame.get_column("root").unique().sort()
-    if frame.height != dates.len() * roots.len() or frame.filter(pl.col("member")).height != members.height:
-        counts = frame.group_by("date").len().filter(pl.col("len") != roots.len()).sort("date")
-        problem = f"on {counts.item(0, 'date')}" if counts.height else "for a member"
-        raise DataError(f"magnitude averages incomplete {problem}", key="rebalance")
-    null = frame.filter(pl.col("member") & pl.col("average").is_null())
-    if null.height:
-        raise DataError(
-            f"no open-interest average on {null.item(0, 'date')} (no observation in the window)",
-            key=f"root {null.item(0, 'root')}",
-        )
-    weights = frame.select(pl.when(pl.col("member")).then(pl.col("average")).otherwise(0.0)).to_series()
-    matrix = weights.to_numpy().reshape(dates.len(), roots.len())
+    """``date, root, magnitude`` of the members only (``members``: ``date, root``; a reconstituted
+    universe) from ``averages`` (``date, root, average`` of every candidate root at every date):
+    :func:`magnitude_weights` with a members panel, on the panels of these frames; sorted by
+    date, root. A member outside the averages is a :class:`DataError`; the caller checks
+    beforehand that every date has at least ``1 / cap`` members."""
+    panel = Panel.from_long(averages, "average")
+    member = Panel.from_long(members.with_columns(pl.lit(1.0).alias("member")), "member", dates=panel.dates,
+                             roots=panel.roots, fill=0.0)
+    member = Panel(member.dates, member.roots, member.values > 0.0)
+    if int(member.values.sum()) != members.height:
+        raise DataError("magnitude averages incomplete for a member", key="rebalance")
+    magnitude = magnitude_weights(panel, cap, members=member)
+    held = member.values[np.flatnonzero(member.values.any(axis=1))]
     return (
-        frame.select("date", "root", "member", pl.Series("magnitude", cap_weights(matrix, cap).ravel()))
-        .filter(pl.col("member"))
+        magnitude.to_long("magnitude")
+        .filter(pl.Series(held.T.ravel()))
         .select(list(MAGNITUDE_SCHEMA))
+        .sort("date", "root")
     )
 
 
@@ -354,22 +330,15 @@ def impute_unreported(
     )
 
 
-def fixed_magnitude(
-    fixed_weights: Mapping[str, float], roots: Sequence[str], rebalances: pl.Series, cap: float
-) -> pl.DataFrame:
-    """``date, root, magnitude``: the given weights of ``roots``, normalised and capped, at every
-    rebalance date. Weights of roots outside ``roots`` are ignored (one table serves the sector
-    sub-indexes); a root without a weight is a :class:`SpecError`."""
+def fixed_magnitude(fixed_weights: Mapping[str, float], roots: Sequence[str], rebalances: pl.Series, cap: float) -> Panel:
+    """The given weights of ``roots`` (columns sorted), normalised and capped
+    (:func:`cap_weights`), the same at every rebalance date (rows). Weights of roots outside
+    ``roots`` are ignored (one table serves the sector sub-indexes); a root without a weight is a
+    :class:`SpecError` (the first in the caller's order)."""
     fixed_weights_of(fixed_weights, roots)  # a missing weight named in the caller's root order
     ordered = sorted(roots)
     capped = cap_weights(fixed_weights_of(fixed_weights, ordered), cap)
-    per_root = pl.DataFrame({"root": ordered, "magnitude": capped}, schema={"root": pl.String(), "magnitude": pl.Float64()})
-    return (
-        pl.DataFrame({"date": rebalances}, schema={"date": pl.Date()})
-        .join(per_root, how="cross")
-        .select(list(MAGNITUDE_SCHEMA))
-        .sort("date", "root")
-    )
+    return Panel(rebalances, pl.Series("root", ordered, dtype=pl.String), np.tile(capped, (rebalances.len(), 1)))
 
 
 def fixed_weights_of(fixed_weights: Mapping[str, float], roots: Sequence[str]) -> list[float]:

@@ -91,6 +91,7 @@ class SharedInputs:
         self._daily_dollar_oi: pl.DataFrame | None = None
         self._reports: dict[str, pl.DataFrame] = {}
         self._priced_days: pl.DataFrame | None = None
+        self._ended: dict[tuple, pl.DataFrame] = {}
 
     def aligned_levels(self, roots: Sequence[str]) -> pl.DataFrame:
         """``date, root, level`` of ``roots`` on the union of their own dates, forward-filled."""
@@ -122,15 +123,19 @@ class SharedInputs:
         (:func:`indexcalc.rules.ended.ended_at`: no settlement for more than the stated number
         of business days of its exchange, judged on its own prices up to each rebalance). A
         root's priced days are the dates of its linked series (a series row is a day with a
-        settlement)."""
-        if self._priced_days is None:
-            self._priced_days = self._levels.select("root", "date")
-        return ended_at(
-            self._priced_days.filter(pl.col("root").is_in(list(roots))),
-            self._market.instruments,
-            rebalances,
-            sessions=self._market.sessions,
-        )
+        settlement). Computed once per distinct (roots, rebalances): the variants of a grid
+        that differ only in their weights share it."""
+        key = (tuple(roots), tuple(rebalances.to_list()))
+        if key not in self._ended:
+            if self._priced_days is None:
+                self._priced_days = self._levels.select("root", "date")
+            self._ended[key] = ended_at(
+                self._priced_days.filter(pl.col("root").is_in(list(roots))),
+                self._market.instruments,
+                rebalances,
+                sessions=self._market.sessions,
+            )
+        return self._ended[key]
 
     def level_windows(self, window_months: int) -> Windows:
         """Trailing-window means of the ER levels of every root, every month."""

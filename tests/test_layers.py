@@ -57,7 +57,6 @@ LONG_MODULES = {
     "data/validate.py",  # 554
     "families/copper.py",  # 559
     "families/momentum.py",  # 568
-    "publish/charts.py",  # 833
     "risk.py",  # 512
     "rolls.py",  # 636
     "rules/weights.py",  # 514

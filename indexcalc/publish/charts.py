@@ -15,6 +15,7 @@ stay exact) with a few points per pixel column instead of every day.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import matplotlib
@@ -176,8 +177,59 @@ class _LineFrame:
 def _points(xs: np.ndarray, ys: np.ndarray) -> str:
     """``M x y x y ...`` (a move, then implicit line-tos) to 0.01 units, a tenth of a pixel
     at 1280 px."""
-    numbers = (np.column_stack([xs, ys]).ravel() + 0.0).tolist()
-    return "M " + " ".join(map("{:.2f}".format, numbers))
+    return "M " + two_decimals(np.column_stack([xs, ys]).ravel() + 0.0)
+
+
+TWO_DECIMALS_LIMIT = 1e8
+"""Largest magnitude :func:`two_decimals` writes with integers (beyond, Python's formatting)."""
+
+
+def two_decimals(numbers: np.ndarray) -> str:
+    """``" ".join(f"{x:.2f}" for x in numbers)``, the same text, written with integer arithmetic.
+
+    ``round(100 x)`` is exact for every ``x`` whose ``100 x`` lies more than 1e-6 from a half
+    (the product's rounding error is below 1e-8 under :data:`TWO_DECIMALS_LIMIT`); the others,
+    ties where Python rounds the exact binary value, and non-finite numbers are formatted by
+    Python. Each number is laid out in a row of fixed width (sign, integer digits, point, two
+    decimals, a space) padded with NUL bytes, which are then dropped."""
+    if numbers.size == 0:
+        return ""
+    finite = np.isfinite(numbers)
+    if not finite.all() or float(np.abs(numbers).max()) >= TWO_DECIMALS_LIMIT:
+        return " ".join(map("{:.2f}".format, numbers.tolist()))
+    scaled = numbers * 100.0
+    near_tie = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) <= 1e-6
+    whole, cents = np.divmod(np.abs(np.rint(scaled)).astype(np.int64), 100)
+    digits = len(str(int(whole.max())))
+    width = digits + 5
+    rows = np.zeros((numbers.size, width), dtype=np.uint8)
+    rows[:, 0] = np.where(np.signbit(numbers), ord("-"), 0)  # -0.0 too, as Python writes it
+    for place in range(digits):
+        power = 10**place
+        rows[:, digits - place] = np.where((whole >= power) | (place == 0), ord("0") + whole // power % 10, 0)
+    rows[:, digits + 1] = ord(".")
+    rows[:, digits + 2] = ord("0") + cents // 10
+    rows[:, digits + 3] = ord("0") + cents % 10
+    rows[:, digits + 4] = ord(" ")
+    for position in np.flatnonzero(near_tie):
+        text = f"{float(numbers[position]):.2f}".encode("ascii")
+        rows[position] = 0
+        rows[position, width - 1 - len(text):width - 1] = np.frombuffer(text, dtype=np.uint8)
+        rows[position, width - 1] = ord(" ")
+    return rows.tobytes().replace(b"\0", b"").decode("ascii")[:-1]
+
+
+@functools.lru_cache(maxsize=64)
+def _date_ticks(low: float, high: float) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    """Date ticks and labels of a view from day number ``low`` to ``high``: matplotlib's
+    AutoDateLocator and AutoDateFormatter (kept per view: most indexes of a catalogue share
+    their first and last dates, and the locator's rules cost more than the rest of an axis)."""
+    from matplotlib.dates import AutoDateFormatter, AutoDateLocator, num2date
+
+    locator = AutoDateLocator()
+    ticks = tuple(_inside(locator.tick_values(num2date(low), num2date(high)), low, high))
+    formatter = AutoDateFormatter(locator)
+    return ticks, tuple(formatter(tick) for tick in ticks)
 
 
 def _line_chart_svg(
@@ -194,17 +246,11 @@ def _line_chart_svg(
     the grid and the axes; date ticks from matplotlib's AutoDateLocator and AutoDateFormatter
     over the view, value ticks as given; ticks, labels and titles where
     :func:`_draw_line_axes` puts them."""
-    from matplotlib.dates import AutoDateFormatter, AutoDateLocator, num2date
-
     font = STYLE["font.size"]
     grid = matplotlib.rcParams["grid.color"]
     grid_style = (f'stroke="{grid}" stroke-width="{STYLE["grid.linewidth"]:g}" '
                   f'stroke-opacity="{STYLE["grid.alpha"]:g}"')
-    locator = AutoDateLocator()
-    x_low, x_high = frame.x_view
-    x_ticks = _inside(locator.tick_values(num2date(x_low), num2date(x_high)), x_low, x_high)
-    formatter = AutoDateFormatter(locator)
-    x_labels = [formatter(tick) for tick in x_ticks]
+    x_ticks, x_labels = _date_ticks(*frame.x_view)
     clip = f"{name}-plot"
     parts = [
         f'<svg class="chart" role="img" aria-label="{label}" style="--phone-font: '

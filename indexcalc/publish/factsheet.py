@@ -80,6 +80,37 @@ class FactsheetInputs:
     risk_free: pl.DataFrame | None = None
     roll: RollRule | None = None
     synthetic: bool = False
+    charts: dict | None = None
+    """The page's charts when drawn beforehand (:func:`factsheet_charts`); None: drawn here."""
+
+
+def factsheet_charts(
+    result: IndexResult, instruments: dict[str, Instrument], long_only: IndexResult | None
+) -> dict[str, Markup | None]:
+    """The charts of the factsheet and its detail page (level with the Long-Only reference and
+    the back-tested history, drawdown, monthly heatmaps, sector weights): they need only the
+    result, so a publication draws them while it builds the series for the contributions."""
+    levels = result.levels.sort("date")
+    last_date: dt.date = levels.get_column("date")[-1]
+    launch = result.spec.launch_date
+    backtest_end = launch if launch is not None and launch <= last_date else None
+    monthly = analytics.monthly_returns(levels)
+    recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
+    sectors = {root: instrument.sector for root, instrument in instruments.items()}
+    sector_table = analytics.sector_weights(analytics.current_weights(result.weights, sectors))
+    return {
+        "level": Markup(charts.level_chart(
+            levels, reference=long_only.levels.filter(pl.col("date") <= last_date) if long_only else None,
+            reference_label=long_only.spec.id if long_only else "", launch_date=backtest_end, label=result.spec.id,
+        )),
+        "drawdown": Markup(charts.drawdown_chart(analytics.drawdowns(levels))),
+        "monthly": Markup(charts.monthly_heatmap(recent_monthly)) if recent_monthly.height else None,
+        "monthly_full": (Markup(charts.monthly_heatmap(monthly, name="monthly-full"))
+                         if monthly.height and recent_monthly.height < monthly.height else None),
+        "sectors": (Markup(charts.sector_chart(sector_table.with_columns(
+            pl.col("sector").map_elements(sector_label, return_dtype=pl.String).alias("label"))))
+            if sector_table.height else None),
+    }
 
 
 def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) -> IndexResult | None:
@@ -178,7 +209,6 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
 
     current = analytics.current_weights(weights, sectors)
     monthly = analytics.monthly_returns(levels)
-    recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
     turnover_root_levels = inputs.root_levels if inputs.root_levels is not None else None
     launch = spec.launch_date
     backtest_end = launch if launch is not None and launch <= last_date else None
@@ -233,17 +263,8 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "weights_date": weights.get_column("date").max() if weights.height else None,
         "sector_weights": sector_table.rows(named=True),
         "is_reference": is_reference,
-        "charts": {
-            "level": Markup(charts.level_chart(
-                levels, reference=reference.levels.filter(pl.col("date") <= last_date) if reference else None,
-                reference_label=reference.spec.id if reference else "", launch_date=backtest_end, label=spec.id,
-            )),
-            "drawdown": Markup(charts.drawdown_chart(analytics.drawdowns(levels))),
-            "monthly": Markup(charts.monthly_heatmap(recent_monthly)) if recent_monthly.height else None,
-            "monthly_full": (Markup(charts.monthly_heatmap(monthly, name="monthly-full"))
-                             if monthly.height and recent_monthly.height < monthly.height else None),
-            "sectors": Markup(charts.sector_chart(sector_table)) if sector_table.height else None,
-        },
+        "charts": inputs.charts if inputs.charts is not None
+        else factsheet_charts(result, inputs.instruments, reference),
         "tables": [table_view(name, table) for name, table in result.tables.items()],
     }
 

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from indexcalc import analytics
 from indexcalc.data.instruments import Instrument
-from indexcalc.publish import charts
+from indexcalc.publish import charts, figures
 from indexcalc.publish.describe import describe_rebalance, describe_roll, family_label, index_roots
 from indexcalc.publish import columns
 from indexcalc.publish.formatting import environment, plural, sector_label
@@ -94,7 +94,7 @@ def factsheet_charts(
     last_date: dt.date = levels.get_column("date")[-1]
     launch = result.spec.launch_date
     backtest_end = launch if launch is not None and launch <= last_date else None
-    monthly = analytics.monthly_returns(levels)
+    monthly = figures.returns_by_period(figures.level_history(levels), monthly=True)
     recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
     sectors = {root: instrument.sector for root, instrument in instruments.items()}
     sector_table = analytics.sector_weights(analytics.current_weights(result.weights, sectors))
@@ -169,16 +169,11 @@ def table_view(name: str, table: pl.DataFrame) -> dict:
     }
 
 
-def _performance_rows(levels: pl.DataFrame) -> dict[str, float | None]:
-    table = analytics.period_returns(levels)
-    return dict(zip(table.get_column("period").to_list(), table.get_column("period_return").to_list()))
-
-
-def _weights_rows(inputs: FactsheetInputs, sectors: dict[str, str], last_date: dt.date) -> list[dict]:
-    """The target weights of the last fixing beside the weights drifted to ``last_date`` (when
-    the single-commodity levels are known), with names and sector labels."""
+def _weights_rows(inputs: FactsheetInputs, current: pl.DataFrame, last_date: dt.date) -> list[dict]:
+    """The target weights of the last fixing (``current``: :func:`analytics.current_weights`)
+    beside the weights drifted to ``last_date`` (when the single-commodity levels are known),
+    with names and sector labels."""
     result = inputs.result
-    current = analytics.current_weights(result.weights, sectors)
     drifted: dict[str, float] = {}
     if inputs.root_levels is not None and result.weights.height:
         frame = analytics.drifted_weights(result.weights, inputs.root_levels, last_date)
@@ -196,19 +191,21 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
     (pure)."""
     result = inputs.result
     spec = result.spec
-    levels = result.levels.sort("date")
+    history = figures.level_history(result.levels)
+    levels = history.frame
     weights = result.weights
     first, last = levels.row(0, named=True), levels.row(-1, named=True)
     last_date: dt.date = last["date"]
-    drawdown = analytics.max_drawdown(levels)
     risk_free = inputs.risk_free if spec.return_type == "tr" else None
+    risk = figures.risk_figures(history, risk_free)
+    drawdown = risk["drawdown"]
     roots = index_roots(spec, inputs.instruments)
     sectors = {root: instrument.sector for root, instrument in inputs.instruments.items()}
     reference = inputs.long_only
     is_reference = reference is None and _is_long_only_reference(spec)
 
     current = analytics.current_weights(weights, sectors)
-    monthly = analytics.monthly_returns(levels)
+    monthly = figures.returns_by_period(history, monthly=True)
     turnover_root_levels = inputs.root_levels if inputs.root_levels is not None else None
     launch = spec.launch_date
     backtest_end = launch if launch is not None and launch <= last_date else None
@@ -239,26 +236,22 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
             else "the index is not yet calculated live: every level shown is back-tested"
             if launch is None or launch > last_date else ""
         ),
-        "performance": _performance_rows(levels),
+        "performance": figures.period_returns(history),
         "periods": [(label, annualised) for label, _, annualised in analytics.PERIODS],
         "stats": {
-            "annualised_return": analytics.annualised_return(levels),
-            "annualised_volatility": analytics.annualised_volatility(levels),
-            "sharpe": analytics.sharpe_ratio(levels, risk_free),
-            "sortino": analytics.sortino_ratio(levels, risk_free),
-            "max_drawdown": drawdown.depth,
-            "calmar": analytics.calmar_ratio(levels, drawdown=drawdown),
+            **{name: risk[name] for name in ("annualised_return", "annualised_volatility", "sharpe", "sortino",
+                                             "max_drawdown", "calmar")},
             "annual_turnover": analytics.annual_turnover(weights, turnover_root_levels) if weights.height else None,
         },
         "turnover_with_drift": turnover_root_levels is not None,
-        "trailing_risk": analytics.trailing_risk(levels, risk_free).rows(named=True),
+        "trailing_risk": figures.trailing_risk(history, risk_free),
         "worst_drawdowns": analytics.worst_drawdowns(levels, WORST_DRAWDOWNS).rows(named=True),
         "months": analytics.best_and_worst_month(monthly),
         "drawdown": drawdown,
         "risk_free_note": "0 (excess-return index)" if risk_free is None else "3-month T-bill collateral return",
-        "calendar_years": analytics.calendar_year_returns(levels).rows(named=True),
+        "calendar_years": figures.returns_by_period(history, monthly=False).rows(named=True),
         "factsheet_years": FACTSHEET_YEARS,
-        "weights": sorted(_weights_rows(inputs, sectors, last_date), key=lambda row: -abs(row["weight"])),
+        "weights": sorted(_weights_rows(inputs, current, last_date), key=lambda row: -abs(row["weight"])),
         "factsheet_weights": FACTSHEET_WEIGHTS,
         "weights_date": weights.get_column("date").max() if weights.height else None,
         "sector_weights": sector_table.rows(named=True),
@@ -274,7 +267,8 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
             "id": reference.spec.id,
             "name": reference.spec.name,
             "correlation": analytics.return_correlation(levels, reference.levels),
-            "performance": _performance_rows(reference.levels.filter(pl.col("date") <= last_date)),
+            "performance": figures.period_returns(
+                figures.level_history(reference.levels.filter(pl.col("date") <= last_date))),
         }
 
     context["contributors"] = None

@@ -94,7 +94,8 @@ def factsheet_charts(
     last_date: dt.date = levels.get_column("date")[-1]
     launch = result.spec.launch_date
     backtest_end = launch if launch is not None and launch <= last_date else None
-    monthly = figures.returns_by_period(figures.level_history(levels), monthly=True)
+    history = figures.level_history(levels)
+    monthly = figures.returns_by_period(history, monthly=True)
     recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
     sectors = {root: instrument.sector for root, instrument in instruments.items()}
     sector_table = analytics.sector_weights(analytics.current_weights(result.weights, sectors))
@@ -103,7 +104,7 @@ def factsheet_charts(
             levels, reference=long_only.levels.filter(pl.col("date") <= last_date) if long_only else None,
             reference_label=long_only.spec.id if long_only else "", launch_date=backtest_end, label=result.spec.id,
         )),
-        "drawdown": Markup(charts.drawdown_chart(analytics.drawdowns(levels))),
+        "drawdown": Markup(charts.drawdown_chart(figures.drawdowns(history))),
         "monthly": Markup(charts.monthly_heatmap(recent_monthly)) if recent_monthly.height else None,
         "monthly_full": (Markup(charts.monthly_heatmap(monthly, name="monthly-full"))
                          if monthly.height and recent_monthly.height < monthly.height else None),
@@ -245,7 +246,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         },
         "turnover_with_drift": turnover_root_levels is not None,
         "trailing_risk": figures.trailing_risk(history, risk_free),
-        "worst_drawdowns": analytics.worst_drawdowns(levels, WORST_DRAWDOWNS).rows(named=True),
+        "worst_drawdowns": figures.worst_drawdowns(history, WORST_DRAWDOWNS),
         "months": analytics.best_and_worst_month(monthly),
         "drawdown": drawdown,
         "risk_free_note": "0 (excess-return index)" if risk_free is None else "3-month T-bill collateral return",

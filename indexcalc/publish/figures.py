@@ -200,20 +200,55 @@ def returns_by_period(history: LevelHistory, monthly: bool) -> pl.DataFrame:
     """:func:`analytics.monthly_returns` (``monthly``) or :func:`analytics.calendar_year_returns`:
     per calendar month or year, the last level over the last level before it (the first level
     for the first period), with that reference date as ``start_date``."""
-    frame = history.frame.select("date").slice(1).with_columns(
-        pl.col("date").dt.year().alias("year"), *([pl.col("date").dt.month().alias("month")] if monthly else [])
-    )
-    keys = ["year", "month"] if monthly else ["year"]
-    count = frame.height
-    key = frame.get_column("year").to_numpy().astype(np.int64) * 100
+    # every date but the first, by calendar month (months since 1970) or year
+    months = history.days[1:].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    key = months if monthly else months // 12
+    first = np.flatnonzero(np.diff(key, prepend=np.int64(-(2**62))))
+    last = np.append(first[1:], len(key)) - 1
+    # date k + 1 is the k-th of them: a period's reference is the level before its first date
+    columns = {"year": pl.Series(months[first] // 12 + 1970, dtype=pl.Int32)}
     if monthly:
-        key += frame.get_column("month").to_numpy()
-    first = np.flatnonzero(np.diff(key, prepend=-1)) if count else np.zeros(0, dtype=np.int64)
-    last = np.append(first[1:], count) - 1
-    # row k of ``frame`` is level k + 1: a period's reference is the level before its first row
-    name = "monthly_return" if monthly else "year_return"
-    return frame.select(keys).gather(first).with_columns(
-        history.dates.gather(first).alias("start_date"),
-        history.dates.gather(last + 1).alias("end_date"),
-        pl.Series(name, history.levels[last + 1] / history.levels[first] - 1.0, dtype=pl.Float64),
-    )
+        columns["month"] = pl.Series(months[first] % 12 + 1, dtype=pl.Int8)
+    columns["start_date"] = history.dates.gather(first)
+    columns["end_date"] = history.dates.gather(last + 1)
+    columns["monthly_return" if monthly else "year_return"] = pl.Series(
+        history.levels[last + 1] / history.levels[first] - 1.0, dtype=pl.Float64)
+    return pl.DataFrame(columns)
+
+
+def drawdowns(history: LevelHistory) -> pl.DataFrame:
+    """``date, drawdown`` of :func:`analytics.drawdowns`: ``DD_t = L_t / max_{s<=t} L_s - 1``."""
+    return pl.DataFrame({"date": history.dates,
+                         "drawdown": history.levels / np.maximum.accumulate(history.levels) - 1.0})
+
+
+def worst_drawdowns(history: LevelHistory, count: int) -> list[dict]:
+    """The rows of :func:`analytics.worst_drawdowns` (``peak_date, trough_date, recovery_date,
+    depth, days_to_trough, days_to_recover``), deepest first: an episode runs from a running
+    peak (DD = 0) through the dates under water to the next peak (its recovery)."""
+    drawdown = history.levels / np.maximum.accumulate(history.levels) - 1.0
+    at_peak = drawdown >= 0.0
+    under = np.flatnonzero(~at_peak)
+    if under.size == 0:
+        return []
+    peaks = np.flatnonzero(at_peak)
+    # episode e (1, 2, ...) starts at the e-th peak; its dates under water are contiguous
+    episode = np.cumsum(at_peak)[under]
+    starts = np.flatnonzero(np.diff(episode, prepend=-1))
+    sizes = np.diff(np.append(starts, under.size))
+    depth = np.minimum.reduceat(drawdown[under], starts)
+    deepest = np.flatnonzero(drawdown[under] == np.repeat(depth, sizes))
+    trough = under[deepest[np.searchsorted(deepest, starts)]]  # the earliest of equal minima
+    number = episode[starts]
+    peak = peaks[number - 1]
+    recovery = np.where(number < peaks.size, peaks[np.minimum(number, peaks.size - 1)], -1)
+    episodes = sorted(range(starts.size), key=lambda k: (float(depth[k]), int(history.days[peak[k]])))[:count]
+    dates = history.dates
+    rows = []
+    for k in episodes:
+        peak_date, trough_date = dates[int(peak[k])], dates[int(trough[k])]
+        recovery_date = dates[int(recovery[k])] if recovery[k] >= 0 else None
+        rows.append({"peak_date": peak_date, "trough_date": trough_date, "recovery_date": recovery_date,
+                     "depth": float(depth[k]), "days_to_trough": (trough_date - peak_date).days,
+                     "days_to_recover": (recovery_date - peak_date).days if recovery_date else None})
+    return rows

@@ -53,6 +53,21 @@ def test_hand_computed_figures_of_four_levels():
         pytest.approx([0.21])
 
 
+def test_hand_computed_worst_drawdowns():
+    # 100, 90 (-10%), 95, 100 (recovered), 80 (-20%), 85 (still under water)
+    history = figures.level_history(_levels(
+        ["2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08"],
+        [100.0, 90.0, 95.0, 100.0, 80.0, 85.0]))
+    assert figures.worst_drawdowns(history, 5) == [
+        {"peak_date": dt.date(2024, 3, 6), "trough_date": dt.date(2024, 3, 7), "recovery_date": None,
+         "depth": pytest.approx(-0.2), "days_to_trough": 1, "days_to_recover": None},
+        {"peak_date": dt.date(2024, 3, 1), "trough_date": dt.date(2024, 3, 4), "recovery_date": dt.date(2024, 3, 6),
+         "depth": pytest.approx(-0.1), "days_to_trough": 3, "days_to_recover": 5},
+    ]
+    assert len(figures.worst_drawdowns(history, 1)) == 1
+    assert figures.worst_drawdowns(figures.level_history(_levels(["2024-03-01", "2024-03-04"], [1.0, 2.0])), 5) == []
+
+
 def _risk_free(seed: int) -> pl.DataFrame:
     dates = business_days()
     return pl.DataFrame({"date": dates,
@@ -72,6 +87,9 @@ def _assert_equal_to_analytics(levels: pl.DataFrame, risk_free: pl.DataFrame | N
     assert risk["drawdown"] == analytics.max_drawdown(levels)
     assert risk["calmar"] == analytics.calmar_ratio(levels)
     assert figures.trailing_risk(history, risk_free) == analytics.trailing_risk(levels, risk_free).rows(named=True)
+    assert figures.worst_drawdowns(history, 5) == analytics.worst_drawdowns(levels, 5).rows(named=True)
+    assert figures.worst_drawdowns(history, 1000) == analytics.worst_drawdowns(levels, 1000).rows(named=True)
+    assert_frame_equal(figures.drawdowns(history), analytics.drawdowns(levels), check_exact=True)
     assert_frame_equal(figures.returns_by_period(history, monthly=True), analytics.monthly_returns(levels),
                        check_exact=True)
     assert_frame_equal(figures.returns_by_period(history, monthly=False), analytics.calendar_year_returns(levels),

@@ -97,18 +97,31 @@ def _asof_root(frame: pl.DataFrame, root_levels: pl.DataFrame, on: str) -> pl.Da
     return frame.with_columns(looked_up.alias("root_level"))
 
 
+def settles_by_contract(prices: pl.DataFrame) -> pl.DataFrame:
+    """``root, contract, settle_date, settle``: the positive settles of ``prices`` sorted by
+    date, as :func:`contract_holdings` looks them up (prepared once per roll rule by
+    :func:`write_holdings`, not once per index)."""
+    return (
+        prices.filter(pl.col("settle") > 0)
+        .select("root", pl.col("contract").cast(pl.Int32), pl.col("date").alias("settle_date"), "settle")
+        .sort("settle_date")
+    )
+
+
 def contract_holdings(
     index_weight: pl.DataFrame,
     schedule: pl.DataFrame,
-    prices: pl.DataFrame,
+    prices: pl.DataFrame | None,
     multipliers: dict[str, float],
     notional: float = NOTIONAL_USD,
+    settles: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The holdings rows (:data:`HOLDINGS_SCHEMA`) of the module docstring from ``index_weight``
     (``date, root, index_weight``, :func:`index_weights`), the roll ``schedule`` (``date, root,
     contract, weight`` at each of the root's own closes, forward-filled to the index dates) and
     ``prices`` (``date, root, contract, settle``; the last positive settle on or before a date
-    is used). Sorted by date, root, contract."""
+    is used; ``settles``: :func:`settles_by_contract` of ``prices`` when prepared already).
+    Sorted by date, root, contract."""
     sessions = index_weight.select("date").unique().sort("date")
     roots = index_weight.select("root").unique()
     # the schedule date in force at each index date (the root's last own close on or before it)
@@ -137,11 +150,8 @@ def contract_holdings(
         .with_columns(pl.col("contract").cast(pl.Int32))
         .sort("date")
     )
-    settles = (
-        prices.filter(pl.col("settle") > 0)
-        .select("root", pl.col("contract").cast(pl.Int32), pl.col("date").alias("settle_date"), "settle")
-        .sort("settle_date")
-    )
+    if settles is None:
+        settles = settles_by_contract(prices)
     rows = rows.join_asof(settles, left_on="date", right_on="settle_date", by=["root", "contract"],
                           strategy="backward", check_sortedness=False)
     roll_value = (pl.col("roll_weight") * pl.col("settle")).sum().over("date", "root")
@@ -184,19 +194,21 @@ def index_holdings(
     result: IndexResult,
     root_levels: pl.DataFrame,
     schedule: pl.DataFrame,
-    prices: pl.DataFrame,
+    prices: pl.DataFrame | None,
     multipliers: dict[str, float],
     sessions: int = HOLDINGS_SESSIONS,
+    settles: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The holdings file of one composite index over its last ``sessions`` index dates (the
-    excess-return levels: ``result.excess`` for a total-return index)."""
+    excess-return levels: ``result.excess`` for a total-return index); ``settles`` as in
+    :func:`contract_holdings`."""
     excess = result.excess if result.excess is not None else result.levels
     if "calculated_level" in excess.columns:  # published levels: the official one is rounded
         excess = excess.with_columns(pl.col("calculated_level").alias("level"))
     dates = excess.get_column("date").sort()
     first_date = dates[max(0, dates.len() - sessions)]
     weights = index_weights(excess, result.weights, root_levels, first_date)
-    return contract_holdings(weights, schedule, prices, multipliers)
+    return contract_holdings(weights, schedule, prices, multipliers, settles=settles)
 
 
 def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Path,
@@ -213,7 +225,7 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
         return []
     multipliers = {root: instrument.multiplier for root, instrument in market.instruments.items()}
     schedules: dict[str, pl.DataFrame] = {}
-    prices: dict[str, pl.DataFrame] = {}
+    settles: dict[str, pl.DataFrame] = {}
     written = []
     for index_id, result in composites.items():
         rule, root_levels = inputs.for_index(index_id)
@@ -225,8 +237,9 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
             dates = result.levels.get_column("date").sort()
             start = dates[max(0, dates.len() - sessions)] - dt.timedelta(days=SCHEDULE_LOOKBACK_DAYS)
             schedules[key] = roll_schedule(_from(market, start), rule, roots)
-            prices[key] = _from(market, schedules[key].get_column("date").min()).prices
-        holdings = index_holdings(result, root_levels, schedules[key], prices[key], multipliers, sessions)
+            settles[key] = settles_by_contract(_from(market, schedules[key].get_column("date").min()).prices)
+        holdings = index_holdings(result, root_levels, schedules[key], None, multipliers, sessions,
+                                  settles=settles[key])
         path = out_dir / HOLDINGS_FOLDER / f"{index_id}.csv"
         atomic_write_csv(path, holdings)
         written.append(path)

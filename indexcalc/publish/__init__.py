@@ -238,11 +238,12 @@ def write_publication(
     ``inputs``: :func:`publication_inputs` of ``results`` on ``market``, built here when None.
 
     With ``workers=1`` the pages are rendered in a thread of this process while this thread
-    builds the ``inputs`` (when not given) and writes the data files (levels, weights, tables,
-    holdings, api/): those are polars work and file writes, which release the interpreter lock,
-    so both cores work at once without the start-up of a process or the pickling of the
-    results. The rendering thread first draws every index's charts, which need no ``inputs``,
-    then renders the pages (in catalogue order, so matplotlib is used by one thread only).
+    builds the ``inputs`` (when not given) and writes the holdings and api/ files: those are
+    polars work and file writes, which release the interpreter lock, so both cores work at once
+    without the start-up of a process or the pickling of the results. The rendering thread
+    first draws every index's charts and writes the levels, weights and tables files (neither
+    needs the ``inputs``), then renders the pages (in catalogue order, so matplotlib is used by
+    one thread only).
     More ``workers`` are rendering
     processes (see :func:`default_workers`), spawned, so a calling script needs the ``if
     __name__ == "__main__":`` guard; a worker that dies is an :class:`OutputError`
@@ -257,10 +258,12 @@ def write_publication(
         if progress:
             progress.advance(index_id)
 
-    def write_data() -> str:
-        """Write the data files; return the site's index page (rendered here, off the pages'
-        thread, written last)."""
-        write_data_files(results, out_dir, synthetic=market.synthetic)
+    def write_data(levels_too: bool = True) -> str:
+        """Write the data files (the levels, weights and tables unless ``levels_too`` is
+        False); return the site's index page (rendered here, off the pages' thread, written
+        last)."""
+        if levels_too:
+            write_data_files(results, out_dir, synthetic=market.synthetic)
         write_holdings(results, market, inputs, out_dir)
         write_api(results, out_dir)
         if progress:
@@ -270,13 +273,17 @@ def write_publication(
     if workers <= 1:
         renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexcalc-render")
         try:
-            # one rendering thread, its tasks run in the order submitted: every chart, then the pages
+            # one rendering thread, its tasks run in the order submitted: every chart, the
+            # levels, weights and tables files (which need no inputs either, and balance the two
+            # threads' work), then the pages
             drawn = [renderer.submit(draw_index_charts, index_id, results, market.instruments) for index_id in results]
+            levels_written = renderer.submit(write_data_files, results, out_dir, synthetic=market.synthetic)
             if inputs is None:
                 inputs = _inputs(results, market, progress)
             pages = [renderer.submit(_render_with_charts, index_id, results, market.instruments, inputs, charts)
                      for index_id, charts in zip(results, drawn)]
-            site_index = write_data()
+            site_index = write_data(levels_too=False)
+            levels_written.result()
             for index_id, rendered in zip(results, pages):
                 write(index_id, *rendered.result())
         finally:

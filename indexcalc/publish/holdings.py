@@ -202,13 +202,20 @@ def index_holdings(
     """The holdings file of one composite index over its last ``sessions`` index dates (the
     excess-return levels: ``result.excess`` for a total-return index); ``settles`` as in
     :func:`contract_holdings`."""
-    excess = result.excess if result.excess is not None else result.levels
-    if "calculated_level" in excess.columns:  # published levels: the official one is rounded
-        excess = excess.with_columns(pl.col("calculated_level").alias("level"))
+    excess = excess_levels(result)
     dates = excess.get_column("date").sort()
     first_date = dates[max(0, dates.len() - sessions)]
     weights = index_weights(excess, result.weights, root_levels, first_date)
     return contract_holdings(weights, schedule, prices, multipliers, settles=settles)
+
+
+def excess_levels(result: IndexResult) -> pl.DataFrame:
+    """The excess-return levels a holdings file is built from: ``result.excess`` for a
+    total-return index, else its levels (the calculated level where the published one is rounded)."""
+    excess = result.excess if result.excess is not None else result.levels
+    if "calculated_level" in excess.columns:  # published levels: the official one is rounded
+        excess = excess.with_columns(pl.col("calculated_level").alias("level"))
+    return excess
 
 
 def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Path,
@@ -217,7 +224,9 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
     empty); ``inputs`` is the publication's :class:`indexcalc.publish.PublicationInputs` (the
     series per roll rule). One roll schedule per roll rule, on the prices from
     :data:`SCHEDULE_LOOKBACK_DAYS` before the earliest first session (a schedule at a close
-    depends only on its own and the previous month's business days)."""
+    depends only on its own and the previous month's business days). A total-return index
+    whose excess-return levels and weights equal an index's already written (its ER twin)
+    gets the same file without computing it again."""
     from indexcalc.rolls import roll_schedule
 
     composites = {index_id: result for index_id, result in results.items() if result.axis_roots}
@@ -227,6 +236,7 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
     schedules: dict[str, pl.DataFrame] = {}
     settles: dict[str, pl.DataFrame] = {}
     written = []
+    made: list[tuple[str, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []  # rule, excess, weights, holdings
     for index_id, result in composites.items():
         rule, root_levels = inputs.for_index(index_id)
         if rule is None or root_levels is None:
@@ -238,8 +248,14 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
             start = dates[max(0, dates.len() - sessions)] - dt.timedelta(days=SCHEDULE_LOOKBACK_DAYS)
             schedules[key] = roll_schedule(_from(market, start), rule, roots)
             settles[key] = settles_by_contract(_from(market, schedules[key].get_column("date").min()).prices)
-        holdings = index_holdings(result, root_levels, schedules[key], None, multipliers, sessions,
-                                  settles=settles[key])
+        excess = excess_levels(result)
+        holdings = next((frame for rule_key, other_excess, other_weights, frame in made
+                         if rule_key == key and other_weights.equals(result.weights) and other_excess.equals(excess)),
+                        None)
+        if holdings is None:
+            holdings = index_holdings(result, root_levels, schedules[key], None, multipliers, sessions,
+                                      settles=settles[key])
+            made.append((key, excess, result.weights, holdings))
         path = out_dir / HOLDINGS_FOLDER / f"{index_id}.csv"
         atomic_write_csv(path, holdings)
         written.append(path)

@@ -170,15 +170,40 @@ def table_view(name: str, table: pl.DataFrame) -> dict:
     }
 
 
-def _weights_rows(inputs: FactsheetInputs, current: pl.DataFrame, last_date: dt.date) -> list[dict]:
+_WEIGHTS_FIGURES: list[tuple[pl.DataFrame, pl.DataFrame | None, dt.date, dict]] = []
+"""The figures of the last few pages' weights (:func:`weights_figures`)."""
+_WEIGHTS_FIGURES_KEPT = 4
+
+
+def weights_figures(weights: pl.DataFrame, root_levels: pl.DataFrame | None, last_date: dt.date) -> dict:
+    """The figures of a page that depend only on its weights, the single-commodity levels and
+    its last date: ``annual_turnover`` (:func:`analytics.annual_turnover`, with drift when the
+    levels are known), ``drifted`` (root -> weight drifted to ``last_date``,
+    :func:`analytics.drifted_weights`) and ``contribution`` (:func:`analytics.return_contribution`
+    over the :data:`CONTRIBUTION_MONTHS` to ``last_date``, None without levels).
+
+    Kept for the next pages: a total-return index has the weights of its excess-return twin,
+    so its figures are the twin's (found by equal weights, the same levels frame and date)."""
+    for kept_weights, kept_levels, kept_date, kept in _WEIGHTS_FIGURES:
+        if kept_levels is root_levels and kept_date == last_date and (
+                kept_weights is weights or kept_weights.equals(weights)):
+            return kept
+    found: dict = {"annual_turnover": None, "drifted": {}, "contribution": None}
+    if weights.height:
+        found["annual_turnover"] = analytics.annual_turnover(weights, root_levels)
+    if root_levels is not None and weights.height:
+        frame = analytics.drifted_weights(weights, root_levels, last_date)
+        found["drifted"] = dict(zip(frame.get_column("root").to_list(), frame.get_column("drifted_weight").to_list()))
+        start = analytics.months_before(last_date, CONTRIBUTION_MONTHS)
+        found["contribution"] = analytics.return_contribution(weights, root_levels, start, last_date).drop_nulls()
+    _WEIGHTS_FIGURES.append((weights, root_levels, last_date, found))
+    del _WEIGHTS_FIGURES[:-_WEIGHTS_FIGURES_KEPT]
+    return found
+
+
+def _weights_rows(inputs: FactsheetInputs, current: pl.DataFrame, drifted: dict[str, float]) -> list[dict]:
     """The target weights of the last fixing (``current``: :func:`analytics.current_weights`)
-    beside the weights drifted to ``last_date`` (when the single-commodity levels are known),
-    with names and sector labels."""
-    result = inputs.result
-    drifted: dict[str, float] = {}
-    if inputs.root_levels is not None and result.weights.height:
-        frame = analytics.drifted_weights(result.weights, inputs.root_levels, last_date)
-        drifted = dict(zip(frame.get_column("root").to_list(), frame.get_column("drifted_weight").to_list()))
+    beside the ``drifted`` weights (:func:`weights_figures`), with names and sector labels."""
     rows = []
     for row in current.rows(named=True):
         instrument = inputs.instruments.get(row["root"])
@@ -206,6 +231,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
     is_reference = reference is None and _is_long_only_reference(spec)
 
     current = analytics.current_weights(weights, sectors)
+    weights_part = weights_figures(weights, inputs.root_levels, last_date)
     monthly = figures.returns_by_period(history, monthly=True)
     turnover_root_levels = inputs.root_levels if inputs.root_levels is not None else None
     launch = spec.launch_date
@@ -242,7 +268,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "stats": {
             **{name: risk[name] for name in ("annualised_return", "annualised_volatility", "sharpe", "sortino",
                                              "max_drawdown", "calmar")},
-            "annual_turnover": analytics.annual_turnover(weights, turnover_root_levels) if weights.height else None,
+            "annual_turnover": weights_part["annual_turnover"],
         },
         "turnover_with_drift": turnover_root_levels is not None,
         "trailing_risk": figures.trailing_risk(history, risk_free),
@@ -252,7 +278,7 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "risk_free_note": "0 (excess-return index)" if risk_free is None else "3-month T-bill collateral return",
         "calendar_years": figures.returns_by_period(history, monthly=False).rows(named=True),
         "factsheet_years": FACTSHEET_YEARS,
-        "weights": sorted(_weights_rows(inputs, current, last_date), key=lambda row: -abs(row["weight"])),
+        "weights": sorted(_weights_rows(inputs, current, weights_part["drifted"]), key=lambda row: -abs(row["weight"])),
         "factsheet_weights": FACTSHEET_WEIGHTS,
         "weights_date": weights.get_column("date").max() if weights.height else None,
         "sector_weights": sector_table.rows(named=True),
@@ -273,9 +299,9 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         }
 
     context["contributors"] = None
-    if inputs.root_levels is not None and weights.height:
+    if weights_part["contribution"] is not None:
         start = analytics.months_before(last_date, CONTRIBUTION_MONTHS)
-        contribution = analytics.return_contribution(weights, inputs.root_levels, start, last_date).drop_nulls()
+        contribution = weights_part["contribution"]
         if contribution.height > 2 * TOP_CONTRIBUTORS:
             contribution = pl.concat([contribution.head(TOP_CONTRIBUTORS), contribution.tail(TOP_CONTRIBUTORS)])
         context["contributors"] = {

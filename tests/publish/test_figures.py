@@ -121,3 +121,21 @@ def test_figures_equal_analytics_to_the_bit_on_the_catalogue(embedded_results, e
     for result in embedded_results.values():
         risk_free = embedded_inputs.risk_free if result.spec.return_type == "tr" else None
         _assert_equal_to_analytics(result.levels, risk_free)
+
+
+def test_weights_figures_are_shared_by_equal_weights_only():
+    from indexcalc.publish import factsheet
+    from tests.publish.conftest import month_end_weights, root_levels
+
+    levels = root_levels()
+    weights = month_end_weights(3, ("CL", "NG", "HG"))
+    last = weights.get_column("effective_date").max()
+    first = factsheet.weights_figures(weights, levels, last)
+    assert first["annual_turnover"] == analytics.annual_turnover(weights, levels)
+    assert first["contribution"].equals(analytics.return_contribution(
+        weights, levels, analytics.months_before(last, factsheet.CONTRIBUTION_MONTHS), last).drop_nulls())
+    # a total-return twin's weights: an equal frame, not the same object
+    assert factsheet.weights_figures(weights.clone(), levels, last) is first
+    other = weights.with_columns(pl.col("weight") * 0.5)
+    assert factsheet.weights_figures(other, levels, last)["annual_turnover"] == analytics.annual_turnover(other, levels)
+    assert factsheet.weights_figures(weights, levels.clone(), last) is not first  # other levels: computed

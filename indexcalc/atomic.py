@@ -72,16 +72,10 @@ def _deferred_root(path: Path) -> str | None:
 
 
 def _commit(temporary: Path, path: Path) -> None:
-    """fsync ``temporary`` then rename it over ``path`` (in a staging folder of
-    :func:`publish_directory`, the fsync is left to :func:`_sync_tree` before it is published)."""
-    root = _deferred_root(path)
-    if root is None:
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
+    """fsync ``temporary`` then rename it over ``path``."""
+    with open(temporary, "rb+") as handle:
+        os.fsync(handle.fileno())
     os.replace(temporary, path)
-    if root is not None:
-        with _DEFERRED_LOCK:
-            _DEFERRED_ROOTS[root].append(os.path.abspath(path))
 
 
 def _sync_tree(root: Path, files: list[str]) -> None:
@@ -118,8 +112,24 @@ def _syncfs(path: Path) -> bool:
 
 def _write_through(path: Path | str, write: Callable[[Path], object]) -> None:
     """Call ``write`` on a temporary sibling of ``path``, then fsync it and rename it over
-    ``path``; the temporary file is removed if anything fails."""
+    ``path``; the temporary file is removed if anything fails.
+
+    In a staging folder of :func:`publish_directory` (read by nobody, deleted whole if its
+    writer fails), ``write`` writes ``path`` itself, which is removed if anything fails, and
+    the fsync is left to the sync of the whole folder before it is published
+    (:func:`_sync_tree`)."""
     path = Path(path)
+    root = _deferred_root(path)
+    if root is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write(path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        with _DEFERRED_LOCK:
+            _DEFERRED_ROOTS[root].append(os.path.abspath(path))
+        return
     temporary = _temporary_sibling(path)
     try:
         write(temporary)
@@ -183,9 +193,9 @@ def publish_directory(target: Path | str, keep: int = KEEP_VERSIONS) -> Iterator
     (:func:`adopt_in_place_entries`). If the writer raises, the staging folder is deleted and
     ``target`` is untouched.
 
-    The atomic writes into the staging folder are not fsynced one by one (a staging folder is
-    never read, and a killed run's is deleted): the folder is made durable once, when the
-    writer is done and before it is published (:func:`_sync_tree`: one ``syncfs``, or an
+    The atomic writes into the staging folder write their files in place, without a temporary
+    file or an fsync each (a staging folder is never read, and a failed or killed run's is
+    deleted): the folder is made durable once, when the writer is done and before it is published (:func:`_sync_tree`: one ``syncfs``, or an
     fsync of each file and folder where there is none).
     """
     target = Path(target)

@@ -81,3 +81,19 @@ def test_with_syncfs_no_staged_file_is_fsynced_on_its_own(tmp_path, monkeypatch)
     assert syncs == [str(staging)]
     # only versions/ (after the rename) and the target (after the switch), as before
     assert len(fsynced) == 2
+
+
+def test_a_failing_write_in_a_staging_folder_leaves_no_partial_file(tmp_path):
+    def half_written(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with atomic.publish_directory(tmp_path / "out") as staging:
+        atomic.atomic_write_text(staging / "levels" / "A.csv", "date,level\n")
+        with pytest.raises(OSError, match="disk full"):
+            atomic._write_through(staging / "levels" / "B.csv", half_written)
+        assert sorted(path.name for path in (staging / "levels").iterdir()) == ["A.csv"]
+    assert sorted(path.name for path in (tmp_path / "out" / "levels").iterdir()) == ["A.csv"]
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("x")
+    assert (tmp_path / "out" / "levels" / "A.csv").stat().st_mode & 0o777 == ordinary.stat().st_mode & 0o777

@@ -154,17 +154,17 @@ def monthly_grid(monthly: pl.DataFrame) -> tuple[list[int], np.ndarray, float]:
     """Years, the year x month grid of returns in percent (NaN: no return) and the colour
     bound of :func:`monthly_heatmap`: the 98th percentile of |return|, rounded up to a whole
     percent (at least 1), so that one extreme month does not wash out the others."""
-    years = sorted(set(monthly.get_column("year").to_list()))
+    # read as numpy columns, no polars query: a null return is NaN, as an empty cell
+    year_column = monthly.get_column("year").to_numpy()
+    years = np.unique(year_column).tolist()
     grid = np.full((len(years), 12), np.nan)
-    frame = monthly.select("year", "month", "monthly_return").drop_nulls()
-    if frame.height:
-        row_of = {year: position for position, year in enumerate(years)}
-        rows = np.array([row_of[year] for year in frame.get_column("year").to_list()], dtype=np.int64)
-        grid[rows, frame.get_column("month").to_numpy() - 1] = frame.get_column("monthly_return").to_numpy() * 100.0
+    if len(year_column):
+        rows = np.searchsorted(np.array(years), year_column)
+        grid[rows, monthly.get_column("month").to_numpy().astype(np.int64) - 1] = (
+            monthly.get_column("monthly_return").cast(pl.Float64).to_numpy() * 100.0)
     finite = grid[np.isfinite(grid)]
     bound = float(math.ceil(np.percentile(np.abs(finite), 98))) if finite.size else 1.0
     return years, grid, max(bound, 1.0)
-
 
 
 HEATMAP_MARGINS = (0.55, 1.15, 0.1, 0.3)

@@ -65,7 +65,9 @@ def _deferred_root(path: Path) -> str | None:
     if not _DEFERRED_ROOTS:
         return None
     absolute = os.path.abspath(path)
-    for root in _DEFERRED_ROOTS:
+    with _DEFERRED_LOCK:  # another thread may be starting or ending a publication
+        roots = list(_DEFERRED_ROOTS)
+    for root in roots:
         if absolute.startswith(root + os.sep):
             return root
     return None
@@ -128,7 +130,9 @@ def _write_through(path: Path | str, write: Callable[[Path], object]) -> None:
             path.unlink(missing_ok=True)
             raise
         with _DEFERRED_LOCK:
-            _DEFERRED_ROOTS[root].append(os.path.abspath(path))
+            written = _DEFERRED_ROOTS.get(root)  # None once the publication has ended
+            if written is not None:
+                written.append(os.path.abspath(path))
         return
     temporary = _temporary_sibling(path)
     try:

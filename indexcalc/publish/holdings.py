@@ -26,8 +26,10 @@ when no longer held), so each session's file rows carry every settle the next re
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from indexcalc.atomic import atomic_write_csv
@@ -97,15 +99,45 @@ def _asof_root(frame: pl.DataFrame, root_levels: pl.DataFrame, on: str) -> pl.Da
     return frame.with_columns(looked_up.alias("root_level"))
 
 
-def settles_by_contract(prices: pl.DataFrame) -> pl.DataFrame:
-    """``root, contract, settle_date, settle``: the positive settles of ``prices`` sorted by
-    date, as :func:`contract_holdings` looks them up (prepared once per roll rule by
-    :func:`write_holdings`, not once per index)."""
-    return (
-        prices.filter(pl.col("settle") > 0)
-        .select("root", pl.col("contract").cast(pl.Int32), pl.col("date").alias("settle_date"), "settle")
-        .sort("settle_date")
+@dataclass(frozen=True)
+class SettleTable:
+    """The positive settles of a market's prices prepared for as-of lookups: ``pairs`` (``root,
+    contract, pair``: a code per root and contract) and, sorted by key, the keys ``pair << 32 +
+    day number`` and the settles (prepared once per roll rule by :func:`write_holdings`)."""
+
+    pairs: pl.DataFrame
+    keys: np.ndarray
+    settles: np.ndarray
+
+
+def settles_by_contract(prices: pl.DataFrame) -> SettleTable:
+    """:class:`SettleTable` of the positive settles of ``prices`` (``date, root, contract,
+    settle``)."""
+    positive = prices.filter(pl.col("settle") > 0).select(
+        "root", pl.col("contract").cast(pl.Int32), "date", pl.col("settle").cast(pl.Float64)
     )
+    pairs = positive.select("root", "contract").unique().sort("root", "contract").with_row_index("pair")
+    coded = positive.join(pairs, on=["root", "contract"], how="left", maintain_order="left")
+    keys = (coded.get_column("pair").cast(pl.Int64).to_numpy() << 32) + coded.get_column("date").cast(pl.Int64).to_numpy()
+    # stable: among equal keys (a price row repeated) the last row of the prices stays last
+    order = np.argsort(keys, kind="stable")
+    return SettleTable(pairs.with_columns(pl.col("pair").cast(pl.Int64)), keys[order],
+                       coded.get_column("settle").to_numpy()[order])
+
+
+def _settle_on_or_before(rows: pl.DataFrame, table: SettleTable) -> pl.Series:
+    """``settle`` per row of ``rows`` (``date, root, contract``): the last positive settle of
+    its contract on or before its date (a backward as-of lookup per root and contract, one
+    binary search over the prepared keys); null where there is none."""
+    pair = (rows.select("root", "contract").join(table.pairs, on=["root", "contract"], how="left",
+                                                 maintain_order="left")
+            .get_column("pair").fill_null(-1).to_numpy())
+    query = (pair << 32) + rows.get_column("date").cast(pl.Int64).to_numpy()
+    position = np.searchsorted(table.keys, query, side="right") - 1
+    found = (position >= 0) & (pair >= 0)
+    found[found] = (table.keys[position[found]] >> 32) == pair[found]
+    values = table.settles[np.clip(position, 0, None)] if table.settles.size else np.full(len(pair), np.nan)
+    return pl.select(pl.when(pl.lit(pl.Series(found))).then(pl.lit(pl.Series(values)))).to_series().alias("settle")
 
 
 def contract_holdings(
@@ -114,7 +146,7 @@ def contract_holdings(
     prices: pl.DataFrame | None,
     multipliers: dict[str, float],
     notional: float = NOTIONAL_USD,
-    settles: pl.DataFrame | None = None,
+    settles: SettleTable | None = None,
 ) -> pl.DataFrame:
     """The holdings rows (:data:`HOLDINGS_SCHEMA`) of the module docstring from ``index_weight``
     (``date, root, index_weight``, :func:`index_weights`), the roll ``schedule`` (``date, root,
@@ -152,8 +184,7 @@ def contract_holdings(
     )
     if settles is None:
         settles = settles_by_contract(prices)
-    rows = rows.join_asof(settles, left_on="date", right_on="settle_date", by=["root", "contract"],
-                          strategy="backward", check_sortedness=False)
+    rows = rows.with_columns(_settle_on_or_before(rows, settles))
     roll_value = (pl.col("roll_weight") * pl.col("settle")).sum().over("date", "root")
     multiplier = pl.col("root").replace_strict(multipliers, return_dtype=pl.Float64)
     return (
@@ -197,7 +228,7 @@ def index_holdings(
     prices: pl.DataFrame | None,
     multipliers: dict[str, float],
     sessions: int = HOLDINGS_SESSIONS,
-    settles: pl.DataFrame | None = None,
+    settles: SettleTable | None = None,
 ) -> pl.DataFrame:
     """The holdings file of one composite index over its last ``sessions`` index dates (the
     excess-return levels: ``result.excess`` for a total-return index); ``settles`` as in
@@ -234,7 +265,7 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
         return []
     multipliers = {root: instrument.multiplier for root, instrument in market.instruments.items()}
     schedules: dict[str, pl.DataFrame] = {}
-    settles: dict[str, pl.DataFrame] = {}
+    settles: dict[str, SettleTable] = {}
     written = []
     made: list[tuple[str, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []  # rule, excess, weights, holdings
     for index_id, result in composites.items():

@@ -25,6 +25,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,25 @@ def _temporary_sibling(path: Path) -> Path:
     return Path(name)
 
 
+_DEFERRED_ROOTS: dict[str, list[str]] = {}
+"""Staging folders being filled (:func:`publish_directory`), absolute, with the files written
+into them: their fsyncs are deferred to one sync of the whole folder before it is published."""
+_DEFERRED_LOCK = threading.Lock()
+
+
+def _deferred_root(path: Path) -> str | None:
+    """The staging folder ``path`` lies in, when its fsync is deferred."""
+    if not _DEFERRED_ROOTS:
+        return None
+    absolute = os.path.abspath(path)
+    with _DEFERRED_LOCK:  # another thread may be starting or ending a publication
+        roots = list(_DEFERRED_ROOTS)
+    for root in roots:
+        if absolute.startswith(root + os.sep):
+            return root
+    return None
+
+
 def _commit(temporary: Path, path: Path) -> None:
     """fsync ``temporary`` then rename it over ``path``."""
     with open(temporary, "rb+") as handle:
@@ -60,10 +80,60 @@ def _commit(temporary: Path, path: Path) -> None:
     os.replace(temporary, path)
 
 
+def _sync_tree(root: Path, files: list[str]) -> None:
+    """Make ``root``'s content durable before it is published: one ``syncfs`` of its
+    filesystem where Linux has it (the data and metadata of every file and folder of the tree,
+    which lies on one filesystem), else an fsync of each written file in ``files`` and of
+    every folder of the tree, deepest first, so that their entries are on disk before the
+    switch."""
+    if _syncfs(root):
+        return
+    for name in files:
+        descriptor = os.open(name, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    folders = [Path(folder) for folder, _, _ in os.walk(root)]
+    for folder in reversed(folders):
+        _fsync_directory(folder)
+
+
+def _syncfs(path: Path) -> bool:
+    """``syncfs(2)`` of the filesystem holding ``path`` (every dirty file of it written to
+    disk); False where the C library has no ``syncfs`` or the call fails."""
+    function = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if function is None:
+        return False
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        return function(descriptor) == 0
+    finally:
+        os.close(descriptor)
+
+
 def _write_through(path: Path | str, write: Callable[[Path], object]) -> None:
     """Call ``write`` on a temporary sibling of ``path``, then fsync it and rename it over
-    ``path``; the temporary file is removed if anything fails."""
+    ``path``; the temporary file is removed if anything fails.
+
+    In a staging folder of :func:`publish_directory` (read by nobody, deleted whole if its
+    writer fails), ``write`` writes ``path`` itself, which is removed if anything fails, and
+    the fsync is left to the sync of the whole folder before it is published
+    (:func:`_sync_tree`)."""
     path = Path(path)
+    root = _deferred_root(path)
+    if root is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write(path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        with _DEFERRED_LOCK:
+            written = _DEFERRED_ROOTS.get(root)  # None once the publication has ended
+            if written is not None:
+                written.append(os.path.abspath(path))
+        return
     temporary = _temporary_sibling(path)
     try:
         write(temporary)
@@ -126,6 +196,11 @@ def publish_directory(target: Path | str, keep: int = KEEP_VERSIONS) -> Iterator
     written in place, before versions existed), which first becomes a version of its own
     (:func:`adopt_in_place_entries`). If the writer raises, the staging folder is deleted and
     ``target`` is untouched.
+
+    The atomic writes into the staging folder write their files in place, without a temporary
+    file or an fsync each (a staging folder is never read, and a failed or killed run's is
+    deleted): the folder is made durable once, when the writer is done and before it is published (:func:`_sync_tree`: one ``syncfs``, or an
+    fsync of each file and folder where there is none).
     """
     target = Path(target)
     pointer = target / CURRENT_LINK
@@ -135,10 +210,18 @@ def publish_directory(target: Path | str, keep: int = KEEP_VERSIONS) -> Iterator
     versions = target / VERSIONS_FOLDER
     versions.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=versions, prefix=STAGING_PREFIX))
+    root = os.path.abspath(staging)
+    with _DEFERRED_LOCK:
+        _DEFERRED_ROOTS[root] = []
     try:
         yield staging
+        with _DEFERRED_LOCK:
+            written = _DEFERRED_ROOTS.pop(root)
+        _sync_tree(staging, written)
         switch_publication(staging, target, keep)
     finally:
+        with _DEFERRED_LOCK:
+            _DEFERRED_ROOTS.pop(root, None)
         shutil.rmtree(staging, ignore_errors=True)
 
 

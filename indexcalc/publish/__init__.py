@@ -29,7 +29,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,12 @@ import polars as pl
 from indexcalc.data.market import MarketData
 from indexcalc.atomic import atomic_write_text, publish_directory
 from indexcalc.errors import OutputError
-from indexcalc.publish.factsheet import FactsheetInputs, long_only_reference, render_factsheet_pages
+from indexcalc.publish.factsheet import (
+    FactsheetInputs,
+    factsheet_charts,
+    long_only_reference,
+    render_factsheet_pages,
+)
 from indexcalc.publish.api import write_api
 from indexcalc.publish.holdings import write_holdings
 from indexcalc.publish.levels import write_data_files
@@ -52,6 +57,7 @@ from indexcalc.specs import RollRule
 __all__ = [
     "PublicationInputs",
     "default_workers",
+    "draw_index_charts",
     "publication_inputs",
     "publish_all",
     "render_index_pages",
@@ -119,10 +125,21 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
     return PublicationInputs(rolls, root_levels, risk_free, synthetic=market.synthetic)
 
 
+def draw_index_charts(index_id: str, results: dict[str, IndexResult], instruments: dict) -> dict:
+    """The charts of one index's factsheet and detail page (:func:`factsheet_charts`)."""
+    result = results[index_id]
+    return factsheet_charts(result, instruments, long_only_reference(result.spec, results))
+
+
 def render_index_pages(
-    index_id: str, results: dict[str, IndexResult], instruments: dict, inputs: PublicationInputs
+    index_id: str,
+    results: dict[str, IndexResult],
+    instruments: dict,
+    inputs: PublicationInputs,
+    charts: dict | None = None,
 ) -> tuple[str, str, str]:
-    """The factsheet, its detail page and the methodology document of one index (HTML)."""
+    """The factsheet, its detail page and the methodology document of one index (HTML);
+    ``charts``: its charts drawn beforehand (:func:`draw_index_charts`), else drawn here."""
     result = results[index_id]
     roll, root_levels = inputs.for_index(index_id)
     factsheet, detail = render_factsheet_pages(
@@ -134,6 +151,7 @@ def render_index_pages(
             risk_free=inputs.risk_free,
             roll=roll,
             synthetic=inputs.synthetic,
+            charts=charts,
         )
     )
     return factsheet, detail, render_methodology(result.spec, instruments, roll, synthetic=inputs.synthetic)
@@ -226,16 +244,21 @@ def write_publication(
     results: dict[str, IndexResult],
     market: MarketData,
     out_dir: Path,
-    inputs: PublicationInputs,
+    inputs: PublicationInputs | None = None,
     progress: DelayedProgress | None = None,
     workers: int = 1,
 ) -> None:
     """Write every file of the publication into ``out_dir`` (no staging; see :func:`publish_all`).
+    ``inputs``: :func:`publication_inputs` of ``results`` on ``market``, built here when None.
 
     With ``workers=1`` the pages are rendered in a thread of this process while this thread
-    writes the data files (levels, weights, tables, holdings, api/): those are polars work and
-    file writes, which release the interpreter lock, so both cores work at once without the
-    start-up of a process or the pickling of the results. More ``workers`` are rendering
+    builds the ``inputs`` (when not given) and writes the holdings and api/ files: those are
+    polars work and file writes, which release the interpreter lock, so both cores work at once
+    without the start-up of a process or the pickling of the results. The rendering thread
+    first draws every index's charts and writes the levels, weights and tables files (neither
+    needs the ``inputs``), then renders the pages (in catalogue order, so matplotlib is used by
+    one thread only).
+    More ``workers`` are rendering
     processes (see :func:`default_workers`), spawned, so a calling script needs the ``if
     __name__ == "__main__":`` guard; a worker that dies is an :class:`OutputError`
     (:func:`render_pages_in_pool`). The files written do not depend on the number of workers.
@@ -249,10 +272,12 @@ def write_publication(
         if progress:
             progress.advance(index_id)
 
-    def write_data() -> str:
-        """Write the data files; return the site's index page (rendered here, off the pages'
-        thread, written last)."""
-        write_data_files(results, out_dir, synthetic=market.synthetic)
+    def write_data(levels_too: bool = True) -> str:
+        """Write the data files (the levels, weights and tables unless ``levels_too`` is
+        False); return the site's index page (rendered here, off the pages' thread, written
+        last)."""
+        if levels_too:
+            write_data_files(results, out_dir, synthetic=market.synthetic)
         write_holdings(results, market, inputs, out_dir)
         write_api(results, out_dir)
         write_grid_pages(results, inputs, out_dir)
@@ -263,20 +288,43 @@ def write_publication(
     if workers <= 1:
         renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexcalc-render")
         try:
-            # one rendering thread, in catalogue order: matplotlib is used by one thread only
-            pages = [renderer.submit(render_index_pages, index_id, results, market.instruments, inputs)
-                     for index_id in results]
-            site_index = write_data()
+            # one rendering thread, its tasks run in the order submitted: every chart, the
+            # levels, weights and tables files (which need no inputs either, and balance the two
+            # threads' work), then the pages
+            drawn = [renderer.submit(draw_index_charts, index_id, results, market.instruments) for index_id in results]
+            levels_written = renderer.submit(write_data_files, results, out_dir, synthetic=market.synthetic)
+            if inputs is None:
+                inputs = _inputs(results, market, progress)
+            pages = [renderer.submit(_render_with_charts, index_id, results, market.instruments, inputs, charts)
+                     for index_id, charts in zip(results, drawn)]
+            site_index = write_data(levels_too=False)
+            levels_written.result()
             for index_id, rendered in zip(results, pages):
                 write(index_id, *rendered.result())
         finally:
             renderer.shutdown(wait=True, cancel_futures=True)
     else:
+        if inputs is None:
+            inputs = _inputs(results, market, progress)
         site_index = write_data()
         render_pages_in_pool(results, market.instruments, inputs, workers, write)
     atomic_write_text(out_dir / "index.html", site_index)
     if progress:
         progress.advance("index page")
+
+
+def _inputs(results: dict[str, IndexResult], market: MarketData, progress: DelayedProgress | None) -> PublicationInputs:
+    inputs = publication_inputs(results, market)
+    if progress:
+        progress.advance("series for contributions")
+    return inputs
+
+
+def _render_with_charts(
+    index_id: str, results: dict[str, IndexResult], instruments: dict, inputs: PublicationInputs, charts: Future
+) -> tuple[str, str, str]:
+    """:func:`render_index_pages` with the charts the same thread drew before (a done future)."""
+    return render_index_pages(index_id, results, instruments, inputs, charts.result())
 
 
 def publish_all(
@@ -293,7 +341,5 @@ def publish_all(
     :func:`default_workers`).
     """
     with DelayedProgress(total=len(results) + 3, description="publishing", enabled=progress) as bar:
-        inputs = publication_inputs(results, market)
-        bar.advance("series for contributions")
         with publish_directory(out_dir) as staging:
-            write_publication(results, market, staging, inputs, bar, workers)
+            write_publication(results, market, staging, None, bar, workers)

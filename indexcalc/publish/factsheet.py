@@ -21,7 +21,7 @@ from markupsafe import Markup
 from indexcalc import analytics
 from indexcalc.data.instruments import Instrument
 from indexcalc.families.registry import FAMILIES
-from indexcalc.publish import charts
+from indexcalc.publish import charts, figures
 from indexcalc.publish.describe import describe_rebalance, describe_roll, family_label, index_roots
 from indexcalc.publish import columns
 from indexcalc.publish.formatting import environment, plural, sector_label
@@ -81,6 +81,38 @@ class FactsheetInputs:
     risk_free: pl.DataFrame | None = None
     roll: RollRule | None = None
     synthetic: bool = False
+    charts: dict | None = None
+    """The page's charts when drawn beforehand (:func:`factsheet_charts`); None: drawn here."""
+
+
+def factsheet_charts(
+    result: IndexResult, instruments: dict[str, Instrument], long_only: IndexResult | None
+) -> dict[str, Markup | None]:
+    """The charts of the factsheet and its detail page (level with the Long-Only reference and
+    the back-tested history, drawdown, monthly heatmaps, sector weights): they need only the
+    result, so a publication draws them while it builds the series for the contributions."""
+    levels = result.levels.sort("date")
+    last_date: dt.date = levels.get_column("date")[-1]
+    launch = result.spec.launch_date
+    backtest_end = launch if launch is not None and launch <= last_date else None
+    history = figures.level_history(levels)
+    monthly = figures.returns_by_period(history, monthly=True)
+    recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
+    sectors = {root: instrument.sector for root, instrument in instruments.items()}
+    sector_table = analytics.sector_weights(analytics.current_weights(result.weights, sectors))
+    return {
+        "level": Markup(charts.level_chart(
+            levels, reference=long_only.levels.filter(pl.col("date") <= last_date) if long_only else None,
+            reference_label=long_only.spec.id if long_only else "", launch_date=backtest_end, label=result.spec.id,
+        )),
+        "drawdown": Markup(charts.drawdown_chart(figures.drawdowns(history))),
+        "monthly": Markup(charts.monthly_heatmap(recent_monthly)) if recent_monthly.height else None,
+        "monthly_full": (Markup(charts.monthly_heatmap(monthly, name="monthly-full"))
+                         if monthly.height and recent_monthly.height < monthly.height else None),
+        "sectors": (Markup(charts.sector_chart(sector_table.with_columns(
+            pl.col("sector").map_elements(sector_label, return_dtype=pl.String).alias("label"))))
+            if sector_table.height else None),
+    }
 
 
 def long_only_reference(spec: IndexSpecBase, results: dict[str, IndexResult]) -> IndexResult | None:
@@ -140,20 +172,40 @@ def table_view(name: str, table: pl.DataFrame) -> dict:
     }
 
 
-def _performance_rows(levels: pl.DataFrame) -> dict[str, float | None]:
-    table = analytics.period_returns(levels)
-    return dict(zip(table.get_column("period").to_list(), table.get_column("period_return").to_list()))
+_WEIGHTS_FIGURES: list[tuple[pl.DataFrame, pl.DataFrame | None, dt.date, dict]] = []
+"""The figures of the last few pages' weights (:func:`weights_figures`)."""
+_WEIGHTS_FIGURES_KEPT = 4
 
 
-def _weights_rows(inputs: FactsheetInputs, sectors: dict[str, str], last_date: dt.date) -> list[dict]:
-    """The target weights of the last fixing beside the weights drifted to ``last_date`` (when
-    the single-commodity levels are known), with names and sector labels."""
-    result = inputs.result
-    current = analytics.current_weights(result.weights, sectors)
-    drifted: dict[str, float] = {}
-    if inputs.root_levels is not None and result.weights.height:
-        frame = analytics.drifted_weights(result.weights, inputs.root_levels, last_date)
-        drifted = dict(zip(frame.get_column("root").to_list(), frame.get_column("drifted_weight").to_list()))
+def weights_figures(weights: pl.DataFrame, root_levels: pl.DataFrame | None, last_date: dt.date) -> dict:
+    """The figures of a page that depend only on its weights, the single-commodity levels and
+    its last date: ``annual_turnover`` (:func:`analytics.annual_turnover`, with drift when the
+    levels are known), ``drifted`` (root -> weight drifted to ``last_date``,
+    :func:`analytics.drifted_weights`) and ``contribution`` (:func:`analytics.return_contribution`
+    over the :data:`CONTRIBUTION_MONTHS` to ``last_date``, None without levels).
+
+    Kept for the next pages: a total-return index has the weights of its excess-return twin,
+    so its figures are the twin's (found by equal weights, the same levels frame and date)."""
+    for kept_weights, kept_levels, kept_date, kept in _WEIGHTS_FIGURES:
+        if kept_levels is root_levels and kept_date == last_date and (
+                kept_weights is weights or kept_weights.equals(weights)):
+            return kept
+    found: dict = {"annual_turnover": None, "drifted": {}, "contribution": None}
+    if weights.height:
+        found["annual_turnover"] = analytics.annual_turnover(weights, root_levels)
+    if root_levels is not None and weights.height:
+        frame = analytics.drifted_weights(weights, root_levels, last_date)
+        found["drifted"] = dict(zip(frame.get_column("root").to_list(), frame.get_column("drifted_weight").to_list()))
+        start = analytics.months_before(last_date, CONTRIBUTION_MONTHS)
+        found["contribution"] = analytics.return_contribution(weights, root_levels, start, last_date).drop_nulls()
+    _WEIGHTS_FIGURES.append((weights, root_levels, last_date, found))
+    del _WEIGHTS_FIGURES[:-_WEIGHTS_FIGURES_KEPT]
+    return found
+
+
+def _weights_rows(inputs: FactsheetInputs, current: pl.DataFrame, drifted: dict[str, float]) -> list[dict]:
+    """The target weights of the last fixing (``current``: :func:`analytics.current_weights`)
+    beside the ``drifted`` weights (:func:`weights_figures`), with names and sector labels."""
     rows = []
     for row in current.rows(named=True):
         instrument = inputs.instruments.get(row["root"])
@@ -167,20 +219,22 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
     (pure)."""
     result = inputs.result
     spec = result.spec
-    levels = result.levels.sort("date")
+    history = figures.level_history(result.levels)
+    levels = history.frame
     weights = result.weights
     first, last = levels.row(0, named=True), levels.row(-1, named=True)
     last_date: dt.date = last["date"]
-    drawdown = analytics.max_drawdown(levels)
     risk_free = inputs.risk_free if spec.return_type == "tr" else None
+    risk = figures.risk_figures(history, risk_free)
+    drawdown = risk["drawdown"]
     roots = index_roots(spec, inputs.instruments)
     sectors = {root: instrument.sector for root, instrument in inputs.instruments.items()}
     reference = inputs.long_only
     is_reference = reference is None and FAMILIES.of(spec).is_reference(spec)
 
     current = analytics.current_weights(weights, sectors)
-    monthly = analytics.monthly_returns(levels)
-    recent_monthly = monthly.filter(pl.col("year") > last_date.year - FACTSHEET_YEARS)
+    weights_part = weights_figures(weights, inputs.root_levels, last_date)
+    monthly = figures.returns_by_period(history, monthly=True)
     turnover_root_levels = inputs.root_levels if inputs.root_levels is not None else None
     launch = spec.launch_date
     backtest_end = launch if launch is not None and launch <= last_date else None
@@ -193,83 +247,79 @@ def factsheet_context(inputs: FactsheetInputs) -> dict:
         "as_of": last_date,
         "latest_level": last["level"],
         "latest_return": last["daily_return"],
-        "facts": [
-            ("Index id", spec.id),
-            ("Return type", RETURN_TYPES[spec.return_type]),
-            ("Base date", first["date"].isoformat()),
-            ("Base value", f"{spec.base_value:,.2f}"),
-            ("Launch date", launch.isoformat() if launch else "not launched: the whole history is back-tested"),
-            ("Rebalance", describe_rebalance(spec, weights)),
-            ("Implementation lag", f"{plural(spec.implementation_lag, 'business day')} from fixing to effect"),
-            ("Roll", describe_roll(inputs.roll or spec.roll)),
-            ("Universe", ", ".join(roots) if roots else "–"),
-            ("Sectors", ", ".join(sorted({sector_label(sectors[root]) for root in roots if root in sectors})) or "–"),
-        ],
+        "facts": _facts(inputs, first["date"], roots, sectors),
         "launch_date": launch,
         "backtest_note": (
             f"levels before {launch.isoformat()} are back-tested" if backtest_end
             else "the index is not yet calculated live: every level shown is back-tested"
             if launch is None or launch > last_date else ""
         ),
-        "performance": _performance_rows(levels),
+        "performance": figures.period_returns(history),
         "periods": [(label, annualised) for label, _, annualised in analytics.PERIODS],
         "stats": {
-            "annualised_return": analytics.annualised_return(levels),
-            "annualised_volatility": analytics.annualised_volatility(levels),
-            "sharpe": analytics.sharpe_ratio(levels, risk_free),
-            "sortino": analytics.sortino_ratio(levels, risk_free),
-            "max_drawdown": drawdown.depth,
-            "calmar": analytics.calmar_ratio(levels, drawdown=drawdown),
-            "annual_turnover": analytics.annual_turnover(weights, turnover_root_levels) if weights.height else None,
+            **{name: risk[name] for name in ("annualised_return", "annualised_volatility", "sharpe", "sortino",
+                                             "max_drawdown", "calmar")},
+            "annual_turnover": weights_part["annual_turnover"],
         },
         "turnover_with_drift": turnover_root_levels is not None,
-        "trailing_risk": analytics.trailing_risk(levels, risk_free).rows(named=True),
-        "worst_drawdowns": analytics.worst_drawdowns(levels, WORST_DRAWDOWNS).rows(named=True),
+        "trailing_risk": figures.trailing_risk(history, risk_free),
+        "worst_drawdowns": figures.worst_drawdowns(history, WORST_DRAWDOWNS),
         "months": analytics.best_and_worst_month(monthly),
         "drawdown": drawdown,
         "risk_free_note": "0 (excess-return index)" if risk_free is None else "3-month T-bill collateral return",
-        "calendar_years": analytics.calendar_year_returns(levels).rows(named=True),
+        "calendar_years": figures.returns_by_period(history, monthly=False).rows(named=True),
         "factsheet_years": FACTSHEET_YEARS,
-        "weights": sorted(_weights_rows(inputs, sectors, last_date), key=lambda row: -abs(row["weight"])),
+        "weights": sorted(_weights_rows(inputs, current, weights_part["drifted"]), key=lambda row: -abs(row["weight"])),
         "factsheet_weights": FACTSHEET_WEIGHTS,
         "weights_date": weights.get_column("date").max() if weights.height else None,
         "sector_weights": sector_table.rows(named=True),
         "is_reference": is_reference,
-        "charts": {
-            "level": Markup(charts.level_chart(
-                levels, reference=reference.levels.filter(pl.col("date") <= last_date) if reference else None,
-                reference_label=reference.spec.id if reference else "", launch_date=backtest_end, label=spec.id,
-            )),
-            "drawdown": Markup(charts.drawdown_chart(analytics.drawdowns(levels))),
-            "monthly": Markup(charts.monthly_heatmap(recent_monthly)) if recent_monthly.height else None,
-            "monthly_full": (Markup(charts.monthly_heatmap(monthly, name="monthly-full"))
-                             if monthly.height and recent_monthly.height < monthly.height else None),
-            "sectors": Markup(charts.sector_chart(sector_table)) if sector_table.height else None,
-        },
+        "charts": inputs.charts if inputs.charts is not None
+        else factsheet_charts(result, inputs.instruments, reference),
         "tables": [table_view(name, table) for name, table in result.tables.items()],
     }
-
-    context["long_only"] = None
-    if reference is not None:
-        context["long_only"] = {
-            "id": reference.spec.id,
-            "name": reference.spec.name,
-            "correlation": analytics.return_correlation(levels, reference.levels),
-            "performance": _performance_rows(reference.levels.filter(pl.col("date") <= last_date)),
-        }
-
-    context["contributors"] = None
-    if inputs.root_levels is not None and weights.height:
-        start = analytics.months_before(last_date, CONTRIBUTION_MONTHS)
-        contribution = analytics.return_contribution(weights, inputs.root_levels, start, last_date).drop_nulls()
-        if contribution.height > 2 * TOP_CONTRIBUTORS:
-            contribution = pl.concat([contribution.head(TOP_CONTRIBUTORS), contribution.tail(TOP_CONTRIBUTORS)])
-        context["contributors"] = {
-            "start": max(start, first["date"]),
-            "end": last_date,
-            "rows": contribution.rows(named=True),
-        }
+    context["long_only"] = None if reference is None else _reference_context(reference, levels, last_date)
+    context["contributors"] = _contributors(weights_part["contribution"], first["date"], last_date)
     return context
+
+
+def _facts(inputs: FactsheetInputs, base_date: dt.date, roots: list[str], sectors: dict) -> list[tuple[str, str]]:
+    """The index's key facts, as (label, text) rows."""
+    spec, weights, launch = inputs.result.spec, inputs.result.weights, inputs.result.spec.launch_date
+    return [
+        ("Index id", spec.id),
+        ("Return type", RETURN_TYPES[spec.return_type]),
+        ("Base date", base_date.isoformat()),
+        ("Base value", f"{spec.base_value:,.2f}"),
+        ("Launch date", launch.isoformat() if launch else "not launched: the whole history is back-tested"),
+        ("Rebalance", describe_rebalance(spec, weights)),
+        ("Implementation lag", f"{plural(spec.implementation_lag, 'business day')} from fixing to effect"),
+        ("Roll", describe_roll(inputs.roll or spec.roll)),
+        ("Universe", ", ".join(roots) if roots else "–"),
+        ("Sectors", ", ".join(sorted({sector_label(sectors[root]) for root in roots if root in sectors})) or "–"),
+    ]
+
+
+def _reference_context(reference: IndexResult, levels: pl.DataFrame, last_date: dt.date) -> dict:
+    """The reference index beside this one: its id, name, return correlation and performance to
+    ``last_date``."""
+    return {
+        "id": reference.spec.id,
+        "name": reference.spec.name,
+        "correlation": analytics.return_correlation(levels, reference.levels),
+        "performance": figures.period_returns(figures.level_history(reference.levels.filter(pl.col("date") <= last_date))),
+    }
+
+
+def _contributors(contribution: pl.DataFrame | None, base_date: dt.date, last_date: dt.date) -> dict | None:
+    """The top and bottom :data:`TOP_CONTRIBUTORS` return contributions over the last
+    :data:`CONTRIBUTION_MONTHS` months (None without contributions)."""
+    if contribution is None:
+        return None
+    start = analytics.months_before(last_date, CONTRIBUTION_MONTHS)
+    if contribution.height > 2 * TOP_CONTRIBUTORS:
+        contribution = pl.concat([contribution.head(TOP_CONTRIBUTORS), contribution.tail(TOP_CONTRIBUTORS)])
+    return {"start": max(start, base_date), "end": last_date, "rows": contribution.rows(named=True)}
 
 
 def render_factsheet_pages(inputs: FactsheetInputs) -> tuple[str, str]:

@@ -26,8 +26,10 @@ when no longer held), so each session's file rows carry every settle the next re
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from indexcalc.atomic import atomic_write_csv
@@ -97,18 +99,61 @@ def _asof_root(frame: pl.DataFrame, root_levels: pl.DataFrame, on: str) -> pl.Da
     return frame.with_columns(looked_up.alias("root_level"))
 
 
+@dataclass(frozen=True)
+class SettleTable:
+    """The positive settles of a market's prices prepared for as-of lookups: ``pairs`` (``root,
+    contract, pair``: a code per root and contract) and, sorted by key, the keys ``pair << 32 +
+    day number`` and the settles (prepared once per roll rule by :func:`write_holdings`)."""
+
+    pairs: pl.DataFrame
+    keys: np.ndarray
+    settles: np.ndarray
+
+
+def settles_by_contract(prices: pl.DataFrame) -> SettleTable:
+    """:class:`SettleTable` of the positive settles of ``prices`` (``date, root, contract,
+    settle``)."""
+    positive = prices.filter(pl.col("settle") > 0).select(
+        "root", pl.col("contract").cast(pl.Int32), "date", pl.col("settle").cast(pl.Float64)
+    )
+    pairs = positive.select("root", "contract").unique().sort("root", "contract").with_row_index("pair")
+    coded = positive.join(pairs, on=["root", "contract"], how="left", maintain_order="left")
+    keys = (coded.get_column("pair").cast(pl.Int64).to_numpy() << 32) + coded.get_column("date").cast(pl.Int64).to_numpy()
+    # stable: among equal keys (a price row repeated) the last row of the prices stays last
+    order = np.argsort(keys, kind="stable")
+    return SettleTable(pairs.with_columns(pl.col("pair").cast(pl.Int64)), keys[order],
+                       coded.get_column("settle").to_numpy()[order])
+
+
+def _settle_on_or_before(rows: pl.DataFrame, table: SettleTable) -> pl.Series:
+    """``settle`` per row of ``rows`` (``date, root, contract``): the last positive settle of
+    its contract on or before its date (a backward as-of lookup per root and contract, one
+    binary search over the prepared keys); null where there is none."""
+    pair = (rows.select("root", "contract").join(table.pairs, on=["root", "contract"], how="left",
+                                                 maintain_order="left")
+            .get_column("pair").fill_null(-1).to_numpy())
+    query = (pair << 32) + rows.get_column("date").cast(pl.Int64).to_numpy()
+    position = np.searchsorted(table.keys, query, side="right") - 1
+    found = (position >= 0) & (pair >= 0)
+    found[found] = (table.keys[position[found]] >> 32) == pair[found]
+    values = table.settles[np.clip(position, 0, None)] if table.settles.size else np.full(len(pair), np.nan)
+    return pl.select(pl.when(pl.lit(pl.Series(found))).then(pl.lit(pl.Series(values)))).to_series().alias("settle")
+
+
 def contract_holdings(
     index_weight: pl.DataFrame,
     schedule: pl.DataFrame,
-    prices: pl.DataFrame,
+    prices: pl.DataFrame | None,
     multipliers: dict[str, float],
     notional: float = NOTIONAL_USD,
+    settles: SettleTable | None = None,
 ) -> pl.DataFrame:
     """The holdings rows (:data:`HOLDINGS_SCHEMA`) of the module docstring from ``index_weight``
     (``date, root, index_weight``, :func:`index_weights`), the roll ``schedule`` (``date, root,
     contract, weight`` at each of the root's own closes, forward-filled to the index dates) and
     ``prices`` (``date, root, contract, settle``; the last positive settle on or before a date
-    is used). Sorted by date, root, contract."""
+    is used; ``settles``: :func:`settles_by_contract` of ``prices`` when prepared already).
+    Sorted by date, root, contract."""
     sessions = index_weight.select("date").unique().sort("date")
     roots = index_weight.select("root").unique()
     # the schedule date in force at each index date (the root's last own close on or before it)
@@ -137,13 +182,9 @@ def contract_holdings(
         .with_columns(pl.col("contract").cast(pl.Int32))
         .sort("date")
     )
-    settles = (
-        prices.filter(pl.col("settle") > 0)
-        .select("root", pl.col("contract").cast(pl.Int32), pl.col("date").alias("settle_date"), "settle")
-        .sort("settle_date")
-    )
-    rows = rows.join_asof(settles, left_on="date", right_on="settle_date", by=["root", "contract"],
-                          strategy="backward", check_sortedness=False)
+    if settles is None:
+        settles = settles_by_contract(prices)
+    rows = rows.with_columns(_settle_on_or_before(rows, settles))
     roll_value = (pl.col("roll_weight") * pl.col("settle")).sum().over("date", "root")
     multiplier = pl.col("root").replace_strict(multipliers, return_dtype=pl.Float64)
     return (
@@ -184,19 +225,28 @@ def index_holdings(
     result: IndexResult,
     root_levels: pl.DataFrame,
     schedule: pl.DataFrame,
-    prices: pl.DataFrame,
+    prices: pl.DataFrame | None,
     multipliers: dict[str, float],
     sessions: int = HOLDINGS_SESSIONS,
+    settles: SettleTable | None = None,
 ) -> pl.DataFrame:
     """The holdings file of one composite index over its last ``sessions`` index dates (the
-    excess-return levels: ``result.excess`` for a total-return index)."""
-    excess = result.excess if result.excess is not None else result.levels
-    if "calculated_level" in excess.columns:  # published levels: the official one is rounded
-        excess = excess.with_columns(pl.col("calculated_level").alias("level"))
+    excess-return levels: ``result.excess`` for a total-return index); ``settles`` as in
+    :func:`contract_holdings`."""
+    excess = excess_levels(result)
     dates = excess.get_column("date").sort()
     first_date = dates[max(0, dates.len() - sessions)]
     weights = index_weights(excess, result.weights, root_levels, first_date)
-    return contract_holdings(weights, schedule, prices, multipliers)
+    return contract_holdings(weights, schedule, prices, multipliers, settles=settles)
+
+
+def excess_levels(result: IndexResult) -> pl.DataFrame:
+    """The excess-return levels a holdings file is built from: ``result.excess`` for a
+    total-return index, else its levels (the calculated level where the published one is rounded)."""
+    excess = result.excess if result.excess is not None else result.levels
+    if "calculated_level" in excess.columns:  # published levels: the official one is rounded
+        excess = excess.with_columns(pl.col("calculated_level").alias("level"))
+    return excess
 
 
 def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Path,
@@ -205,7 +255,9 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
     empty); ``inputs`` is the publication's :class:`indexcalc.publish.PublicationInputs` (the
     series per roll rule). One roll schedule per roll rule, on the prices from
     :data:`SCHEDULE_LOOKBACK_DAYS` before the earliest first session (a schedule at a close
-    depends only on its own and the previous month's business days)."""
+    depends only on its own and the previous month's business days). A total-return index
+    whose excess-return levels and weights equal an index's already written (its ER twin)
+    gets the same file without computing it again."""
     from indexcalc.rolls import roll_schedule
 
     composites = {index_id: result for index_id, result in results.items() if result.axis_roots}
@@ -213,8 +265,9 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
         return []
     multipliers = {root: instrument.multiplier for root, instrument in market.instruments.items()}
     schedules: dict[str, pl.DataFrame] = {}
-    prices: dict[str, pl.DataFrame] = {}
+    settles: dict[str, SettleTable] = {}
     written = []
+    made: list[tuple[str, pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []  # rule, excess, weights, holdings
     for index_id, result in composites.items():
         rule, root_levels = inputs.for_index(index_id)
         if rule is None or root_levels is None:
@@ -225,8 +278,15 @@ def write_holdings(results: dict[str, IndexResult], market, inputs, out_dir: Pat
             dates = result.levels.get_column("date").sort()
             start = dates[max(0, dates.len() - sessions)] - dt.timedelta(days=SCHEDULE_LOOKBACK_DAYS)
             schedules[key] = roll_schedule(_from(market, start), rule, roots)
-            prices[key] = _from(market, schedules[key].get_column("date").min()).prices
-        holdings = index_holdings(result, root_levels, schedules[key], prices[key], multipliers, sessions)
+            settles[key] = settles_by_contract(_from(market, schedules[key].get_column("date").min()).prices)
+        excess = excess_levels(result)
+        holdings = next((frame for rule_key, other_excess, other_weights, frame in made
+                         if rule_key == key and other_weights.equals(result.weights) and other_excess.equals(excess)),
+                        None)
+        if holdings is None:
+            holdings = index_holdings(result, root_levels, schedules[key], None, multipliers, sessions,
+                                      settles=settles[key])
+            made.append((key, excess, result.weights, holdings))
         path = out_dir / HOLDINGS_FOLDER / f"{index_id}.csv"
         atomic_write_csv(path, holdings)
         written.append(path)

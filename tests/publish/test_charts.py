@@ -311,3 +311,46 @@ def test_fast_line_charts_draw_what_matplotlib_draws(days, with_reference):
     assert "back-tested" in svg_texts(pairs[0][0]) and "back-tested" in svg_texts(pairs[0][1])
     if reference is not None:
         assert {"LO-ER", "LS-ER"} <= set(svg_texts(pairs[0][0])) & set(svg_texts(pairs[0][1]))
+
+
+def _decimation_by_sorting(days: np.ndarray, values: np.ndarray, buckets: int) -> np.ndarray:
+    """The decimation's definition written with a stable sort of each bucket by value (its
+    first row is the bucket's earliest minimum, its last row the latest maximum): the oracle of
+    the one-pass version."""
+    count = len(values)
+    if count <= 4 * buckets or not np.all(np.isfinite(values)):
+        return np.arange(count)
+    bucket = (days - days[0]) * buckets // (int(days[-1] - days[0]) + 1)
+    starts = np.flatnonzero(np.diff(bucket, prepend=-1))
+    ends = np.append(starts[1:], count) - 1
+    by_value = np.lexsort((values, bucket))
+    return np.unique(np.concatenate([starts, ends, by_value[starts], by_value[ends]]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_decimation_equals_the_sorting_definition_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    days = np.cumsum(rng.integers(1, 4, size=3000))
+    # rounded values tie often; drawdown-like series sit at 0 for long runs
+    for values in (np.round(rng.normal(size=3000), 1), np.minimum(0.0, np.round(rng.normal(size=3000))),
+                   np.cumsum(rng.normal(size=3000))):
+        for buckets in (1, 7, 100, 700):
+            assert charts.min_max_decimation(days, values, buckets).tolist() == \
+                _decimation_by_sorting(days, values, buckets).tolist()
+
+
+def test_two_decimals_writes_what_python_formatting_writes():
+    python = lambda numbers: " ".join(f"{x:.2f}" for x in numbers.tolist())  # noqa: E731
+    # hand cases: halves that are exact in binary round to even (0.125 -> 0.12), those that are
+    # not round by their binary value (2.675 is 2.67499.. -> 2.67), small negatives keep "-"
+    assert charts.two_decimals(np.array([0.125, -0.125, 2.675, 1.005, -0.001, 0.0, 12.3])) == \
+        "0.12 -0.12 2.67 1.00 -0.00 0.00 12.30"
+    assert charts.two_decimals(np.array([])) == ""
+    assert charts.two_decimals(np.array([np.nan, 1.0])) == "nan 1.00"
+    assert charts.two_decimals(np.array([3e8, -1.5])) == "300000000.00 -1.50"
+    rng = np.random.default_rng(7)
+    for scale in (0.01, 1.0, 600.0, 1e7):
+        numbers = rng.normal(size=2000) * scale
+        assert charts.two_decimals(numbers) == python(numbers)
+        halves = np.round(numbers * 200.0) / 200.0  # many exact and near ties
+        assert charts.two_decimals(halves) == python(halves)

@@ -114,3 +114,33 @@ def test_published_holdings_replicate_a_month_of_index_returns(embedded_market, 
     assert compared.height >= 19 and compared.get_column("daily_return_replicated").null_count() == 0
     difference = (compared.get_column("daily_return") - compared.get_column("daily_return_replicated")).abs().max()
     assert difference < 1e-10
+
+
+def test_settle_lookup_equals_the_as_of_join():
+    """The prepared settle lookup (one binary search) against polars' backward as-of join by
+    root and contract, its oracle: gaps, zero and negative settles (skipped), a pair without
+    any price, dates before a pair's first settle."""
+    import numpy as np
+
+    from indexcalc.publish.holdings import _settle_on_or_before, settles_by_contract
+
+    rng = np.random.default_rng(5)
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=int(day)) for day in range(60)]
+    prices = pl.DataFrame([
+        {"date": day, "root": root, "contract": contract, "settle": float(rng.choice([-1.0, 0.0, 50.0 + k]))}
+        for k, day in enumerate(days) for root in ("A", "B") for contract in (202401, 202402)
+        if rng.random() < 0.6
+    ])
+    rows = pl.DataFrame({
+        "date": [days[int(rng.integers(0, 60))] for _ in range(300)],
+        "root": [str(rng.choice(["A", "B", "C"])) for _ in range(300)],
+        "contract": pl.Series([int(rng.choice([202401, 202402, 202403])) for _ in range(300)], dtype=pl.Int32),
+    }).sort("date")
+    settles = (prices.filter(pl.col("settle") > 0)
+               .select("root", pl.col("contract").cast(pl.Int32), pl.col("date").alias("settle_date"), "settle")
+               .sort("settle_date"))
+    expected = rows.join_asof(settles, left_on="date", right_on="settle_date", by=["root", "contract"],
+                              strategy="backward", check_sortedness=False).get_column("settle")
+    found = _settle_on_or_before(rows, settles_by_contract(prices))
+    assert found.null_count() > 0 and found.null_count() < rows.height
+    assert found.to_list() == expected.to_list()

@@ -202,7 +202,7 @@ def composite_total_return(excess: pl.DataFrame, collateral: pl.DataFrame, base_
     """Total-return levels: ``CTR_t = CTR_{t-1} * (C_t / C_{t-1} + TBR_t)``, ``CTR_base = base``.
 
     ``excess``: ``date, level`` (the ER composite); ``collateral``: ``date, collateral_return``
-    (TBR_t, see :func:`indexcalc.series.collateral_returns`), on an axis that contains every
+    (TBR_t, see :func:`indexcalc.collateral.collateral_returns`), on an axis that contains every
     index date after the first (a missing one is a :class:`DataError`). When the collateral axis
     is finer than the index's (a sector index on the market's union of dates), ``TBR_t`` is the
     compounded collateral return of the collateral dates ``d`` with ``t-1 < d <= t``:

@@ -378,7 +378,7 @@ def continue_day(
     caller to set). ``market``: the data up to ``date``; ``specs``: the specs to continue (each
     needs a state; the state's other indexes are left out of the result and the new state).
     Raises :class:`Discontinued` when the state cannot continue to ``date``."""
-    from indexcalc.series import collateral_returns
+    from indexcalc.collateral import collateral_returns
 
     if date <= state.as_of:
         raise Discontinued(f"{date} is not after the state's date {state.as_of}")

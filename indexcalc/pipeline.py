@@ -96,7 +96,7 @@ def calculate(
     ``disruption``: the market-disruption policy of :func:`indexcalc.series.build_series`
     (docs/design.md section 2): "rules" (default) keeps a held contract's last settlement on a
     disrupted session (flagged in the series' ``disrupted`` column), postpones a roll step due
-    then, and stops after more than :data:`indexcalc.series.MAX_DISRUPTED_SESSIONS` consecutive
+    then, and stops after more than :data:`indexcalc.disruption.MAX_DISRUPTED_SESSIONS` consecutive
     disrupted sessions naming root, contract and dates; "carry_forward" has no such limit;
     "error" stops at the first disrupted session. Specs are grouped by kind and roll rule so
     that each family computes shared inputs once; the linked series are built once per roll
@@ -106,7 +106,8 @@ def calculate(
     market cannot serve must be removed beforehand with :func:`computable`.
     """
     from indexcalc.executors import InProcess
-    from indexcalc.series import build_series, collateral_returns
+    from indexcalc.series import build_series
+    from indexcalc.collateral import collateral_returns
 
     executor = executor or InProcess()
     specs = list(specs)

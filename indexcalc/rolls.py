@@ -60,9 +60,6 @@ from indexcalc.keyed_prices import (
 )
 from indexcalc.specs.base import DataRoll, FirstNoticeRoll, RollRule, WindowRoll
 
-# imported from here by families/copper.py and rules/magnitude.py (moved on another branch)
-from indexcalc.first_notice import first_notice_day  # noqa: F401, E402
-from indexcalc.keyed_prices import PRICE_BLOCK_ROWS, business_days, root_blocks  # noqa: F401, E402
 
 SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),

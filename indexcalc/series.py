@@ -81,9 +81,7 @@ from indexcalc.keyed_prices import (
 from indexcalc.rolls import schedule_from_prices
 from indexcalc.specs.base import DataRoll, RollRule, WindowRoll
 
-# collateral_returns and MAX_DISRUPTED_SESSIONS are imported from here by the pipeline, the
-# daily state and the publisher as well (one import of the series' building blocks)
-from indexcalc.collateral import collateral_on, collateral_returns  # noqa: F401
+from indexcalc.collateral import collateral_on
 from indexcalc.disruption import (
     MAX_DISRUPTED_SESSIONS,
     Disruption,

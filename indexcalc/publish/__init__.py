@@ -103,7 +103,8 @@ def publication_inputs(results: dict[str, IndexResult], market: MarketData) -> P
     consecutive disrupted sessions they accept before stopping, so the series of a run that did
     not stop are the series without a limit ("carry_forward"), built here without stopping."""
     from indexcalc.pipeline import roll_rule_for
-    from indexcalc.series import build_series, collateral_returns
+    from indexcalc.series import build_series
+    from indexcalc.collateral import collateral_returns
 
     rolls = {index_id: roll_rule_for(result.spec, market) for index_id, result in results.items()}
     held: dict[str, set[str]] = {}

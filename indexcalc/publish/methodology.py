@@ -15,7 +15,7 @@ from indexcalc.data.instruments import Instrument
 from indexcalc.families.registry import FAMILIES
 from indexcalc.publish.describe import describe_roll, family_label, index_roots
 from indexcalc.publish.formatting import environment
-from indexcalc.series import MAX_DISRUPTED_SESSIONS
+from indexcalc.disruption import MAX_DISRUPTED_SESSIONS
 from indexcalc.specs import IndexSpecBase, RollRule
 
 

@@ -28,12 +28,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from indexcalc.errors import DataError
 
-# the optimisers are imported from here by the base-metals family (moved on another branch)
-from indexcalc.rules.optimised_weights import (  # noqa: F401, E402
-    highest_return_weights,
-    maximum_sharpe_weights,
-    minimum_variance_weights,
-)
 
 
 # --- volatility and simple weights ------------------------------------------------------------

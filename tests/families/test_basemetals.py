@@ -340,7 +340,7 @@ def test_cli_reports_an_invalid_spec_on_one_line_with_exit_code_2(tmp_path):
 
 @pytest.fixture(scope="session")
 def embedded_basemetals(embedded_market, embedded_series):
-    from indexcalc.series import collateral_returns
+    from indexcalc.collateral import collateral_returns
 
     collateral = collateral_returns(embedded_market.rates, embedded_series.get_column("date").unique().sort())
     specs = [spec for spec in load_catalogue() if spec.kind == "base_metals"]

@@ -18,7 +18,7 @@ from indexcalc.errors import DataError, SpecError
 from indexcalc.families.carry.compute import Universe, basket_signals, compute_carry_basket, risk_scaled_weights
 from indexcalc.rules.calendar import rebalance_dates
 from indexcalc.families.carry.stages import STAGE_COLUMNS
-from indexcalc.series import collateral_returns
+from indexcalc.collateral import collateral_returns
 from indexcalc.families.carry.spec import CarryBasketSpec
 from indexcalc.catalogue import load_catalogue, parse_spec
 

@@ -19,8 +19,8 @@ from indexcalc.data.calendars import with_exchange_sessions
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
 from indexcalc.families.copper.compute import compute_copper_macro, copper_curve, simulate
-from indexcalc.rolls import first_notice_day
-from indexcalc.series import collateral_returns
+from indexcalc.first_notice import first_notice_day
+from indexcalc.collateral import collateral_returns
 from indexcalc.catalogue import parse_spec
 from indexcalc.families.copper.spec import CopperMacroSpec
 

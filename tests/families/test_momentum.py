@@ -292,7 +292,7 @@ def test_history_shorter_than_the_window_is_a_spec_error(synthetic):
 @pytest.fixture(scope="module")
 def embedded_results(embedded_market, embedded_series):
     """Every momentum index of the catalogue, plus a Short/Flat over energy (always flat)."""
-    from indexcalc.series import collateral_returns
+    from indexcalc.collateral import collateral_returns
     from indexcalc.catalogue import load_catalogue
 
     specs = [spec for spec in load_catalogue() if spec.kind == "momentum"]
@@ -850,7 +850,7 @@ def _catalogue_reconstitution() -> dict:
 def embedded_recon_results(embedded_market, embedded_series):
     """The five families with the catalogue's reconstitution (ER), LS also in TR, and a Long-Only
     whose reconstitution keeps every root (threshold 0)."""
-    from indexcalc.series import collateral_returns
+    from indexcalc.collateral import collateral_returns
 
     reconstitution = _catalogue_reconstitution()
     specs = [_spec(f"{short}-RECON-ER", family, magnitude={"cap": 0.1}, reconstitution=reconstitution)

@@ -54,15 +54,13 @@ from indexcalc.rules.weights import (
     Rebalance,
     drifted_weights,
     equal_weights,
-    highest_return_weights,
     inverse_volatility_weights,
     ledoit_wolf_covariance,
-    maximum_sharpe_weights,
-    minimum_variance_weights,
     rebalance_with_drift,
     scale_to_bounds,
     trailing_volatility,
 )
+from indexcalc.rules.optimised_weights import highest_return_weights, maximum_sharpe_weights, minimum_variance_weights
 from indexcalc.families.basemetals.spec import BaseMetalsSpec, StressScenario, check_scenarios
 
 WEIGHTS_SCHEMA = {

@@ -9,7 +9,9 @@ import polars as pl
 
 from indexcalc.data.market import MarketData
 from indexcalc.errors import DataError, SpecError
-from indexcalc.rolls import business_days, first_notice_day, roll_schedule
+from indexcalc.keyed_prices import business_days
+from indexcalc.first_notice import first_notice_day
+from indexcalc.rolls import roll_schedule
 from indexcalc.specs.base import FirstNoticeRoll
 
 

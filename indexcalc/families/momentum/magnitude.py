@@ -117,7 +117,7 @@ def dollar_open_interest(
     that the per-row products take a block's memory; each day's sum is the same whatever the blocks.
     """
     # imported here: indexcalc.rolls imports the specs, which import this module
-    from indexcalc.rolls import PRICE_BLOCK_ROWS, root_blocks
+    from indexcalc.keyed_prices import PRICE_BLOCK_ROWS, root_blocks
 
     block_rows = PRICE_BLOCK_ROWS if block_rows is None else block_rows
     wanted = list(roots)

@@ -405,7 +405,7 @@ def format_table(report: dict) -> str:
         f"indexcalc benchmarks at {report['commit']}, {report['date']}, {report['machine']['cpus']} CPUs, "
         f"load {report['machine']['load_average'][0]:.1f}, {report['repeat']} runs each (median)",
         f"{'benchmark':42s} {'wall s':>7s} {'min s':>7s} {'cpu s':>7s} {'cold s':>7s} {'peak MiB':>8s} "
-        f"{'base MiB':>8s} {'load':>5s}  target (on cpu / wall)",
+        f"{'base MiB':>8s} {'load':>5s}  target",
     ]
     for name in BENCHMARKS:
         if name == "peers" or name not in report["benchmarks"]:
@@ -417,9 +417,11 @@ def format_table(report: dict) -> str:
             continue
         target = ""
         if name in TARGETS:
-            _, limit = TARGETS[name]
-            verdict = lambda seconds: "ok" if seconds < limit else "MISSED"  # noqa: E731
-            target = f"< {limit:g} s {verdict(figures['cpu'])} / {verdict(figures['wall'])}"
+            # the targets are wall times on the 2-core machine ("in at most 3 s on 2 cores"): the
+            # CPU time counts every thread of polars and of the publisher, so it exceeds the wall
+            # time of work spread over both cores and is no verdict; it is printed beside it
+            basis, limit = TARGETS[name]
+            target = f"< {limit:g} s {basis}: {'ok' if figures[basis] < limit else 'MISSED'}"
         if name in MEMORY_TARGETS_MIB:
             limit = MEMORY_TARGETS_MIB[name]
             target += f"; < {limit / 1024:g} GiB {'ok' if figures['peak_rss_mib'] < limit else 'MISSED'}"

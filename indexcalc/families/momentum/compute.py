@@ -4,8 +4,8 @@
 For an index with roots ``i`` and monthly rebalance dates ``r`` (the last date of each month on
 the index's date axis, the union of its roots' dates):
 
-    W_{i,r} = m_{i,r} * direction_{i,r}          m: capped magnitude (rules.magnitude),
-                                                 direction: family mapping of D (rules.direction)
+    W_{i,r} = m_{i,r} * direction_{i,r}          m: capped magnitude (.magnitude),
+                                                 direction: family mapping of D (.direction)
 
 fixed at the close of ``r`` and held from the close of the effective date ``a = r + lag``
 business days; levels by :func:`indexcalc.composite.composite_excess_return` (ER) and

@@ -113,7 +113,7 @@ def dollar_open_interest(
     sum is a segmented sum over run starts (numpy ``add.reduceat``): a hash group-by over
     millions of rows costs several times more. Prices found out of order are sorted first.
     The sums are taken over blocks of whole roots of about ``block_rows`` price rows
-    (:func:`indexcalc.rolls.root_blocks`; ``None``: :data:`indexcalc.rolls.PRICE_BLOCK_ROWS`), so
+    (:func:`indexcalc.keyed_prices.root_blocks`; ``None``: :data:`indexcalc.keyed_prices.PRICE_BLOCK_ROWS`), so
     that the per-row products take a block's memory; each day's sum is the same whatever the blocks.
     """
     # imported here: indexcalc.rolls imports the specs, which import this module

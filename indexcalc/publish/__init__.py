@@ -159,24 +159,46 @@ def render_index_pages(
 
 
 _WORKER_STATE: tuple = ()
+CHUNKS_PER_WORKER = 4
+"""Tasks per rendering process: the indexes are split into about this many chunks per worker,
+so that the workers stay busy to the end and the pages are written as chunks complete."""
 
 
-def _start_worker(state_file: str) -> None:
-    """A rendering worker's initializer: load the results, instruments and inputs from the
-    pickle file the parent wrote (:func:`render_pages_in_pool`)."""
+def _start_worker(shared_file: str) -> None:
+    """A rendering worker's initializer: load the instruments and the publication inputs from
+    the pickle file the parent wrote (:func:`render_pages_in_pool`)."""
     global _WORKER_STATE
-    with open(state_file, "rb") as handle:
+    with open(shared_file, "rb") as handle:
         _WORKER_STATE = pickle.load(handle)
 
 
-def _render_in_worker(index_id: str) -> tuple[str, str, str, str]:
-    return (index_id, *render_index_pages(index_id, *_WORKER_STATE))
+def _render_in_worker(task: tuple[str, tuple[str, ...]]) -> list[tuple[str, str, str, str]]:
+    """Render the pages of one chunk: ``task`` is (the chunk's pickle file of results, its index
+    ids); the file holds those indexes and the reference indexes their factsheets compare with."""
+    chunk_file, index_ids = task
+    with open(chunk_file, "rb") as handle:
+        results = pickle.load(handle)
+    return [(index_id, *render_index_pages(index_id, results, *_WORKER_STATE)) for index_id in index_ids]
 
 
 WORKER_DIED = (
     "a page-rendering process died (killed, out of memory or crashed) before every page was rendered; "
     "nothing was published (no ledger part was committed, the files are as they were); run again"
 )
+
+
+def render_chunks(results: dict[str, IndexResult], workers: int) -> list[tuple[str, ...]]:
+    """The index ids in catalogue order, split into at most ``workers *`` :data:`CHUNKS_PER_WORKER`
+    consecutive chunks of nearly equal size."""
+    ids = list(results)
+    count = max(1, min(len(ids), workers * CHUNKS_PER_WORKER))
+    size, extra = divmod(len(ids), count)
+    chunks, start = [], 0
+    for position in range(count):
+        stop = start + size + (1 if position < extra else 0)
+        chunks.append(tuple(ids[start:stop]))
+        start = stop
+    return [chunk for chunk in chunks if chunk]
 
 
 def render_pages_in_pool(
@@ -189,30 +211,47 @@ def render_pages_in_pool(
     """Render every index's pages in ``workers`` spawned processes and call ``write(index_id,
     factsheet, detail, methodology)`` in this process for each, in the order of ``results``.
 
-    A pool that cannot hang: the workers' shared state (results, instruments, inputs) goes
-    through a pickle file in a temporary folder, and each worker is given only its path. A
-    spawned process is started by writing its start-up arguments into a pipe that this process
-    keeps open until the write ends, so with the state itself as arguments (megabytes, far more
-    than a pipe holds) a worker that died at start-up, before reading them, left this process
-    blocked in that write forever. With the path the write fits in the pipe whatever happens to
-    the worker. A worker that dies at any moment (start-up or mid-render) breaks the pool: the
-    pending renders are cancelled, the other workers stopped, and an :class:`OutputError` is
-    raised (:data:`WORKER_DIED`).
+    The indexes go to the workers in chunks (:func:`render_chunks`): each chunk's results, with
+    the reference indexes its factsheets compare with (:func:`long_only_reference`: every index
+    its family marks as a reference), are pickled to a file of their own, and the instruments
+    and inputs to one shared file each worker loads at start, so a worker holds the shared
+    inputs and one chunk at a time instead of every result.
+
+    A pool that cannot hang: the workers' state goes through pickle files in a temporary
+    folder, and each worker is given only their paths. A spawned process is started by writing
+    its start-up arguments into a pipe that this process keeps open until the write ends, so
+    with the state itself as arguments (megabytes, far more than a pipe holds) a worker that
+    died at start-up, before reading them, left this process blocked in that write forever.
+    With paths the write fits in the pipe whatever happens to the worker. A worker that dies at
+    any moment (start-up or mid-render) breaks the pool: the pending renders are cancelled, the
+    other workers stopped, and an :class:`OutputError` is raised (:data:`WORKER_DIED`).
     """
+    from indexcalc.families.registry import FAMILIES
+
+    references = {index_id for index_id, result in results.items() if FAMILIES.of(result.spec).is_reference(result.spec)}
     with tempfile.TemporaryDirectory(prefix="indexcalc-render-") as folder:
-        state_file = Path(folder) / "worker-state.pickle"
-        with open(state_file, "wb") as handle:
-            pickle.dump((results, instruments, inputs), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        shared_file = Path(folder) / "worker-state.pickle"
+        with open(shared_file, "wb") as handle:
+            pickle.dump((instruments, inputs), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        tasks = []
+        for position, chunk in enumerate(render_chunks(results, workers)):
+            keep = set(chunk) | references
+            chunk_file = Path(folder) / f"chunk-{position}.pickle"
+            with open(chunk_file, "wb") as handle:
+                pickle.dump({index_id: result for index_id, result in results.items() if index_id in keep}, handle,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            tasks.append((str(chunk_file), chunk))
         # spawn, not fork: forking a process whose polars thread pool is running can deadlock
         pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(str(state_file),),
+            initargs=(str(shared_file),),
         )
         try:
-            for index_id, *pages in pool.map(_render_in_worker, list(results)):
-                write(index_id, *pages)
+            for pages in pool.map(_render_in_worker, tasks):
+                for index_id, *rendered in pages:
+                    write(index_id, *rendered)
         except BrokenProcessPool:
             raise OutputError(WORKER_DIED) from None
         finally:

@@ -90,3 +90,34 @@ def test_a_catalogue_without_grids_publishes_no_grid_section(embedded_market):
     spec = next(spec for spec in load_catalogue() if spec.id == "BM-EQ-ER")
     site = render_site_index(rebuild_all(embedded_market, [spec]))
     assert "Parameter grids" not in site and "1 index," in site
+
+
+def test_the_rendering_chunks_cover_every_index_once_in_order():
+    from indexcalc.publish import CHUNKS_PER_WORKER, render_chunks
+
+    for count, workers in ((1, 2), (7, 2), (8, 2), (1001, 2), (35, 4)):
+        results = {f"I{n:04d}": None for n in range(count)}
+        chunks = render_chunks(results, workers)
+        assert [index_id for chunk in chunks for index_id in chunk] == list(results)
+        assert len(chunks) == min(count, workers * CHUNKS_PER_WORKER)
+        assert max(map(len, chunks)) - min(map(len, chunks)) <= 1
+
+
+@pytest.mark.slow
+def test_pages_rendered_in_chunks_by_workers_equal_those_rendered_here(embedded_market):
+    """Chunks hold their own indexes and the reference indexes: LS-ER's factsheet, rendered in a
+    chunk without LO-ER, still compares with LO-ER, as it does rendered in this process."""
+    from indexcalc.catalogue import load_catalogue
+    from indexcalc.publish import publication_inputs, render_index_pages, render_pages_in_pool
+
+    wanted = ("LS-ER", "BM-EQ-ER", "LF-ER", "LO-ER")
+    specs = [spec for spec in load_catalogue() if spec.id in wanted]
+    results = rebuild_all(embedded_market, specs)
+    inputs = publication_inputs(results, embedded_market)
+    pooled = {}
+    render_pages_in_pool(results, embedded_market.instruments, inputs, 2,
+                         lambda index_id, *pages: pooled.setdefault(index_id, pages))
+    assert list(pooled) == list(results)
+    for index_id in results:
+        assert pooled[index_id] == render_index_pages(index_id, results, embedded_market.instruments, inputs), index_id
+    assert "LO-ER" in pooled["LS-ER"][0]

@@ -19,13 +19,14 @@ def die_at_start(*_arguments) -> None:
     os._exit(70)
 
 
-def die_while_rendering(index_id: str):
-    """Render as usual, except that the worker given :data:`KILLED_INDEX` is killed (SIGKILL)."""
+def die_while_rendering(task):
+    """Render as usual, except that the worker given the chunk of :data:`KILLED_INDEX` is killed
+    (SIGKILL). ``task``: (the chunk's file, its index ids)."""
     import indexcalc.publish as publish
 
-    if index_id == KILLED_INDEX:
+    if KILLED_INDEX in task[1]:
         os.kill(os.getpid(), signal.SIGKILL)
-    return publish._render_in_worker(index_id)
+    return publish._render_in_worker(task)
 
 
 PAUSED_VARIABLE = "INDEXCALC_TEST_PAUSED"

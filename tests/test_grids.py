@@ -307,3 +307,18 @@ def test_fifty_variants_computed_together_equal_each_computed_alone(tmp_path, em
     # the axes reach the calculation: 35 distinct last levels (a cap above every magnitude a
     # window produces binds nowhere, so some caps give the same index)
     assert len({result.levels.get_column("level").tail(1).item() for result in together.values()}) > 30
+
+
+def test_without_an_objective_pattern_a_variant_says_which_values_it_sets(tmp_path):
+    specs, _ = expand(tmp_path, """
+        [[grid]]
+        id = "G"
+        base = "BASE"
+        [grid.axes]
+        ma_months = [6]
+        cap = [0.2]
+        """, BASE.replace('name = "Base"', 'name = "Base"\nobjective = "Follow a twelve-month trend."'))
+    variant = next(spec for spec in specs if spec.grid is not None)
+    base = next(spec for spec in specs if spec.grid is None)
+    assert variant.objective == "Follow a twelve-month trend. (Variant of BASE with ma_months 6, cap 20%.)"
+    assert base.objective == "Follow a twelve-month trend."

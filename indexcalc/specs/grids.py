@@ -250,6 +250,11 @@ def _variant_table(base: dict, combination: tuple[_Value, ...], grid: dict, pref
     default_name = f"{base_name}: " + ", ".join(f"{axis} {text}" for axis, text in shown.items())
     table["name"] = _fill(grid.get("name"), shown, "name", file=file, key=key) or default_name
     objective = _fill(grid.get("objective"), shown, "objective", file=file, key=key)
+    if objective is None and base.get("objective"):
+        # the base's own words may quote a value an axis changes ("its twelve-month average"):
+        # without a pattern, the variant's objective says which values it sets
+        settings = ", ".join(f"{axis} {text}" for axis, text in shown.items())
+        objective = f"{base['objective'].rstrip()} (Variant of {base.get('id', 'the base index')} with {settings}.)"
     if objective is not None:
         table["objective"] = objective
     return table

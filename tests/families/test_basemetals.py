@@ -384,3 +384,23 @@ def test_the_spec_carries_its_scenarios_and_the_calculation_reads_no_file(tmp_pa
     unknown = spec.with_scenarios([StressScenario(name="x", description="x", shocks={"ZZ": 0.1})])
     with pytest.raises(SpecError, match=r"scenario x: shocks name unknown roots \['ZZ'\]"):
         compute_base_metals([unknown], market, series, collateral)
+
+
+@pytest.mark.parametrize("index_id", ["BM-IV-ER", "BM-MINVAR-ER"])
+def test_a_root_whose_holding_is_lost_stops_the_basket_naming_index_root_and_date(embedded_market, index_id):
+    """A settlement at or below zero loses the holding (level 0, no returns after): every
+    weighting stops with one error naming the index, the root and the date, instead of a NaN
+    volatility or covariance without a name."""
+    from dataclasses import replace
+
+    from indexcalc.pipeline import rebuild_all
+
+    lost = dt.date(2020, 4, 20)
+    negative = (pl.col("root") == "LN") & (pl.col("date") == lost)
+    market = replace(embedded_market,
+                     prices=embedded_market.prices.with_columns(pl.when(negative).then(-5.0).otherwise("settle").alias("settle")))
+    spec = next(spec for spec in load_catalogue() if spec.id == index_id)
+    with pytest.raises(DataError) as raised:
+        rebuild_all(market, [spec])
+    message = str(raised.value)
+    assert f"index {index_id}" in message and "root LN lost its holding on 2020-04-20" in message

@@ -111,6 +111,21 @@ class _Basket:
         return self.shared[key]
 
 
+def _refuse_lost_holdings(levels: Panel, spec_id: str) -> None:
+    """A DataError naming the root and date when a root's level reaches 0: its holding was lost
+    (a settlement at or below zero, docs/design.md section 2) and it has no returns from then on,
+    so no volatility, covariance or weight can be computed for the basket."""
+    lost = np.argwhere(levels.values <= 0.0)
+    if lost.size:
+        row, column = lost[np.argmin(lost[:, 0])]
+        raise DataError(
+            f"root {levels.roots[int(column)]} lost its holding on {levels.dates[int(row)]} (a settlement at or below "
+            "zero: its level is 0 and it has no returns from then on); a base-metals basket cannot weight it "
+            "(remove the root from the index's universe)",
+            key=f"index {spec_id}",
+        )
+
+
 def _prepare(series: pl.DataFrame, roots: tuple[str, ...], spec_id: str) -> _Basket:
     available = set(series.get_column("root").unique().to_list())
     missing = [root for root in roots if root not in available]
@@ -118,6 +133,7 @@ def _prepare(series: pl.DataFrame, roots: tuple[str, ...], spec_id: str) -> _Bas
         raise SpecError(f"universe roots without series in the market: {missing}", key=f"index {spec_id}")
     # the levels aligned on the union of the roots' dates (indexcalc.composite.align_levels)
     aligned = Panel.from_long(series.filter(pl.col("root").is_in(list(roots))), "level").forward_filled()
+    _refuse_lost_holdings(aligned, spec_id)
     returns = np.full_like(aligned.values, np.nan)
     returns[1:] = aligned.values[1:] / aligned.values[:-1] - 1.0
     order = pl.Series("root", roots, dtype=pl.String)

@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from indexcalc.cli import main
 from indexcalc.data.longformat import write_long
-from tests.test_operations import cut
+from tests.test_operations import cut, snapshot
 from indexcalc.ledger import Ledger
 
 PUBLISHED_THROUGH = dt.date(2024, 6, 28)
@@ -82,19 +82,6 @@ def assert_user_error(result: Result, *fragments: str) -> None:
     assert "Traceback" not in result.output
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file a reader of ``folder`` sees (relative path -> bytes): published entries are
-    read through their links (``index.html -> current/index.html``); the version folders behind
-    them are not listed a second time."""
-    files = {}
-    for directory, folders, names in os.walk(folder, followlinks=True):
-        if Path(directory) == folder:
-            folders[:] = [name for name in folders if name not in ("versions", "current")]
-        for name in names:
-            path = Path(directory) / name
-            if path.is_file():
-                files[str(path.relative_to(folder))] = path.read_bytes()
-    return dict(sorted(files.items()))
 
 
 def ledger_temporaries(out: Path) -> list[str]:

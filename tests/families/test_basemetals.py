@@ -16,28 +16,16 @@ from indexcalc.cli import main
 from indexcalc.composite import align_levels
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.market import PRICES_SCHEMA, MarketData, empty_frame
-from indexcalc.panel import Panel
 from indexcalc.errors import DataError, SpecError
 from indexcalc.families.basemetals.compute import compute_base_metals
-from indexcalc.families.basemetals.risk import BASKET, INCEPTION, daily_contributions
+from indexcalc.families.basemetals.risk import BASKET, INCEPTION
 from indexcalc.rules.weights import drift_breaches, drifted_weights
 from indexcalc.families.basemetals.spec import BaseMetalsSpec
 from indexcalc.catalogue import load_catalogue, parse_spec
+from tests.test_risk import _daily_contributions
 
 ROOTS = ("HG", "LA", "LX", "LL", "LN", "LT")
 
-
-
-def _daily_contributions(levels: pl.DataFrame, weights: pl.DataFrame, base_date: dt.date) -> pl.DataFrame:
-    """:func:`daily_contributions` of long frames ``date, root, level`` and ``effective_date,
-    root, weight``: the weighted roots' panels (on the dates where one of them has a level)."""
-    roots = weights.get_column("root").unique().sort()
-    levels = levels.filter(pl.col("root").is_in(roots.implode()))
-    return daily_contributions(
-        Panel.from_long(levels, "level", roots=roots),
-        Panel.from_long(weights, "weight", on="effective_date", roots=roots, fill=0.0),
-        base_date,
-    )
 
 def _synthetic(years: int = 4, seed: int = 7):
     """Correlated random-walk ER levels for the six base metals on weekdays, each root missing

@@ -15,11 +15,9 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from indexcalc.cli import main
 from indexcalc.composite import composite_excess_return
 from indexcalc.data.instruments import load_instruments
 from indexcalc.data.longformat import instruments_toml
@@ -27,20 +25,15 @@ from indexcalc.data.market import MarketData
 from indexcalc.data.validate import validate_prices
 from indexcalc.errors import DataError
 from indexcalc.series import build_series
+from tests.reliability.test_messages import invoke, one_line_error
 
 HEADER = "date,root,contract,settle,volume,open_interest\n"
 GOOD = "2020-01-02,CL,202003,61.18,1000,5000\n"
 BOUNDS = "(|settle| <= 1e+07; max_abs_settle in instruments.toml)"
 
 
-def invoke(*arguments):
-    return CliRunner().invoke(main, [str(argument) for argument in arguments], env={"INDEXCALC_TODAY": "2026-12-07"})
 
 
-def one_line_error(result, message: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.stderr == f"error: {message}\n"
-    assert "Traceback" not in result.output
 
 
 def check(tmp_path, body: str):

@@ -50,10 +50,10 @@ def read_catalogue(directory: Path | str = DEFAULT_CATALOGUE_DIR) -> tuple[list[
     seen: dict[str, str] = {}
     for file, table in tables:
         spec = parse_spec(table, file=file)
-        if spec.id in members and spec.id not in seen:
+        if spec.id in members:
             spec = spec.model_copy(update={"grid": members[spec.id]})
         if spec.id in seen:
             raise SpecError(f"duplicated index id (also in {seen[spec.id]})", file=file, key=spec.id)
         seen[spec.id] = file
         specs.append(spec)
-    return specs, {variant.table["id"]: variant.grid for _, variant in variants}
+    return specs, {index_id: member.grid for index_id, member in members.items()}

@@ -117,7 +117,7 @@ def _refuse_lost_holdings(levels: Panel, spec_id: str) -> None:
     so no volatility, covariance or weight can be computed for the basket."""
     lost = np.argwhere(levels.values <= 0.0)
     if lost.size:
-        row, column = lost[np.argmin(lost[:, 0])]
+        row, column = lost[0]  # argwhere is in row order: the earliest date
         raise DataError(
             f"root {levels.roots[int(column)]} lost its holding on {levels.dates[int(row)]} (a settlement at or below "
             "zero: its level is 0 and it has no returns from then on); a base-metals basket cannot weight it "
